@@ -1,0 +1,36 @@
+# LineStation: `make run` and `make test` are the two commands a newcomer needs.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+WERROR ?= $(if $(CI),ON,OFF)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build run test bench format clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps
+
+$(BUILD_DIR)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=Release -DLS_WERROR=$(WERROR) $(CMAKE_FLAGS)
+
+configure: deps $(BUILD_DIR)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD_DIR) --parallel $(JOBS)
+
+run: build
+	$(BUILD_DIR)/bin/station serve $(if $(CONFIG),--config $(CONFIG),)
+
+test: build
+	@bash scripts/test-deps
+	cd $(BUILD_DIR) && ctest --output-on-failure --parallel $(JOBS) --timeout 900
+
+bench: build
+	@for b in $(BUILD_DIR)/bin/bench_*; do echo "== $$b"; $$b; done
+
+format:
+	find station drivers fixtures web tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,21 @@
+#pragma once
+// The station's subcommands. Each takes its own arguments (without the subcommand
+// name) and returns the process exit status.
+
+#include <string>
+#include <vector>
+
+namespace linestation::app {
+
+using Args = std::vector<std::string>;
+
+struct Subcommand {
+    const char* name;
+    const char* summary;
+    int (*run)(const Args& args);
+};
+
+int run_serve(const Args& args);
+int run_user(const Args& args);
+
+}  // namespace linestation::app

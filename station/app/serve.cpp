@@ -1,0 +1,65 @@
+#include <Poco/Logger.h>
+
+#include <csignal>
+#include <iostream>
+
+#include "station/app/command_line.hpp"
+#include "station/app/commands.hpp"
+#include "station/config/station_config.hpp"
+#include "station/logging.hpp"
+#include "station/runtime.hpp"
+#include "web/server.hpp"
+
+namespace linestation::app {
+
+int run_serve(const Args& args) {
+    CommandLine cli("serve", "station serve [--config FILE] [--port N] [--bind ADDR] [--db FILE]",
+                    "Runs the station: HTTP dashboard and API. Without --config it runs the "
+                    "virtual line with its store in var/station.db.");
+    cli.option("config", "FILE", "station configuration (JSON)")
+        .option("port", "N", "HTTP port (overrides the config; 0 picks a free one)")
+        .option("bind", "ADDR", "HTTP bind address (overrides the config)")
+        .option("db", "FILE", "store file (overrides the config)");
+    if (!cli.parse(args, std::cout)) return 0;
+
+    auto config = cli.has("config") ? config::load_station_config(cli.value("config"))
+                                    : config::default_station_config();
+    config.http_port = cli.int_value("port", config.http_port, 0, 65535);
+    config.http_bind = cli.value_or("bind", config.http_bind);
+    if (cli.has("db")) config.store_path = cli.value("db");
+
+    // Block the stop signals before any thread starts, so only sigwait sees them.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    configure_logging(config.log_file, config.log_level);
+    auto& log = Poco::Logger::get("station");
+    Runtime runtime(config);
+    log.information("store %s (schema %d)", config.store_path.string(),
+                    runtime.store().schema_version());
+
+    web::ServerOptions options;
+    options.bind = config.http_bind;
+    options.port = config.http_port;
+    web::Server server(runtime, options);
+    server.start();
+    log.information("station %s serving on http://%s:%d/ (%s)", config.station_id,
+                    config.http_bind, server.port(),
+                    std::string(config.fixture_file ? "fixture " + config.fixture_file->string()
+                                                    : "virtual line"));
+    // Scripts and tests read the port from this line.
+    std::cout << "listening on http://" << config.http_bind << ":" << server.port() << "/"
+              << std::endl;
+
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    log.information("signal %d: stopping", signal);
+    server.stop();
+    log.information("stopped cleanly");
+    return 0;
+}
+
+}  // namespace linestation::app

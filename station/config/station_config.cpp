@@ -1,0 +1,124 @@
+#include "station/config/station_config.hpp"
+
+#include <cstdlib>
+
+namespace linestation::config {
+
+namespace {
+
+std::filesystem::path resolve(const std::filesystem::path& base, const std::string& p) {
+    std::filesystem::path path(p);
+    return path.is_absolute() || base.empty() ? path : base / path;
+}
+
+// A secret either inline (`key`) or from an environment variable (`key_env`).
+std::string read_secret(const JsonNode& node, const std::string& key,
+                        const char* (*environment)(const char*)) {
+    auto env_key = key + "_env";
+    if (auto inline_value = node.find(key)) {
+        if (node.has(env_key)) inline_value->fail_problem("give " + key + " or " + env_key + ", not both");
+        return inline_value->as_string();
+    }
+    auto env_node = node.find(env_key);
+    if (!env_node) {
+        throw ConfigError(node.file(), node.path() + "." + key,
+                          "missing; give \"" + key + "\" or \"" + env_key + "\"");
+    }
+    auto name = env_node->as_nonempty_string();
+    const char* value = environment ? environment(name.c_str()) : std::getenv(name.c_str());
+    if (!value) env_node->fail_problem("environment variable " + name + " is not set");
+    return value;
+}
+
+}  // namespace
+
+StationConfig default_station_config() {
+    StationConfig c;
+    c.recipes_dir = LS_SOURCE_RECIPES_DIR;
+    return c;
+}
+
+StationConfig parse_station_config(const JsonNode& root, const std::filesystem::path& base_dir,
+                                   const char* (*environment)(const char*)) {
+    root.allow_only({"schema", "station", "http", "store", "log", "fixture", "recipes", "cloud",
+                     "wifi", "description"});
+    StationConfig c = default_station_config();
+    c.source = root.file();
+    if (auto schema = root.find("schema")) schema->as_int(1, 1);
+
+    if (auto station = root.find("station")) {
+        station->allow_only({"id", "name"});
+        c.station_id = station->at("id").as_nonempty_string();
+        c.station_name = station->string_or("name", c.station_id);
+    }
+    if (auto http = root.find("http")) {
+        http->allow_only({"bind", "port", "https"});
+        c.http_bind = http->string_or("bind", c.http_bind);
+        c.http_port = static_cast<int>(http->int_or("port", c.http_port, 0, 65535));
+        if (auto https = http->find("https")) {
+            https->allow_only({"certificate", "private_key"});
+            c.https = HttpsSettings{
+                resolve(base_dir, https->at("certificate").as_nonempty_string()),
+                resolve(base_dir, https->at("private_key").as_nonempty_string())};
+        }
+    }
+    if (auto store = root.find("store")) {
+        store->allow_only({"path"});
+        c.store_path = resolve(base_dir, store->at("path").as_nonempty_string());
+    } else {
+        c.store_path = resolve(base_dir, c.store_path.string());
+    }
+    if (auto log = root.find("log")) {
+        log->allow_only({"file", "level"});
+        c.log_file = resolve(base_dir, log->string_or("file", c.log_file.string()));
+        if (auto level = log->find("level")) {
+            c.log_level = level->as_one_of(
+                {"fatal", "critical", "error", "warning", "notice", "information", "debug", "trace"});
+        }
+    } else {
+        c.log_file = resolve(base_dir, c.log_file.string());
+    }
+    if (auto fixture = root.find("fixture")) {
+        if (!fixture->is_null()) c.fixture_file = resolve(base_dir, fixture->as_nonempty_string());
+    }
+    if (auto recipes = root.find("recipes")) {
+        c.recipes_dir = resolve(base_dir, recipes->as_nonempty_string());
+    }
+    if (auto cloud = root.find("cloud")) {
+        cloud->allow_only({"endpoint", "client_id", "secret", "secret_env", "uid",
+                           "unbind_quota_per_account", "unbind_quota_per_product"});
+        CloudSettings s;
+        auto endpoint = cloud->at("endpoint");
+        s.endpoint = endpoint.as_nonempty_string();
+        if (s.endpoint.rfind("https://", 0) != 0 && s.endpoint.rfind("http://127.", 0) != 0 &&
+            s.endpoint.rfind("http://localhost", 0) != 0) {
+            endpoint.fail("an https:// URL (plain http only to the loopback emulator)");
+        }
+        s.client_id = cloud->at("client_id").as_nonempty_string();
+        s.secret = read_secret(*cloud, "secret", environment);
+        s.uid = cloud->at("uid").as_nonempty_string();
+        s.unbind_quota_per_account = static_cast<int>(
+            cloud->int_or("unbind_quota_per_account", s.unbind_quota_per_account, 1, 1000000));
+        s.unbind_quota_per_product = static_cast<int>(
+            cloud->int_or("unbind_quota_per_product", s.unbind_quota_per_product, 1, 1000000));
+        c.cloud = s;
+    }
+    if (auto wifi = root.find("wifi")) {
+        wifi->allow_only({"ssid", "password", "password_env"});
+        auto ssid = wifi->at("ssid");
+        c.wifi.ssid = ssid.as_nonempty_string();
+        if (c.wifi.ssid.size() > 32) ssid.fail("an SSID of at most 32 bytes");
+        c.wifi.password = read_secret(*wifi, "password", environment);
+        if (c.wifi.password.size() > 64) {
+            wifi->fail_problem("the Wi-Fi password is longer than 64 characters");
+        }
+    }
+    return c;
+}
+
+StationConfig load_station_config(const std::filesystem::path& file) {
+    auto root = JsonNode::load(file);
+    return parse_station_config(root, file.parent_path());
+}
+
+}  // namespace linestation::config

@@ -1,0 +1,58 @@
+#pragma once
+// The station's own configuration file (JSON). Relative paths in it are relative to
+// the file's folder. Secrets may be given inline or, better, as the name of an
+// environment variable that holds them (`secret_env`, `password_env`).
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "station/config/json_reader.hpp"
+
+namespace linestation::config {
+
+struct CloudSettings {
+    std::string endpoint;  // https://openapi.tuyaeu.com, or http://127.0.0.1:PORT for the emulator
+    std::string client_id;
+    std::string secret;  // resolved from secret or secret_env; never logged
+    std::string uid;     // the account that owns the pairing tokens
+    int unbind_quota_per_account = 100;
+    int unbind_quota_per_product = 100;
+};
+
+struct WifiSettings {
+    std::string ssid;
+    std::string password;  // never logged
+};
+
+struct HttpsSettings {
+    std::filesystem::path certificate;
+    std::filesystem::path private_key;
+};
+
+struct StationConfig {
+    std::filesystem::path source;  // empty for the built-in defaults
+    std::string station_id = "station-1";
+    std::string station_name = "LineStation";
+    std::string http_bind = "127.0.0.1";
+    int http_port = 8080;
+    std::optional<HttpsSettings> https;
+    std::filesystem::path store_path = "var/station.db";
+    std::filesystem::path log_file = "var/log/station.log";
+    std::string log_level = "information";
+    // Empty: run the virtual line.
+    std::optional<std::filesystem::path> fixture_file;
+    std::filesystem::path recipes_dir;
+    std::optional<CloudSettings> cloud;
+    WifiSettings wifi{"LineStation-Test", "line-station-pass"};
+};
+
+// `environment` looks up a variable; nullptr means std::getenv.
+StationConfig parse_station_config(const JsonNode& root,
+                                   const std::filesystem::path& base_dir,
+                                   const char* (*environment)(const char*) = nullptr);
+StationConfig load_station_config(const std::filesystem::path& file);
+// Defaults for running without a config file: the virtual line, local store.
+StationConfig default_station_config();
+
+}  // namespace linestation::config

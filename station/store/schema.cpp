@@ -1,0 +1,106 @@
+#include "station/store/schema.hpp"
+
+#include <array>
+
+namespace linestation::store {
+
+namespace {
+// Times are integer milliseconds since the Unix epoch (UTC), columns named *_ms.
+constexpr std::array kMigrations{
+    Migration{1, "initial schema", R"sql(
+CREATE TABLE stations (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_ms  INTEGER NOT NULL
+);
+CREATE TABLE operators (
+    id             INTEGER PRIMARY KEY,
+    login          TEXT NOT NULL UNIQUE,
+    role           TEXT NOT NULL CHECK (role IN ('operator','supervisor','admin')),
+    products       TEXT NOT NULL DEFAULT '',
+    password_hash  TEXT NOT NULL,
+    disabled       INTEGER NOT NULL DEFAULT 0,
+    created_ms     INTEGER NOT NULL
+);
+CREATE TABLE cloud_accounts (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    endpoint    TEXT NOT NULL,
+    client_id   TEXT NOT NULL,
+    uid         TEXT NOT NULL,
+    relation    TEXT NOT NULL DEFAULT 'owner' CHECK (relation IN ('owner','partner','org')),
+    secret_ref  TEXT NOT NULL DEFAULT '',
+    created_ms  INTEGER NOT NULL
+);
+CREATE TABLE products (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    category      TEXT NOT NULL DEFAULT '',
+    binding_mode  TEXT NOT NULL CHECK (binding_mode IN ('weak','medium','strong')),
+    recipe        TEXT NOT NULL
+);
+CREATE TABLE batches (
+    id                INTEGER PRIMARY KEY,
+    kind              TEXT NOT NULL CHECK (kind IN ('unbind','pre_activation','wired')),
+    recipe            TEXT NOT NULL,
+    product_id        TEXT,
+    station_id        TEXT NOT NULL,
+    operator_login    TEXT,
+    cloud_account_id  INTEGER REFERENCES cloud_accounts(id),
+    token             TEXT,
+    started_ms        INTEGER NOT NULL,
+    ended_ms          INTEGER,
+    state             TEXT NOT NULL DEFAULT 'running'
+);
+CREATE TABLE units (
+    id            INTEGER PRIMARY KEY,
+    batch_id      INTEGER REFERENCES batches(id),
+    device_id     TEXT,
+    serial        TEXT,
+    product_id    TEXT,
+    station_id    TEXT NOT NULL,
+    slot          TEXT NOT NULL,
+    attempt       INTEGER NOT NULL DEFAULT 1,
+    started_ms    INTEGER NOT NULL,
+    ended_ms      INTEGER,
+    verdict       TEXT CHECK (verdict IS NULL OR verdict IN ('PASS','FAIL','INCONCLUSIVE','INTERRUPTED')),
+    reason        TEXT,
+    measurements  TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX units_serial ON units(serial);
+CREATE INDEX units_device ON units(device_id);
+CREATE INDEX units_ended ON units(ended_ms);
+CREATE INDEX units_batch ON units(batch_id);
+CREATE TABLE unit_events (
+    id        INTEGER PRIMARY KEY,
+    unit_id   INTEGER NOT NULL REFERENCES units(id),
+    t_ms      INTEGER NOT NULL,
+    kind      TEXT NOT NULL CHECK (kind IN ('led','actuator','cloud','operator','flow','camera')),
+    detail    TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX unit_events_unit ON unit_events(unit_id, t_ms);
+CREATE TABLE quota_usage (
+    account_id  INTEGER NOT NULL,
+    product_id  TEXT NOT NULL,
+    day         TEXT NOT NULL,
+    used        INTEGER NOT NULL DEFAULT 0,
+    reserved    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account_id, product_id, day)
+);
+CREATE TABLE audit_log (
+    id      INTEGER PRIMARY KEY,
+    at_ms   INTEGER NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    detail  TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_at ON audit_log(at_ms);
+)sql"},
+};
+}  // namespace
+
+std::span<const Migration> migrations() { return kMigrations; }
+
+int latest_schema_version() { return kMigrations.back().version; }
+
+}  // namespace linestation::store

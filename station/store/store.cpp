@@ -1,0 +1,384 @@
+#include "station/store/store.hpp"
+
+#include <sstream>
+
+#include "station/store/schema.hpp"
+
+namespace linestation::store {
+
+namespace {
+
+// Leaves a cached statement reset so it holds no read snapshot between calls.
+class Use {
+public:
+    explicit Use(Statement& s) : s_(s) {}
+    ~Use() { s_.reset(); }
+    Use(const Use&) = delete;
+    Use& operator=(const Use&) = delete;
+    Statement* operator->() { return &s_; }
+    Statement& operator*() { return s_; }
+
+private:
+    Statement& s_;
+};
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) out += ',';
+        out += item;
+    }
+    return out;
+}
+
+std::vector<std::string> split(const std::string& text) {
+    std::vector<std::string> out;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        if (!item.empty()) out.push_back(item);
+    }
+    return out;
+}
+
+int read_user_version(Database& db) {
+    auto s = db.prepare("PRAGMA user_version");
+    s.step();
+    return static_cast<int>(s.int64(0));
+}
+
+}  // namespace
+
+Store::Store(const std::filesystem::path& file, std::optional<int> target_version) : db_(file) {
+    // WAL lets the dashboard read while the flows write; FULL makes each commit durable.
+    db_.exec("PRAGMA journal_mode=WAL");
+    db_.exec("PRAGMA synchronous=FULL");
+    db_.exec("PRAGMA foreign_keys=ON");
+    migrate(target_version);
+}
+
+void Store::migrate(std::optional<int> target_version) {
+    const int latest = latest_schema_version();
+    const int target = target_version.value_or(latest);
+    int current = read_user_version(db_);
+    if (current > latest) {
+        throw SchemaTooNew("store " + db_.path().string() + " has schema version " +
+                           std::to_string(current) + ", newer than this station understands (" +
+                           std::to_string(latest) + "); upgrade the station software");
+    }
+    for (const auto& m : migrations()) {
+        if (m.version <= current || m.version > target) continue;
+        Transaction tx(db_);
+        db_.exec(m.sql);
+        // PRAGMA takes no bound values; the version is our own integer.
+        db_.exec("PRAGMA user_version=" + std::to_string(m.version));
+        tx.commit();
+        current = m.version;
+    }
+}
+
+int Store::schema_version() {
+    std::lock_guard lock(mutex_);
+    return read_user_version(db_);
+}
+
+std::string Store::integrity_check() {
+    std::lock_guard lock(mutex_);
+    auto s = db_.prepare("PRAGMA integrity_check");
+    if (!s.step()) return "no answer from integrity_check";
+    return s.text(0);
+}
+
+bool Store::healthy() {
+    try {
+        return integrity_check() == "ok";
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+void Store::upsert_station(const StationRecord& station) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "INSERT INTO stations(id, name, created_ms) VALUES(?, ?, CAST((julianday('now') - 2440587.5) * 86400000 AS "
+        "INTEGER)) ON CONFLICT(id) DO UPDATE SET name=excluded.name"));
+    s->bind_all(station.id, station.name).run();
+}
+
+std::optional<StationRecord> Store::station(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached("SELECT id, name FROM stations WHERE id = ?"));
+    s->bind_all(id);
+    if (!s->step()) return std::nullopt;
+    return StationRecord{s->text(0), s->text(1)};
+}
+
+std::int64_t Store::add_operator(const OperatorRecord& op) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "INSERT INTO operators(login, role, products, password_hash, disabled, created_ms) "
+        "VALUES(?, ?, ?, ?, ?, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"));
+    s->bind_all(op.login, op.role, join(op.products), op.password_hash, op.disabled ? 1 : 0).run();
+    return db_.last_insert_id();
+}
+
+std::optional<OperatorRecord> Store::find_operator(const std::string& login) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT id, login, role, products, password_hash, disabled FROM operators WHERE login = ?"));
+    s->bind_all(login);
+    if (!s->step()) return std::nullopt;
+    return OperatorRecord{s->int64(0), s->text(1),  s->text(2), split(s->text(3)),
+                          s->text(4),  s->int64(5) != 0};
+}
+
+std::vector<OperatorRecord> Store::operators() {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT id, login, role, products, password_hash, disabled FROM operators ORDER BY login"));
+    std::vector<OperatorRecord> out;
+    while (s->step()) {
+        out.push_back({s->int64(0), s->text(1), s->text(2), split(s->text(3)), s->text(4),
+                       s->int64(5) != 0});
+    }
+    return out;
+}
+
+std::int64_t Store::add_cloud_account(const CloudAccountRecord& a) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "INSERT INTO cloud_accounts(name, endpoint, client_id, uid, relation, secret_ref, "
+        "created_ms) VALUES(?, ?, ?, ?, ?, ?, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"));
+    s->bind_all(a.name, a.endpoint, a.client_id, a.uid, a.relation, a.secret_ref).run();
+    return db_.last_insert_id();
+}
+
+std::optional<CloudAccountRecord> Store::cloud_account(std::int64_t id) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT id, name, endpoint, client_id, uid, relation, secret_ref FROM cloud_accounts "
+        "WHERE id = ?"));
+    s->bind_all(id);
+    if (!s->step()) return std::nullopt;
+    return CloudAccountRecord{s->int64(0), s->text(1), s->text(2), s->text(3),
+                              s->text(4),  s->text(5), s->text(6)};
+}
+
+void Store::upsert_product(const ProductRecord& p) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "INSERT INTO products(id, name, category, binding_mode, recipe) VALUES(?, ?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET name=excluded.name, category=excluded.category, "
+        "binding_mode=excluded.binding_mode, recipe=excluded.recipe"));
+    s->bind_all(p.id, p.name, p.category, p.binding_mode, p.recipe).run();
+}
+
+std::optional<ProductRecord> Store::product(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached("SELECT id, name, category, binding_mode, recipe FROM products WHERE id = ?"));
+    s->bind_all(id);
+    if (!s->step()) return std::nullopt;
+    return ProductRecord{s->text(0), s->text(1), s->text(2), s->text(3), s->text(4)};
+}
+
+std::int64_t Store::start_batch(const BatchRecord& b) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "INSERT INTO batches(kind, recipe, product_id, station_id, operator_login, "
+        "cloud_account_id, token, started_ms, state) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    s->bind_all(b.kind, b.recipe, b.product_id, b.station_id, b.operator_login, b.cloud_account_id,
+                b.token, b.started_ms, b.state)
+        .run();
+    return db_.last_insert_id();
+}
+
+void Store::end_batch(std::int64_t id, std::int64_t ended_ms, const std::string& state) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached("UPDATE batches SET ended_ms = ?, state = ? WHERE id = ?"));
+    s->bind_all(ended_ms, state, id).run();
+}
+
+std::optional<BatchRecord> Store::batch(std::int64_t id) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT id, kind, recipe, product_id, station_id, operator_login, cloud_account_id, token, "
+        "started_ms, ended_ms, state FROM batches WHERE id = ?"));
+    s->bind_all(id);
+    if (!s->step()) return std::nullopt;
+    BatchRecord b;
+    b.id = s->int64(0);
+    b.kind = s->text(1);
+    b.recipe = s->text(2);
+    b.product_id = s->optional_text(3);
+    b.station_id = s->text(4);
+    b.operator_login = s->optional_text(5);
+    b.cloud_account_id = s->optional_int64(6);
+    b.token = s->optional_text(7);
+    b.started_ms = s->int64(8);
+    b.ended_ms = s->optional_int64(9);
+    b.state = s->text(10);
+    return b;
+}
+
+std::int64_t Store::begin_unit(const UnitRecord& u) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "INSERT INTO units(batch_id, device_id, serial, product_id, station_id, slot, attempt, "
+        "started_ms, measurements) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    s->bind_all(u.batch_id, u.device_id, u.serial, u.product_id, u.station_id, u.slot, u.attempt,
+                u.started_ms, u.measurements_json)
+        .run();
+    return db_.last_insert_id();
+}
+
+void Store::finish_unit(std::int64_t id, const std::string& verdict, const std::string& reason,
+                        const std::string& measurements_json, std::int64_t ended_ms) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "UPDATE units SET verdict = ?, reason = ?, measurements = ?, ended_ms = ? WHERE id = ?"));
+    s->bind_all(verdict, reason, measurements_json, ended_ms, id).run();
+    if (db_.changes() != 1) throw std::runtime_error("finish_unit: no unit " + std::to_string(id));
+}
+
+UnitRecord Store::read_unit(const Statement& s) const {
+    UnitRecord u;
+    u.id = s.int64(0);
+    u.batch_id = s.optional_int64(1);
+    u.device_id = s.optional_text(2);
+    u.serial = s.optional_text(3);
+    u.product_id = s.optional_text(4);
+    u.station_id = s.text(5);
+    u.slot = s.text(6);
+    u.attempt = static_cast<int>(s.int64(7));
+    u.started_ms = s.int64(8);
+    u.ended_ms = s.optional_int64(9);
+    u.verdict = s.optional_text(10);
+    u.reason = s.optional_text(11);
+    u.measurements_json = s.text(12);
+    return u;
+}
+
+#define LS_UNIT_COLUMNS                                                                       \
+    "id, batch_id, device_id, serial, product_id, station_id, slot, attempt, started_ms, " \
+    "ended_ms, verdict, reason, measurements"
+
+std::optional<UnitRecord> Store::unit(std::int64_t id) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached("SELECT " LS_UNIT_COLUMNS " FROM units WHERE id = ?"));
+    s->bind_all(id);
+    if (!s->step()) return std::nullopt;
+    return read_unit(*s);
+}
+
+std::vector<UnitRecord> Store::units_by_serial(const std::string& serial) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached("SELECT " LS_UNIT_COLUMNS
+                     " FROM units WHERE serial = ? OR device_id = ? ORDER BY started_ms, id"));
+    s->bind_all(serial, serial);
+    std::vector<UnitRecord> out;
+    while (s->step()) out.push_back(read_unit(*s));
+    return out;
+}
+
+std::int64_t Store::count_units() {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached("SELECT count(*) FROM units"));
+    s->step();
+    return s->int64(0);
+}
+
+std::vector<std::int64_t> Store::mark_interrupted(std::int64_t now_ms, const std::string& reason) {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_);
+    std::vector<std::int64_t> ids;
+    {
+        Use s(db_.cached("SELECT id FROM units WHERE verdict IS NULL ORDER BY id"));
+        while (s->step()) ids.push_back(s->int64(0));
+    }
+    {
+        Use s(db_.cached(
+            "UPDATE units SET verdict = 'INTERRUPTED', reason = ?, ended_ms = ? WHERE verdict IS "
+            "NULL"));
+        s->bind_all(reason, now_ms).run();
+    }
+    tx.commit();
+    return ids;
+}
+
+std::int64_t Store::add_event(const UnitEventRecord& e) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached("INSERT INTO unit_events(unit_id, t_ms, kind, detail) VALUES(?, ?, ?, ?)"));
+    s->bind_all(e.unit_id, e.t_ms, e.kind, e.detail_json).run();
+    return db_.last_insert_id();
+}
+
+std::vector<UnitEventRecord> Store::events(std::int64_t unit_id) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT id, unit_id, t_ms, kind, detail FROM unit_events WHERE unit_id = ? ORDER BY t_ms, "
+        "id"));
+    s->bind_all(unit_id);
+    std::vector<UnitEventRecord> out;
+    while (s->step()) out.push_back({s->int64(0), s->int64(1), s->int64(2), s->text(3), s->text(4)});
+    return out;
+}
+
+QuotaUsage Store::quota(std::int64_t account_id, const std::string& product_id,
+                        const std::string& day) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT used, reserved FROM quota_usage WHERE account_id = ? AND product_id = ? AND day = "
+        "?"));
+    s->bind_all(account_id, product_id, day);
+    if (!s->step()) return {};
+    return {static_cast<int>(s->int64(0)), static_cast<int>(s->int64(1))};
+}
+
+bool Store::reserve_quota(std::int64_t account_id, const std::string& product_id,
+                          const std::string& day, int limit) {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_);
+    {
+        Use s(db_.cached(
+            "INSERT INTO quota_usage(account_id, product_id, day) VALUES(?, ?, ?) ON CONFLICT DO "
+            "NOTHING"));
+        s->bind_all(account_id, product_id, day).run();
+    }
+    Use s(db_.cached(
+        "UPDATE quota_usage SET reserved = reserved + 1 WHERE account_id = ? AND product_id = ? "
+        "AND day = ? AND used + reserved < ?"));
+    s->bind_all(account_id, product_id, day, limit).run();
+    const bool reserved = db_.changes() == 1;
+    tx.commit();
+    return reserved;
+}
+
+void Store::settle_quota(std::int64_t account_id, const std::string& product_id,
+                         const std::string& day, bool spent) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "UPDATE quota_usage SET reserved = max(reserved - 1, 0), used = used + ? WHERE account_id "
+        "= ? AND product_id = ? AND day = ?"));
+    s->bind_all(spent ? 1 : 0, account_id, product_id, day).run();
+}
+
+std::int64_t Store::audit(std::int64_t at_ms, const std::string& actor, const std::string& action,
+                          const std::string& detail_json) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached("INSERT INTO audit_log(at_ms, actor, action, detail) VALUES(?, ?, ?, ?)"));
+    s->bind_all(at_ms, actor, action, detail_json).run();
+    return db_.last_insert_id();
+}
+
+std::vector<AuditRecord> Store::audit_log(std::int64_t since_ms, int limit) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT id, at_ms, actor, action, detail FROM audit_log WHERE at_ms >= ? ORDER BY at_ms, id "
+        "LIMIT ?"));
+    s->bind_all(since_ms, limit);
+    std::vector<AuditRecord> out;
+    while (s->step()) out.push_back({s->int64(0), s->int64(1), s->text(2), s->text(3), s->text(4)});
+    return out;
+}
+
+}  // namespace linestation::store

@@ -1,0 +1,170 @@
+#pragma once
+// The station's store: one SQLite file, WAL mode, schema migrated on open.
+// A finished unit's result is durable when finish_unit() returns (synchronous=FULL).
+// One Store object may be used from several threads; calls are serialised inside.
+// Readers in other processes or threads open their own Store (or Database) on the file.
+
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "station/store/sqlite.hpp"
+
+namespace linestation::store {
+
+class SchemaTooNew : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct StationRecord {
+    std::string id;
+    std::string name;
+};
+
+struct OperatorRecord {
+    std::int64_t id = 0;
+    std::string login;
+    std::string role;  // operator | supervisor | admin
+    std::vector<std::string> products;
+    std::string password_hash;
+    bool disabled = false;
+};
+
+struct CloudAccountRecord {
+    std::int64_t id = 0;
+    std::string name;
+    std::string endpoint;
+    std::string client_id;
+    std::string uid;
+    std::string relation = "owner";  // owner | partner | org
+    std::string secret_ref;          // where the secret lives (env var, file), never the secret
+};
+
+struct ProductRecord {
+    std::string id;
+    std::string name;
+    std::string category;
+    std::string binding_mode;  // weak | medium | strong
+    std::string recipe;
+};
+
+struct BatchRecord {
+    std::int64_t id = 0;
+    std::string kind;  // unbind | pre_activation | wired
+    std::string recipe;
+    std::optional<std::string> product_id;
+    std::string station_id;
+    std::optional<std::string> operator_login;
+    std::optional<std::int64_t> cloud_account_id;
+    std::optional<std::string> token;
+    std::int64_t started_ms = 0;
+    std::optional<std::int64_t> ended_ms;
+    std::string state = "running";
+};
+
+struct UnitRecord {
+    std::int64_t id = 0;
+    std::optional<std::int64_t> batch_id;
+    std::optional<std::string> device_id;
+    std::optional<std::string> serial;
+    std::optional<std::string> product_id;
+    std::string station_id;
+    std::string slot;
+    int attempt = 1;
+    std::int64_t started_ms = 0;
+    std::optional<std::int64_t> ended_ms;
+    std::optional<std::string> verdict;  // PASS | FAIL | INCONCLUSIVE | INTERRUPTED
+    std::optional<std::string> reason;
+    std::string measurements_json = "{}";
+};
+
+struct UnitEventRecord {
+    std::int64_t id = 0;
+    std::int64_t unit_id = 0;
+    std::int64_t t_ms = 0;
+    std::string kind;  // led | actuator | cloud | operator | flow | camera
+    std::string detail_json = "{}";
+};
+
+struct QuotaUsage {
+    int used = 0;
+    int reserved = 0;
+};
+
+struct AuditRecord {
+    std::int64_t id = 0;
+    std::int64_t at_ms = 0;
+    std::string actor;
+    std::string action;
+    std::string detail_json;
+};
+
+class Store {
+public:
+    // Opens (creating if needed) and migrates to `target_version` (default: latest).
+    explicit Store(const std::filesystem::path& file, std::optional<int> target_version = {});
+
+    int schema_version();
+    // "ok" when PRAGMA integrity_check finds nothing wrong, else its first complaint.
+    std::string integrity_check();
+    bool healthy();
+
+    void upsert_station(const StationRecord& station);
+    std::optional<StationRecord> station(const std::string& id);
+
+    std::int64_t add_operator(const OperatorRecord& op);
+    std::optional<OperatorRecord> find_operator(const std::string& login);
+    std::vector<OperatorRecord> operators();
+
+    std::int64_t add_cloud_account(const CloudAccountRecord& account);
+    std::optional<CloudAccountRecord> cloud_account(std::int64_t id);
+
+    void upsert_product(const ProductRecord& product);
+    std::optional<ProductRecord> product(const std::string& id);
+
+    std::int64_t start_batch(const BatchRecord& batch);
+    void end_batch(std::int64_t id, std::int64_t ended_ms, const std::string& state);
+    std::optional<BatchRecord> batch(std::int64_t id);
+
+    std::int64_t begin_unit(const UnitRecord& unit);
+    // Commits the verdict; durable when this returns.
+    void finish_unit(std::int64_t id, const std::string& verdict, const std::string& reason,
+                     const std::string& measurements_json, std::int64_t ended_ms);
+    std::optional<UnitRecord> unit(std::int64_t id);
+    std::vector<UnitRecord> units_by_serial(const std::string& serial);
+    std::int64_t count_units();
+    // Units with no verdict (a crash left them in flight) become INTERRUPTED.
+    // Returns their ids.
+    std::vector<std::int64_t> mark_interrupted(std::int64_t now_ms, const std::string& reason);
+
+    std::int64_t add_event(const UnitEventRecord& event);
+    std::vector<UnitEventRecord> events(std::int64_t unit_id);
+
+    QuotaUsage quota(std::int64_t account_id, const std::string& product_id, const std::string& day);
+    // Reserves one use if used + reserved < limit; false when the quota is exhausted.
+    bool reserve_quota(std::int64_t account_id, const std::string& product_id,
+                       const std::string& day, int limit);
+    // The reservation was spent (the cloud saw the attempt) or given back (it never did).
+    void settle_quota(std::int64_t account_id, const std::string& product_id, const std::string& day,
+                      bool spent);
+
+    std::int64_t audit(std::int64_t at_ms, const std::string& actor, const std::string& action,
+                       const std::string& detail_json = "{}");
+    std::vector<AuditRecord> audit_log(std::int64_t since_ms, int limit = 1000);
+
+    Database& database() { return db_; }
+    std::mutex& mutex() { return mutex_; }
+
+private:
+    void migrate(std::optional<int> target_version);
+    UnitRecord read_unit(const Statement& s) const;
+
+    std::mutex mutex_;
+    Database db_;
+};
+
+}  // namespace linestation::store

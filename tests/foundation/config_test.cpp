@@ -1,0 +1,249 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "station/config/fixture.hpp"
+#include "station/config/recipe.hpp"
+#include "station/config/station_config.hpp"
+#include "tests/common/temp_dir.hpp"
+
+using namespace linestation::config;
+using linestation::testing::TempDir;
+
+namespace {
+
+const char* kRecipe = R"({
+  "product": {"id": "cam", "name": "Camera", "binding": "strong"},
+  "reset": {"method": "long_press", "press_s": 3},
+  "led": {"states": [
+    {"state": "ready", "color": "red", "pattern": "blink", "freq_hz": [1.5, 2.5]},
+    {"state": "online", "color": "green", "pattern": "steady"},
+    {"state": "failed", "color": "red/green", "pattern": "alternate", "freq_hz": [0.2, 0.6]}
+  ]},
+  "flows": {"unbind": {"timeouts": {"ready_s": 60}, "limits": {"time_to_ready_s": {"max": 40}}}}
+})";
+
+// Parses `text` as file `name` and returns the error message, or "" when it loads.
+template <typename Parse>
+std::string error_of(const std::string& text, Parse parse, const std::string& name = "recipes/cam.json") {
+    try {
+        parse(JsonNode::parse(text, name));
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+std::string recipe_error(const std::string& text) {
+    return error_of(text, [](const JsonNode& n) { parse_recipe(n); });
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+    auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST(Recipe, ValidRecipeLoadsIntoTypes) {
+    auto r = parse_recipe(JsonNode::parse(kRecipe, "recipes/cam.json"));
+    EXPECT_EQ(r.product_id, "cam");
+    EXPECT_EQ(r.binding, BindingMode::Strong);
+    EXPECT_EQ(r.reset.method, ResetMethod::LongPress);
+    EXPECT_DOUBLE_EQ(r.reset.press_s, 3.0);
+    EXPECT_DOUBLE_EQ(r.timeout_s("unbind", "ready_s", 0), 60.0);
+    EXPECT_DOUBLE_EQ(r.timeout_s("unbind", "join_s", 77), 77.0);
+    EXPECT_TRUE(r.flow("unbind")->limits.at("time_to_ready_s").accepts(39));
+    EXPECT_FALSE(r.flow("unbind")->limits.at("time_to_ready_s").accepts(41));
+    EXPECT_EQ(r.state_for("red", "blink", 2.0), "ready");
+    EXPECT_EQ(r.state_for("red", "blink", 4.0), std::nullopt);
+    EXPECT_EQ(r.state_for("red", "blink", std::nullopt), std::nullopt);
+    EXPECT_EQ(r.state_for("green/red", "alternate", 0.4), "failed");
+    EXPECT_EQ(r.state_for("green", "steady", std::nullopt), "online");
+}
+
+TEST(Recipe, WrongTypeNamesFilePathValueAndExpectation) {
+    EXPECT_EQ(recipe_error(replace(kRecipe, R"("ready_s": 60)", R"("ready_s": "ten")")),
+              "recipes/cam.json: $.flows.unbind.timeouts.ready_s: expected a positive number, got "
+              "\"ten\"");
+}
+
+TEST(Recipe, EachKindOfErrorIsNamed) {
+    // Not JSON at all.
+    EXPECT_NE(recipe_error("{\"product\": ").find("recipes/cam.json: $: not valid JSON"),
+              std::string::npos);
+    // Missing required field.
+    EXPECT_EQ(recipe_error(replace(kRecipe, R"("binding": "strong")", R"("category": "ipc")")),
+              "recipes/cam.json: $.product.binding: missing; this field is required");
+    // Value outside an enumeration.
+    EXPECT_EQ(recipe_error(replace(kRecipe, R"("binding": "strong")", R"("binding": "sticky")")),
+              "recipes/cam.json: $.product.binding: expected one of \"weak\", \"medium\", "
+              "\"strong\", got \"sticky\"");
+    // Negative duration.
+    EXPECT_EQ(recipe_error(replace(kRecipe, R"("press_s": 3)", R"("press_s": -3)")),
+              "recipes/cam.json: $.reset.press_s: expected a positive number, got -3");
+    // Unknown field (a typo).
+    EXPECT_NE(recipe_error(replace(kRecipe, R"("timeouts")", R"("timeout")"))
+                  .find("$.flows.unbind.timeout: unknown field"),
+              std::string::npos);
+    // Bad colour inside an array element.
+    EXPECT_EQ(recipe_error(replace(kRecipe, R"("color": "green")", R"("color": "purple")")),
+              "recipes/cam.json: $.led.states[1].color: expected one of off, red, green, blue, "
+              "amber, white, got \"purple\"");
+    // Inverted range.
+    EXPECT_NE(recipe_error(replace(kRecipe, "[1.5, 2.5]", "[2.5, 1.5]"))
+                  .find("$.led.states[0].freq_hz: expected a range"),
+              std::string::npos);
+    // Alternate needs two colours.
+    EXPECT_NE(recipe_error(replace(kRecipe, R"("red/green")", R"("red")"))
+                  .find("$.led.states[2].color: expected two colours"),
+              std::string::npos);
+    // Overlapping table rows make a state ambiguous.
+    EXPECT_NE(recipe_error(replace(kRecipe, R"("state": "online")", R"("state": "online2")")
+                               .insert(std::string(kRecipe).find(R"({"state": "online")"),
+                                       R"({"state": "lit", "color": "green", "pattern": "steady"},)"))
+                  .find("overlaps the LED state"),
+              std::string::npos);
+    // Wrong container type.
+    EXPECT_EQ(recipe_error(replace(kRecipe, R"("flows": {)", R"("flows": [{)").append("]")).empty(),
+              false);
+    // Limits with min above max.
+    EXPECT_NE(recipe_error(replace(kRecipe, R"({"max": 40})", R"({"min": 50, "max": 40})"))
+                  .find("$.flows.unbind.limits.time_to_ready_s: min"),
+              std::string::npos);
+}
+
+TEST(Recipe, ShippedRecipesAllLoad) {
+    auto recipes = load_recipes(LS_SOURCE_RECIPES_DIR);
+    ASSERT_EQ(recipes.count("tuya-ipc-camera"), 1u);
+    ASSERT_EQ(recipes.count("tuya-wired-gateway"), 1u);
+    ASSERT_EQ(recipes.count("tuya-smart-plug"), 1u);
+    const auto& cam = recipes.at("tuya-ipc-camera");
+    EXPECT_EQ(cam.binding, BindingMode::Strong);
+    EXPECT_DOUBLE_EQ(cam.reset.press_s, 3.0);
+    // DESIGN.md's table: red 2 Hz = ready, green 1/3 Hz = joining, green steady = online.
+    EXPECT_EQ(cam.state_for("red", "blink", 2.0), "ready");
+    EXPECT_EQ(cam.state_for("green", "blink", 1.0 / 3.0), "joining");
+    EXPECT_EQ(cam.state_for("green", "blink", 2.0), "activating");
+    EXPECT_EQ(cam.state_for("green", "steady", std::nullopt), "online");
+    EXPECT_EQ(recipes.at("tuya-wired-gateway").pairing, PairingMethod::Wired);
+    EXPECT_EQ(recipes.at("tuya-smart-plug").binding, BindingMode::Weak);
+}
+
+TEST(Recipe, DuplicateProductIdInFolderIsRefused) {
+    TempDir dir;
+    std::ofstream(dir / "a.json") << kRecipe;
+    std::ofstream(dir / "b.json") << kRecipe;
+    try {
+        load_recipes(dir.path());
+        FAIL();
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("already used by"), std::string::npos);
+        EXPECT_EQ(e.path(), "$.product.id");
+    }
+}
+
+namespace {
+const char* kFixture = R"({
+  "name": "test",
+  "boards": [{"id": "relays", "driver": "modbus-rtu", "port": "/dev/ttyUSB0", "channels": 4},
+             {"id": "hub", "driver": "usb-hub", "port": "2109:2817", "channels": 4}],
+  "camera": {"source": "virtual", "width": 640, "height": 480, "fps": 10},
+  "slots": [{"id": "A1", "reset": {"board": "relays", "channel": 0},
+             "power": {"board": "hub", "channel": 1}, "led": [10, 10, 24, 24]}]
+})";
+
+std::string fixture_error(const std::string& text) {
+    return error_of(text, [](const JsonNode& n) { parse_fixture(n); }, "fixtures/test.json");
+}
+}  // namespace
+
+TEST(Fixture, ValidFixtureLoads) {
+    auto f = parse_fixture(JsonNode::parse(kFixture, "fixtures/test.json"));
+    ASSERT_EQ(f.slots.size(), 1u);
+    EXPECT_EQ(f.slots[0].reset->board, "relays");
+    EXPECT_EQ(f.slots[0].power->channel, 1);
+    EXPECT_EQ(f.slots[0].led.w, 24);
+    EXPECT_EQ(f.board("relays")->serial.baud, 9600);
+}
+
+TEST(Fixture, ErrorsNameTheField) {
+    EXPECT_EQ(fixture_error(replace(kFixture, R"("board": "relays")", R"("board": "relay")")),
+              "fixtures/test.json: $.slots[0].reset.board: expected the id of a board in $.boards "
+              "(relays, hub), got \"relay\"");
+    EXPECT_EQ(fixture_error(replace(kFixture, R"("channel": 0)", R"("channel": 4)")),
+              "fixtures/test.json: $.slots[0].reset.channel: expected an integer from 0 to 3, got "
+              "4");
+    EXPECT_NE(fixture_error(replace(kFixture, R"("driver": "modbus-rtu")", R"("driver": "modbus")"))
+                  .find("$.boards[0].driver: expected a driver name"),
+              std::string::npos);
+    EXPECT_EQ(fixture_error(replace(kFixture, "[10, 10, 24, 24]", "[630, 10, 24, 24]")),
+              "fixtures/test.json: $.slots[0].led[2]: expected an integer from 1 to 10, got 24");
+    EXPECT_EQ(fixture_error(replace(kFixture, "[10, 10, 24, 24]", "[10, 10, 24]")),
+              "fixtures/test.json: $.slots[0].led: expected [x, y, width, height] in pixels, got "
+              "an array");
+    // Hub ports count from 1.
+    EXPECT_NE(fixture_error(replace(kFixture, R"("board": "hub", "channel": 1)",
+                                    R"("board": "hub", "channel": 0)"))
+                  .find("expected an integer from 1 to 4"),
+              std::string::npos);
+}
+
+TEST(Fixture, ShippedFixturesLoad) {
+    auto virt = load_fixture(std::string(LS_SOURCE_DIR) + "/fixtures/virtual-8.json");
+    EXPECT_EQ(virt.slots.size(), 8u);
+    auto rig = load_fixture(std::string(LS_SOURCE_DIR) + "/fixtures/rig-8-modbus-hub.json");
+    EXPECT_EQ(rig.slots.size(), 8u);
+    EXPECT_EQ(rig.board("rs485-relays")->driver, "modbus-rtu");
+    EXPECT_EQ(rig.board("usb-hub")->driver, "usb-hub");
+}
+
+namespace {
+const char* fake_env(const char* name) {
+    return std::string(name) == "TUYA_SECRET" ? "s3cret-from-env" : nullptr;
+}
+}  // namespace
+
+TEST(StationConfig, LoadsWithSecretsFromEnvironmentAndRelativePaths) {
+    auto root = JsonNode::parse(R"({
+      "station": {"id": "rma-1", "name": "Returns 1"},
+      "http": {"bind": "0.0.0.0", "port": 9090},
+      "store": {"path": "data/st.db"},
+      "fixture": "fixtures/rig.json",
+      "cloud": {"endpoint": "https://openapi.tuyaeu.com", "client_id": "cid",
+                "secret_env": "TUYA_SECRET", "uid": "u1"},
+      "wifi": {"ssid": "Factory", "password": "pw123456"}
+    })", "/etc/linestation/station.json");
+    auto c = parse_station_config(root, "/etc/linestation", fake_env);
+    EXPECT_EQ(c.station_id, "rma-1");
+    EXPECT_EQ(c.http_port, 9090);
+    EXPECT_EQ(c.store_path, "/etc/linestation/data/st.db");
+    EXPECT_EQ(*c.fixture_file, "/etc/linestation/fixtures/rig.json");
+    EXPECT_EQ(c.cloud->secret, "s3cret-from-env");
+    EXPECT_EQ(c.wifi.ssid, "Factory");
+}
+
+TEST(StationConfig, ErrorsNameTheField) {
+    auto err = [](const std::string& text) {
+        try {
+            parse_station_config(JsonNode::parse(text, "station.json"), "", fake_env);
+        } catch (const ConfigError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_EQ(err(R"({"http": {"port": 70000}})"),
+              "station.json: $.http.port: expected an integer from 0 to 65535, got 70000");
+    EXPECT_EQ(err(R"({"cloud": {"endpoint": "http://openapi.tuyaeu.com", "client_id": "c", "secret": "s", "uid": "u"}})"),
+              "station.json: $.cloud.endpoint: expected an https:// URL (plain http only to the "
+              "loopback emulator), got \"http://openapi.tuyaeu.com\"");
+    EXPECT_EQ(err(R"({"cloud": {"endpoint": "https://x", "client_id": "c", "secret_env": "NOPE", "uid": "u"}})"),
+              "station.json: $.cloud.secret_env: environment variable NOPE is not set");
+    EXPECT_EQ(err(R"({"wifi": {"ssid": "123456789012345678901234567890123", "password": "p"}})"),
+              "station.json: $.wifi.ssid: expected an SSID of at most 32 bytes, got "
+              "\"123456789012345678901234567890123\"");
+    // The error names the env variable, never a secret's value.
+    EXPECT_EQ(err(R"({"cloud": {"endpoint": "https://x", "client_id": "c", "uid": "u"}})"),
+              "station.json: $.cloud.secret: missing; give \"secret\" or \"secret_env\"");
+}

@@ -1,0 +1,199 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "station/store/schema.hpp"
+#include "station/store/store.hpp"
+#include "tests/common/temp_dir.hpp"
+
+using namespace linestation::store;
+using linestation::testing::TempDir;
+
+TEST(Store, CreatesSchemaAtLatestVersionInWalMode) {
+    TempDir dir;
+    Store store(dir / "s.db");
+    EXPECT_EQ(store.schema_version(), latest_schema_version());
+    auto s = store.database().prepare("PRAGMA journal_mode");
+    ASSERT_TRUE(s.step());
+    EXPECT_EQ(s.text(0), "wal");
+    EXPECT_EQ(store.integrity_check(), "ok");
+}
+
+TEST(Store, MigratesFromFirstVersionWithDataKept) {
+    TempDir dir;
+    {
+        Store v1(dir / "s.db", 1);
+        EXPECT_EQ(v1.schema_version(), 1);
+        v1.upsert_station({"st-1", "Line 1"});
+    }
+    Store latest(dir / "s.db");
+    EXPECT_EQ(latest.schema_version(), latest_schema_version());
+    ASSERT_TRUE(latest.station("st-1"));
+    EXPECT_EQ(latest.station("st-1")->name, "Line 1");
+}
+
+TEST(Store, RefusesFileFromNewerVersion) {
+    TempDir dir;
+    {
+        Database db(dir / "s.db");
+        db.exec("PRAGMA user_version=" + std::to_string(latest_schema_version() + 1));
+    }
+    try {
+        Store store(dir / "s.db");
+        FAIL() << "opened a store newer than this software";
+    } catch (const SchemaTooNew& e) {
+        EXPECT_NE(std::string(e.what()).find("newer"), std::string::npos);
+    }
+}
+
+TEST(Store, EveryTableRoundTrips) {
+    TempDir dir;
+    Store store(dir / "s.db");
+    store.upsert_station({"st-1", "Return line 1"});
+    EXPECT_EQ(store.station("st-1")->name, "Return line 1");
+
+    OperatorRecord op{0, "ana", "operator", {"tuya-ipc-camera", "tuya-smart-plug"}, "hash", false};
+    auto op_id = store.add_operator(op);
+    auto found = store.find_operator("ana");
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->id, op_id);
+    EXPECT_EQ(found->products, op.products);
+    EXPECT_EQ(found->role, "operator");
+    EXPECT_FALSE(store.find_operator("nobody"));
+    // A login is unique.
+    EXPECT_THROW(store.add_operator(op), SqliteError);
+    // A role outside the three is refused by the schema.
+    EXPECT_THROW(store.add_operator({0, "eve", "root", {}, "h", false}), SqliteError);
+
+    auto account = store.add_cloud_account(
+        {0, "owner", "https://openapi.tuyaeu.com", "cid", "uid-1", "owner", "env:TUYA_SECRET"});
+    EXPECT_EQ(store.cloud_account(account)->secret_ref, "env:TUYA_SECRET");
+
+    store.upsert_product({"tuya-ipc-camera", "Tuya IP camera", "ipc", "strong", "tuya-ipc-camera.json"});
+    EXPECT_EQ(store.product("tuya-ipc-camera")->binding_mode, "strong");
+
+    BatchRecord batch;
+    batch.kind = "unbind";
+    batch.recipe = "tuya-ipc-camera";
+    batch.product_id = "tuya-ipc-camera";
+    batch.station_id = "st-1";
+    batch.operator_login = "ana";
+    batch.cloud_account_id = account;
+    batch.started_ms = 1000;
+    auto batch_id = store.start_batch(batch);
+    store.end_batch(batch_id, 2000, "done");
+    auto b = store.batch(batch_id);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->ended_ms, 2000);
+    EXPECT_EQ(b->state, "done");
+    EXPECT_FALSE(b->token);
+
+    UnitRecord unit;
+    unit.batch_id = batch_id;
+    unit.serial = "SN-001";
+    unit.device_id = "6c1234";
+    unit.product_id = "tuya-ipc-camera";
+    unit.station_id = "st-1";
+    unit.slot = "A1";
+    unit.started_ms = 1100;
+    auto unit_id = store.begin_unit(unit);
+    store.add_event({0, unit_id, 1200, "led", R"({"color":"red","pattern":"blink"})"});
+    store.add_event({0, unit_id, 1150, "actuator", R"({"reset":"press"})"});
+    store.finish_unit(unit_id, "PASS", "unbound", R"({"time_to_ready_s":12.5})", 1900);
+    auto u = store.unit(unit_id);
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->verdict, "PASS");
+    EXPECT_EQ(u->reason, "unbound");
+    EXPECT_EQ(u->ended_ms, 1900);
+    auto events = store.events(unit_id);
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[0].kind, "actuator");  // ordered by time
+    EXPECT_EQ(store.units_by_serial("SN-001").size(), 1u);
+    EXPECT_THROW(store.finish_unit(9999, "PASS", "", "{}", 1), std::runtime_error);
+    // Unknown event kinds are refused.
+    EXPECT_THROW(store.add_event({0, unit_id, 1, "gossip", "{}"}), SqliteError);
+
+    store.audit(5000, "ana", "batch.start", R"({"batch":1})");
+    auto log = store.audit_log(0);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0].action, "batch.start");
+}
+
+TEST(Store, ValuesAreBoundNeverSpliced) {
+    TempDir dir;
+    Store store(dir / "s.db");
+    const std::string hostile = "x'); DROP TABLE units; --";
+    UnitRecord unit;
+    unit.station_id = "st";
+    unit.slot = "A1";
+    unit.serial = hostile;
+    auto id = store.begin_unit(unit);
+    EXPECT_EQ(store.unit(id)->serial, hostile);
+    EXPECT_EQ(store.count_units(), 1);
+}
+
+TEST(Store, QuotaReservationStopsAtLimitAndGivesBack) {
+    TempDir dir;
+    Store store(dir / "s.db");
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(store.reserve_quota(1, "p", "2026-11-22", 3));
+    EXPECT_FALSE(store.reserve_quota(1, "p", "2026-11-22", 3));
+    store.settle_quota(1, "p", "2026-11-22", true);    // spent
+    store.settle_quota(1, "p", "2026-11-22", false);   // never reached the cloud
+    auto q = store.quota(1, "p", "2026-11-22");
+    EXPECT_EQ(q.used, 1);
+    EXPECT_EQ(q.reserved, 1);
+    EXPECT_TRUE(store.reserve_quota(1, "p", "2026-11-22", 3));
+    EXPECT_FALSE(store.reserve_quota(1, "p", "2026-11-22", 3));
+    // Another day is a fresh count.
+    EXPECT_TRUE(store.reserve_quota(1, "p", "2026-11-23", 3));
+}
+
+TEST(Store, MarksUnitsInFlightInterrupted) {
+    TempDir dir;
+    Store store(dir / "s.db");
+    UnitRecord unit;
+    unit.station_id = "st";
+    unit.slot = "A1";
+    auto done = store.begin_unit(unit);
+    store.finish_unit(done, "FAIL", "not ready", "{}", 10);
+    auto in_flight = store.begin_unit(unit);
+    auto ids = store.mark_interrupted(20, "station restarted");
+    ASSERT_EQ(ids, std::vector<std::int64_t>{in_flight});
+    EXPECT_EQ(store.unit(in_flight)->verdict, "INTERRUPTED");
+    EXPECT_EQ(store.unit(done)->verdict, "FAIL");
+}
+
+TEST(Store, ReaderReadsWhileWriterWrites) {
+    TempDir dir;
+    auto file = dir / "s.db";
+    Store writer_store(file);
+    std::atomic<bool> writing{true};
+    std::atomic<int> written{0};
+    std::thread writer([&] {
+        UnitRecord unit;
+        unit.station_id = "st";
+        unit.slot = "A1";
+        for (int i = 0; i < 400; ++i) {
+            auto id = writer_store.begin_unit(unit);
+            writer_store.finish_unit(id, "PASS", "ok", "{}", i);
+            written = i + 1;
+        }
+        writing = false;
+    });
+    Store reader_store(file);
+    int reads = 0;
+    std::int64_t last = 0;
+    while (writing || reads == 0) {
+        auto before = written.load();
+        auto count = reader_store.count_units();
+        // A reader sees a consistent, growing snapshot and is never blocked out.
+        EXPECT_GE(count, before - 1);
+        EXPECT_GE(count, last);
+        last = count;
+        ++reads;
+    }
+    writer.join();
+    EXPECT_EQ(reader_store.count_units(), 400);
+    EXPECT_GT(reads, 1);
+}
