@@ -1,8 +1,16 @@
 #pragma once
 // What the web part may ask of the station. web/ depends on station/ through this
 // interface only, so the server can be tested against any implementation.
+// The controller (station/flow) implements the line operations; the store answers
+// the history and supervisor questions directly (web may use store::Store read-only
+// queries through SupervisorQueries, see station/reports when it exists).
 
+#include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
+#include <stdexcept>
+#include <vector>
 
 namespace linestation {
 
@@ -14,12 +22,93 @@ struct HealthReport {
     bool store_ok = false;
     int schema_version = 0;
     bool virtual_line = true;
+    bool camera_ok = true;
+    int boards_faulted = 0;
+};
+
+// One slot as the operator screen shows it.
+struct SlotView {
+    std::string slot;
+    std::optional<std::string> unit_serial;  // scanned or discovered
+    std::optional<std::int64_t> unit_id;     // store id of the attempt in progress / last
+    std::string step = "idle";               // idle resetting waiting_ready in_batch watching done faulted
+    std::string led_color = "off";
+    std::string led_pattern = "off";
+    std::optional<double> led_freq_hz;
+    std::optional<std::string> led_state;  // the recipe's name for it
+    double elapsed_s = 0;
+    std::optional<std::string> verdict;  // PASS FAIL INCONCLUSIVE INTERRUPTED; stays until reload
+    std::optional<std::string> reason;
+};
+
+struct QrView {
+    bool active = false;
+    std::string payload;  // the JSON the QR encodes (contains the Wi-Fi password: QR display only)
+    double expires_in_s = 0;
+    int devices_used = 0;
+    int devices_max = 30;
+    std::int64_t generation = 0;  // changes whenever a new code replaces the old
+};
+
+struct BatchView {
+    std::optional<std::int64_t> batch_id;
+    std::string kind;  // unbind pre_activation wired
+    std::string recipe;
+    std::string state = "idle";  // idle running stopping done
+    std::optional<std::string> operator_login;
+    int units_done = 0;
+    int pass = 0;
+    int fail = 0;
+};
+
+struct StartBatchRequest {
+    std::string kind = "unbind";
+    std::string recipe;  // product id of a loaded recipe
+    std::string operator_login;
+    std::vector<std::string> slots;  // empty: every slot
+    // Optional serials per slot (from a barcode scanner), same order as slots.
+    std::vector<std::string> serials;
+};
+
+// A live change for WebSocket clients: `topic` is "slot", "batch" or "qr".
+struct StationEvent {
+    std::string topic;
+    std::string json;  // the view object as JSON
 };
 
 class StationService {
 public:
     virtual ~StationService() = default;
     virtual HealthReport health() = 0;
+
+    // Line operations; the default implementations say the station has no line attached.
+    virtual std::vector<SlotView> slots() { return {}; }
+    virtual BatchView batch() { return {}; }
+    virtual QrView qr() { return {}; }
+    virtual std::vector<std::string> recipes() { return {}; }
+    // Returns the batch id; throws std::invalid_argument with a message on refusal.
+    virtual std::int64_t start_batch(const StartBatchRequest&) {
+        throw std::invalid_argument("no line attached to this station");
+    }
+    virtual void stop_batch(const std::string& /*actor*/) {
+        throw std::invalid_argument("no line attached to this station");
+    }
+    // Aborts one slot: its actuators are released at once.
+    virtual void abort_slot(const std::string& /*slot*/, const std::string& /*actor*/) {
+        throw std::invalid_argument("no line attached to this station");
+    }
+    // Clears a slot's verdict (reload) or re-tests its unit.
+    virtual void reload_slot(const std::string& /*slot*/, bool /*retest*/,
+                             const std::string& /*actor*/) {
+        throw std::invalid_argument("no line attached to this station");
+    }
+    // Annotated camera snapshot as PNG bytes; empty when there is no camera.
+    virtual std::string camera_snapshot_png() { return {}; }
+
+    // Live events; the listener is called from station threads and must not block.
+    using EventListener = std::function<void(const StationEvent&)>;
+    virtual int subscribe(EventListener) { return 0; }
+    virtual void unsubscribe(int /*id*/) {}
 };
 
 }  // namespace linestation
