@@ -1,0 +1,311 @@
+#include "station/reports/supervisor.hpp"
+
+#include <cmath>
+#include <ctime>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+namespace linestation::reports {
+
+namespace {
+
+using store::Statement;
+
+// Attempts that say something about the device itself: a neighbour's fault or an
+// interrupted run is the station's problem, not the unit's.
+constexpr const char* kCounted =
+    "verdict IS NOT NULL AND verdict <> 'INTERRUPTED' "
+    "AND COALESCE(reason, '') NOT LIKE 'neighbo%' AND COALESCE(reason, '') NOT LIKE "
+    "'aborted_neighbo%'";
+
+std::string device_key() {
+    return "COALESCE(serial, device_id, 'unit:' || id)";
+}
+
+}  // namespace
+
+Period period_named(const std::string& name, std::int64_t now_ms) {
+    std::int64_t span = 0;
+    if (name == "shift") {
+        span = 8LL * 3'600'000;
+    } else if (name == "day") {
+        span = 24LL * 3'600'000;
+    } else if (name == "week") {
+        span = 7LL * 24 * 3'600'000;
+    } else {
+        throw std::invalid_argument("period: expected shift, day or week, got \"" + name + "\"");
+    }
+    return Period{name, now_ms - span, now_ms};
+}
+
+std::string utc_day(std::int64_t wall_ms) {
+    std::time_t t = static_cast<std::time_t>(wall_ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[16];
+    std::strftime(text, sizeof text, "%Y-%m-%d", &tm);
+    return text;
+}
+
+Table throughput(store::Database& db, const Period& period, const std::string& by) {
+    std::string key;
+    if (by == "station") {
+        key = "u.station_id";
+    } else if (by == "product") {
+        key = "COALESCE(u.product_id, '')";
+    } else if (by == "operator") {
+        key = "COALESCE(b.operator_login, '')";
+    } else {
+        throw std::invalid_argument("by: expected station, operator or product, got \"" + by +
+                                    "\"");
+    }
+    Table t{"throughput_" + by, {by, "units", "attempts", "units_per_hour"}, {}};
+    auto sql = "SELECT " + key +
+               " AS k, COUNT(DISTINCT COALESCE(u.serial, u.device_id, 'unit:' || u.id)), "
+               "COUNT(*) FROM units u LEFT JOIN batches b ON b.id = u.batch_id "
+               "WHERE u.ended_ms >= ?1 AND u.ended_ms < ?2 AND u.verdict IS NOT NULL "
+               "GROUP BY k ORDER BY 2 DESC";
+    auto& s = db.cached(sql);
+    s.bind_all(period.from_ms, period.to_ms);
+    while (s.step()) {
+        auto units = s.int64(1);
+        t.rows.push_back({s.text(0), units, s.int64(2),
+                          std::round(static_cast<double>(units) / period.hours() * 10) / 10});
+    }
+    s.reset();
+    return t;
+}
+
+Table hourly(store::Database& db, const Period& period) {
+    Table t{"hourly", {"hour_start_ms", "attempts", "pass"}, {}};
+    auto& s = db.cached(
+        "SELECT (ended_ms - ?1) / 3600000, COUNT(*), SUM(verdict = 'PASS') FROM units "
+        "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND verdict IS NOT NULL GROUP BY 1 ORDER BY 1");
+    s.bind_all(period.from_ms, period.to_ms);
+    std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> by_hour;
+    while (s.step()) by_hour[s.int64(0)] = {s.int64(1), s.int64(2)};
+    s.reset();
+    auto hours = static_cast<std::int64_t>(std::ceil(period.hours()));
+    for (std::int64_t h = 0; h < hours; ++h) {
+        auto it = by_hour.find(h);
+        auto [attempts, pass] =
+            it == by_hour.end() ? std::pair<std::int64_t, std::int64_t>{0, 0} : it->second;
+        t.rows.push_back({period.from_ms + h * 3'600'000, attempts, pass});
+    }
+    return t;
+}
+
+Table yield(store::Database& db, const Period& period) {
+    Table t{"yield",
+            {"product", "units", "first_pass", "final_pass", "first_pass_yield", "final_yield"},
+            {}};
+    auto sql = std::string("WITH a AS (SELECT " + device_key() +
+                           " AS k, id, verdict, "
+                           "COALESCE(product_id, '') AS product FROM units "
+                           "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND ") +
+               kCounted +
+               "), f AS (SELECT k, MIN(id) AS first_id, MAX(id) AS last_id FROM a GROUP BY k) "
+               "SELECT a1.product, COUNT(*), SUM(a1.verdict = 'PASS'), SUM(a2.verdict = 'PASS') "
+               "FROM f JOIN a a1 ON a1.id = f.first_id JOIN a a2 ON a2.id = f.last_id "
+               "GROUP BY a1.product ORDER BY a1.product";
+    auto& s = db.cached(sql);
+    s.bind_all(period.from_ms, period.to_ms);
+    std::int64_t units = 0, first = 0, final_pass = 0;
+    auto ratio = [](std::int64_t n, std::int64_t d) -> Cell {
+        if (d == 0) return std::monostate{};
+        return std::round(static_cast<double>(n) / static_cast<double>(d) * 10000) / 10000;
+    };
+    while (s.step()) {
+        auto n = s.int64(1), f1 = s.int64(2), f2 = s.int64(3);
+        units += n;
+        first += f1;
+        final_pass += f2;
+        t.rows.push_back({s.text(0), n, f1, f2, ratio(f1, n), ratio(f2, n)});
+    }
+    s.reset();
+    t.rows.push_back({std::string("(all)"), units, first, final_pass, ratio(first, units),
+                      ratio(final_pass, units)});
+    return t;
+}
+
+Table pareto(store::Database& db, const Period& period) {
+    Table t{"pareto", {"reason", "count", "cumulative_share"}, {}};
+    auto& s = db.cached(std::string("SELECT COALESCE(reason, '(none)'), COUNT(*) FROM units "
+                                    "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND ") +
+                        kCounted +
+                        " AND verdict IN ('FAIL', 'INCONCLUSIVE') "
+                        "GROUP BY 1 ORDER BY 2 DESC, 1");
+    s.bind_all(period.from_ms, period.to_ms);
+    std::vector<std::pair<std::string, std::int64_t>> rows;
+    std::int64_t total = 0;
+    while (s.step()) {
+        rows.emplace_back(s.text(0), s.int64(1));
+        total += s.int64(1);
+    }
+    s.reset();
+    std::int64_t running = 0;
+    for (auto& [reason, count] : rows) {
+        running += count;
+        t.rows.push_back(
+            {reason, count,
+             std::round(static_cast<double>(running) / static_cast<double>(total) * 10000) /
+                 10000});
+    }
+    return t;
+}
+
+Table cycle_times(store::Database& db, const Period& period, int bucket_s) {
+    Table t{"cycle_time", {"from_s", "to_s", "count"}, {}};
+    auto& s = db.cached(std::string("SELECT (ended_ms - started_ms) / (?3 * 1000), COUNT(*) FROM "
+                                    "units WHERE ended_ms >= ?1 AND ended_ms < ?2 AND ") +
+                        kCounted + " GROUP BY 1 ORDER BY 1");
+    s.bind_all(period.from_ms, period.to_ms, bucket_s);
+    while (s.step()) {
+        auto b = std::max<std::int64_t>(0, s.int64(0));
+        t.rows.push_back({b * bucket_s, (b + 1) * bucket_s, s.int64(1)});
+    }
+    s.reset();
+    return t;
+}
+
+Table quota_today(store::Database& db, const std::string& day, const QuotaLimits& limits) {
+    Table t{"quota",
+            {"account_id", "account", "product_id", "used", "reserved", "account_used",
+             "account_limit", "product_used", "product_limit", "warning"},
+            {}};
+    auto& s = db.cached(
+        "SELECT q.account_id, COALESCE(c.name, ''), q.product_id, q.used, q.reserved, "
+        "(SELECT SUM(used + reserved) FROM quota_usage WHERE day = ?1 AND account_id = "
+        "q.account_id), "
+        "(SELECT SUM(used + reserved) FROM quota_usage WHERE day = ?1 AND product_id = "
+        "q.product_id) "
+        "FROM quota_usage q LEFT JOIN cloud_accounts c ON c.id = q.account_id "
+        "WHERE q.day = ?1 ORDER BY q.account_id, q.product_id");
+    s.bind_all(day);
+    while (s.step()) {
+        auto account_used = s.int64(5), product_used = s.int64(6);
+        bool warn =
+            static_cast<double>(account_used) >= limits.warn_fraction * limits.per_account ||
+            static_cast<double>(product_used) >= limits.warn_fraction * limits.per_product;
+        t.rows.push_back({s.int64(0), s.text(1), s.text(2), s.int64(3), s.int64(4), account_used,
+                          static_cast<std::int64_t>(limits.per_account), product_used,
+                          static_cast<std::int64_t>(limits.per_product),
+                          std::string(warn ? "near limit" : "")});
+    }
+    s.reset();
+    return t;
+}
+
+Table unit_history(store::Database& db, const std::string& serial) {
+    Table t{"unit_history",
+            {"unit_id", "serial", "device_id", "product_id", "station_id", "slot", "attempt",
+             "batch_id", "operator", "started_ms", "ended_ms", "verdict", "reason"},
+            {}};
+    auto& s = db.cached(
+        "SELECT u.id, u.serial, u.device_id, u.product_id, u.station_id, u.slot, u.attempt, "
+        "u.batch_id, b.operator_login, u.started_ms, u.ended_ms, u.verdict, u.reason "
+        "FROM units u LEFT JOIN batches b ON b.id = u.batch_id "
+        "WHERE u.serial = ?1 OR u.device_id = ?1 ORDER BY u.started_ms, u.id");
+    s.bind_all(serial);
+    while (s.step()) {
+        std::vector<Cell> row;
+        for (int c = 0; c < 13; ++c) {
+            if (s.is_null(c)) {
+                row.emplace_back(std::monostate{});
+            } else if (c == 0 || c == 6 || c == 7 || c == 9 || c == 10) {
+                row.emplace_back(s.int64(c));
+            } else {
+                row.emplace_back(s.text(c));
+            }
+        }
+        t.rows.push_back(std::move(row));
+    }
+    s.reset();
+    return t;
+}
+
+Table unit_events(store::Database& db, std::int64_t unit_id) {
+    Table t{"unit_events", {"t_ms", "kind", "detail"}, {}};
+    auto& s = db.cached(
+        "SELECT t_ms, kind, detail FROM unit_events WHERE unit_id = ?1 "
+        "ORDER BY t_ms, id");
+    s.bind_all(unit_id);
+    while (s.step()) t.rows.push_back({s.int64(0), s.text(1), s.text(2)});
+    s.reset();
+    return t;
+}
+
+Table verdict_totals(store::Database& db) {
+    Table t{"verdict_totals", {"verdict", "reason", "count"}, {}};
+    auto& s = db.cached(
+        "SELECT verdict, COALESCE(reason, ''), COUNT(*) FROM units "
+        "WHERE verdict IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2");
+    while (s.step()) t.rows.push_back({s.text(0), s.text(1), s.int64(2)});
+    s.reset();
+    return t;
+}
+
+Histogram cycle_time_histogram(store::Database& db, const std::vector<double>& bounds_s) {
+    Histogram h;
+    h.bounds_s = bounds_s;
+    std::string sql = "SELECT COUNT(*), COALESCE(SUM(d), 0)";
+    for (std::size_t i = 0; i < bounds_s.size(); ++i) {
+        sql += ", COALESCE(SUM(d <= ?" + std::to_string(i + 1) + "), 0)";
+    }
+    sql +=
+        " FROM (SELECT (ended_ms - started_ms) / 1000.0 AS d FROM units "
+        "WHERE ended_ms IS NOT NULL AND verdict IS NOT NULL)";
+    auto s = db.prepare(sql);
+    for (std::size_t i = 0; i < bounds_s.size(); ++i) s.bind(static_cast<int>(i + 1), bounds_s[i]);
+    if (s.step()) {
+        h.count = s.int64(0);
+        h.sum_s = s.real(1);
+        for (std::size_t i = 0; i < bounds_s.size(); ++i) {
+            h.cumulative.push_back(s.int64(static_cast<int>(i + 2)));
+        }
+    }
+    return h;
+}
+
+std::string to_csv(const Table& table) {
+    auto quote = [](const std::string& v) {
+        // Cells starting with a formula character are prefixed so spreadsheets show text.
+        std::string text = v;
+        if (!text.empty() &&
+            (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@')) {
+            text = "'" + text;
+        }
+        if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+        std::string out = "\"";
+        for (char c : text) {
+            if (c == '"') out += '"';
+            out += c;
+        }
+        return out + "\"";
+    };
+    std::ostringstream out;
+    for (std::size_t i = 0; i < table.columns.size(); ++i) {
+        out << (i ? "," : "") << quote(table.columns[i]);
+    }
+    out << "\r\n";
+    for (const auto& row : table.rows) {
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            if (i) out << ',';
+            std::visit(
+                [&](const auto& v) {
+                    using V = std::decay_t<decltype(v)>;
+                    if constexpr (std::is_same_v<V, std::string>) {
+                        out << quote(v);
+                    } else if constexpr (!std::is_same_v<V, std::monostate>) {
+                        out << v;
+                    }
+                },
+                row[i]);
+        }
+        out << "\r\n";
+    }
+    return out.str();
+}
+
+}  // namespace linestation::reports
