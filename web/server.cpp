@@ -117,6 +117,13 @@ class StaticHandler : public Poco::Net::HTTPRequestHandler {
         response.setStatus(HTTPResponse::HTTP_OK);
         response.setContentType(content_type_for(file));
         response.set("X-Content-Type-Options", "nosniff");
+        response.set("X-Frame-Options", "DENY");
+        // Everything the pages load comes from the station itself (no CDN); QR codes
+        // arrive as blob: URLs.
+        response.set("Content-Security-Policy",
+                     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+                     "'unsafe-inline'; img-src 'self' blob: data:; connect-src 'self'; "
+                     "frame-ancestors 'none'");
         response.set("Cache-Control", "no-cache");
         response.setContentLength(static_cast<std::streamsize>(text.size()));
         response.send() << text;
