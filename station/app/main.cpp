@@ -14,6 +14,7 @@ constexpr Subcommand kSubcommands[] = {
     {"serve", "run the station (HTTP dashboard and API); without --config, on the virtual line",
      linestation::app::run_serve},
     {"user", "manage dashboard users (user add ...)", linestation::app::run_user},
+    {"simulate", "run a shift on the virtual line on virtual time", linestation::app::run_simulate},
 };
 
 void print_help(std::ostream& out) {
