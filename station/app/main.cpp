@@ -14,6 +14,8 @@ constexpr Subcommand kSubcommands[] = {
     {"serve", "run the station (HTTP dashboard and API); without --config, on the virtual line",
      linestation::app::run_serve},
     {"user", "manage dashboard users (user add ...)", linestation::app::run_user},
+    {"qr", "write the pairing QR code (read back before it is written)", linestation::app::run_qr},
+    {"cloud", "cloud: pairing-token (check credentials), emulator", linestation::app::run_cloud},
 };
 
 void print_help(std::ostream& out) {
