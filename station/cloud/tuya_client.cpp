@@ -12,6 +12,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/IPAddress.h>
+#include <Poco/Net/SSLException.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 #include <Poco/UUIDGenerator.h>
@@ -148,7 +149,7 @@ struct TuyaClient::Impl {
         }
         if (base.getScheme() == "https") {
             // Poco's Context is reference counted; Ptr owns it.
-            tls = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "",
+            tls = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, options.ca_file,
                                          Poco::Net::Context::VERIFY_STRICT, 9, true);
         } else if (base.getScheme() == "http") {
             if (!is_loopback_host(base.getHost())) {
@@ -228,6 +229,11 @@ struct TuyaClient::Impl {
             Answer answer;
             try {
                 answer = send(method, url, body, access_token, shown);
+            } catch (const Poco::Net::SSLException& e) {
+                // Not transient: a certificate the station does not trust stays untrusted.
+                throw CloudError(CloudFailure::Other, "",
+                                 "TLS with " + base.getHost() + " failed: " + e.displayText() +
+                                     " (is the endpoint right, is the system CA store current?)");
             } catch (const Poco::TimeoutException&) {
                 last_problem = "no answer within " + std::to_string(options.timeout_s) + " s";
                 log.warning("%s %s: %s (try %d of %d)", method, shown, last_problem, attempt,

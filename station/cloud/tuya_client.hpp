@@ -16,9 +16,11 @@
 namespace linestation::cloud {
 
 struct TuyaClientOptions {
-    std::string endpoint;    // https://openapi.tuyaeu.com, or http://127.0.0.1:PORT
-    std::string client_id;   // the project's Access ID
-    std::string secret;      // the project's Access Secret (never logged)
+    std::string endpoint;   // https://openapi.tuyaeu.com, or http://127.0.0.1:PORT
+    std::string client_id;  // the project's Access ID
+    std::string secret;     // the project's Access Secret (never logged)
+    // An extra trusted CA (PEM file) besides the system's, e.g. a site proxy's; https only.
+    std::string ca_file;
     double timeout_s = 10;   // per HTTP request
     int attempts = 3;        // tries for a 5xx or a timeout before giving up
     double backoff_s = 0.5;  // first wait between tries; doubles each time
