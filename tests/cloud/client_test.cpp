@@ -94,6 +94,7 @@ TEST(CloudClient, ClockOffByAnHourIsReportedAsClockSkew) {
     std::string message;
     EXPECT_EQ(failure_of([&] { client.connect(); }, &message), CloudFailure::ClockSkew);
     EXPECT_THAT(message, HasSubstr("clock"));
+    EXPECT_THAT(message, HasSubstr("by about 3600 s (ahead of the cloud)"));
 }
 
 TEST(CloudClient, AnotherAccountsUidIsPermissionDenied) {

@@ -48,6 +48,19 @@ TEST(Qr, PayloadKeepsUtf8AndRefusesBrokenUtf8) {
     EXPECT_THROW(pairing_payload({"ok", "\xc0\xaf", kToken}), QrError);  // overlong '/'
 }
 
+TEST(Qr, PayloadParsesBackForTheDevicesSide) {
+    PairingInfo info{"a\"b\\c \xc3\xa9", "p\"w", kToken};
+    auto back = parse_pairing_payload(pairing_payload(info));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->ssid, info.ssid);
+    EXPECT_EQ(back->password, info.password);
+    EXPECT_EQ(back->token, info.token);
+    EXPECT_FALSE(parse_pairing_payload("not json"));
+    EXPECT_FALSE(parse_pairing_payload("{\"s\":\"x\",\"p\":\"y\"}"));
+    EXPECT_FALSE(parse_pairing_payload("{\"s\":1,\"p\":\"y\",\"t\":\"z\"}"));
+    EXPECT_FALSE(parse_pairing_payload("[1,2]"));
+}
+
 TEST(Qr, PayloadLimitsNameTheField) {
     EXPECT_NO_THROW(pairing_payload({std::string(32, 'S'), std::string(64, 'P'), kToken}));
     EXPECT_NO_THROW(pairing_payload({"open", "", kToken}));
