@@ -355,6 +355,14 @@ struct TuyaClient::Impl {
     }
 };
 
+TuyaClientOptions client_options(const config::CloudSettings& settings) {
+    TuyaClientOptions options;
+    options.endpoint = settings.endpoint;
+    options.client_id = settings.client_id;
+    options.secret = settings.secret;
+    return options;
+}
+
 TuyaClient::TuyaClient(TuyaClientOptions options, const Clock& clock)
     : impl_(std::make_unique<Impl>(std::move(options), clock)) {}
 

@@ -12,6 +12,7 @@
 
 #include "station/clock/clock.hpp"
 #include "station/cloud/cloud.hpp"
+#include "station/config/station_config.hpp"
 
 namespace linestation::cloud {
 
@@ -31,6 +32,9 @@ struct TuyaClientOptions {
     // How to wait between tries; default sleeps. Tests on virtual time advance the clock.
     std::function<void(double seconds)> pause;
 };
+
+// The client's options from the station configuration's "cloud" section.
+TuyaClientOptions client_options(const config::CloudSettings& settings);
 
 class TuyaClient final : public Cloud {
   public:

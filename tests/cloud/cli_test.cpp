@@ -82,6 +82,13 @@ TEST(CloudClient, CommandPrintsAPairingTokenFromTheEmulator) {
     EXPECT_THAT(bad.out + bad.err, Not(HasSubstr("wrong-secret-999")));
     EXPECT_TRUE(bad.out.empty());
 
+    setenv("LS_TEST_CLOUD_SECRET", "cli-secret-123456", 1);
+    auto from_env = run_process({LS_STATION_BINARY, "cloud", "pairing-token", "--endpoint",
+                                 endpoint, "--client-id", "cli-client-1", "--secret-env",
+                                 "LS_TEST_CLOUD_SECRET", "--uid", "ay-cli-1"});
+    EXPECT_EQ(from_env.exit_code, 0) << from_env.err;
+    EXPECT_THAT(from_env.out, HasSubstr("\"expire_time\":240"));
+
     auto other_uid = run_process({LS_STATION_BINARY, "cloud", "pairing-token", "--endpoint",
                                   endpoint, "--client-id", "cli-client-1", "--secret",
                                   "cli-secret-123456", "--uid", "someone-else"});

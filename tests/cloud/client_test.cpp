@@ -332,3 +332,20 @@ TEST(CloudClient, TalksHttpsAndTrustsOnlyCertificatesItKnows) {
 
 }  // namespace
 }  // namespace linestation::testing
+
+namespace linestation::testing {
+namespace {
+
+TEST(CloudClient, RunsFromTheStationConfigurationsCloudSection) {
+    CloudEnv env;
+    config::CloudSettings settings;
+    settings.endpoint = env.emulator.endpoint();
+    settings.client_id = kPartnerClientId;
+    settings.secret = kPartnerSecret;
+    settings.uid = kPartnerUid;
+    cloud::TuyaClient client(cloud::client_options(settings), env.clock);
+    EXPECT_EQ(client.connect(), kPartnerUid);
+}
+
+}  // namespace
+}  // namespace linestation::testing
