@@ -15,6 +15,8 @@ constexpr Subcommand kSubcommands[] = {
      linestation::app::run_serve},
     {"user", "manage dashboard users (user add ...)", linestation::app::run_user},
     {"simulate", "run a shift on the virtual line on virtual time", linestation::app::run_simulate},
+    {"qr", "write the pairing QR code (read back before it is written)", linestation::app::run_qr},
+    {"cloud", "cloud: pairing-token (check credentials), emulator", linestation::app::run_cloud},
 };
 
 void print_help(std::ostream& out) {
