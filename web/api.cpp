@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "station/auth/password.hpp"
+#include "station/qr/pairing_qr.hpp"
 #include "web/http.hpp"
-#include "web/qr_image.hpp"
 
 namespace linestation::web {
 
@@ -343,9 +343,9 @@ void Api::route(Call& call) {
         require_session(call);
         return ok_json(qr_meta_json(station_.qr()));
     }
-    if (p.size() == 2 && what == "qr.svg") {
+    if (p.size() == 2 && (what == "qr.png" || what == "qr.svg")) {
         call.only("GET");
-        return qr_svg(call);
+        return qr_image(call, what == "qr.png");
     }
     if (p.size() == 2 && what == "camera.png") {
         call.only("GET");
@@ -479,14 +479,30 @@ void Api::start_batch(Call& call) {
     send_json(call.response, HTTPResponse::HTTP_CREATED, out);
 }
 
-void Api::qr_svg(Call& call) {
+void Api::qr_image(Call& call, bool png) {
     require_session(call);
     auto qr = station_.qr();
     if (!qr.active || qr.payload.empty()) {
         throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no QR code is showing");
     }
+    std::shared_ptr<const qr::VerifiedQr> code;
+    {
+        std::lock_guard lock(qr_mutex_);
+        if (!qr_code_ || qr_code_->payload != qr.payload) {
+            // Rendered and read back once per code: a code that does not read back as its
+            // payload is never shown (make_verified_qr throws).
+            qr_code_ =
+                std::make_shared<const qr::VerifiedQr>(qr::make_verified_qr(qr.payload, 1024));
+        }
+        code = qr_code_;
+    }
     call.response.set("X-QR-Generation", std::to_string(qr.generation));
-    send_text(call.response, HTTPResponse::HTTP_OK, "image/svg+xml", web::qr_svg(qr.payload));
+    if (png) {
+        auto bytes = code->png();
+        return send_text(call.response, HTTPResponse::HTTP_OK, "image/png",
+                         std::string(bytes.begin(), bytes.end()));
+    }
+    send_text(call.response, HTTPResponse::HTTP_OK, "image/svg+xml", code->svg);
 }
 
 reports::Table Api::table_named(store::Database& db, const std::string& name,

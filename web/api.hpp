@@ -18,6 +18,7 @@
 
 #include "station/auth/session.hpp"
 #include "station/clock/clock.hpp"
+#include "station/qr/pairing_qr.hpp"
 #include "station/reports/supervisor.hpp"
 #include "station/service.hpp"
 #include "station/store/store.hpp"
@@ -93,7 +94,7 @@ class Api {
     void logout(Call& call);
     void me(Call& call);
     void start_batch(Call& call);
-    void qr_svg(Call& call);
+    void qr_image(Call& call, bool png);
     void report(Call& call, const std::string& name);
     void unit_history(Call& call, const std::string& serial);
     void users(Call& call);
@@ -117,6 +118,8 @@ class Api {
     auth::LoginThrottle throttle_;
     LiveHub live_;
     std::string openapi_;
+    std::mutex qr_mutex_;
+    std::shared_ptr<const qr::VerifiedQr> qr_code_;  // the last code shown, read back
 
     struct CachedSummary {
         std::string json;

@@ -7,33 +7,12 @@
 
 #include <algorithm>
 
+#include "station/flow/view_json.hpp"
 #include "web/http.hpp"
 
 namespace linestation::web {
 
 namespace {
-
-template <typename T>
-Poco::Dynamic::Var optional_var(const std::optional<T>& value) {
-    if (value) return *value;
-    return Poco::Dynamic::Var();
-}
-
-Poco::JSON::Object::Ptr slot_object(const SlotView& s) {
-    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;  // Poco::SharedPtr owns it
-    o->set("slot", s.slot);
-    o->set("serial", optional_var(s.unit_serial));
-    o->set("unit_id", optional_var(s.unit_id));
-    o->set("step", s.step);
-    o->set("led_color", s.led_color);
-    o->set("led_pattern", s.led_pattern);
-    o->set("led_freq_hz", optional_var(s.led_freq_hz));
-    o->set("led_state", optional_var(s.led_state));
-    o->set("elapsed_s", s.elapsed_s);
-    o->set("verdict", optional_var(s.verdict));
-    o->set("reason", optional_var(s.reason));
-    return o;
-}
 
 std::string envelope(const std::string& topic, const std::string& data_json) {
     return "{\"topic\":\"" + topic + "\",\"data\":" + data_json + "}";
@@ -41,31 +20,15 @@ std::string envelope(const std::string& topic, const std::string& data_json) {
 
 }  // namespace
 
+// The controller's JSON for its views, so REST answers and live events agree.
 std::string slot_json(const SlotView& slot) {
-    return to_json(*slot_object(slot));
+    return flow::to_json(slot);
 }
-
-std::string batch_json(const BatchView& b) {
-    Poco::JSON::Object o;
-    o.set("batch_id", optional_var(b.batch_id));
-    o.set("kind", b.kind);
-    o.set("recipe", b.recipe);
-    o.set("state", b.state);
-    o.set("operator", optional_var(b.operator_login));
-    o.set("units_done", b.units_done);
-    o.set("pass", b.pass);
-    o.set("fail", b.fail);
-    return to_json(o);
+std::string batch_json(const BatchView& batch) {
+    return flow::to_json(batch);
 }
-
 std::string qr_meta_json(const QrView& qr) {
-    Poco::JSON::Object o;
-    o.set("active", qr.active);
-    o.set("expires_in_s", qr.expires_in_s);
-    o.set("devices_used", qr.devices_used);
-    o.set("devices_max", qr.devices_max);
-    o.set("generation", qr.generation);
-    return to_json(o);
+    return flow::to_json(qr);
 }
 
 LiveHub::LiveHub(StationService& station) : station_(station) {
