@@ -63,7 +63,9 @@ Table throughput(store::Database& db, const Period& period, const std::string& b
     Table t{"throughput_" + by, {by, "units", "attempts", "units_per_hour"}, {}};
     auto sql = "SELECT " + key +
                " AS k, COUNT(DISTINCT COALESCE(u.serial, u.device_id, 'unit:' || u.id)), "
-               "COUNT(*) FROM units u LEFT JOIN batches b ON b.id = u.batch_id "
+               "COUNT(*) FROM units u " +
+               // Only the operator lives on the batch; other groupings stay on the index.
+               std::string(by == "operator" ? "LEFT JOIN batches b ON b.id = u.batch_id " : "") +
                "WHERE u.ended_ms >= ?1 AND u.ended_ms < ?2 AND u.verdict IS NOT NULL "
                "GROUP BY k ORDER BY 2 DESC";
     auto& s = db.cached(sql);

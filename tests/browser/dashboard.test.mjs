@@ -45,18 +45,9 @@ before(async () => {
   addUser('op', 'operator', 'cam-a');
   addUser('op-b', 'operator', 'cam-b');
   addUser('sup', 'supervisor');
-  server = spawn(SERVER, ['--db', db, '--port', '0', '--step', '0.4', '--seed-units', '120'],
-                 { stdio: ['ignore', 'pipe', 'inherit'] });
-  base = await new Promise((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/[0-9.]+:\d+)\//);
-      if (m) resolve(m[1]);
-    });
-    server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-    setTimeout(() => reject(new Error('server did not start')), 20000);
-  });
+  const started = startServer(SERVER, ['--db', db, '--port', '0', '--step', '0.4', '--seed-units', '120']);
+  server = started.child;
+  base = await started.url;
   browser = await chromium.launchPersistentContext(join(work, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
@@ -65,6 +56,22 @@ before(async () => {
     viewport: { width: 1280, height: 900 },
   });
 });
+
+// Starts a server process and resolves with its base URL from the "listening on" line.
+function startServer(program, args) {
+  const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.]+:\d+)\//);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`${program} exited with ${code}`)));
+    setTimeout(() => reject(new Error(`${program} did not start`)), 20000);
+  });
+  return { child, url };
+}
 
 after(async () => {
   if (browser) await browser.close();
@@ -220,4 +227,30 @@ test('an operator without the product permission is refused', async () => {
   assert.equal(answer, '403 no permission for product "cam-a"');
   assert.equal(sql("SELECT COUNT(*) FROM audit_log WHERE actor = 'op-b' AND action = 'batch.start_refused'")[0][0], '1');
   await page.close();
+});
+
+test('station serve: users from `station user add` log in and reach their pages', async () => {
+  const serveDb = join(work, 'serve.db');
+  execFileSync(STATION, ['user', 'add', '--login', 'boss', '--role', 'admin', '--password-stdin', '--db', serveDb],
+               { input: 'boss-password\n' });
+  const started = startServer(STATION, ['serve', '--port', '0', '--db', serveDb]);
+  try {
+    const url = await started.url;
+    const page = await browser.newPage();
+    await page.goto(url + '/index.html');
+    await page.fill('#user', 'boss');
+    await page.fill('#password', 'wrong-password');
+    await page.click('#submit');
+    await until(page, () => document.getElementById('error').textContent === 'wrong login or password');
+    await page.fill('#password', 'boss-password');
+    await page.click('#submit');
+    await page.waitForURL(/supervisor\.html/);
+    await until(page, () => window.lsCharts && window.lsCharts.pareto && !document.getElementById('admin').hidden);
+    await until(page, () => document.querySelector('#users td') && document.querySelector('#users td').textContent === 'boss');
+    const metrics = await page.evaluate(async () => (await fetch('/metrics')).text());
+    assert.match(metrics, /linestation_store_ok 1/);
+    await page.close();
+  } finally {
+    started.child.kill('SIGTERM');
+  }
 });
