@@ -12,10 +12,12 @@ namespace {
 
 using store::Statement;
 
-// Attempts that say something about the device itself: a neighbour's fault or an
-// interrupted run is the station's problem, not the unit's.
+// Attempts that say something about the device itself. An interrupted run, an operator's
+// abort, a fixture or camera fault, or an abort because a neighbour faulted is the
+// station's problem, not the unit's (reasons as station/flow names them).
 constexpr const char* kCounted =
     "verdict IS NOT NULL AND verdict <> 'INTERRUPTED' "
+    "AND COALESCE(reason, '') NOT IN ('operator_abort', 'fixture_fault', 'camera_lost') "
     "AND COALESCE(reason, '') NOT LIKE 'neighbo%' AND COALESCE(reason, '') NOT LIKE "
     "'aborted_neighbo%'";
 
@@ -133,11 +135,11 @@ Table yield(store::Database& db, const Period& period) {
 
 Table pareto(store::Database& db, const Period& period) {
     Table t{"pareto", {"reason", "count", "cumulative_share"}, {}};
-    auto& s = db.cached(std::string("SELECT COALESCE(reason, '(none)'), COUNT(*) FROM units "
-                                    "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND ") +
-                        kCounted +
-                        " AND verdict IN ('FAIL', 'INCONCLUSIVE') "
-                        "GROUP BY 1 ORDER BY 2 DESC, 1");
+    // Station-side reasons stay in: the Pareto is where fixture faults show up.
+    auto& s = db.cached(
+        "SELECT COALESCE(reason, '(none)'), COUNT(*) FROM units "
+        "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND verdict IS NOT NULL "
+        "AND verdict <> 'PASS' GROUP BY 1 ORDER BY 2 DESC, 1");
     s.bind_all(period.from_ms, period.to_ms);
     std::vector<std::pair<std::string, std::int64_t>> rows;
     std::int64_t total = 0;

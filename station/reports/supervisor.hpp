@@ -38,10 +38,12 @@ Table throughput(store::Database& db, const Period& period, const std::string& b
 // Finished devices per hour slot across the period (for the throughput chart).
 Table hourly(store::Database& db, const Period& period);
 // Per product and in total: devices, first-pass and final yield. A device's attempts
-// are grouped by serial (else device id); attempts ended INTERRUPTED or aborted because
-// of a neighbour's fault are not the device's fault and do not count.
+// are grouped by serial (else device id); attempts ended INTERRUPTED, aborted by the
+// operator, lost to a fixture or camera fault or to a neighbour's fault are not the
+// device's fault and do not count.
 Table yield(store::Database& db, const Period& period);
-// FAIL and INCONCLUSIVE attempts by reason, largest first, with the cumulative share.
+// Every attempt that did not pass, by reason (station-side ones included), largest
+// first, with the cumulative share.
 Table pareto(store::Database& db, const Period& period);
 // Cycle time (start to verdict) of counted attempts in buckets of `bucket_s` seconds.
 Table cycle_times(store::Database& db, const Period& period, int bucket_s = 30);

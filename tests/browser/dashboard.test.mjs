@@ -197,11 +197,12 @@ test('supervisor sees charts whose numbers match the store', async () => {
   assert.ok(storeByProduct['cam-a'] >= 80);
   const pareto = Object.fromEntries(charts.pareto.labels.map((l, i) => [l, charts.pareto.data[0][i]]));
   const storePareto = Object.fromEntries(sql(
-    "SELECT COALESCE(reason,'(none)'), COUNT(*) FROM units WHERE verdict IN ('FAIL','INCONCLUSIVE') GROUP BY 1")
+    "SELECT COALESCE(reason,'(none)'), COUNT(*) FROM units WHERE verdict IS NOT NULL AND verdict <> 'PASS' GROUP BY 1")
     .map(([r, n]) => [r, Number(n)]));
   assert.deepEqual(pareto, storePareto);
   const cycleTotal = charts.cycle_time.data[0].reduce((a, b) => a + b, 0);
-  assert.equal(cycleTotal, Number(sql("SELECT COUNT(*) FROM units WHERE verdict IS NOT NULL AND verdict <> 'INTERRUPTED'")[0][0]));
+  assert.equal(cycleTotal, Number(sql("SELECT COUNT(*) FROM units WHERE verdict IS NOT NULL AND verdict <> 'INTERRUPTED' " +
+    "AND COALESCE(reason,'') NOT IN ('operator_abort','fixture_fault','camera_lost') AND COALESCE(reason,'') NOT LIKE 'neighbo%'")[0][0]));
   // The CSV link exports the same table.
   const csv = await page.evaluate(async () => (await fetch(document.querySelector('a[data-csv="pareto"]').href)).text());
   for (const [reason, count] of Object.entries(storePareto)) assert.ok(csv.includes(`${reason},${count},`), csv);

@@ -64,6 +64,9 @@ TEST_F(Reports, YieldCountsDevicesNotAttemptsAndIgnoresNeighbourFaults) {
     attempt(batch_bob, "S4", "cam-b", "FAIL", "never_ready", 7000);
     attempt(batch_bob, "S4", "cam-b", "FAIL", "never_ready", 2000);
     attempt(batch_bob, "S5", "cam-b", "INTERRUPTED", "aborted by operator", 1000);
+    // S6: the operator aborted it, S7: the fixture faulted: neither is the unit's doing.
+    attempt(batch_bob, "S6", "cam-b", "FAIL", "operator_abort", 1000);
+    attempt(batch_bob, "S7", "cam-b", "FAIL", "fixture_fault", 1000);
     auto y = reports::yield(store->database(), day());
     ASSERT_EQ(y.rows.size(), 3u);  // cam-a, cam-b, (all)
     EXPECT_EQ(std::get<std::string>(y.rows[0][0]), "cam-a");
@@ -105,11 +108,12 @@ TEST_F(Reports, ParetoSortsReasonsWithCumulativeShare) {
     attempt(batch_ann, "D", "cam-a", "INTERRUPTED", "neighbour_fault", 1000);
     attempt(batch_ann, "E", "cam-a", "PASS", "", 1000);
     auto p = reports::pareto(store->database(), day());
-    ASSERT_EQ(p.rows.size(), 3u);
+    // Station-side reasons stay in the Pareto: that is where fixture faults show.
+    ASSERT_EQ(p.rows.size(), 4u);
     EXPECT_EQ(std::get<std::string>(p.rows[0][0]), "never_ready");
     EXPECT_EQ(int_at(p, 0, 1), 3);
-    EXPECT_DOUBLE_EQ(std::get<double>(p.rows[0][2]), 0.6);
-    EXPECT_DOUBLE_EQ(std::get<double>(p.rows[2][2]), 1.0);
+    EXPECT_DOUBLE_EQ(std::get<double>(p.rows[0][2]), 0.5);
+    EXPECT_DOUBLE_EQ(std::get<double>(p.rows[3][2]), 1.0);
 }
 
 TEST_F(Reports, CycleTimesFallInTheirBuckets) {
