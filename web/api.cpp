@@ -371,6 +371,11 @@ void Api::route(Call& call) {
         call.only("POST");
         return disable_user(call, p[2]);
     }
+    if (p.size() == 2 && what == "cloud-accounts") {
+        if (m == "POST") return add_cloud_account(call);
+        call.only("GET");
+        return cloud_accounts(call);
+    }
     if (p.size() == 2 && (what == "audit" || what == "audit.csv")) {
         call.only("GET");
         return audit_log(call);
@@ -736,6 +741,54 @@ void Api::audit_log(Call& call) {
                          reports::to_csv(table));
     }
     send_json(call.response, HTTPResponse::HTTP_OK, to_json(*table_object(table)));
+}
+
+void Api::cloud_accounts(Call& call) {
+    require_role(call, {"admin"});
+    auto db = reads_.lease();
+    send_json(call.response, HTTPResponse::HTTP_OK,
+              to_json(*table_object(reports::cloud_accounts(*db))));
+}
+
+void Api::add_cloud_account(Call& call) {
+    auto session = require_role(call, {"admin"});
+    auto body = parse_object(read_body(call.request, options_.max_body_bytes));
+    if (body->has("secret")) {
+        // Secrets stay out of the store: it keeps only where the secret lives.
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"secret\": not accepted; give \"secret_ref\" (the environment "
+                        "variable or file that holds it)");
+    }
+    store::CloudAccountRecord a;
+    a.name = required_string(*body, "name", 64);
+    a.endpoint = required_string(*body, "endpoint", 256);
+    if (a.endpoint.rfind("https://", 0) != 0 && a.endpoint.rfind("http://127.0.0.1", 0) != 0) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"endpoint\": expected an https:// URL (or http://127.0.0.1 for "
+                        "the emulator)");
+    }
+    a.client_id = required_string(*body, "client_id", 128);
+    a.uid = required_string(*body, "uid", 128);
+    if (body->has("relation")) a.relation = required_string(*body, "relation", 16);
+    if (a.relation != "owner" && a.relation != "partner" && a.relation != "org") {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"relation\": expected owner, partner or org");
+    }
+    a.secret_ref = required_string(*body, "secret_ref", 256);
+    std::int64_t id = 0;
+    try {
+        id = store_.add_cloud_account(a);
+    } catch (const store::SqliteError&) {
+        throw HttpError(HTTPResponse::HTTP_CONFLICT, "a cloud account \"" + a.name + "\" exists");
+    }
+    Poco::JSON::Object detail;
+    detail.set("id", id);
+    detail.set("name", a.name);
+    detail.set("endpoint", a.endpoint);
+    audit(session.login, "cloud_account.add", detail);
+    Poco::JSON::Object out;
+    out.set("id", id);
+    send_json(call.response, HTTPResponse::HTTP_CREATED, out);
 }
 
 void Api::live(Call& call) {

@@ -101,6 +101,8 @@ class Api {
     void add_user(Call& call);
     void disable_user(Call& call, const std::string& login);
     void audit_log(Call& call);
+    void cloud_accounts(Call& call);
+    void add_cloud_account(Call& call);
     void live(Call& call);
     std::string metrics_text();
     std::string summary_json(const std::string& period);

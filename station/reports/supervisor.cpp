@@ -240,6 +240,21 @@ Table unit_events(store::Database& db, std::int64_t unit_id) {
     return t;
 }
 
+Table cloud_accounts(store::Database& db) {
+    Table t{"cloud_accounts",
+            {"id", "name", "endpoint", "client_id", "uid", "relation", "secret_ref"},
+            {}};
+    auto& s = db.cached(
+        "SELECT id, name, endpoint, client_id, uid, relation, secret_ref "
+        "FROM cloud_accounts ORDER BY id");
+    while (s.step()) {
+        t.rows.push_back(
+            {s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6)});
+    }
+    s.reset();
+    return t;
+}
+
 Table verdict_totals(store::Database& db) {
     Table t{"verdict_totals", {"verdict", "reason", "count"}, {}};
     auto& s = db.cached(

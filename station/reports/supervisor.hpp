@@ -59,6 +59,9 @@ Table unit_history(store::Database& db, const std::string& serial);
 // The event timeline of one attempt (LED changes, actuators, cloud answers, camera).
 Table unit_events(store::Database& db, std::int64_t unit_id);
 
+// The cloud accounts the station may use (never a secret: only where it is kept).
+Table cloud_accounts(store::Database& db);
+
 // All-time attempts per verdict and reason (for Prometheus counters).
 Table verdict_totals(store::Database& db);
 struct Histogram {

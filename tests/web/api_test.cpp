@@ -372,6 +372,35 @@ TEST_F(WebApi, AdminManagesUsersWithoutSeeingHashes) {
     EXPECT_TRUE(audited("adm", "user.disable"));
 }
 
+TEST_F(WebApi, AdminAddsCloudAccountsButNeverTheirSecrets) {
+    auto adm = as("adm");
+    const std::string account =
+        R"("name":"rma","endpoint":"https://openapi.tuyaeu.com","client_id":"cid","uid":"u1")";
+    auto with_secret = adm.post("/api/cloud-accounts", "{" + account + R"(,"secret":"s3cr3t"})");
+    EXPECT_EQ(with_secret.status, 400);
+    EXPECT_EQ(with_secret.body.find("s3cr3t"), std::string::npos);
+    EXPECT_EQ(
+        adm.post(
+               "/api/cloud-accounts",
+               R"({"name":"x","endpoint":"http://evil.example","client_id":"c","uid":"u","secret_ref":"E"})")
+            .status,
+        400);
+    EXPECT_EQ(as("sup")
+                  .post("/api/cloud-accounts", "{" + account + R"(,"secret_ref":"TUYA_SECRET"})")
+                  .status,
+              403);
+    auto added = adm.post("/api/cloud-accounts", "{" + account + R"(,"secret_ref":"TUYA_SECRET"})");
+    ASSERT_EQ(added.status, 201) << added.body;
+    EXPECT_EQ(
+        adm.post("/api/cloud-accounts", "{" + account + R"(,"secret_ref":"TUYA_SECRET"})").status,
+        409);
+    auto list = adm.get("/api/cloud-accounts");
+    ASSERT_EQ(list.status, 200);
+    EXPECT_NE(list.body.find("TUYA_SECRET"), std::string::npos);
+    EXPECT_TRUE(audited("adm", "cloud_account.add"));
+    EXPECT_EQ(as("sup").get("/api/cloud-accounts").status, 403);
+}
+
 TEST_F(WebApi, AuditLogListsStateChangesForSupervisorsAndExportsCsv) {
     auto op = as("op");
     ASSERT_EQ(op.post("/api/batch", R"({"recipe":"cam-a"})").status, 201);
