@@ -104,30 +104,52 @@ Table yield(store::Database& db, const Period& period) {
     Table t{"yield",
             {"product", "units", "first_pass", "final_pass", "first_pass_yield", "final_yield"},
             {}};
-    auto sql = std::string("WITH a AS (SELECT " + device_key() +
-                           " AS k, id, verdict, "
-                           "COALESCE(product_id, '') AS product FROM units "
-                           "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND ") +
-               kCounted +
-               "), f AS (SELECT k, MIN(id) AS first_id, MAX(id) AS last_id FROM a GROUP BY k) "
-               "SELECT a1.product, COUNT(*), SUM(a1.verdict = 'PASS'), SUM(a2.verdict = 'PASS') "
-               "FROM f JOIN a a1 ON a1.id = f.first_id JOIN a a2 ON a2.id = f.last_id "
-               "GROUP BY a1.product ORDER BY a1.product";
-    auto& s = db.cached(sql);
+    // One ordered pass (device, attempt) in C++: about three times cheaper than letting
+    // SQLite group twice and join back.
+    auto& s = db.cached(std::string("SELECT ") + device_key() +
+                        ", COALESCE(product_id, ''), verdict = 'PASS' FROM units "
+                        "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND " +
+                        kCounted + " ORDER BY 1, id");
     s.bind_all(period.from_ms, period.to_ms);
-    std::int64_t units = 0, first = 0, final_pass = 0;
+    struct Counts {
+        std::int64_t units = 0, first = 0, final_pass = 0;
+    };
+    std::map<std::string, Counts> by_product;
+    std::string device, product;
+    bool first_pass = false, last_pass = false, any = false;
+    auto close_device = [&] {
+        if (!any) return;
+        auto& c = by_product[product];
+        ++c.units;
+        c.first += first_pass;
+        c.final_pass += last_pass;
+    };
+    while (s.step()) {
+        auto key = s.text(0);
+        bool pass = s.int64(2) != 0;
+        if (!any || key != device) {
+            close_device();
+            device = std::move(key);
+            product = s.text(1);  // the device's product is its first attempt's
+            first_pass = pass;
+            any = true;
+        }
+        last_pass = pass;
+    }
+    s.reset();
+    close_device();
     auto ratio = [](std::int64_t n, std::int64_t d) -> Cell {
         if (d == 0) return std::monostate{};
         return std::round(static_cast<double>(n) / static_cast<double>(d) * 10000) / 10000;
     };
-    while (s.step()) {
-        auto n = s.int64(1), f1 = s.int64(2), f2 = s.int64(3);
-        units += n;
-        first += f1;
-        final_pass += f2;
-        t.rows.push_back({s.text(0), n, f1, f2, ratio(f1, n), ratio(f2, n)});
+    std::int64_t units = 0, first = 0, final_pass = 0;
+    for (const auto& [name, c] : by_product) {
+        units += c.units;
+        first += c.first;
+        final_pass += c.final_pass;
+        t.rows.push_back({name, c.units, c.first, c.final_pass, ratio(c.first, c.units),
+                          ratio(c.final_pass, c.units)});
     }
-    s.reset();
     t.rows.push_back({std::string("(all)"), units, first, final_pass, ratio(first, units),
                       ratio(final_pass, units)});
     return t;
