@@ -165,6 +165,7 @@ Api::Api(StationService& station, const Clock& clock, ApiOptions options)
       reads_(options_.store_path, options_.read_connections),
       sessions_(clock),
       throttle_(clock, options_.login_max_failures, options_.login_window_s),
+      ip_throttle_(clock, options_.login_max_failures_per_address, options_.login_window_s),
       live_(station) {
     std::ifstream in(options_.openapi_file);
     std::ostringstream text;
@@ -393,7 +394,8 @@ void Api::login(Call& call) {
     auto login = required_string(*body, "login", 64);
     auto password = required_string(*body, "password", 1024);
     auto key = login + "|" + call.client;
-    if (auto wait = throttle_.retry_after_s(key); wait > 0) {
+    if (auto wait = std::max(throttle_.retry_after_s(key), ip_throttle_.retry_after_s(call.client));
+        wait > 0) {
         call.response.set("Retry-After", std::to_string(static_cast<int>(wait) + 1));
         Poco::JSON::Object detail;
         detail.set("login", login);
@@ -412,6 +414,7 @@ void Api::login(Call& call) {
     detail.set("client", call.client);
     if (!ok) {
         throttle_.record_failure(key);
+        ip_throttle_.record_failure(call.client);
         audit(login, "session.login_failed", detail);
         throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED, "wrong login or password");
     }

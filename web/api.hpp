@@ -37,6 +37,7 @@ struct ApiOptions {
     double summary_max_age_s = 5.0;
     int read_connections = 4;
     int login_max_failures = 5;
+    int login_max_failures_per_address = 20;
     double login_window_s = 300;
 };
 
@@ -117,7 +118,8 @@ class Api {
     store::Store store_;
     ReadPool reads_;
     auth::SessionTable sessions_;
-    auth::LoginThrottle throttle_;
+    auth::LoginThrottle throttle_;     // per login and client address
+    auth::LoginThrottle ip_throttle_;  // per client address, whatever login it tries
     LiveHub live_;
     std::string openapi_;
     std::mutex qr_mutex_;

@@ -121,6 +121,14 @@ TEST_F(WebApi, LoginAttemptsAreRateLimitedPerLogin) {
     EXPECT_EQ(c.login("sup", "sup-password").status, 200);
 }
 
+TEST_F(WebApi, OneAddressCannotSprayManyLogins) {
+    ApiClient c(server->port());
+    for (int i = 0; i < 20; ++i) {
+        EXPECT_EQ(c.login("guess-" + std::to_string(i), "wrong-password").status, 401);
+    }
+    EXPECT_EQ(c.login("sup", "sup-password").status, 429);
+}
+
 TEST_F(WebApi, LoginNeedsJsonContentType) {
     ApiClient c(server->port());
     auto a = c.call("POST", "/api/session", "login=op&password=op-password",
