@@ -57,12 +57,13 @@ std::string store_metrics(store::Database& db, const std::string& day,
     out << "linestation_cycle_time_seconds_bucket{le=\"+Inf\"} " << h.count << "\n"
         << "linestation_cycle_time_seconds_sum " << h.sum_s << "\n"
         << "linestation_cycle_time_seconds_count " << h.count << "\n";
-    out << "# HELP linestation_quota_used Cloud unbinds used or reserved today per account and "
-           "product.\n# TYPE linestation_quota_used gauge\n";
+    out << "# HELP linestation_quota_used Cloud unbinds used or reserved today, per account "
+           "(all products) and per product (all accounts).\n# TYPE linestation_quota_used gauge\n";
     auto quota = reports::quota_today(db, day, limits);
     for (const auto& row : quota.rows) {
-        out << "linestation_quota_used{account=\"" << label(as_text(row[1])) << "\",product=\""
-            << label(as_text(row[2])) << "\"} " << as_int(row[3]) + as_int(row[4]) << "\n";
+        out << "linestation_quota_used{scope=\"" << label(as_text(row[0])) << "\",id=\""
+            << label(as_text(row[1])) << "\",name=\"" << label(as_text(row[2])) << "\"} "
+            << as_int(row[3]) + as_int(row[4]) << "\n";
     }
     out << "# TYPE linestation_quota_limit_per_account gauge\nlinestation_quota_limit_per_account "
         << limits.per_account << "\n# TYPE linestation_quota_limit_per_product gauge\n"

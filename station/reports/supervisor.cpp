@@ -196,28 +196,28 @@ Table cycle_times(store::Database& db, const Period& period, int bucket_s) {
 }
 
 Table quota_today(store::Database& db, const std::string& day, const QuotaLimits& limits) {
-    Table t{"quota",
-            {"account_id", "account", "product_id", "used", "reserved", "account_used",
-             "account_limit", "product_used", "product_limit", "warning"},
-            {}};
+    // The controller keeps one row per account (product "*": all its products) and one per
+    // product (account 0: all accounts), as the cloud counts them.
+    Table t{"quota", {"scope", "id", "name", "used", "reserved", "limit", "warning"}, {}};
     auto& s = db.cached(
-        "SELECT q.account_id, COALESCE(c.name, ''), q.product_id, q.used, q.reserved, "
-        "(SELECT SUM(used + reserved) FROM quota_usage WHERE day = ?1 AND account_id = "
-        "q.account_id), "
-        "(SELECT SUM(used + reserved) FROM quota_usage WHERE day = ?1 AND product_id = "
-        "q.product_id) "
-        "FROM quota_usage q LEFT JOIN cloud_accounts c ON c.id = q.account_id "
-        "WHERE q.day = ?1 ORDER BY q.account_id, q.product_id");
+        "SELECT CASE WHEN q.product_id = '*' THEN 'account' ELSE 'product' END, "
+        "CASE WHEN q.product_id = '*' THEN CAST(q.account_id AS TEXT) ELSE q.product_id END, "
+        "CASE WHEN q.product_id = '*' THEN COALESCE(c.name, '') ELSE COALESCE(p.name, '') END, "
+        "q.used, q.reserved FROM quota_usage q "
+        "LEFT JOIN cloud_accounts c ON c.id = q.account_id "
+        "LEFT JOIN products p ON p.id = q.product_id "
+        "WHERE q.day = ?1 AND (q.product_id = '*' OR q.account_id = 0) ORDER BY 1, 2");
     s.bind_all(day);
     while (s.step()) {
-        auto account_used = s.int64(5), product_used = s.int64(6);
-        bool warn =
-            static_cast<double>(account_used) >= limits.warn_fraction * limits.per_account ||
-            static_cast<double>(product_used) >= limits.warn_fraction * limits.per_product;
-        t.rows.push_back({s.int64(0), s.text(1), s.text(2), s.int64(3), s.int64(4), account_used,
-                          static_cast<std::int64_t>(limits.per_account), product_used,
-                          static_cast<std::int64_t>(limits.per_product),
-                          std::string(warn ? "near limit" : "")});
+        auto scope = s.text(0);
+        auto used = s.int64(3), reserved = s.int64(4);
+        auto limit = scope == "account" ? limits.per_account : limits.per_product;
+        bool warn = static_cast<double>(used + reserved) >= limits.warn_fraction * limit;
+        t.rows.push_back({scope, s.text(1), s.text(2), used, reserved,
+                          static_cast<std::int64_t>(limit),
+                          std::string(used + reserved >= limit ? "at limit"
+                                      : warn                   ? "near limit"
+                                                               : "")});
     }
     s.reset();
     return t;

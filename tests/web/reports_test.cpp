@@ -133,20 +133,37 @@ TEST_F(Reports, CycleTimesFallInTheirBuckets) {
     EXPECT_NEAR(h.sum_s, 105.0, 1e-6);
 }
 
-TEST_F(Reports, QuotaWarnsNearTheLimit) {
+TEST_F(Reports, QuotaShowsAccountAndProductRowsAndWarnsNearTheLimit) {
     store::CloudAccountRecord account{0, "rma", "https://x", "id", "uid", "owner", "ENV"};
     auto id = store->add_cloud_account(account);
+    store->upsert_product({"cam-a", "Camera A", "ipc", "strong", "cam-a"});
     auto today = reports::utc_day(kNow);
-    for (int i = 0; i < 9; ++i) ASSERT_TRUE(store->reserve_quota(id, "cam-a", today, 10));
-    for (int i = 0; i < 8; ++i) store->settle_quota(id, "cam-a", today, true);
+    // As the controller books them: the account row (product "*") and the product row
+    // (account 0).
+    for (int i = 0; i < 9; ++i) {
+        ASSERT_TRUE(store->reserve_quota(id, "*", today, 10));
+        ASSERT_TRUE(store->reserve_quota(0, "cam-a", today, 100));
+    }
+    for (int i = 0; i < 8; ++i) {
+        store->settle_quota(id, "*", today, true);
+        store->settle_quota(0, "cam-a", today, true);
+    }
     auto q = reports::quota_today(store->database(), today, {10, 100, 0.9});
-    ASSERT_EQ(q.rows.size(), 1u);
-    EXPECT_EQ(std::get<std::string>(q.rows[0][1]), "rma");
+    ASSERT_EQ(q.rows.size(), 2u);
+    EXPECT_EQ(std::get<std::string>(q.rows[0][0]), "account");
+    EXPECT_EQ(std::get<std::string>(q.rows[0][1]), std::to_string(id));
+    EXPECT_EQ(std::get<std::string>(q.rows[0][2]), "rma");
     EXPECT_EQ(int_at(q, 0, 3), 8);
     EXPECT_EQ(int_at(q, 0, 4), 1);
-    EXPECT_EQ(std::get<std::string>(q.rows[0][9]), "near limit");
-    auto relaxed = reports::quota_today(store->database(), today, {100, 100, 0.9});
-    EXPECT_EQ(std::get<std::string>(relaxed.rows[0][9]), "");
+    EXPECT_EQ(int_at(q, 0, 5), 10);
+    EXPECT_EQ(std::get<std::string>(q.rows[0][6]), "near limit");
+    EXPECT_EQ(std::get<std::string>(q.rows[1][0]), "product");
+    EXPECT_EQ(std::get<std::string>(q.rows[1][1]), "cam-a");
+    EXPECT_EQ(std::get<std::string>(q.rows[1][2]), "Camera A");
+    EXPECT_EQ(std::get<std::string>(q.rows[1][6]), "");
+    ASSERT_TRUE(store->reserve_quota(id, "*", today, 10));
+    auto full = reports::quota_today(store->database(), today, {10, 100, 0.9});
+    EXPECT_EQ(std::get<std::string>(full.rows[0][6]), "at limit");
 }
 
 TEST(ReportsCsv, QuotesAndDefusesFormulas) {
