@@ -210,6 +210,10 @@ test('supervisor sees charts whose numbers match the store', async () => {
   await page.fill('#serial', 'BAD-0001');
   await page.click('#unit-form button');
   await until(page, () => window.lsCharts.led_timeline);
+  const ledPoints = await page.evaluate(() => window.lsCharts.led_timeline.data.datasets[0].data.map(p => p.y));
+  // red (1) while resetting and waiting, green (3) while joining, as the store recorded.
+  assert.ok(ledPoints.includes(1) && ledPoints.includes(3), `LED timeline ${ledPoints}`);
+  assert.equal(ledPoints.length, Number(sql("SELECT COUNT(*) FROM unit_events e JOIN units u ON u.id = e.unit_id WHERE u.serial = 'BAD-0001' AND e.kind = 'led'")[0][0]));
   assert.match(await page.locator('#unit-attempts').textContent(), /never_ready_after_unbind/);
   await logout(page);
   await page.close();

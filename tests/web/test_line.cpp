@@ -230,6 +230,12 @@ void TestLine::finish_locked(SlotView& s, const std::string& verdict, const std:
 }
 
 void TestLine::publish_slot_locked(const SlotView& s) {
+    // The LED timeline goes to the store like the controller's: the unit history draws it.
+    if (store_ && s.unit_id) {
+        store_->add_event(
+            {0, *s.unit_id, now_ms(), "led",
+             R"({"color":")" + s.led_color + R"(","pattern":")" + s.led_pattern + "\"}"});
+    }
     publish("slot", web::slot_json(s));
 }
 
