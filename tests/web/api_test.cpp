@@ -583,6 +583,12 @@ TEST_F(WebApi, LiveSocketNeedsASessionAndPushesSlotChanges) {
     auto batch = receive_until(ws, "\"topic\":\"batch\"");
     EXPECT_NE(batch.find("\"state\":\"running\""), std::string::npos);
     ws.shutdown();
+    ws.close();
+    // A closed client leaves the hub.
+    for (int i = 0; i < 200 && server->live_clients() > 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_EQ(server->live_clients(), 0u);
 }
 
 TEST(WebHttps, ServesOverTlsWithSecureCookies) {
