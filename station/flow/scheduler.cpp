@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "station/cloud/signing.hpp"
+
 namespace linestation::flow {
 
 namespace {
@@ -15,10 +17,16 @@ constexpr const char* kAllProducts = "*";
 }  // namespace
 
 std::string reason_for_cloud_code(const std::string& code) {
-    if (code == "1106" || code == "permission_denied") return reason::kNoPermission;
-    if (code == "1010" || code == "1011" || code == "token_expired") return reason::kTokenExpired;
-    if (code == "28841105" || code == "quota_exceeded") return reason::kQuotaExceeded;
-    if (code == "wifi_rejected") return reason::kWifiRejected;
+    namespace pf = cloud::pairing_failure;
+    if (code == pf::kNoPermission || code == cloud::codes::kPermissionDenied) {
+        return reason::kNoPermission;
+    }
+    // A full token is a stale code too: the device retries with a fresh one.
+    if (code == pf::kTokenExpired || code == pf::kTokenFull) return reason::kTokenExpired;
+    if (code == pf::kQuotaExceeded || code == cloud::codes::kQuotaExceeded) {
+        return reason::kQuotaExceeded;
+    }
+    if (code == pf::kWrongWifi) return reason::kWifiRejected;
     return reason::kCloudRefused;
 }
 
