@@ -14,6 +14,8 @@ constexpr Subcommand kSubcommands[] = {
     {"serve", "run the station (HTTP dashboard and API); without --config, on the virtual line",
      linestation::app::run_serve},
     {"user", "manage dashboard users (user add ...)", linestation::app::run_user},
+    {"led-scan", "read slots' LEDs from a video, print state changes as JSON lines", linestation::app::run_led_scan},
+    {"calibrate", "propose LED regions (ROIs) from a clip of blinking LEDs", linestation::app::run_calibrate},
 };
 
 void print_help(std::ostream& out) {
