@@ -15,6 +15,8 @@ constexpr Subcommand kSubcommands[] = {
      linestation::app::run_serve},
     {"user", "manage dashboard users (user add ...)", linestation::app::run_user},
     {"simulate", "run a shift on the virtual line on virtual time", linestation::app::run_simulate},
+    {"led-scan", "read slots' LEDs from a video, print state changes as JSON lines", linestation::app::run_led_scan},
+    {"calibrate", "propose LED regions (ROIs) from a clip of blinking LEDs", linestation::app::run_calibrate},
 };
 
 void print_help(std::ostream& out) {
