@@ -12,8 +12,10 @@
 namespace linestation::flow {
 
 namespace {
-// The account-wide quota row lives beside the per-product rows under this product id.
+// The cloud counts unbinds per account (all its products) and per product (all
+// accounts): the account row has product "*", the product row account 0.
 constexpr const char* kAllProducts = "*";
+constexpr std::int64_t kAllAccounts = 0;
 }  // namespace
 
 std::string reason_for_cloud_code(const std::string& code) {
@@ -51,9 +53,9 @@ QrScheduler::QrScheduler(Clock& clock, store::Store& store, std::vector<CloudAcc
 
 bool QrScheduler::reserve(std::size_t account, const std::string& product, const std::string& day) {
     const auto& a = accounts_[account];
-    if (!store_.reserve_quota(a.store_id, product, day, a.quota_per_product)) return false;
+    if (!store_.reserve_quota(kAllAccounts, product, day, a.quota_per_product)) return false;
     if (!store_.reserve_quota(a.store_id, kAllProducts, day, a.quota_per_account)) {
-        store_.settle_quota(a.store_id, product, day, false);
+        store_.settle_quota(kAllAccounts, product, day, false);
         return false;
     }
     return true;
@@ -62,7 +64,7 @@ bool QrScheduler::reserve(std::size_t account, const std::string& product, const
 bool QrScheduler::has_room(std::size_t account, const std::string& product,
                            const std::string& day) {
     const auto& a = accounts_[account];
-    auto p = store_.quota(a.store_id, product, day);
+    auto p = store_.quota(kAllAccounts, product, day);
     auto all = store_.quota(a.store_id, kAllProducts, day);
     return p.used + p.reserved < a.quota_per_product &&
            all.used + all.reserved < a.quota_per_account;
@@ -143,7 +145,7 @@ void QrScheduler::settle(const std::string& slot) {
     if (m.account) {
         const bool spent = m.outcome.has_value();
         const auto id = accounts_[*m.account].store_id;
-        store_.settle_quota(id, m.product, m.day, spent);
+        store_.settle_quota(kAllAccounts, m.product, m.day, spent);
         store_.settle_quota(id, kAllProducts, m.day, spent);
     }
     members_.erase(it);

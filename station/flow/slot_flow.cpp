@@ -250,7 +250,9 @@ void SlotFlow::tick() {
                 reset_sequence(now);
                 return;
             case Step::WaitingReady:
-                if (led_state_ == "ready" && !led_.camera_lost) {
+                // Only a ready that began after this unit started: the slot's last reading
+                // may still be the previous unit's (or the vision's, a moment late).
+                if (led_state_ == "ready" && !led_.camera_lost && led_.since >= unit_started_) {
                     if (!measurements_.count("time_to_ready_s")) {
                         measurements_["time_to_ready_s"] = now - reset_done_;
                     }
@@ -329,8 +331,11 @@ void SlotFlow::tick() {
 }
 
 void SlotFlow::watch(double now) {
-    if (led_state_ && *led_state_ != "ready") scheduler_.picked_up(slot_);
-    if (is_green_state(led_state_)) seen_green_ = true;
+    // Green means it read a code: later codes on the screen are no longer its own.
+    if (is_green_state(led_state_)) {
+        seen_green_ = true;
+        scheduler_.picked_up(slot_);
+    }
     if (led_state_ == "online" && !seen_online_) {
         seen_online_ = true;
         measurements_["time_to_online_s"] = now - joined_at_;
