@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "station/cloud/signing.hpp"
+#include "station/qr/pairing_qr.hpp"
 #include "tests/cloud/cloud_test_env.hpp"
 
 namespace linestation::testing {
@@ -200,6 +201,22 @@ TEST(CloudEmulator, InjectedBadSignatureIsAnsweredWith1004) {
               cloud::codes::kSignInvalid);
     EXPECT_TRUE(
         raw_get(env, "/v1.0/token?grant_type=1", env.clock.wall_ms(), kOwnerSecret).success);
+}
+
+TEST(CloudEmulator, DevicesScanTheQrTextAndJoinOnlyTheirRouter) {
+    CloudEnv env;
+    auto token = env.client()->pairing_token(kOwnerUid).combined();
+    const virtual_line::WifiRouter router{"line-4", "pa\"ss"};
+    auto shown = qr::make_verified_qr(qr::pairing_payload({"line-4", "pa\"ss", token}), 400);
+    auto text = qr::read_qr(shown.image);  // what the device's camera reads
+    ASSERT_TRUE(text);
+    EXPECT_EQ(env.emulator.device_scanned(*text, "cam-1", kCamera, router).result,
+              JoinResult::Activated);
+    auto wrong = qr::pairing_payload({"line-4", "other-pass", token});
+    EXPECT_EQ(env.emulator.device_scanned(wrong, "cam-2", kCamera, router).result,
+              JoinResult::WrongWifi);
+    EXPECT_EQ(env.emulator.device_scanned("http://example.com", "cam-3", kCamera, router).result,
+              JoinResult::UnknownToken);
 }
 
 TEST(CloudEmulator, RejectsDuplicateAccounts) {
