@@ -44,6 +44,14 @@ TEST(CloudClient, GetsAnAccessTokenThenAPairingToken) {
     EXPECT_TRUE(env.emulator.device_joined(token.combined(), "dev-1", kCamera, true).ok());
 }
 
+TEST(CloudClient, AcceptsTheEndpointWithATrailingSlash) {
+    CloudEnv env;
+    auto options = env.options();
+    options.endpoint += "/";  // as `station cloud emulator` prints it
+    cloud::TuyaClient client(options, env.clock);
+    EXPECT_EQ(client.connect(), kOwnerUid);
+}
+
 TEST(CloudClient, RefreshesTheAccessTokenBeforeItExpires) {
     CloudEnv env;
     auto client = env.client();
