@@ -75,6 +75,27 @@ TEST(CloudClient, AfterTheAccessTokenExpiredItGetsANewOneWithTheRefreshToken) {
     EXPECT_EQ(client->counters().token_refreshes, 1);
 }
 
+TEST(CloudClient, AnUnknownAccessTokenIsReplacedByANewGrant) {
+    CloudEnv env;
+    auto client = env.client();
+    client->pairing_token(kOwnerUid);
+    env.emulator.revoke_access_tokens();  // the cloud now answers 1010 token invalid
+    EXPECT_EQ(client->pairing_token(kOwnerUid).combined().size(), 14u);
+    EXPECT_EQ(client->counters().token_grants, 2);
+    EXPECT_EQ(client->counters().token_refreshes, 0);
+}
+
+TEST(CloudClient, ARefusedRefreshFallsBackToANewGrant) {
+    CloudEnv env;
+    auto client = env.client();
+    client->pairing_token(kOwnerUid);
+    env.emulator.revoke_access_tokens();
+    env.clock.advance(7200 - 60);  // due for a refresh, with a refresh token the cloud forgot
+    EXPECT_EQ(client->pairing_token(kOwnerUid).combined().size(), 14u);
+    EXPECT_EQ(client->counters().token_refreshes, 1);
+    EXPECT_EQ(client->counters().token_grants, 2);
+}
+
 TEST(CloudClient, ATokenRefusedAgainAfterRenewalIsTokenExpired) {
     virtual_line::CloudEmulatorOptions options;
     options.access_token_lifetime_s = 0;  // every token is dead on arrival
