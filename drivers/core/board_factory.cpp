@@ -22,7 +22,10 @@ std::unique_ptr<DigitalOutput> open_board(const config::BoardConfig& board,
         try {
             return opener ? opener(board.port, line) : open_transport(board.port, line);
         } catch (const TransportError& e) {
-            throw DriverError(board.id.empty() ? d : board.id, board.port, e.what());
+            // Transport errors start with the port; the DriverError names it already.
+            std::string cause = e.what();
+            if (cause.rfind(board.port + ": ", 0) == 0) cause.erase(0, board.port.size() + 2);
+            throw DriverError(board.id.empty() ? d : board.id, board.port, cause);
         }
     };
     if (d == "modbus-rtu") {
