@@ -1,0 +1,123 @@
+// The USB drivers' real libusb code against twins on a umockdev testbed (this binary runs
+// under libumockdev-preload.so; see tests/drivers/CMakeLists.txt).
+
+#include <gtest/gtest.h>
+
+#include "drivers/core/board_factory.hpp"
+#include "drivers/dcttech_hid/hid_relay_board.hpp"
+#include "drivers/usb_hub/hub_port_power.hpp"
+#include "fixtures/virtual/usb/usb_twin.hpp"
+#include "station/clock/clock.hpp"
+
+using namespace linestation;
+using namespace linestation::drivers;
+
+namespace {
+
+bool logged(const fixtures::UsbTwin& twin, const std::string& what) {
+    for (const auto& r : twin.log()) {
+        if (r.what == what) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST(HidRelayDriver, SwitchesAndReadsBackThroughLibusb) {
+    SystemClock clock;
+    fixtures::UsbTestbed bed;
+    fixtures::HidRelayTwin twin(bed, 5, "QWERT", 2, clock);
+    {
+        HidRelayBoard board("16c0:05df");
+        EXPECT_EQ(board.channels(), 2);
+        EXPECT_FALSE(twin.kernel_driver_bound());  // detached to claim the interface
+        EXPECT_TRUE(logged(twin, "kernel driver detached from interface 0"));
+        EXPECT_EQ(board.state().board_id, "QWERT");
+        board.set(1, true);
+        EXPECT_TRUE(twin.relay(2));
+        EXPECT_FALSE(twin.relay(1));
+        EXPECT_TRUE(board.get(1));
+        EXPECT_TRUE(logged(twin, "SET_REPORT ff 02 00 00 00 00 00 00"));
+        board.set(1, false);
+        EXPECT_FALSE(twin.relay(2));
+        EXPECT_TRUE(logged(twin, "SET_REPORT fd 02 00 00 00 00 00 00"));
+        EXPECT_NE(board.describe().find("USBRelay2"), std::string::npos);
+    }
+    EXPECT_TRUE(twin.kernel_driver_bound());  // given back on close
+}
+
+TEST(HidRelayDriver, FoundByBoardIdAndOpenedFromAFixtureEntry) {
+    SystemClock clock;
+    fixtures::UsbTestbed bed;
+    fixtures::HidRelayTwin first(bed, 5, "AAAAA", 1, clock);
+    fixtures::HidRelayTwin second(bed, 6, "BBBBB", 4, clock);
+    config::BoardConfig entry;
+    entry.id = "power";
+    entry.driver = "dcttech-hid";
+    entry.port = "16c0:05df:BBBBB";
+    entry.channels = 4;
+    auto board = open_board(entry);
+    board->set(3, true);
+    EXPECT_TRUE(second.relay(4));
+    EXPECT_FALSE(first.relay(1));
+    config::BoardConfig missing = entry;
+    missing.port = "16c0:05df:ZZZZZ";
+    try {
+        open_board(missing);
+        FAIL() << "no error";
+    } catch (const DriverError& e) {
+        EXPECT_NE(e.cause().find("no HID relay with board id \"ZZZZZ\""), std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(HidRelayDriver, AStuckRelayAndAnUnpluggedBoardAreErrors) {
+    SystemClock clock;
+    fixtures::UsbTestbed bed;
+    fixtures::HidRelayTwin twin(bed, 5, "QWERT", 2, clock);
+    HidRelayBoard board("16c0:05df:QWERT");
+    twin.stick(1);
+    try {
+        board.set(0, true);
+        FAIL() << "a relay that did not switch was reported switched";
+    } catch (const DriverError& e) {
+        EXPECT_NE(e.cause().find("relay 1 still off after the command (read back)"),
+                  std::string::npos)
+            << e.what();
+    }
+    twin.unplug();
+    EXPECT_THROW(board.get(1), DriverError);
+}
+
+TEST(UsbHubDriver, SwitchesPortPowerWithUhubctlsRequests) {
+    SystemClock clock;
+    fixtures::UsbTestbed bed;
+    fixtures::UsbHubTwin hub(bed, 7, 4, true, clock);
+    HubPortPower power("2109:2817");
+    EXPECT_EQ(power.channels(), 4);
+    EXPECT_TRUE(power.get(3));
+    power.set(3, false);
+    EXPECT_FALSE(hub.port_power(3));
+    EXPECT_TRUE(hub.port_power(2));
+    EXPECT_FALSE(power.get(3));
+    power.set(3, true);
+    EXPECT_TRUE(hub.port_power(3));
+    EXPECT_TRUE(logged(hub, "CLEAR_FEATURE PORT_POWER port 3"));
+    EXPECT_TRUE(logged(hub, "SET_FEATURE PORT_POWER port 3"));
+    EXPECT_THROW(power.set(5, true), DriverError);
+    EXPECT_THROW(power.set(0, true), DriverError);
+}
+
+TEST(UsbHubDriver, AHubWithoutPerPortSwitchingIsRefused) {
+    SystemClock clock;
+    fixtures::UsbTestbed bed;
+    fixtures::UsbHubTwin hub(bed, 7, 4, false, clock);
+    try {
+        HubPortPower power("2109:2817");
+        FAIL() << "no error";
+    } catch (const DriverError& e) {
+        EXPECT_EQ(e.board(), "usb-hub");
+        EXPECT_NE(e.cause().find("cannot switch port power per port"), std::string::npos)
+            << e.what();
+    }
+}
