@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "drivers/core/board_factory.hpp"
+#include "drivers/core/serial_transport.hpp"
 #include "drivers/dcttech_hid/hid_relay_board.hpp"
 #include "drivers/usb_hub/hub_port_power.hpp"
 #include "fixtures/virtual/usb/usb_twin.hpp"
@@ -118,6 +119,44 @@ TEST(UsbHubDriver, AHubWithoutPerPortSwitchingIsRefused) {
     } catch (const DriverError& e) {
         EXPECT_EQ(e.board(), "usb-hub");
         EXPECT_NE(e.cause().find("cannot switch port power per port"), std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(SerialPortLookup, AUsbAdapterIsFoundByIdsAndSerialAgainAfterAReplug) {
+    fixtures::UsbTestbed bed;
+    {
+        fixtures::UsbSerialAdapterTwin adapter(bed, "1-2", "ttyUSB0", 0x0403, 0x6001, "FT123");
+        fixtures::UsbSerialAdapterTwin other(bed, "1-4", "ttyUSB1", 0x1a86, 0x7523, "CH1");
+        bool listed = false;
+        for (const auto& port : list_serial_ports()) {
+            if (port.device != "/dev/ttyUSB0") continue;
+            listed = true;
+            EXPECT_TRUE(port.usb);
+            EXPECT_EQ(port.vid, 0x0403);
+            EXPECT_EQ(port.pid, 0x6001);
+            EXPECT_EQ(port.serial, "FT123");
+        }
+        EXPECT_TRUE(listed);
+        EXPECT_EQ(find_serial_port(UsbId{0x0403, 0x6001, "FT123"}), "/dev/ttyUSB0");
+        EXPECT_EQ(find_serial_port(UsbId{0x1a86, 0x7523, ""}), "/dev/ttyUSB1");
+    }
+    // Replugged into another socket, it comes back under another name.
+    fixtures::UsbSerialAdapterTwin adapter(bed, "1-3", "ttyUSB2", 0x0403, 0x6001, "FT123");
+    fixtures::UsbSerialAdapterTwin twin_model(bed, "1-5", "ttyUSB3", 0x0403, 0x6001, "FT999");
+    EXPECT_EQ(find_serial_port(UsbId{0x0403, 0x6001, "FT123"}), "/dev/ttyUSB2");
+    try {
+        find_serial_port(UsbId{0x0403, 0x6001, ""});
+        FAIL() << "two adapters of one model were not told apart";
+    } catch (const TransportError& e) {
+        EXPECT_NE(std::string(e.what()).find("matches 2 ports"), std::string::npos) << e.what();
+    }
+    try {
+        find_serial_port(UsbId{0x0403, 0x6001, "NOPE"});
+        FAIL() << "no error";
+    } catch (const TransportError& e) {
+        EXPECT_NE(std::string(e.what()).find("0403:6001 serial \"NOPE\" is not attached"),
+                  std::string::npos)
             << e.what();
     }
 }
