@@ -6,6 +6,7 @@
 #include "drivers/core/board_supervisor.hpp"
 #include "fixtures/virtual/boards/board_endpoints.hpp"
 #include "fixtures/virtual/boards/serial_board_twins.hpp"
+#include "fixtures/virtual/boards/virtual_line_boards.hpp"
 #include "station/clock/clock.hpp"
 
 using namespace linestation;
@@ -149,4 +150,44 @@ TEST(FixtureBoards, SafeStateAtStartAndStopAndOtherSlotsCarryOn) {
     }
     EXPECT_FALSE(resets.channel(2));  // shutdown released the held reset
     EXPECT_TRUE(resets.channel(7));
+}
+
+TEST(VirtualLineBoards, TheVirtualFixtureRunsTheRealDriversInProcess) {
+    ManualClock clock;
+    auto fixture = config::load_fixture(std::string(LS_SOURCE_DIR) + "/fixtures/virtual-8.json");
+    for (auto& b : fixture.boards) b.serial.timeout_ms = 40;  // the silent-board case stays short
+    fixtures::VirtualLineBoards line(fixture, clock);
+    auto* resets = line.board("virtual:reset-relays");
+    auto* power = line.board("virtual:power-relays");
+    ASSERT_TRUE(resets && power);
+    const auto opener = line.opener();
+    {
+        FixtureBoards boards(fixture, clock,
+                             [&](const config::BoardConfig& b) { return open_board(b, opener); });
+        EXPECT_TRUE(boards.faulted_slots().empty());
+        const auto& slot = fixture.slots.front();
+        ASSERT_TRUE(slot.reset && slot.power);
+        EXPECT_TRUE(boards.board(slot.reset->board)->set(slot.reset->channel, true));
+        EXPECT_TRUE(resets->channel(slot.reset->channel));
+        EXPECT_EQ(power->channel(slot.power->channel), slot.power_safe_on);
+        resets->inject(BoardFault::no_answer, -1);
+        EXPECT_FALSE(boards.board(slot.reset->board)->set(slot.reset->channel, false));
+        EXPECT_EQ(boards.faulted_slots().size(), fixture.slots.size());
+        resets->clear_faults();
+        clock.advance(1);
+        boards.poll();
+        EXPECT_TRUE(boards.faulted_slots().empty());
+        EXPECT_FALSE(resets->channel(slot.reset->channel));
+    }
+    config::BoardConfig ghost;
+    ghost.id = "ghost";
+    ghost.driver = "lcus";
+    ghost.port = "virtual:nowhere";
+    try {
+        open_board(ghost, opener);
+        FAIL() << "no error";
+    } catch (const DriverError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "ghost on virtual:nowhere: no such board on the virtual line");
+    }
 }
