@@ -9,6 +9,7 @@
 #include "drivers/usb_hub/hub_port_power.hpp"
 #include "fixtures/virtual/usb/usb_twin.hpp"
 #include "station/clock/clock.hpp"
+#include "tests/common/process.hpp"
 
 using namespace linestation;
 using namespace linestation::drivers;
@@ -159,4 +160,37 @@ TEST(SerialPortLookup, AUsbAdapterIsFoundByIdsAndSerialAgainAfterAReplug) {
                   std::string::npos)
             << e.what();
     }
+}
+
+TEST(FixtureCliUsb, ListsAndSwitchesUsbBoardsOnTheTestbed) {
+    // The child inherits the preload and UMOCKDEV_DIR, so it sees this testbed and its ioctls
+    // reach the twins' handlers in this process.
+    SystemClock clock;
+    fixtures::UsbTestbed bed;
+    fixtures::HidRelayTwin relay(bed, 5, "QWERT", 2, clock);
+    fixtures::UsbHubTwin hub(bed, 7, 4, true, clock);
+    fixtures::UsbSerialAdapterTwin adapter(bed, "1-2", "ttyUSB0", 0x0403, 0x6001, "FT123");
+    auto r = linestation::testing::run_process({LS_STATION_BINARY, "fixture", "list"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("serial    /dev/ttyUSB0  usb:0403:6001:FT123"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("hid-relay 1-5  16c0:05df  USBRelay2  id QWERT"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("usb-hub   1-7  2109:2817  4 ports, per-port power switching"),
+              std::string::npos)
+        << r.out;
+    r = linestation::testing::run_process({LS_STATION_BINARY, "fixture", "on", "--driver",
+                                           "dcttech-hid", "--port", "16c0:05df:QWERT", "--channel",
+                                           "1"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(relay.relay(2));
+    r = linestation::testing::run_process({LS_STATION_BINARY, "fixture", "off", "--driver",
+                                           "usb-hub", "--port", "2109:2817", "--channel", "2"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(hub.port_power(2));
+    r = linestation::testing::run_process({LS_STATION_BINARY, "fixture", "on", "--driver",
+                                           "usb-hub", "--port", "2109:2817", "--channel", "9"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("usb-hub on 2109:2817: channel 9 out of range 1..4"), std::string::npos)
+        << r.err;
 }
