@@ -141,6 +141,32 @@ BoardSupervisor* FixtureBoards::board(const std::string& id) {
     return it == boards_.end() ? nullptr : it->second.get();
 }
 
+namespace {
+
+const config::SlotConfig* find_slot(const std::vector<config::SlotConfig>& slots,
+                                    const std::string& id) {
+    for (const auto& s : slots) {
+        if (s.id == id) return &s;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+bool FixtureBoards::press_reset(const std::string& slot, bool pressed) noexcept {
+    const auto* s = find_slot(slots_, slot);
+    if (!s || !s->reset) return false;
+    auto* b = board(s->reset->board);
+    return b && b->set(s->reset->channel, pressed);
+}
+
+bool FixtureBoards::set_power(const std::string& slot, bool on) noexcept {
+    const auto* s = find_slot(slots_, slot);
+    if (!s || !s->power) return false;
+    auto* b = board(s->power->board);
+    return b && b->set(s->power->channel, on);
+}
+
 std::vector<std::string> FixtureBoards::drive_safe_state() noexcept {
     std::vector<std::string> failures;
     for (const auto& output : safe_) {

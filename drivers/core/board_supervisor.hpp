@@ -89,6 +89,11 @@ class FixtureBoards {
     FixtureBoards& operator=(const FixtureBoards&) = delete;
 
     BoardSupervisor* board(const std::string& id);
+    // A slot's reset button and power, as the fixture wires them. False (never a throw)
+    // when the slot has no such output or its board is faulted; the controller then marks
+    // the slot faulted. The controller times presses on its own Clock.
+    bool press_reset(const std::string& slot, bool pressed) noexcept;
+    bool set_power(const std::string& slot, bool on) noexcept;
     // Drives every output to its safe state; returns one line per output that failed.
     std::vector<std::string> drive_safe_state() noexcept;
     // Slots whose reset or power board is faulted now.

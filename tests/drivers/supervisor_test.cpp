@@ -134,10 +134,19 @@ TEST(FixtureBoards, SafeStateAtStartAndStopAndOtherSlotsCarryOn) {
         EXPECT_TRUE(power.channel(1));
         EXPECT_TRUE(resets.channel(7));
         EXPECT_TRUE(boards.faulted_slots().empty());
+        EXPECT_TRUE(boards.press_reset("A2", true));
+        EXPECT_TRUE(resets.channel(1));
+        EXPECT_TRUE(boards.press_reset("A2", false));
+        EXPECT_FALSE(resets.channel(1));
+        EXPECT_TRUE(boards.set_power("A3", false));
+        EXPECT_FALSE(resets.channel(7));
+        EXPECT_TRUE(boards.set_power("A3", true));
+        EXPECT_FALSE(boards.press_reset("Z9", true));  // no such slot
 
         power.inject(BoardFault::no_answer, -1);
-        EXPECT_FALSE(boards.board("power")->set(0, false));
+        EXPECT_FALSE(boards.set_power("A1", false));
         EXPECT_EQ(boards.faulted_slots(), (std::vector<std::string>{"A1", "A2"}));
+        EXPECT_FALSE(boards.set_power("A2", false));  // faulted board: refused at once
         // A3 lives on the healthy board and carries on.
         EXPECT_TRUE(boards.board("resets")->set(2, true));
         EXPECT_TRUE(resets.channel(2));
