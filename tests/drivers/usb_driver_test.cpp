@@ -110,6 +110,19 @@ TEST(UsbHubDriver, SwitchesPortPowerWithUhubctlsRequests) {
     EXPECT_THROW(power.set(0, true), DriverError);
 }
 
+TEST(UsbHubDriver, ASuperSpeedHubUsesItsOwnDescriptorAndPowerBit) {
+    SystemClock clock;
+    fixtures::UsbTestbed bed;
+    fixtures::UsbHubTwin hub(bed, 8, 4, true, clock, true);
+    HubPortPower power("1-8");  // by bus path, as uhubctl names hubs
+    EXPECT_EQ(power.channels(), 4);
+    EXPECT_TRUE(power.get(4));
+    power.set(4, false);
+    EXPECT_FALSE(hub.port_power(4));
+    EXPECT_FALSE(power.get(4));
+    EXPECT_TRUE(logged(hub, "GET_DESCRIPTOR superspeed hub"));
+}
+
 TEST(UsbHubDriver, AHubWithoutPerPortSwitchingIsRefused) {
     SystemClock clock;
     fixtures::UsbTestbed bed;
