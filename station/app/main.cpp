@@ -19,6 +19,8 @@ constexpr Subcommand kSubcommands[] = {
     {"calibrate", "propose LED regions (ROIs) from a clip of blinking LEDs", linestation::app::run_calibrate},
     {"qr", "write the pairing QR code (read back before it is written)", linestation::app::run_qr},
     {"cloud", "cloud: pairing-token (check credentials), emulator", linestation::app::run_cloud},
+    {"fixture", "switch, read and pulse fixture board channels; list attached boards",
+     linestation::app::run_fixture},
 };
 
 void print_help(std::ostream& out) {
