@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 namespace linestation::vision {
 
@@ -353,13 +352,6 @@ std::optional<LedObservation> LedTracker::decide(double t) {
             }
             return std::nullopt;
         }
-#ifdef LS_TRACE_TRACKER
-        fprintf(stderr, "%s decide %.3f\n", slot_.c_str(), t);
-        for (const auto& r : runs_)
-            fprintf(stderr, "%s   run %s start %.3f first %.3f last %.3f frames %d\n",
-                    slot_.c_str(), std::string(color_name(r.symbol)).c_str(), r.start, r.first_t,
-                    r.last_t, r.frames);
-#endif
         kind_ = kind;
         color_a_ = ca;
         color_b_ = cb;
