@@ -7,8 +7,9 @@ namespace linestation::vision {
 
 namespace {
 
-// A channel code at or above this is treated as saturated (JPEG rings around 250-255).
-constexpr int kClipCode = 248;
+// A channel code at or above this counts as saturated: near full scale, sensor response
+// and JPEG ringing bend the colour of the pixels around a clipped core.
+constexpr int kClipCode = 235;
 
 struct LinearTable {
     std::array<float, 256> value{};
@@ -152,8 +153,13 @@ ColorTable::ColorTable(std::vector<config::ColorDefinition> definitions) {
         min_saturation_ = first ? d.min_saturation : std::min(min_saturation_, d.min_saturation);
         first = false;
     }
-    // Neutral means clearly less saturated than the least saturated colour definition.
-    white_max_saturation_ = std::min(0.2, 0.6 * min_saturation_);
+    // Neutral: less saturated than every colour definition asks for. A white LED seen
+    // through a camera's white-balance error still stays well below an LED colour's
+    // saturation (0.8-1 in linear light).
+    white_max_saturation_ = 0;
+    for (const auto& r : ranges_)
+        white_max_saturation_ = std::max(white_max_saturation_, r.min_saturation);
+    if (ranges_.empty()) white_max_saturation_ = 0.35;
 }
 
 LedColor ColorTable::classify(const std::array<float, 3>& rgb) const {
@@ -162,7 +168,7 @@ LedColor ColorTable::classify(const std::array<float, 3>& rgb) const {
     for (const auto& r : ranges_) {
         if (c.saturation >= r.min_saturation && hue_in(c.hue, r.from, r.to)) return r.color;
     }
-    if (c.saturation <= white_max_saturation_) {
+    if (c.saturation < white_max_saturation_) {
         return has_white_ ? LedColor::White : LedColor::Unknown;
     }
     return LedColor::Unknown;

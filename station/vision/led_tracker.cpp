@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 namespace linestation::vision {
 
@@ -41,8 +40,10 @@ TrackerOptions TrackerOptions::for_recipe(const config::Recipe& recipe) {
         // A blink rule without a frequency range may be as slow as the default.
         double low = rule.freq_hz ? std::max(rule.freq_hz->first, 0.05) : 0.3;
         slowest = slowest == 0 ? low : std::min(slowest, low);
-        double hold = kMaxPhaseShare / low * kHoldMargin;
         auto slash = rule.color.find('/');
+        // An alternation shows each colour for half its period; a blink up to 75% lit.
+        double share = slash == std::string::npos ? kMaxPhaseShare : 0.5;
+        double hold = share / low * kHoldMargin;
         if (slash == std::string::npos) {
             hold_color(rule.color, hold);
             o.phase_hold_s[idx(LedColor::Off)] = std::max(o.phase_hold_s[idx(LedColor::Off)], hold);
@@ -83,14 +84,6 @@ void LedTracker::learn_reference(const RoiSample& s) {
         ref_level_ += a * (s.level - ref_level_);
         ref_clipped_ += a * (s.clipped_fraction - ref_clipped_);
     }
-    // Grey-world gains from the unlit slot: room light of any tint (and a camera's white
-    // balance error) leaves no chroma in the excess. Clamped, so a coloured board cannot
-    // bend an LED's colour far.
-    float mean = (ref_rgb_[0] + ref_rgb_[1] + ref_rgb_[2]) / 3.0f;
-    for (std::size_t c = 0; c < 3; ++c) {
-        float g = ref_rgb_[c] > 1e-6f ? mean / ref_rgb_[c] : 1.0f;
-        ref_gain_[c] = std::clamp(g, 0.67f, 1.5f);
-    }
 }
 
 LedColor LedTracker::classify_frame(const RoiSample& s) {
@@ -98,7 +91,7 @@ LedColor LedTracker::classify_frame(const RoiSample& s) {
     if (have_ref_) {
         std::array<float, 3> excess{};
         for (std::size_t c = 0; c < 3; ++c) {
-            excess[c] = std::max(0.0f, s.unclipped_rgb[c] - ref_rgb_[c]) * ref_gain_[c];
+            excess[c] = std::max(0.0f, s.unclipped_rgb[c] - ref_rgb_[c]);
         }
         float rise = s.level - ref_level_;
         // Hysteresis between the slot's own off level and a clear rise above it.
@@ -112,7 +105,9 @@ LedColor LedTracker::classify_frame(const RoiSample& s) {
             bool white = rise > ref_level_ + 0.02f || s.clipped_fraction > ref_clipped_ + 0.01f;
             if (white) return LedColor::White;
         }
-        learn_reference(s);
+        // A frame that rose but shows no LED colour is ambiguous (a partly lit white LED
+        // under a rolling shutter, a flicker peak): it must not raise the reference.
+        if (!above) learn_reference(s);
         return LedColor::Off;
     }
     // No reference yet: only a clearly chromatic halo or a clipped core counts as lit.
@@ -242,7 +237,7 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
     for (std::size_t k = 1; k < std::min<std::size_t>(n, 9); ++k) {
         if (runs_[n - 1 - k].frames <= 1) ++short_runs;
     }
-    if (period < 3.8 * dt_ || short_runs >= 3) {
+    if (period < 3.8 * dt_) {
         // Faster than a quarter of the frame rate: the phases are a frame or two long, so
         // noise could fake it and aliasing could bend its frequency; ask for three short
         // periods in a row and then only say "unsure".
@@ -258,8 +253,34 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
         p.onset = runs_[n - 6].start;
         return p;
     }
+    // The first run seen began before the camera looked: its length is no phase.
+    if (z1.start <= first_frame_t_) return std::nullopt;
+    if (period < 6 * dt_ || short_runs >= 3) {
+        // Near a quarter of the frame rate a single period cannot tell a blink from a
+        // faster one sampled unevenly: measure three periods, and refuse if too fast.
+        if (n < 7) return std::nullopt;
+        for (std::size_t k = 0; k < 7; ++k) {
+            const Run& r = runs_[n - 1 - k];
+            if (run_color(r) != (k % 2 == 0 ? x : y) && r.symbol != (k % 2 == 0 ? x : y)) {
+                return std::nullopt;
+            }
+        }
+        if (runs_[n - 7].start <= first_frame_t_) return std::nullopt;
+        for (std::size_t k = 1; k < 7; ++k) {
+            if (!consistent(run_duration(k, t), k % 2 == 0 ? d1 : d2)) return std::nullopt;
+        }
+        double average = (runs_[n - 1].start - runs_[n - 7].start) / 3.0;
+        if (average < 3.9 * dt_) {
+            p.too_fast = true;
+            p.onset = runs_[n - 7].start;
+            return p;
+        }
+        period = average;
+        p.period = average;
+        p.dur_b = average - d1;
+    }
     double share = d1 / period;
-    if (share < 0.08 || share > 0.92) return std::nullopt;
+    if (share < 0.12 || share > 0.88) return std::nullopt;
     // Phases of a single frame are what noise makes: ask for one more matching period.
     std::size_t back = 3;
     if (z1.frames < 2 || z2.frames < 2) {
@@ -278,12 +299,17 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
         const Run& r0 = runs_[n - back - 1];
         double d0 = run_duration(back, t);
         bool phase = run_color(r0) == y && consistent(d0, d2);
-        bool before = d0 >= 2 * std::max(d1, d2) + 2 * dt_;
+        // A previous state lasted as long as a steady/off reading needs; a shorter run
+        // is (part of) the previous pattern, whose last phase may be cut short.
+        auto c0 = run_color(r0);
+        bool before =
+            d0 >= std::max(options_.hold_for(c0 == LedColor::Unknown ? LedColor::White : c0),
+                           2 * std::max(d1, d2) + 2 * dt_);
         if (r0.start > first_frame_t_ && !phase && !before) return std::nullopt;
     }
     // Onset: walk back over earlier runs that belong to the same alternation.
     std::size_t first = n - back;
-    while (first >= 1) {
+    while (first >= 2) {            // never into the first run: it began before the camera looked
         std::size_t k = n - first;  // from_end index of runs_[first - 1] is k
         const Run& r = runs_[first - 1];
         bool is_a = (n - first) % 2 == 1;  // runs_[first-1] has the other phase's symbol
@@ -311,8 +337,10 @@ std::optional<LedObservation> LedTracker::decide(double t) {
         Kind kind = periodic->too_fast || ca == LedColor::Unknown || cb == LedColor::Unknown
                         ? Kind::Unsure
                         : (blink ? Kind::Blink : Kind::Alternate);
-        bool same = in_periodic && color_a_ == ca && color_b_ == cb && kind == kind_ &&
-                    std::abs(periodic->period - period_) <= 0.25 * period_;
+        // A too-fast blink has no trustworthy period: the same colours are the same reading.
+        bool same =
+            in_periodic && color_a_ == ca && color_b_ == cb && kind == kind_ &&
+            (kind == Kind::Unsure || std::abs(periodic->period - period_) <= 0.25 * period_);
         double dur_lit =
             blink ? (periodic->a == lit_a ? periodic->dur_a : periodic->dur_b) : periodic->dur_a;
         double dur_dark = periodic->period - dur_lit;
@@ -324,13 +352,6 @@ std::optional<LedObservation> LedTracker::decide(double t) {
             }
             return std::nullopt;
         }
-#ifdef LS_TRACE_TRACKER
-        fprintf(stderr, "%s decide %.3f\n", slot_.c_str(), t);
-        for (const auto& r : runs_)
-            fprintf(stderr, "%s   run %s start %.3f first %.3f last %.3f frames %d\n",
-                    slot_.c_str(), std::string(color_name(r.symbol)).c_str(), r.start, r.first_t,
-                    r.last_t, r.frames);
-#endif
         kind_ = kind;
         color_a_ = ca;
         color_b_ = cb;

@@ -94,7 +94,6 @@ class LedTracker {
     // The slot's own "off" reference (robust low level), learnt from unlit frames.
     bool have_ref_ = false;
     std::array<float, 3> ref_rgb_{};
-    std::array<float, 3> ref_gain_{1, 1, 1};
     float ref_level_ = 0;
     float ref_clipped_ = 0;
 

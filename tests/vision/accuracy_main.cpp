@@ -35,7 +35,10 @@ int trace(std::uint64_t seed, const std::string& slot, double from, double to) {
         if (f->t < from || f->t > to) continue;
         auto s = vision::measure_roi(f->image, spec.rois[mine]);
         std::cout << f->t << " " << vision::color_name(scanner.frame_color(mine))
-                  << " L=" << s.level << " clip=" << s.clipped_fraction << "\n";
+                  << " L=" << s.level << " clip=" << s.clipped_fraction
+                  << " halo_hue=" << vision::chroma_of(s.halo_rgb).hue
+                  << " halo_sat=" << vision::chroma_of(s.halo_rgb).saturation
+                  << " unclipped_hue=" << vision::chroma_of(s.unclipped_rgb).hue << "\n";
         for (const auto& o : changed) {
             if (o.slot == slot) std::cout << "  -> " << vision::observation_json(o) << "\n";
         }

@@ -177,17 +177,24 @@ ClipScore score_clip(const virtual_line::ClipSpec& spec,
     return score;
 }
 
-ClipScore run_and_score(const virtual_line::ClipSpec& spec,
-                        std::vector<vision::LedObservation>* observations) {
+std::vector<vision::LedObservation> observe(const virtual_line::ClipSpec& spec,
+                                            std::optional<vision::TrackerOptions> options,
+                                            const config::Recipe* recipe) {
     std::vector<vision::SlotRoi> rois;
     for (std::size_t i = 0; i < spec.slots.size(); ++i)
         rois.push_back({spec.slots[i], spec.rois[i]});
-    vision::LedScanner scanner(rois);
+    vision::LedScanner scanner(rois, recipe, options);
     virtual_line::ClipPlayer player(spec);
     std::vector<vision::LedObservation> seen;
     while (auto f = player.next()) {
         for (auto& o : scanner.process(f->image, f->t)) seen.push_back(std::move(o));
     }
+    return seen;
+}
+
+ClipScore run_and_score(const virtual_line::ClipSpec& spec,
+                        std::vector<vision::LedObservation>* observations) {
+    auto seen = observe(spec);
     auto score = score_clip(spec, seen);
     if (observations) *observations = std::move(seen);
     return score;

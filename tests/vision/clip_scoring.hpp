@@ -1,11 +1,13 @@
 #pragma once
 // Scores LED observations against a generated clip's ground truth.
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "fixtures/virtual/camera/led_clip.hpp"
 #include "station/vision/led_observation.hpp"
+#include "station/vision/led_tracker.hpp"
 
 namespace linestation::testing {
 
@@ -31,6 +33,11 @@ struct ClipScore {
 // `observations` in time order, as a scanner over the clip emitted them.
 ClipScore score_clip(const virtual_line::ClipSpec& spec,
                      const std::vector<vision::LedObservation>& observations);
+
+// Renders `spec` in memory and runs a LedScanner on its ROIs.
+std::vector<vision::LedObservation> observe(const virtual_line::ClipSpec& spec,
+                                            std::optional<vision::TrackerOptions> options = {},
+                                            const config::Recipe* recipe = nullptr);
 
 // Renders `spec` in memory, runs a LedScanner on its ROIs, and scores it.
 ClipScore run_and_score(const virtual_line::ClipSpec& spec,
