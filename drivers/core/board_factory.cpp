@@ -22,7 +22,10 @@ std::unique_ptr<DigitalOutput> open_board(const config::BoardConfig& board,
         try {
             return opener ? opener(board.port, line) : open_transport(board.port, line);
         } catch (const TransportError& e) {
-            throw DriverError(board.id.empty() ? d : board.id, board.port, e.what());
+            // Transport errors start with the port; the DriverError names it already.
+            std::string cause = e.what();
+            if (cause.rfind(board.port + ": ", 0) == 0) cause.erase(0, board.port.size() + 2);
+            throw DriverError(board.id.empty() ? d : board.id, board.port, cause);
         }
     };
     if (d == "modbus-rtu") {
@@ -34,6 +37,10 @@ std::unique_ptr<DigitalOutput> open_board(const config::BoardConfig& board,
         LcusOptions options;
         options.channels = board.channels;
         options.timeout_ms = timeout;
+        options.detect_status_query = true;
+        // The pause is for the CH340 boards' slow firmware; an in-process twin needs none,
+        // and the virtual line runs many shifts' worth of switching.
+        if (board.port.rfind("virtual:", 0) == 0) options.pause_ms = 0;
         return std::make_unique<LcusRelayBoard>(transport(), options);
     }
     if (d == "numato") {

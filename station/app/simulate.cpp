@@ -20,6 +20,7 @@ int run_simulate(const Args& args) {
         .option("db", "FILE", "store file to record into (default: a temporary one)")
         .option("fps", "F", "camera frame rate, the simulation's step (default 10)")
         .option("recipe", "FILE", "recipe (default recipes/tuya-ipc-camera.json)")
+        .flag("no-vision", "report LED states directly instead of rendering camera frames")
         .flag("json", "print the summary as one JSON object on the last line")
         .flag("progress", "print one line per committed verdict");
     if (!cli.parse(args, std::cout)) return 0;
@@ -30,6 +31,7 @@ int run_simulate(const Args& args) {
     o.seed = static_cast<std::uint64_t>(cli.int_value("seed", 1, 0, 2'000'000'000));
     o.fps = cli.number_value("fps", 10);
     if (!(o.fps >= 1 && o.fps <= 120)) throw UsageError("simulate: --fps must be 1..120");
+    o.vision = !cli.has("no-vision");
     if (cli.has("mix")) o.mix = virtual_line::load_mix(cli.value("mix"));
     if (cli.has("db")) o.db = cli.value("db");
     if (cli.has("recipe")) o.recipe = cli.value("recipe");

@@ -145,6 +145,7 @@ struct TuyaClient::Impl {
     TuyaClientOptions options;
     const Clock& clock;
     Poco::URI base;
+    std::string path_prefix;  // the endpoint's path without its trailing slash (usually empty)
     Poco::Net::Context::Ptr tls;
     Poco::Logger& log = Poco::Logger::get("cloud");
     std::mutex mutex;  // one request at a time: the token state is shared
@@ -159,6 +160,8 @@ struct TuyaClient::Impl {
             throw std::invalid_argument("cloud endpoint \"" + options.endpoint + "\": not a URL (" +
                                         e.displayText() + ")");
         }
+        path_prefix = base.getPath();
+        while (!path_prefix.empty() && path_prefix.back() == '/') path_prefix.pop_back();
         if (base.getScheme() == "https") {
             // Poco's Context is reference counted; Ptr owns it.
             tls = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, options.ca_file,
@@ -198,14 +201,15 @@ struct TuyaClient::Impl {
     }
 
     // One signed HTTP exchange. `shown` is the path as it may appear in a log line.
-    Answer send(const std::string& method, const std::string& url, const std::string& body,
+    Answer send(const std::string& method, const std::string& api_url, const std::string& body,
                 const std::string& access_token, const std::string& shown) {
         const auto t = clock.wall_ms();
         last_sent_ms = t;
         const auto nonce = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
+        // The cloud checks the signature over the path it receives, prefix included.
+        const auto url = path_prefix + api_url;
         SignedRequest signed_request{method, url, body, {}};
-        Poco::Net::HTTPRequest request(method, base.getPath() + url,
-                                       Poco::Net::HTTPMessage::HTTP_1_1);
+        Poco::Net::HTTPRequest request(method, url, Poco::Net::HTTPMessage::HTTP_1_1);
         request.set("client_id", options.client_id);
         request.set("sign", tuya_sign(options.client_id, options.secret, access_token, t, nonce,
                                       signed_request));
@@ -248,7 +252,9 @@ struct TuyaClient::Impl {
                                  "TLS with " + base.getHost() + " failed: " + e.displayText() +
                                      " (is the endpoint right, is the system CA store current?)");
             } catch (const Poco::TimeoutException&) {
-                last_problem = "no answer within " + std::to_string(options.timeout_s) + " s";
+                char text[64];
+                std::snprintf(text, sizeof text, "no answer within %g s", options.timeout_s);
+                last_problem = text;
                 log.warning("%s %s: %s (try %d of %d)", method, shown, last_problem, attempt,
                             options.attempts);
                 continue;

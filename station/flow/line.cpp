@@ -10,6 +10,7 @@ Line::Line(LineParts parts) : parts_(std::move(parts)) {
     if (!parts_.clock || !parts_.store) throw std::invalid_argument("line: clock and store needed");
     scheduler_ = std::make_unique<QrScheduler>(*parts_.clock, *parts_.store, parts_.accounts,
                                                parts_.wifi, parts_.screen, parts_.scheduler);
+    timeline_ = std::make_unique<Timeline>(*parts_.store);
     auto channel = [&](const std::optional<config::ChannelRef>& ref,
                        const std::string& slot) -> std::optional<SlotChannel> {
         if (!ref) return std::nullopt;
@@ -23,7 +24,7 @@ Line::Line(LineParts parts) : parts_(std::move(parts)) {
     for (const auto& s : parts_.fixture.slots) {
         SlotHardware hw{channel(s.reset, s.id), channel(s.power, s.id), s.power_safe_on};
         auto f = std::make_unique<SlotFlow>(s.id, hw, *parts_.clock, *parts_.store, *scheduler_,
-                                            parts_.station_id, parts_.lan);
+                                            *timeline_, parts_.station_id, parts_.lan);
         f->on_change([this](const SlotView& v) { pending_.push_back({"slot", to_json(v)}); });
         f->on_finish([this](const UnitResult& r) {
             ++batch_.units_done;
@@ -210,6 +211,7 @@ void Line::flush_events() {
     std::vector<UnitResult> results;
     {
         std::lock_guard lock(mutex_);
+        timeline_->flush();
         events.swap(pending_);
         results.swap(finished_);
     }

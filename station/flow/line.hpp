@@ -74,6 +74,7 @@ class Line {
     LineParts parts_;
     std::recursive_mutex mutex_;
     std::unique_ptr<QrScheduler> scheduler_;
+    std::unique_ptr<Timeline> timeline_;
     std::vector<std::unique_ptr<SlotFlow>> flows_;
     BatchView batch_;
     std::optional<FlowKind> kind_;

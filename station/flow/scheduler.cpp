@@ -7,18 +7,28 @@
 #include <set>
 #include <sstream>
 
+#include "station/cloud/signing.hpp"
+
 namespace linestation::flow {
 
 namespace {
-// The account-wide quota row lives beside the per-product rows under this product id.
+// The cloud counts unbinds per account (all its products) and per product (all
+// accounts): the account row has product "*", the product row account 0.
 constexpr const char* kAllProducts = "*";
+constexpr std::int64_t kAllAccounts = 0;
 }  // namespace
 
 std::string reason_for_cloud_code(const std::string& code) {
-    if (code == "1106" || code == "permission_denied") return reason::kNoPermission;
-    if (code == "1010" || code == "1011" || code == "token_expired") return reason::kTokenExpired;
-    if (code == "28841105" || code == "quota_exceeded") return reason::kQuotaExceeded;
-    if (code == "wifi_rejected") return reason::kWifiRejected;
+    namespace pf = cloud::pairing_failure;
+    if (code == pf::kNoPermission || code == cloud::codes::kPermissionDenied) {
+        return reason::kNoPermission;
+    }
+    // A full token is a stale code too: the device retries with a fresh one.
+    if (code == pf::kTokenExpired || code == pf::kTokenFull) return reason::kTokenExpired;
+    if (code == pf::kQuotaExceeded || code == cloud::codes::kQuotaExceeded) {
+        return reason::kQuotaExceeded;
+    }
+    if (code == pf::kWrongWifi) return reason::kWifiRejected;
     return reason::kCloudRefused;
 }
 
@@ -43,9 +53,9 @@ QrScheduler::QrScheduler(Clock& clock, store::Store& store, std::vector<CloudAcc
 
 bool QrScheduler::reserve(std::size_t account, const std::string& product, const std::string& day) {
     const auto& a = accounts_[account];
-    if (!store_.reserve_quota(a.store_id, product, day, a.quota_per_product)) return false;
+    if (!store_.reserve_quota(kAllAccounts, product, day, a.quota_per_product)) return false;
     if (!store_.reserve_quota(a.store_id, kAllProducts, day, a.quota_per_account)) {
-        store_.settle_quota(a.store_id, product, day, false);
+        store_.settle_quota(kAllAccounts, product, day, false);
         return false;
     }
     return true;
@@ -54,7 +64,7 @@ bool QrScheduler::reserve(std::size_t account, const std::string& product, const
 bool QrScheduler::has_room(std::size_t account, const std::string& product,
                            const std::string& day) {
     const auto& a = accounts_[account];
-    auto p = store_.quota(a.store_id, product, day);
+    auto p = store_.quota(kAllAccounts, product, day);
     auto all = store_.quota(a.store_id, kAllProducts, day);
     return p.used + p.reserved < a.quota_per_product &&
            all.used + all.reserved < a.quota_per_account;
@@ -135,7 +145,7 @@ void QrScheduler::settle(const std::string& slot) {
     if (m.account) {
         const bool spent = m.outcome.has_value();
         const auto id = accounts_[*m.account].store_id;
-        store_.settle_quota(id, m.product, m.day, spent);
+        store_.settle_quota(kAllAccounts, m.product, m.day, spent);
         store_.settle_quota(id, kAllProducts, m.day, spent);
     }
     members_.erase(it);

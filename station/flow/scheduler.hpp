@@ -25,8 +25,8 @@ struct CloudAccount {
     std::string name;
     std::string uid;  // the account that owns the pairing tokens
     cloud::Cloud* cloud = nullptr;
-    int quota_per_account = 100;  // unbinds per day, all products
-    int quota_per_product = 100;  // unbinds per day and product
+    int quota_per_account = 100;  // unbinds per day by this account, all products
+    int quota_per_product = 100;  // unbinds per day of one product, all accounts
 };
 
 struct SchedulerOptions {

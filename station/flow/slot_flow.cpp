@@ -50,12 +50,14 @@ FlowKind flow_for(const std::string& batch_kind, const config::Recipe& recipe) {
 }
 
 SlotFlow::SlotFlow(std::string slot, SlotHardware hardware, Clock& clock, store::Store& store,
-                   QrScheduler& scheduler, std::string station_id, const LanDirectory* lan)
+                   QrScheduler& scheduler, Timeline& timeline, std::string station_id,
+                   const LanDirectory* lan)
     : slot_(std::move(slot)),
       hw_(std::move(hardware)),
       clock_(clock),
       store_(store),
       scheduler_(scheduler),
+      timeline_(timeline),
       station_id_(std::move(station_id)),
       lan_(lan) {
     led_.slot = slot_;
@@ -75,7 +77,7 @@ double SlotFlow::timeout(const char* key, double fallback) const {
 
 void SlotFlow::event(const char* kind, const std::string& detail_json) {
     if (!unit_id_) return;
-    store_.add_event({0, *unit_id_, clock_.wall_ms(), kind, detail_json});
+    timeline_.add({0, *unit_id_, clock_.wall_ms(), kind, detail_json});
 }
 
 void SlotFlow::set_step(Step s) {
@@ -120,8 +122,14 @@ void SlotFlow::start(UnitOrder order) {
     tick();
 }
 
-void SlotFlow::actuate(const std::optional<SlotChannel>& ch, const char* role, bool on) {
+void SlotFlow::actuate(const std::optional<SlotChannel>& ch, const char* role, bool on,
+                       bool force) {
     if (!ch || !ch->board) return;
+    if (!force) {
+        auto it = commanded_.find(role);
+        if (it != commanded_.end() && it->second == on) return;
+    }
+    commanded_.erase(role);
     Poco::JSON::Object o;
     o.set("role", role);
     o.set("board", ch->board_id);
@@ -129,11 +137,12 @@ void SlotFlow::actuate(const std::optional<SlotChannel>& ch, const char* role, b
     o.set("on", on);
     event("actuator", to_json(o));
     ch->board->set(ch->channel, on);
+    commanded_[role] = on;
 }
 
-void SlotFlow::to_safe_state() {
-    actuate(hw_.reset, "reset", false);
-    actuate(hw_.power, "power", hw_.power_safe_on);
+void SlotFlow::to_safe_state(bool force) {
+    actuate(hw_.reset, "reset", false, force);
+    actuate(hw_.power, "power", hw_.power_safe_on, force);
 }
 
 void SlotFlow::observe(const vision::LedObservation& led) {
@@ -241,7 +250,9 @@ void SlotFlow::tick() {
                 reset_sequence(now);
                 return;
             case Step::WaitingReady:
-                if (led_state_ == "ready" && !led_.camera_lost) {
+                // Only a ready that began after this unit started: the slot's last reading
+                // may still be the previous unit's (or the vision's, a moment late).
+                if (led_state_ == "ready" && !led_.camera_lost && led_.since >= unit_started_) {
                     if (!measurements_.count("time_to_ready_s")) {
                         measurements_["time_to_ready_s"] = now - reset_done_;
                     }
@@ -320,8 +331,11 @@ void SlotFlow::tick() {
 }
 
 void SlotFlow::watch(double now) {
-    if (led_state_ && *led_state_ != "ready") scheduler_.picked_up(slot_);
-    if (is_green_state(led_state_)) seen_green_ = true;
+    // Green means it read a code: later codes on the screen are no longer its own.
+    if (is_green_state(led_state_)) {
+        seen_green_ = true;
+        scheduler_.picked_up(slot_);
+    }
     if (led_state_ == "online" && !seen_online_) {
         seen_online_ = true;
         measurements_["time_to_online_s"] = now - joined_at_;
@@ -386,7 +400,7 @@ void SlotFlow::finish(const std::string& verdict, const std::string& why,
                       const std::string& detail) {
     if (!unit_id_ || !busy()) return;
     try {
-        to_safe_state();
+        to_safe_state(false);
     } catch (const drivers::DriverError& e) {
         faulted_ = true;
         Poco::JSON::Object o;
@@ -402,7 +416,8 @@ void SlotFlow::finish(const std::string& verdict, const std::string& why,
     o.set("verdict", verdict);
     o.set("reason", why);
     event("flow", to_json(o));
-    // Committed (durable) before the step changes or anyone is told.
+    // Committed (durable, its timeline with it) before the step changes or anyone is told.
+    timeline_.flush();
     store_.finish_unit(*unit_id_, verdict, why, to_json(m), clock_.wall_ms());
     verdict_ = verdict;
     reason_ = why;

@@ -46,6 +46,22 @@ class LanDirectory {
     virtual std::optional<double> heard(const std::string& device_id) const = 0;
 };
 
+// Timeline events waiting to be written, shared by the slots of a line: written in one
+// transaction per tick, and always before a verdict is committed.
+class Timeline {
+  public:
+    explicit Timeline(store::Store& store) : store_(store) {}
+    void add(store::UnitEventRecord e) { pending_.push_back(std::move(e)); }
+    void flush() {
+        store_.add_events(pending_);
+        pending_.clear();
+    }
+
+  private:
+    store::Store& store_;
+    std::vector<store::UnitEventRecord> pending_;
+};
+
 struct UnitOrder {
     std::optional<std::int64_t> batch_id;
     FlowKind kind = FlowKind::Unbind;
@@ -72,7 +88,8 @@ class SlotFlow {
     using Finished = std::function<void(const UnitResult&)>;
 
     SlotFlow(std::string slot, SlotHardware hardware, Clock& clock, store::Store& store,
-             QrScheduler& scheduler, std::string station_id, const LanDirectory* lan = nullptr);
+             QrScheduler& scheduler, Timeline& timeline, std::string station_id,
+             const LanDirectory* lan = nullptr);
 
     void on_change(Changed c) { changed_ = std::move(c); }
     void on_finish(Finished f) { finished_ = std::move(f); }
@@ -86,8 +103,9 @@ class SlotFlow {
     void abort(const std::string& actor);
     // Clears a finished verdict from the screen.
     void clear();
-    // Puts the slot's relays in their safe state (start-up, stop, fault).
-    void to_safe_state();
+    // Puts the slot's relays in their safe state (start-up, stop, fault). Unforced, a
+    // channel already commanded to its safe state is not commanded again.
+    void to_safe_state(bool force = true);
 
     SlotView view() const;
 
@@ -105,7 +123,8 @@ class SlotFlow {
         Done,
     };
     void set_step(Step s);
-    void actuate(const std::optional<SlotChannel>& ch, const char* role, bool on);
+    void actuate(const std::optional<SlotChannel>& ch, const char* role, bool on,
+                 bool force = true);
     void reset_sequence(double now);
     void watch(double now);
     void finish(const std::string& verdict, const std::string& why, const std::string& detail = "");
@@ -120,6 +139,7 @@ class SlotFlow {
     Clock& clock_;
     store::Store& store_;
     QrScheduler& scheduler_;
+    Timeline& timeline_;
     std::string station_id_;
     const LanDirectory* lan_;
     Changed changed_;
@@ -140,6 +160,7 @@ class SlotFlow {
     bool quota_wait_logged_ = false;
     bool faulted_ = false;
     std::map<std::string, double> measurements_;
+    std::map<std::string, bool> commanded_;  // role -> last state the board confirmed
     vision::LedObservation led_;
     std::optional<std::string> led_state_;
     std::optional<std::string> verdict_;

@@ -1,5 +1,7 @@
 #include "station/qr/pairing_qr.hpp"
 
+// zxing-cpp 1.4: the UTF-8 text()/ecLevel() it announces for its next release.
+#define ZX_USE_UTF8 1
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <ZXing/DecodeHints.h>

@@ -43,6 +43,16 @@ TEST(Qr, CommandWritesAPngThatReadsBackAndAnSvg) {
     EXPECT_THAT(text, HasSubstr("width=\"480\""));
 }
 
+TEST(Qr, CommandTakesAPasswordThatStartsWithADash) {
+    TempDir dir;
+    auto result = run_process({LS_STATION_BINARY, "qr", "--ssid", "wifi", "--password", "-dash-pw",
+                               "--token", "AYab12CD34efGH", "--out", (dir / "c.png").string()});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    auto payload = qr::read_qr(cv::imread((dir / "c.png").string(), cv::IMREAD_GRAYSCALE));
+    ASSERT_TRUE(payload);
+    EXPECT_EQ(qr::parse_pairing_payload(*payload)->password, "-dash-pw");
+}
+
 TEST(Qr, CommandRefusesABadTokenAndWritesNothing) {
     TempDir dir;
     auto result = run_process({LS_STATION_BINARY, "qr", "--ssid", "wifi", "--password", "secret12",

@@ -44,6 +44,14 @@ TEST(CloudClient, GetsAnAccessTokenThenAPairingToken) {
     EXPECT_TRUE(env.emulator.device_joined(token.combined(), "dev-1", kCamera, true).ok());
 }
 
+TEST(CloudClient, AcceptsTheEndpointWithATrailingSlash) {
+    CloudEnv env;
+    auto options = env.options();
+    options.endpoint += "/";  // as `station cloud emulator` prints it
+    cloud::TuyaClient client(options, env.clock);
+    EXPECT_EQ(client.connect(), kOwnerUid);
+}
+
 TEST(CloudClient, RefreshesTheAccessTokenBeforeItExpires) {
     CloudEnv env;
     auto client = env.client();
@@ -65,6 +73,27 @@ TEST(CloudClient, AfterTheAccessTokenExpiredItGetsANewOneWithTheRefreshToken) {
     auto token = client->pairing_token(kOwnerUid);
     EXPECT_EQ(token.combined().size(), 14u);
     EXPECT_EQ(client->counters().token_refreshes, 1);
+}
+
+TEST(CloudClient, AnUnknownAccessTokenIsReplacedByANewGrant) {
+    CloudEnv env;
+    auto client = env.client();
+    client->pairing_token(kOwnerUid);
+    env.emulator.revoke_access_tokens();  // the cloud now answers 1010 token invalid
+    EXPECT_EQ(client->pairing_token(kOwnerUid).combined().size(), 14u);
+    EXPECT_EQ(client->counters().token_grants, 2);
+    EXPECT_EQ(client->counters().token_refreshes, 0);
+}
+
+TEST(CloudClient, ARefusedRefreshFallsBackToANewGrant) {
+    CloudEnv env;
+    auto client = env.client();
+    client->pairing_token(kOwnerUid);
+    env.emulator.revoke_access_tokens();
+    env.clock.advance(7200 - 60);  // due for a refresh, with a refresh token the cloud forgot
+    EXPECT_EQ(client->pairing_token(kOwnerUid).combined().size(), 14u);
+    EXPECT_EQ(client->counters().token_refreshes, 1);
+    EXPECT_EQ(client->counters().token_grants, 2);
 }
 
 TEST(CloudClient, ATokenRefusedAgainAfterRenewalIsTokenExpired) {
