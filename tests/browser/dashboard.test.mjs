@@ -36,8 +36,8 @@ function addUser(login, role, products) {
   execFileSync(STATION, args, { input: `${login}-password\n` });
 }
 
-function sql(query) {
-  return execFileSync('sqlite3', ['-separator', '|', db, query], { encoding: 'utf8' })
+function sql(query, file = db) {
+  return execFileSync('sqlite3', ['-separator', '|', file, query], { encoding: 'utf8' })
     .trim().split('\n').filter(Boolean).map(l => l.split('|'));
 }
 
@@ -254,6 +254,80 @@ test('station serve: users from `station user add` log in and reach their pages'
     await until(page, () => document.querySelector('#users td') && document.querySelector('#users td').textContent === 'boss');
     const metrics = await page.evaluate(async () => (await fetch('/metrics')).text());
     assert.match(metrics, /linestation_store_ok 1/);
+    await page.close();
+  } finally {
+    started.child.kill('SIGTERM');
+  }
+});
+
+test('station serve on the virtual line: operator batch to verdicts, QR decodes', { timeout: 300000 }, async () => {
+  const serveDb = join(work, 'serve-line.db');
+  execFileSync(STATION, ['user', 'add', '--login', 'line-op', '--role', 'operator', '--products', 'tuya-ipc-camera',
+                         '--password-stdin', '--db', serveDb], { input: 'line-op-password\n' });
+  const started = startServer(STATION, ['serve', '--port', '0', '--db', serveDb]);
+  try {
+    const url = await started.url;
+    const page = await browser.newPage();
+    await page.goto(url + '/index.html');
+    await page.fill('#user', 'line-op');
+    await page.fill('#password', 'line-op-password');
+    await page.click('#submit');
+    await page.waitForURL(/operator\.html/);
+    await until(page, () => document.querySelectorAll('.slot').length > 0);
+    const slotCount = await page.evaluate(() => document.querySelectorAll('.slot').length);
+    assert.equal(await page.locator('#recipe').inputValue(), 'tuya-ipc-camera');
+    // The first verdict each slot shows (the virtual operator reloads a slot soon after).
+    await page.evaluate(() => {
+      window.firstVerdicts = {};
+      window.seenSteps = new Set();
+      new MutationObserver(() => document.querySelectorAll('.slot').forEach(s => {
+        window.seenSteps.add(s.dataset.step);
+        const v = s.querySelector('.verdict').textContent;
+        if (v && !window.firstVerdicts[s.dataset.slot]) {
+          window.firstVerdicts[s.dataset.slot] = [v, s.querySelector('.reason').textContent];
+        }
+      })).observe(document.getElementById('slots'), { subtree: true, attributes: true, childList: true, characterData: true });
+    });
+    await page.click('#start');
+
+    // The QR display shows the batch's code: decode the screenshot.
+    const qrPage = await browser.newPage();
+    await qrPage.goto(url + '/qr.html');
+    await qrPage.waitForSelector('#code:not([hidden])', { timeout: 30000 });
+    const shot = await qrPage.locator('#code').screenshot();
+    const decoder = await browser.newPage();
+    await decoder.addScriptTag({ content: jsQrSource });
+    const text = await decoder.evaluate(async (b64) => {
+      const img = new Image();
+      img.src = 'data:image/png;base64,' + b64;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.width; c.height = img.height;
+      const ctx = c.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const px = ctx.getImageData(0, 0, c.width, c.height);
+      const code = jsQR(px.data, px.width, px.height);
+      return code ? code.data : null;
+    }, shot.toString('base64'));
+    const payload = JSON.parse(text);
+    // Key order is the QR part's business (DESIGN shows s, p, t); the fields must be exact.
+    assert.deepEqual(Object.keys(payload).sort(), ['p', 's', 't']);
+    assert.equal(payload.s, 'LineStation-Test');
+    assert.equal(payload.p, 'line-station-pass');
+    assert.match(payload.t, /^[A-Za-z0-9]{14}$/);
+    await decoder.close();
+    await qrPage.close();
+
+    await until(page, () => Object.keys(window.firstVerdicts).length === document.querySelectorAll('.slot').length, 240000);
+    const shown = await page.evaluate(() => window.firstVerdicts);
+    const seen = await page.evaluate(() => [...window.seenSteps]);
+    assert.ok(seen.length >= 2, `steps seen ${seen}`);
+    // Data before display: each slot's first verdict is its first unit's in the store.
+    const stored = Object.fromEntries(sql(
+      `SELECT slot, verdict, COALESCE(reason,'') FROM units WHERE id IN (SELECT MIN(id) FROM units WHERE batch_id = (SELECT MAX(id) FROM batches) GROUP BY slot)`
+      , serveDb).map(([slot, v, r]) => [slot, [v, r]]));
+    assert.equal(Object.keys(shown).length, slotCount);
+    assert.deepEqual(shown, stored);
     await page.close();
   } finally {
     started.child.kill('SIGTERM');
