@@ -45,7 +45,7 @@ before(async () => {
   addUser('op', 'operator', 'cam-a');
   addUser('op-b', 'operator', 'cam-b');
   addUser('sup', 'supervisor');
-  const started = startServer(SERVER, ['--db', db, '--port', '0', '--step', '0.4', '--seed-units', '120']);
+  const started = startServer(SERVER, ['--db', db, '--port', '0', '--step', '0.4', '--seed-units', '120', '--qr-every', '3']);
   server = started.child;
   base = await started.url;
   browser = await chromium.launchPersistentContext(join(work, 'profile'), {
@@ -88,12 +88,40 @@ async function login(page, user) {
 
 // Polls `fn` in the page until it is truthy. (page.waitForFunction compiles its predicate
 // with eval, which the dashboard's Content-Security-Policy rightly forbids.)
-async function until(page, fn, timeoutMs = 15000) {
+async function until(page, fn, timeoutMs = 15000, arg = undefined) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await page.evaluate(fn)) return;
+    if (await page.evaluate(fn, arg)) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${fn}`);
     await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+// The test line's payload of code generation g (tests/web/test_line.cpp payload_for).
+function payloadFor(g) {
+  return g <= 1 ? EXPECTED_QR
+    : `{"s":"LineStation-Test","p":"line-station-pass","t":"EUa1b2c3d4e${100 + (g % 900)}"}`;
+}
+
+// Decodes a PNG screenshot with jsQR in a blank page (a canvas gives the pixels).
+async function decodeQr(png) {
+  const decoder = await browser.newPage();
+  try {
+    await decoder.addScriptTag({ content: jsQrSource });
+    return await decoder.evaluate(async (b64) => {
+      const img = new Image();
+      img.src = 'data:image/png;base64,' + b64;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.width; c.height = img.height;
+      const ctx = c.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const px = ctx.getImageData(0, 0, c.width, c.height);
+      const code = jsQR(px.data, px.width, px.height);
+      return code ? code.data : null;
+    }, png.toString('base64'));
+  } finally {
+    await decoder.close();
   }
 }
 
@@ -144,25 +172,24 @@ test('the QR display shows a code that decodes to the pairing payload, never cac
   await page.goto(base + '/qr.html');
   await page.waitForSelector('#code:not([hidden])', { timeout: 15000 });
   await until(page, () => /devices \d+ of 30/.test(document.getElementById('status').textContent));
-  const shot = await page.locator('#code').screenshot();
+  // A code and its generation, taken when no new code arrived in between.
+  const capture = async () => {
+    for (;;) {
+      const before = await page.locator('#code').getAttribute('data-generation');
+      const shot = await page.locator('#code').screenshot();
+      if (before === await page.locator('#code').getAttribute('data-generation')) {
+        return { generation: Number(before), text: await decodeQr(shot) };
+      }
+    }
+  };
   assert.ok(qrHeaders.length > 0 && qrHeaders.every(h => h === 'no-store'), `headers ${qrHeaders}`);
-  // Decode the screenshot pixels with jsQR inside a blank page (canvas gives the pixels).
-  const decoder = await browser.newPage();
-  await decoder.addScriptTag({ content: jsQrSource });
-  const text = await decoder.evaluate(async (b64) => {
-    const img = new Image();
-    img.src = 'data:image/png;base64,' + b64;
-    await img.decode();
-    const c = document.createElement('canvas');
-    c.width = img.width; c.height = img.height;
-    const ctx = c.getContext('2d');
-    ctx.drawImage(img, 0, 0);
-    const px = ctx.getImageData(0, 0, c.width, c.height);
-    const code = jsQR(px.data, px.width, px.height);
-    return code ? code.data : null;
-  }, shot.toString('base64'));
-  assert.equal(text, EXPECTED_QR);
-  await decoder.close();
+  const first = await capture();
+  // Generation 1 is the batch's first code; a new one replaces it on its own.
+  assert.equal(first.text, first.generation === 1 ? EXPECTED_QR : payloadFor(first.generation));
+  await until(page, (g) => Number(document.getElementById('code').dataset.generation) > g, 15000, first.generation);
+  const next = await capture();
+  assert.ok(next.generation > first.generation);
+  assert.equal(next.text, payloadFor(next.generation));
   await page.close();
 });
 
@@ -295,27 +322,13 @@ test('station serve on the virtual line: operator batch to verdicts, QR decodes'
     await qrPage.goto(url + '/qr.html');
     await qrPage.waitForSelector('#code:not([hidden])', { timeout: 30000 });
     const shot = await qrPage.locator('#code').screenshot();
-    const decoder = await browser.newPage();
-    await decoder.addScriptTag({ content: jsQrSource });
-    const text = await decoder.evaluate(async (b64) => {
-      const img = new Image();
-      img.src = 'data:image/png;base64,' + b64;
-      await img.decode();
-      const c = document.createElement('canvas');
-      c.width = img.width; c.height = img.height;
-      const ctx = c.getContext('2d');
-      ctx.drawImage(img, 0, 0);
-      const px = ctx.getImageData(0, 0, c.width, c.height);
-      const code = jsQR(px.data, px.width, px.height);
-      return code ? code.data : null;
-    }, shot.toString('base64'));
+    const text = await decodeQr(shot);
     const payload = JSON.parse(text);
     // Key order is the QR part's business (DESIGN shows s, p, t); the fields must be exact.
     assert.deepEqual(Object.keys(payload).sort(), ['p', 's', 't']);
     assert.equal(payload.s, 'LineStation-Test');
     assert.equal(payload.p, 'line-station-pass');
     assert.match(payload.t, /^[A-Za-z0-9]{14}$/);
-    await decoder.close();
     await qrPage.close();
 
     await until(page, () => Object.keys(window.firstVerdicts).length === document.querySelectorAll('.slot').length, 240000);

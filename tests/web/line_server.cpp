@@ -1,11 +1,13 @@
 // `station serve` stand-in for the browser tests until the controller's virtual line is
 // merged: the real web server over the test line, with its records in a real store.
-//   web_test_line_server --db FILE [--port N] [--step S] [--seed-units N]
+//   web_test_line_server --db FILE [--port N] [--step S] [--seed-units N] [--qr-every S]
 // Prints "listening on http://127.0.0.1:PORT/" like station serve.
+#include <atomic>
 #include <csignal>
 #include <iostream>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "station/store/store.hpp"
 #include "tests/web/test_line.hpp"
@@ -46,6 +48,7 @@ void seed_units(linestation::store::Store& store, int count) {
 
 int main(int argc, char** argv) {
     std::string db, port = "0", step = "0.4";
+    double qr_every_s = 0;
     int seed = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string key = argv[i], value = argv[i + 1];
@@ -57,14 +60,16 @@ int main(int argc, char** argv) {
             step = value;
         else if (key == "--seed-units")
             seed = std::stoi(value);
+        else if (key == "--qr-every")
+            qr_every_s = std::stod(value);
         else {
             std::cerr << "unknown option " << key << "\n";
             return 2;
         }
     }
     if (db.empty()) {
-        std::cerr
-            << "usage: web_test_line_server --db FILE [--port N] [--step S] [--seed-units N]\n";
+        std::cerr << "usage: web_test_line_server --db FILE [--port N] [--step S] [--seed-units N] "
+                     "[--qr-every S]\n";
         return 2;
     }
     sigset_t stop_signals;
@@ -83,8 +88,21 @@ int main(int argc, char** argv) {
     linestation::web::Server server(line, options);
     server.start();
     std::cout << "listening on http://127.0.0.1:" << server.port() << "/" << std::endl;
+    // A new QR code every few seconds, as the scheduler replaces one before it expires.
+    std::atomic<bool> stopping{false};
+    std::thread rotation;
+    if (qr_every_s > 0) {
+        rotation = std::thread([&] {
+            while (!stopping) {
+                std::this_thread::sleep_for(std::chrono::duration<double>(qr_every_s));
+                line.rotate_qr();
+            }
+        });
+    }
     int signal = 0;
     sigwait(&stop_signals, &signal);
+    stopping = true;
+    if (rotation.joinable()) rotation.join();
     server.stop();
     return 0;
 }

@@ -60,7 +60,7 @@ QrView TestLine::qr() {
     QrView q;
     q.active = batch_.state == "running";
     if (q.active) {
-        q.payload = kQrPayload;
+        q.payload = payload_for(qr_generation_);
         q.expires_in_s = 240;
         q.devices_used = batch_.units_done;
         q.generation = qr_generation_;
@@ -209,6 +209,24 @@ void TestLine::set_led(const std::string& slot, const std::string& color,
         s.led_pattern = pattern;
         publish_slot_locked(s);
     }
+}
+
+std::string TestLine::payload_for(std::int64_t generation) {
+    if (generation <= 1) return kQrPayload;
+    auto digits = std::to_string(100 + generation % 900);
+    return R"({"s":"LineStation-Test","p":"line-station-pass","t":"EUa1b2c3d4e)" + digits + "\"}";
+}
+
+void TestLine::rotate_qr() {
+    std::lock_guard lock(mutex_);
+    if (batch_.state != "running") return;
+    ++qr_generation_;
+    QrView q;
+    q.active = true;
+    q.generation = qr_generation_;
+    q.devices_used = batch_.units_done;
+    q.expires_in_s = 240;
+    publish("qr", web::qr_meta_json(q));
 }
 
 std::vector<std::string> TestLine::calls() {

@@ -39,6 +39,11 @@ class TestLine : public StationService {
     // Changes one slot's LED and publishes it (live-update tests and benchmarks).
     void set_led(const std::string& slot, const std::string& color, const std::string& pattern);
     std::vector<std::string> calls();
+    // Replaces the running batch's code by a new one (as the scheduler does before
+    // expiry) and announces it.
+    void rotate_qr();
+    // The payload of code generation `g`: kQrPayload for the first, then new tokens.
+    static std::string payload_for(std::int64_t generation);
     static constexpr const char* kQrPayload =
         R"({"s":"LineStation-Test","p":"line-station-pass","t":"EUa1b2c3d4e5f6"})";
 
