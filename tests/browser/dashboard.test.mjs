@@ -279,6 +279,15 @@ test('station serve: users from `station user add` log in and reach their pages'
     await page.waitForURL(/supervisor\.html/);
     await until(page, () => window.lsCharts && window.lsCharts.pareto && !document.getElementById('admin').hidden);
     await until(page, () => document.querySelector('#users td') && document.querySelector('#users td').textContent === 'boss');
+    // The admin adds a cloud account from the page: it lands in the store, without a secret.
+    await page.fill('#acc-name', 'rma-eu');
+    await page.fill('#acc-endpoint', 'https://openapi.tuyaeu.com');
+    await page.fill('#acc-client', 'client-1');
+    await page.fill('#acc-uid', 'uid-1');
+    await page.fill('#acc-secret-ref', 'TUYA_SECRET');
+    await page.click('#account-form button');
+    await until(page, () => document.getElementById('accounts').textContent.includes('rma-eu'));
+    assert.deepEqual(sql("SELECT name, secret_ref FROM cloud_accounts WHERE name = 'rma-eu'", serveDb), [['rma-eu', 'TUYA_SECRET']]);
     const metrics = await page.evaluate(async () => (await fetch('/metrics')).text());
     assert.match(metrics, /linestation_store_ok 1/);
     await page.close();
