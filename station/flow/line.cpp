@@ -25,6 +25,7 @@ Line::Line(LineParts parts) : parts_(std::move(parts)) {
         SlotHardware hw{channel(s.reset, s.id), channel(s.power, s.id), s.power_safe_on};
         auto f = std::make_unique<SlotFlow>(s.id, hw, *parts_.clock, *parts_.store, *scheduler_,
                                             *timeline_, parts_.station_id, parts_.lan);
+        f->on_handover(parts_.wired_handover);
         f->on_change([this](const SlotView& v) { pending_.push_back({"slot", to_json(v)}); });
         f->on_finish([this](const UnitResult& r) {
             ++batch_.units_done;

@@ -29,6 +29,10 @@ struct LineParts {
     std::map<std::string, config::Recipe> recipes;  // by product id
     std::string station_id = "station-1";
     const LanDirectory* lan = nullptr;
+    // How the pairing token reaches a wired device found on the LAN (payload: the same
+    // JSON the QR code carries). The virtual line delivers it to its device; a real
+    // line needs the LAN pairing protocol here.
+    std::function<void(const std::string& device_id, const std::string& payload)> wired_handover;
     // The barcode scanner: the serial of the unit in a slot, if it can be read.
     std::function<std::optional<std::string>(const std::string& slot)> scan_serial;
     SchedulerOptions scheduler;

@@ -1,13 +1,12 @@
 #include "station/flow/scheduler.hpp"
 
-#include <Poco/JSON/Object.h>
-
 #include <algorithm>
 #include <chrono>
 #include <set>
 #include <sstream>
 
 #include "station/cloud/signing.hpp"
+#include "station/qr/pairing_qr.hpp"
 
 namespace linestation::flow {
 
@@ -192,13 +191,7 @@ void QrScheduler::show(const std::optional<Generation>& g) {
 }
 
 std::string QrScheduler::payload_of(const Generation& g) const {
-    Poco::JSON::Object o;
-    o.set("s", wifi_.ssid);
-    o.set("p", wifi_.password);
-    o.set("t", g.token.combined());
-    std::ostringstream out;
-    o.stringify(out);
-    return out.str();
+    return qr::pairing_payload({wifi_.ssid, wifi_.password, g.token.combined()});
 }
 
 void QrScheduler::tick() {

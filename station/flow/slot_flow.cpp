@@ -249,13 +249,23 @@ void SlotFlow::tick() {
             case Step::Resetting:
                 reset_sequence(now);
                 return;
-            case Step::WaitingReady:
-                // Only a ready that began after this unit started: the slot's last reading
+            case Step::WaitingReady: {
+                // Only a reading that began after this unit started: the slot's last one
                 // may still be the previous unit's (or the vision's, a moment late).
-                if (led_state_ == "ready" && !led_.camera_lost && led_.since >= unit_started_) {
+                const bool fresh = !led_.camera_lost && led_.since >= unit_started_;
+                // A device reads a code already on the screen within a second of becoming
+                // ready, sooner than a 2 Hz blink can be confirmed; joining (or failing to)
+                // after the reset proves it was in pairing mode: it joins from nowhere else.
+                // (Not "online": a device that merely rebooted comes back online, bound.)
+                const bool joined_already =
+                    fresh && order_.kind != FlowKind::Wired &&
+                    (led_state_ == "joining" || led_state_ == "activating" ||
+                     led_state_ == "pair_failed_router" || led_state_ == "pair_failed_cloud");
+                if ((fresh && led_state_ == "ready") || joined_already) {
                     if (!measurements_.count("time_to_ready_s")) {
-                        measurements_["time_to_ready_s"] = now - reset_done_;
+                        measurements_["time_to_ready_s"] = led_.since - reset_done_;
                     }
+                    if (joined_already) event("flow", R"({"ready":"inferred from joining"})");
                     set_step(order_.kind == FlowKind::Wired && lan_ ? Step::Discovering
                                                                     : Step::InBatch);
                     tick();
@@ -263,6 +273,7 @@ void SlotFlow::tick() {
                     finish(verdict::kFail, reason::kNotReady, not_ready_detail());
                 }
                 return;
+            }
             case Step::Discovering: {
                 auto heard = order_.device_id ? lan_->heard(*order_.device_id) : std::nullopt;
                 if (heard && *heard >= reset_done_) {
@@ -277,6 +288,15 @@ void SlotFlow::tick() {
             case Step::InBatch:
                 if (scheduler_.join(slot_, order_.device_id.value_or(""))) {
                     joined_at_ = now;
+                    if (order_.kind == FlowKind::Wired) {
+                        if (!handover_ || !order_.device_id) {
+                            finish(verdict::kFail, reason::kFixtureFault,
+                                   "no way to hand the token to a wired device");
+                            return;
+                        }
+                        handover_(*order_.device_id, scheduler_.view().payload);
+                        event("flow", R"({"handover":"token sent over the LAN"})");
+                    }
                     set_step(Step::Watching);
                 } else if (now - step_started_ > timeout("ready_s", 60)) {
                     finish(verdict::kFail, reason::kCloudUnavailable,
@@ -344,7 +364,9 @@ void SlotFlow::watch(double now) {
         finish(verdict::kFail, reason::kWifiRejected, "the device could not join the router");
         return;
     }
-    const bool needs_online = order_.kind != FlowKind::Unbind;
+    // Unbinding (QR or wired) ends with the device reset, never online on our account.
+    const bool needs_online =
+        order_.kind == FlowKind::PreActivation || order_.kind == FlowKind::Repair;
     if (scheduler_.has_cloud()) {
         if (auto out = scheduler_.outcome(slot_)) {
             if (!out->succeeded) {

@@ -93,6 +93,8 @@ class SlotFlow {
 
     void on_change(Changed c) { changed_ = std::move(c); }
     void on_finish(Finished f) { finished_ = std::move(f); }
+    using Handover = std::function<void(const std::string&, const std::string&)>;
+    void on_handover(Handover h) { handover_ = std::move(h); }
 
     const std::string& slot() const { return slot_; }
     bool busy() const;
@@ -144,6 +146,7 @@ class SlotFlow {
     const LanDirectory* lan_;
     Changed changed_;
     Finished finished_;
+    Handover handover_;
 
     Step step_ = Step::Idle;
     UnitOrder order_;

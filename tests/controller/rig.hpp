@@ -1,14 +1,17 @@
 #pragma once
 // A small virtual line with the real controller on it, on virtual time, for the tests.
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "fixtures/virtual/line/virtual_line.hpp"
 #include "station/config/recipe.hpp"
 #include "station/config/station_config.hpp"
+#include "station/flow/lan_discovery.hpp"
 #include "station/flow/line.hpp"
 #include "tests/common/temp_dir.hpp"
 
@@ -23,6 +26,8 @@ struct RigOptions {
     bool returned_units = true;
     std::string recipe = "tuya-ipc-camera.json";
     std::function<void(config::Recipe&)> adjust;
+    bool wired = false;  // gateways found on the LAN by a real UDP listener on loopback
+    bool announce = true;
 };
 
 struct Rig {
@@ -38,6 +43,11 @@ struct Rig {
         vo.mix.quota_per_product = o.quota_per_product;
         vo.product = recipe.product_id;
         vo.returned_units = o.returned_units;
+        if (o.wired) {
+            lan = std::make_unique<flow::LanDiscovery>(clock, 0, 0, "127.0.0.1");
+            vo.wired = true;
+            vo.lan_port = o.announce ? lan->encrypted_port() : 0;
+        }
         vline = std::make_unique<virtual_line::VirtualLine>(clock, vo);
         flow::LineParts parts;
         parts.clock = &clock;
@@ -47,6 +57,10 @@ struct Rig {
         parts.leds = &vline->leds();
         parts.screen = &vline->screen();
         parts.wifi = vo.wifi;
+        parts.lan = lan.get();
+        parts.wired_handover = [this](const std::string& id, const std::string& payload) {
+            vline->hand_over(id, payload);
+        };
         parts.recipes[recipe.product_id] = recipe;
         for (const auto& a : vline->accounts()) {
             auto id = store->add_cloud_account({0, a.uid, "virtual", a.uid, a.uid, "owner", ""});
@@ -79,6 +93,11 @@ struct Rig {
     void step() {
         clock.advance(0.1);
         vline->step();
+        if (lan) {
+            // Give the listener thread (real time) the chance to take in what the virtual
+            // gateways just broadcast (virtual time).
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
         line->tick();
     }
 
@@ -87,6 +106,7 @@ struct Rig {
     ManualClock clock;
     config::Recipe recipe;
     std::unique_ptr<store::Store> store;
+    std::unique_ptr<flow::LanDiscovery> lan;
     std::unique_ptr<virtual_line::VirtualLine> vline;
     std::unique_ptr<flow::Line> line;
     std::vector<flow::UnitResult> results;

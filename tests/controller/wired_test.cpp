@@ -8,6 +8,7 @@
 
 #include "station/clock/clock.hpp"
 #include "station/flow/lan_discovery.hpp"
+#include "tests/controller/rig.hpp"
 
 using linestation::flow::decode_announcement;
 using linestation::flow::encode_announcement;
@@ -76,4 +77,38 @@ TEST(Wired, ListenerHearsPlainAndEncryptedBroadcastsOnLoopback) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     EXPECT_EQ(discovery.datagrams_rejected(), 1);
+}
+
+TEST(Wired, GatewayFoundOnTheLanIsMatchedToItsSlotAndUnbound) {
+    linestation::testing::RigOptions o;
+    o.slots = 2;
+    o.wired = true;
+    o.recipe = "tuya-wired-gateway.json";
+    linestation::testing::Rig rig(o);
+    rig.start("wired");
+    rig.run_until(2);
+    ASSERT_EQ(rig.results.size(), 2u);
+    for (const auto& r : rig.results) {
+        EXPECT_EQ(r.verdict, "PASS") << r.reason << " " << r.detail;
+        bool discovered = false;
+        for (const auto& e : rig.store->events(r.unit_id)) {
+            discovered |= e.detail_json.find("\"discovered\":true") != std::string::npos;
+        }
+        EXPECT_TRUE(discovered) << "unit " << r.unit_id << " passed without being found on the LAN";
+        EXPECT_FALSE(rig.vline->cloud().bound_to(*r.serial));
+    }
+    EXPECT_EQ(rig.lan->devices().size(), 2u);
+}
+
+TEST(Wired, GatewayThatNeverAnnouncesItselfIsNotDiscovered) {
+    linestation::testing::RigOptions o;
+    o.wired = true;
+    o.announce = false;  // its Ethernet is dead: ready by its LED, silent on the LAN
+    o.recipe = "tuya-wired-gateway.json";
+    linestation::testing::Rig rig(o);
+    rig.start("wired");
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, "FAIL");
+    EXPECT_EQ(rig.results[0].reason, "not_discovered");
 }
