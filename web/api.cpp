@@ -363,8 +363,8 @@ void Api::route(Call& call) {
         call.only("GET");
         return unit_history(call, p[2]);
     }
-    if (p.size() == 2 && what == "users") {
-        if (m == "POST") return add_user(call);
+    if (p.size() == 2 && (what == "users" || what == "users.csv")) {
+        if (m == "POST" && what == "users") return add_user(call);
         call.only("GET");
         return users(call);
     }
@@ -372,8 +372,8 @@ void Api::route(Call& call) {
         call.only("POST");
         return disable_user(call, p[2]);
     }
-    if (p.size() == 2 && what == "cloud-accounts") {
-        if (m == "POST") return add_cloud_account(call);
+    if (p.size() == 2 && (what == "cloud-accounts" || what == "cloud-accounts.csv")) {
+        if (m == "POST" && what == "cloud-accounts") return add_cloud_account(call);
         call.only("GET");
         return cloud_accounts(call);
     }
@@ -663,6 +663,15 @@ void Api::unit_history(Call& call, const std::string& serial_in) {
 
 void Api::users(Call& call) {
     require_role(call, {"admin"});
+    if (call.parts[1] == "users.csv") {
+        reports::Table table{"users", {"login", "role", "products", "disabled"}, {}};
+        for (const auto& op : store_.operators()) {  // never the password hash
+            std::string products;
+            for (const auto& p : op.products) products += (products.empty() ? "" : ",") + p;
+            table.rows.push_back({op.login, op.role, products, std::int64_t{op.disabled ? 1 : 0}});
+        }
+        return send_csv(call, table);
+    }
     Poco::JSON::Array out;
     for (const auto& op : store_.operators()) {
         Poco::JSON::Object o;  // never the password hash
@@ -673,6 +682,12 @@ void Api::users(Call& call) {
         out.add(o);
     }
     send_json(call.response, HTTPResponse::HTTP_OK, to_json(out));
+}
+
+void Api::send_csv(Call& call, const reports::Table& table) {
+    call.response.set("Content-Disposition", "attachment; filename=\"" + table.name + ".csv\"");
+    send_text(call.response, HTTPResponse::HTTP_OK, "text/csv; charset=utf-8",
+              reports::to_csv(table));
 }
 
 void Api::add_user(Call& call) {
@@ -749,8 +764,9 @@ void Api::audit_log(Call& call) {
 void Api::cloud_accounts(Call& call) {
     require_role(call, {"admin"});
     auto db = reads_.lease();
-    send_json(call.response, HTTPResponse::HTTP_OK,
-              to_json(*table_object(reports::cloud_accounts(*db))));
+    auto table = reports::cloud_accounts(*db);
+    if (call.parts[1] == "cloud-accounts.csv") return send_csv(call, table);
+    send_json(call.response, HTTPResponse::HTTP_OK, to_json(*table_object(table)));
 }
 
 void Api::add_cloud_account(Call& call) {

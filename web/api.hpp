@@ -99,6 +99,7 @@ class Api {
     void report(Call& call, const std::string& name);
     void unit_history(Call& call, const std::string& serial);
     void users(Call& call);
+    void send_csv(Call& call, const reports::Table& table);
     void add_user(Call& call);
     void disable_user(Call& call, const std::string& login);
     void audit_log(Call& call);

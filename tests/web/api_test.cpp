@@ -370,6 +370,11 @@ TEST_F(WebApi, AdminManagesUsersWithoutSeeingHashes) {
     EXPECT_EQ(list.body.find("pbkdf2"), std::string::npos);
     EXPECT_NE(list.body.find("\"new\""), std::string::npos);
     EXPECT_TRUE(audited("adm", "user.add"));
+    auto csv = adm.get("/api/users.csv");
+    EXPECT_EQ(csv.header("Content-Type"), "text/csv; charset=utf-8");
+    EXPECT_NE(csv.body.find("new,operator,cam-b,0"), std::string::npos) << csv.body;
+    EXPECT_EQ(csv.body.find("pbkdf2"), std::string::npos);
+    EXPECT_EQ(as("sup").get("/api/users.csv").status, 403);
 
     auto user = as("new");
     EXPECT_EQ(user.get("/api/session").status, 200);
@@ -406,6 +411,9 @@ TEST_F(WebApi, AdminAddsCloudAccountsButNeverTheirSecrets) {
     ASSERT_EQ(list.status, 200);
     EXPECT_NE(list.body.find("TUYA_SECRET"), std::string::npos);
     EXPECT_TRUE(audited("adm", "cloud_account.add"));
+    EXPECT_NE(adm.get("/api/cloud-accounts.csv")
+                  .body.find("rma,https://openapi.tuyaeu.com,cid,u1,owner,TUYA_SECRET"),
+              std::string::npos);
     EXPECT_EQ(as("sup").get("/api/cloud-accounts").status, 403);
 }
 
