@@ -10,7 +10,7 @@ namespace linestation::drivers {
 
 // A board failed: names the board, its port and the cause, in one line.
 class DriverError : public std::runtime_error {
-public:
+  public:
     DriverError(const std::string& board, const std::string& port, const std::string& cause)
         : std::runtime_error(board + " on " + port + ": " + cause),
           board_(board),
@@ -20,12 +20,12 @@ public:
     const std::string& port() const { return port_; }
     const std::string& cause() const { return cause_; }
 
-private:
+  private:
     std::string board_, port_, cause_;
 };
 
 class DigitalOutput {
-public:
+  public:
     virtual ~DigitalOutput() = default;
     virtual int channels() const = 0;
     // Throws DriverError when the board does not confirm (or cannot be reached).

@@ -17,5 +17,6 @@ struct Subcommand {
 
 int run_serve(const Args& args);
 int run_user(const Args& args);
+int run_fixture(const Args& args);
 
 }  // namespace linestation::app

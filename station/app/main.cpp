@@ -14,6 +14,8 @@ constexpr Subcommand kSubcommands[] = {
     {"serve", "run the station (HTTP dashboard and API); without --config, on the virtual line",
      linestation::app::run_serve},
     {"user", "manage dashboard users (user add ...)", linestation::app::run_user},
+    {"fixture", "switch, read and pulse fixture board channels; list attached boards",
+     linestation::app::run_fixture},
 };
 
 void print_help(std::ostream& out) {
