@@ -18,5 +18,7 @@ struct Subcommand {
 int run_serve(const Args& args);
 int run_user(const Args& args);
 int run_fixture(const Args& args);
+int run_qr(const Args& args);
+int run_cloud(const Args& args);
 
 }  // namespace linestation::app

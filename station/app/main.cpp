@@ -16,6 +16,8 @@ constexpr Subcommand kSubcommands[] = {
     {"user", "manage dashboard users (user add ...)", linestation::app::run_user},
     {"fixture", "switch, read and pulse fixture board channels; list attached boards",
      linestation::app::run_fixture},
+    {"qr", "write the pairing QR code (read back before it is written)", linestation::app::run_qr},
+    {"cloud", "cloud: pairing-token (check credentials), emulator", linestation::app::run_cloud},
 };
 
 void print_help(std::ostream& out) {

@@ -1,0 +1,419 @@
+#include "station/cloud/tuya_client.hpp"
+
+#include <Poco/Exception.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/JSON/Stringifier.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/IPAddress.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
+#include <Poco/UUIDGenerator.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "station/cloud/signing.hpp"
+
+namespace linestation::cloud {
+
+std::string to_string(CloudFailure failure) {
+    switch (failure) {
+        case CloudFailure::SignInvalid:
+            return "sign_invalid";
+        case CloudFailure::TokenExpired:
+            return "token_expired";
+        case CloudFailure::ClockSkew:
+            return "clock_skew";
+        case CloudFailure::PermissionDenied:
+            return "permission_denied";
+        case CloudFailure::DeviceOffline:
+            return "device_offline";
+        case CloudFailure::QuotaExceeded:
+            return "quota_exceeded";
+        case CloudFailure::Unavailable:
+            return "unavailable";
+        case CloudFailure::Other:
+            return "other";
+    }
+    return "other";
+}
+
+namespace {
+
+using Query = std::multimap<std::string, std::string>;
+using Poco::JSON::Object;
+
+bool is_loopback_host(const std::string& host) {
+    if (host == "localhost") return true;
+    Poco::Net::IPAddress address;
+    return Poco::Net::IPAddress::tryParse(host, address) && address.isLoopback();
+}
+
+std::string code_text(const Object& answer) {
+    if (!answer.has("code")) return "";
+    return answer.get("code").convert<std::string>();
+}
+
+CloudError error_from(const std::string& code, const std::string& message,
+                      const std::string& what) {
+    const std::string said = " (cloud code " + code + ": " + message + ")";
+    if (code == codes::kSignInvalid || code == codes::kClientIdInvalid) {
+        return {CloudFailure::SignInvalid, code,
+                what +
+                    ": the cloud rejected the request signature; check the client id and "
+                    "secret" +
+                    said};
+    }
+    if (code == codes::kTokenInvalid || code == codes::kTokenExpired) {
+        return {CloudFailure::TokenExpired, code,
+                what + ": the access token was refused even after renewing it" + said};
+    }
+    if (code == codes::kRequestTimeInvalid) {
+        return {CloudFailure::ClockSkew, code,
+                what +
+                    ": the cloud says the request time is invalid: the station's clock is "
+                    "off (set it with NTP)" +
+                    said};
+    }
+    if (code == codes::kPermissionDenied) {
+        return {CloudFailure::PermissionDenied, code,
+                what + ": permission denied for this account" + said};
+    }
+    if (code == codes::kDeviceOffline) {
+        return {CloudFailure::DeviceOffline, code, what + ": the device is offline" + said};
+    }
+    if (code == codes::kQuotaExceeded) {
+        return {CloudFailure::QuotaExceeded, code, what + ": the daily quota is used up" + said};
+    }
+    return {CloudFailure::Other, code, what + ": the cloud refused" + said};
+}
+
+// An id that goes into a URL path: no separators, so it cannot reach another endpoint.
+const std::string& path_part(const std::string& id, const std::string& what) {
+    if (id.empty() || id.find_first_of("/?#&= ") != std::string::npos) {
+        throw std::invalid_argument(what + " \"" + id + "\": not a valid id");
+    }
+    return id;
+}
+
+void for_each_object(const Poco::JSON::Array::Ptr& list,
+                     const std::function<void(const Object&)>& visit) {
+    if (!list) return;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        if (auto item = list->getObject(static_cast<unsigned>(i))) visit(*item);
+    }
+}
+
+}  // namespace
+
+struct TuyaClient::Impl {
+    struct AccessToken {
+        std::string access;
+        std::string refresh;
+        std::string uid;
+        double expires_at_s = 0;  // on the injected clock
+        double lifetime_s = 0;
+    };
+    struct Answer {
+        int status = 0;
+        std::string body;
+    };
+
+    TuyaClientOptions options;
+    const Clock& clock;
+    Poco::URI base;
+    Poco::Net::Context::Ptr tls;
+    Poco::Logger& log = Poco::Logger::get("cloud");
+    std::mutex mutex;  // one request at a time: the token state is shared
+    std::optional<AccessToken> token;
+    Counters counters;
+
+    Impl(TuyaClientOptions o, const Clock& c) : options(std::move(o)), clock(c) {
+        try {
+            base = Poco::URI(options.endpoint);
+        } catch (const Poco::Exception& e) {
+            throw std::invalid_argument("cloud endpoint \"" + options.endpoint + "\": not a URL (" +
+                                        e.displayText() + ")");
+        }
+        if (base.getScheme() == "https") {
+            // Poco's Context is reference counted; Ptr owns it.
+            tls = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "",
+                                         Poco::Net::Context::VERIFY_STRICT, 9, true);
+        } else if (base.getScheme() == "http") {
+            if (!is_loopback_host(base.getHost())) {
+                throw std::invalid_argument("cloud endpoint \"" + options.endpoint +
+                                            "\": plain http is allowed only to loopback "
+                                            "(the emulator); use https");
+            }
+        } else {
+            throw std::invalid_argument("cloud endpoint \"" + options.endpoint +
+                                        "\": expected https://HOST or http://127.0.0.1:PORT");
+        }
+        if (options.client_id.empty()) throw std::invalid_argument("cloud client id is empty");
+        if (options.secret.empty()) throw std::invalid_argument("cloud secret is empty");
+        if (options.attempts < 1) options.attempts = 1;
+        if (!options.pause) {
+            options.pause = [](double s) {
+                std::this_thread::sleep_for(std::chrono::duration<double>(s));
+            };
+        }
+    }
+
+    std::unique_ptr<Poco::Net::HTTPClientSession> session() const {
+        std::unique_ptr<Poco::Net::HTTPClientSession> s;
+        if (tls) {
+            s = std::make_unique<Poco::Net::HTTPSClientSession>(base.getHost(), base.getPort(),
+                                                                tls);
+        } else {
+            s = std::make_unique<Poco::Net::HTTPClientSession>(base.getHost(), base.getPort());
+        }
+        auto timeout = Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(
+            options.timeout_s * static_cast<double>(Poco::Timespan::SECONDS)));
+        s->setTimeout(timeout, timeout, timeout);
+        return s;
+    }
+
+    // One signed HTTP exchange. `shown` is the path as it may appear in a log line.
+    Answer send(const std::string& method, const std::string& url, const std::string& body,
+                const std::string& access_token, const std::string& shown) {
+        const auto t = clock.wall_ms();
+        const auto nonce = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
+        SignedRequest signed_request{method, url, body, {}};
+        Poco::Net::HTTPRequest request(method, base.getPath() + url,
+                                       Poco::Net::HTTPMessage::HTTP_1_1);
+        request.set("client_id", options.client_id);
+        request.set("sign", tuya_sign(options.client_id, options.secret, access_token, t, nonce,
+                                      signed_request));
+        request.set("t", std::to_string(t));
+        request.set("sign_method", "HMAC-SHA256");
+        request.set("nonce", nonce);
+        if (!access_token.empty()) request.set("access_token", access_token);
+        if (!body.empty()) {
+            request.setContentType("application/json");
+            request.setContentLength(static_cast<std::streamsize>(body.size()));
+        }
+        const double started = clock.now_s();
+        auto s = session();
+        s->sendRequest(request) << body;
+        Poco::Net::HTTPResponse response;
+        auto& in = s->receiveResponse(response);
+        Answer answer;
+        answer.status = static_cast<int>(response.getStatus());
+        Poco::StreamCopier::copyToString(in, answer.body);
+        log.debug("%s %s -> %d (%.0f ms)", method, shown, answer.status,
+                  (clock.now_s() - started) * 1000.0);
+        return answer;
+    }
+
+    // Sends with retries for 5xx and transport failures; returns the parsed JSON answer.
+    Object::Ptr exchange(const std::string& method, const std::string& url, const std::string& body,
+                         const std::string& access_token, const std::string& shown) {
+        std::string last_problem;
+        for (int attempt = 1; attempt <= options.attempts; ++attempt) {
+            if (attempt > 1) {
+                ++counters.retries;
+                options.pause(options.backoff_s * std::pow(2.0, attempt - 2));
+            }
+            Answer answer;
+            try {
+                answer = send(method, url, body, access_token, shown);
+            } catch (const Poco::TimeoutException&) {
+                last_problem = "no answer within " + std::to_string(options.timeout_s) + " s";
+                log.warning("%s %s: %s (try %d of %d)", method, shown, last_problem, attempt,
+                            options.attempts);
+                continue;
+            } catch (const Poco::Exception& e) {
+                last_problem = e.displayText();
+                log.warning("%s %s: %s (try %d of %d)", method, shown, last_problem, attempt,
+                            options.attempts);
+                continue;
+            }
+            if (answer.status >= 500) {
+                last_problem = "HTTP " + std::to_string(answer.status);
+                log.warning("%s %s: %s (try %d of %d)", method, shown, last_problem, attempt,
+                            options.attempts);
+                continue;
+            }
+            try {
+                Poco::JSON::Parser parser;
+                auto parsed = parser.parse(answer.body).extract<Object::Ptr>();
+                if (parsed) return parsed;
+            } catch (const Poco::Exception&) {
+            }
+            throw CloudError(CloudFailure::Other, std::to_string(answer.status),
+                             method + " " + shown + ": HTTP " + std::to_string(answer.status) +
+                                 " with an answer that is not a JSON object");
+        }
+        throw CloudError(CloudFailure::Unavailable, "",
+                         "cloud " + options.endpoint + " unavailable: " + method + " " + shown +
+                             " failed " + std::to_string(options.attempts) +
+                             " times; last: " + last_problem);
+    }
+
+    void take_token(const Object& answer, const std::string& what) {
+        if (!answer.optValue<bool>("success", false)) {
+            throw error_from(code_text(answer), answer.optValue<std::string>("msg", ""), what);
+        }
+        auto result = answer.getObject("result");
+        if (!result || !result->has("access_token") || !result->has("refresh_token")) {
+            throw CloudError(CloudFailure::Other, "", what + ": the answer has no access token");
+        }
+        AccessToken fresh;
+        fresh.access = result->getValue<std::string>("access_token");
+        fresh.refresh = result->getValue<std::string>("refresh_token");
+        fresh.uid = result->optValue<std::string>("uid", "");
+        fresh.lifetime_s = result->optValue<double>("expire_time", 7200);
+        fresh.expires_at_s = clock.now_s() + fresh.lifetime_s;
+        token = std::move(fresh);
+    }
+
+    void grant() {
+        ++counters.token_grants;
+        auto answer =
+            exchange("GET", "/v1.0/token?grant_type=1", "", "", "/v1.0/token?grant_type=1");
+        take_token(*answer, "access token");
+        log.information("access token obtained (valid %.0f s)",
+                        token->expires_at_s - clock.now_s());
+    }
+
+    void refresh() {
+        ++counters.token_refreshes;
+        auto answer =
+            exchange("GET", "/v1.0/token/" + token->refresh, "", "", "/v1.0/token/<refresh token>");
+        try {
+            take_token(*answer, "access token refresh");
+            log.information("access token refreshed (valid %.0f s)",
+                            token->expires_at_s - clock.now_s());
+        } catch (const CloudError& e) {
+            // A refresh token works once; when it is refused, start over.
+            log.notice("access token refresh refused (%s); asking for a new one", e.code());
+            token.reset();
+            grant();
+        }
+    }
+
+    void ensure_token() {
+        if (!token) {
+            grant();
+        } else if (clock.now_s() >= token->expires_at_s -
+                                        std::min(options.refresh_margin_s, token->lifetime_s / 2)) {
+            refresh();
+        }
+    }
+
+    // A business request: token handled, 1010/1011 answered by one renewal and retry.
+    Poco::Dynamic::Var call(const std::string& method, const std::string& url,
+                            const std::string& body, const std::string& what) {
+        std::lock_guard lock(mutex);
+        for (int round = 0;; ++round) {
+            ensure_token();
+            auto answer = exchange(method, url, body, token->access, url);
+            if (answer->optValue<bool>("success", false)) return answer->get("result");
+            auto code = code_text(*answer);
+            auto message = answer->optValue<std::string>("msg", "");
+            if (round == 0 && (code == codes::kTokenInvalid || code == codes::kTokenExpired)) {
+                log.notice("%s: access token refused (%s); renewing it and trying again", what,
+                           code);
+                if (code == codes::kTokenExpired) {
+                    refresh();
+                } else {
+                    token.reset();
+                }
+                continue;
+            }
+            throw error_from(code, message, what);
+        }
+    }
+};
+
+TuyaClient::TuyaClient(TuyaClientOptions options, const Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(options), clock)) {}
+
+TuyaClient::~TuyaClient() = default;
+
+std::string TuyaClient::connect() {
+    std::lock_guard lock(impl_->mutex);
+    impl_->ensure_token();
+    return impl_->token->uid;
+}
+
+TuyaClient::Counters TuyaClient::counters() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->counters;
+}
+
+PairingToken TuyaClient::pairing_token(const std::string& uid) {
+    Object body;
+    body.set("uid", uid);
+    body.set("time_zone_id", impl_->options.time_zone_id);
+    body.set("paring_type", impl_->options.pairing_type);
+    std::ostringstream text;
+    body.stringify(text);
+    auto result = impl_->call("POST", "/v1.0/device/paring/token", text.str(), "pairing token");
+    auto object = result.extract<Object::Ptr>();
+    PairingToken out;
+    if (object) {
+        out.region = object->optValue<std::string>("region", "");
+        out.token = object->optValue<std::string>("token", "");
+        out.secret = object->optValue<std::string>("secret", "");
+        out.expire_time_s = object->optValue<std::int64_t>("expire_time", 0);
+    }
+    if (out.region.size() != 2 || out.token.size() != 8 || out.secret.size() != 4) {
+        throw CloudError(CloudFailure::Other, "",
+                         "pairing token: the cloud's answer does not have a 2-character region, "
+                         "an 8-character token and a 4-character secret");
+    }
+    return out;
+}
+
+TokenDevices TuyaClient::token_devices(const std::string& token) {
+    auto result =
+        impl_->call("GET", "/v1.0/device/paring/tokens/" + path_part(token, "pairing token"), "",
+                    "token devices");
+    TokenDevices out;
+    auto object = result.extract<Object::Ptr>();
+    if (!object) return out;
+    for_each_object(object->getArray("success_devices"), [&](const Object& d) {
+        out.succeeded.push_back({d.optValue<std::string>("id", ""),
+                                 d.optValue<std::string>("product_id", ""),
+                                 d.optValue<std::string>("name", "")});
+    });
+    for_each_object(object->getArray("error_devices"), [&](const Object& d) {
+        out.failed.push_back({d.optValue<std::string>("id", ""),
+                              d.optValue<std::string>("error_code", ""),
+                              d.optValue<std::string>("error_msg", "")});
+    });
+    return out;
+}
+
+void TuyaClient::remove_device(const std::string& device_id) {
+    impl_->call("DELETE", "/v1.0/devices/" + path_part(device_id, "device id"), "",
+                "remove device " + device_id);
+}
+
+std::string TuyaClient::device_logs(const std::string& device_id) {
+    path_part(device_id, "device id");
+    const auto now = impl_->clock.wall_ms();
+    Query query{{"start_time", std::to_string(now - 7LL * 24 * 3600 * 1000)},
+                {"end_time", std::to_string(now)},
+                {"type", "1,2,3,4,5,6,7,8,9,10"},
+                {"size", "100"}};
+    auto result = impl_->call("GET", sorted_url("/v1.0/devices/" + device_id + "/logs", query), "",
+                              "device logs " + device_id);
+    std::ostringstream text;
+    Poco::JSON::Stringifier::stringify(result, text);
+    return text.str();
+}
+
+}  // namespace linestation::cloud

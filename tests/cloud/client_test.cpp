@@ -1,0 +1,291 @@
+// The Tuya client against the cloud emulator over real HTTP on loopback.
+#include <Poco/AutoPtr.h>
+#include <Poco/Channel.h>
+#include <Poco/Logger.h>
+#include <Poco/Message.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "station/cloud/signing.hpp"
+#include "tests/cloud/cloud_test_env.hpp"
+
+namespace linestation::testing {
+namespace {
+
+using cloud::CloudError;
+using cloud::CloudFailure;
+using ::testing::HasSubstr;
+
+CloudFailure failure_of(const std::function<void()>& action, std::string* message = nullptr) {
+    try {
+        action();
+    } catch (const CloudError& e) {
+        if (message) *message = e.what();
+        return e.failure();
+    }
+    ADD_FAILURE() << "no CloudError thrown";
+    return CloudFailure::Other;
+}
+
+TEST(CloudClient, GetsAnAccessTokenThenAPairingToken) {
+    CloudEnv env;
+    auto client = env.client();
+    EXPECT_EQ(client->connect(), kOwnerUid);
+    auto token = client->pairing_token(kOwnerUid);
+    EXPECT_EQ(token.region, "AY");
+    EXPECT_EQ(token.combined().size(), 14u);
+    EXPECT_EQ(token.expire_time_s, 300);
+    EXPECT_EQ(client->counters().token_grants, 1);
+    // The token is real: a device can use it.
+    EXPECT_TRUE(env.emulator.device_joined(token.combined(), "dev-1", kCamera, true).ok());
+}
+
+TEST(CloudClient, RefreshesTheAccessTokenBeforeItExpires) {
+    CloudEnv env;
+    auto client = env.client();
+    client->pairing_token(kOwnerUid);
+    env.clock.advance(7200 - 60);  // inside the refresh margin, still valid at the cloud
+    client->pairing_token(kOwnerUid);
+    EXPECT_EQ(client->counters().token_grants, 1);
+    EXPECT_EQ(client->counters().token_refreshes, 1);
+    env.clock.advance(3600);
+    client->pairing_token(kOwnerUid);
+    EXPECT_EQ(client->counters().token_refreshes, 1);  // the new token still has time
+}
+
+TEST(CloudClient, AfterTheAccessTokenExpiredItGetsANewOneWithTheRefreshToken) {
+    CloudEnv env;
+    auto client = env.client();
+    client->pairing_token(kOwnerUid);
+    env.emulator.expire_access_tokens();  // the cloud now answers 1011 token expired
+    auto token = client->pairing_token(kOwnerUid);
+    EXPECT_EQ(token.combined().size(), 14u);
+    EXPECT_EQ(client->counters().token_refreshes, 1);
+}
+
+TEST(CloudClient, ATokenRefusedAgainAfterRenewalIsTokenExpired) {
+    virtual_line::CloudEmulatorOptions options;
+    options.access_token_lifetime_s = 0;  // every token is dead on arrival
+    CloudEnv env(options);
+    auto client = env.client();
+    std::string message;
+    EXPECT_EQ(failure_of([&] { client->pairing_token(kOwnerUid); }, &message),
+              CloudFailure::TokenExpired);
+    EXPECT_THAT(message, HasSubstr("1011"));
+}
+
+TEST(CloudClient, WrongSecretIsSignInvalid) {
+    CloudEnv env;
+    auto client = env.client(kOwnerClientId, "not-the-secret");
+    std::string message;
+    EXPECT_EQ(failure_of([&] { client->connect(); }, &message), CloudFailure::SignInvalid);
+    EXPECT_THAT(message, HasSubstr("secret"));
+    EXPECT_THAT(message, ::testing::Not(HasSubstr("not-the-secret")));
+}
+
+TEST(CloudClient, ClockOffByAnHourIsReportedAsClockSkew) {
+    CloudEnv env;
+    ManualClock station_clock(1'800'000'000'000 + 3600 * 1000);
+    cloud::TuyaClient client(env.options(), station_clock);
+    std::string message;
+    EXPECT_EQ(failure_of([&] { client.connect(); }, &message), CloudFailure::ClockSkew);
+    EXPECT_THAT(message, HasSubstr("clock"));
+}
+
+TEST(CloudClient, AnotherAccountsUidIsPermissionDenied) {
+    CloudEnv env;
+    auto client = env.client(kPartnerClientId, kPartnerSecret);
+    EXPECT_EQ(failure_of([&] { client->pairing_token(kOwnerUid); }),
+              CloudFailure::PermissionDenied);
+}
+
+TEST(CloudClient, RemovingAnOfflineDeviceIsDeviceOffline) {
+    CloudEnv env;
+    env.emulator.bind_device("dev-off", kCamera, kOwnerUid);
+    env.emulator.set_device_online("dev-off", false);
+    auto client = env.client();
+    EXPECT_EQ(failure_of([&] { client->remove_device("dev-off"); }), CloudFailure::DeviceOffline);
+    EXPECT_EQ(env.emulator.bound_to("dev-off"), kOwnerUid);
+}
+
+TEST(CloudClient, RemovesDevicesUntilTheDailyQuotaThenNextDayAgain) {
+    virtual_line::CloudEmulatorOptions options;
+    options.daily_unbinds_per_account = 2;
+    CloudEnv env(options);
+    for (auto id : {"d1", "d2", "d3"}) env.emulator.bind_device(id, kCamera, "stranger");
+    auto client = env.client(kPartnerClientId, kPartnerSecret);
+    client->remove_device("d1");
+    client->remove_device("d2");
+    EXPECT_FALSE(env.emulator.bound_to("d1"));
+    EXPECT_EQ(failure_of([&] { client->remove_device("d3"); }), CloudFailure::QuotaExceeded);
+    EXPECT_EQ(env.emulator.bound_to("d3"), "stranger");
+    env.clock.advance(24 * 3600);
+    client->remove_device("d3");
+    EXPECT_FALSE(env.emulator.bound_to("d3"));
+}
+
+TEST(CloudClient, PartnerCannotRemoveAProductItIsNotAuthorizedFor) {
+    CloudEnv env;
+    env.emulator.bind_device("lock-1", kLock, "stranger");
+    auto client = env.client(kPartnerClientId, kPartnerSecret);
+    EXPECT_EQ(failure_of([&] { client->remove_device("lock-1"); }), CloudFailure::PermissionDenied);
+}
+
+TEST(CloudClient, TokenPollListsSuccessesAndFailuresWithReasons) {
+    virtual_line::CloudEmulatorOptions options;
+    options.daily_unbinds_per_product = 1;
+    CloudEnv env(options);
+    auto client = env.client(kPartnerClientId, kPartnerSecret);
+    auto token = client->pairing_token(kPartnerUid);
+    env.emulator.bind_device("cam-bound-1", kCamera, "stranger");
+    env.emulator.bind_device("cam-bound-2", kCamera, "stranger");
+    auto& emu = env.emulator;
+    EXPECT_EQ(emu.device_joined(token.combined(), "cam-bound-1", kCamera, true).result,
+              virtual_line::JoinResult::Unbound);
+    EXPECT_EQ(emu.device_joined(token.combined(), "cam-bound-2", kCamera, true).result,
+              virtual_line::JoinResult::QuotaExceeded);
+    EXPECT_EQ(emu.device_joined(token.combined(), "cam-wifi", kCamera, false).result,
+              virtual_line::JoinResult::WrongWifi);
+    EXPECT_EQ(emu.device_joined(token.combined(), "lock-1", kLock, true).result,
+              virtual_line::JoinResult::NoPermission);
+    EXPECT_EQ(emu.device_joined(token.combined(), "cam-new", kCamera, true).result,
+              virtual_line::JoinResult::Activated);
+    env.clock.advance(301);
+    EXPECT_EQ(emu.device_joined(token.combined(), "cam-late", kCamera, true).result,
+              virtual_line::JoinResult::TokenExpired);
+
+    auto devices = client->token_devices(token.token);
+    ASSERT_EQ(devices.succeeded.size(), 2u);
+    EXPECT_EQ(devices.succeeded[0].device_id, "cam-bound-1");
+    EXPECT_EQ(devices.succeeded[0].product_id, kCamera);
+    EXPECT_EQ(devices.succeeded[1].device_id, "cam-new");
+    ASSERT_EQ(devices.failed.size(), 4u);
+    EXPECT_EQ(devices.failed[0].code, cloud::pairing_failure::kQuotaExceeded);
+    EXPECT_EQ(devices.failed[1].code, cloud::pairing_failure::kWrongWifi);
+    EXPECT_EQ(devices.failed[2].code, cloud::pairing_failure::kNoPermission);
+    EXPECT_EQ(devices.failed[3].code, cloud::pairing_failure::kTokenExpired);
+    EXPECT_THAT(devices.failed[0].message, HasSubstr("quota"));
+
+    auto logs = client->device_logs("cam-new");
+    EXPECT_THAT(logs, HasSubstr("activated"));
+    EXPECT_THAT(logs, HasSubstr(token.token));
+}
+
+TEST(CloudClient, Retries5xxWithBackoffThenSucceeds) {
+    CloudEnv env;
+    auto client = env.client();
+    client->connect();
+    env.emulator.inject({.status_count = 2, .status = 503});
+    client->pairing_token(kOwnerUid);
+    EXPECT_EQ(client->counters().retries, 2);
+    EXPECT_DOUBLE_EQ(env.paused_s, 0.5 + 1.0);  // backoff doubles
+}
+
+TEST(CloudClient, Persistent5xxIsUnavailableWithAClearMessage) {
+    CloudEnv env;
+    auto client = env.client();
+    client->connect();
+    env.emulator.inject({.status_count = 10, .status = 500});
+    std::string message;
+    EXPECT_EQ(failure_of([&] { client->pairing_token(kOwnerUid); }, &message),
+              CloudFailure::Unavailable);
+    EXPECT_THAT(message, HasSubstr("failed 3 times"));
+    EXPECT_THAT(message, HasSubstr("HTTP 500"));
+}
+
+TEST(CloudClient, RetriesAfterATimeout) {
+    CloudEnv env;
+    auto options = env.options();
+    options.timeout_s = 0.3;
+    cloud::TuyaClient client(options, env.clock);
+    client.connect();
+    env.emulator.inject({.delay_count = 1, .delay_s = 1.5});
+    auto token = client.pairing_token(kOwnerUid);
+    EXPECT_EQ(token.combined().size(), 14u);
+    EXPECT_EQ(client.counters().retries, 1);
+}
+
+TEST(CloudClient, UnreachableCloudIsUnavailable) {
+    ManualClock clock;
+    cloud::TuyaClientOptions o;
+    {
+        // A port that was free a moment ago: nothing listens there now.
+        CloudEnv env;
+        o = env.options();
+    }
+    o.pause = [](double) {};
+    cloud::TuyaClient client(o, clock);
+    EXPECT_EQ(failure_of([&] { client.connect(); }), CloudFailure::Unavailable);
+}
+
+TEST(CloudClient, PlainHttpOnlyToLoopback) {
+    ManualClock clock;
+    cloud::TuyaClientOptions o;
+    o.client_id = "c";
+    o.secret = "s";
+    o.endpoint = "http://openapi.tuyaeu.com";
+    EXPECT_THROW(cloud::TuyaClient(o, clock), std::invalid_argument);
+    o.endpoint = "ftp://127.0.0.1";
+    EXPECT_THROW(cloud::TuyaClient(o, clock), std::invalid_argument);
+    o.endpoint = "http://127.0.0.1:9";
+    EXPECT_NO_THROW(cloud::TuyaClient(o, clock));
+    o.endpoint = "https://openapi.tuyaeu.com";
+    EXPECT_NO_THROW(cloud::TuyaClient(o, clock));
+}
+
+// Collects every log line Poco produces while a test runs.
+class CapturingChannel final : public Poco::Channel {
+  public:
+    void log(const Poco::Message& message) override {
+        std::lock_guard lock(mutex_);
+        text_ += message.getSource() + ": " + message.getText() + "\n";
+    }
+    std::string text() const {
+        std::lock_guard lock(mutex_);
+        return text_;
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::string text_;
+};
+
+TEST(CloudClient, SecretsNeverReachTheLog) {
+    Poco::AutoPtr<CapturingChannel> channel(new CapturingChannel);
+    auto& root = Poco::Logger::root();
+    auto& log = Poco::Logger::get("cloud");
+    auto old_channel = log.getChannel();
+    auto old_level = log.getLevel();
+    log.setChannel(channel);
+    log.setLevel(Poco::Message::PRIO_TRACE);
+    {
+        CloudEnv env;
+        auto client = env.client();
+        client->pairing_token(kOwnerUid);
+        env.clock.advance(7200 - 10);  // refresh by refresh token
+        client->pairing_token(kOwnerUid);
+        env.emulator.expire_access_tokens();  // renewal after 1011
+        client->pairing_token(kOwnerUid);
+        env.emulator.inject({.status_count = 1});
+        client->pairing_token(kOwnerUid);
+        auto bad = env.client(kOwnerClientId, "wrong-secret-xyz");
+        EXPECT_THROW(bad->connect(), CloudError);
+
+        const auto text = channel->text();
+        EXPECT_THAT(text, HasSubstr("/v1.0/device/paring/token"));  // the log does say things
+        EXPECT_THAT(text, HasSubstr("refreshed"));
+        EXPECT_THAT(text, ::testing::Not(HasSubstr(kOwnerSecret)));
+        EXPECT_THAT(text, ::testing::Not(HasSubstr("wrong-secret-xyz")));
+        auto issued = env.emulator.issued_tokens();
+        EXPECT_GE(issued.size(), 6u);
+        for (const auto& token : issued) EXPECT_THAT(text, ::testing::Not(HasSubstr(token)));
+    }
+    log.setChannel(old_channel);
+    log.setLevel(old_level);
+    (void)root;
+}
+
+}  // namespace
+}  // namespace linestation::testing
