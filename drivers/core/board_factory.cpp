@@ -37,6 +37,10 @@ std::unique_ptr<DigitalOutput> open_board(const config::BoardConfig& board,
         LcusOptions options;
         options.channels = board.channels;
         options.timeout_ms = timeout;
+        options.detect_status_query = true;
+        // The pause is for the CH340 boards' slow firmware; an in-process twin needs none,
+        // and the virtual line runs many shifts' worth of switching.
+        if (board.port.rfind("virtual:", 0) == 0) options.pause_ms = 0;
         return std::make_unique<LcusRelayBoard>(transport(), options);
     }
     if (d == "numato") {

@@ -54,6 +54,8 @@ HidRelayBoard::HidRelayBoard(const std::string& port, int channels)
         }
         const auto relays = hid_relay::relays_from_product(device_->info().product).value_or(8);
         channels_ = channels > 0 ? std::min(channels, relays) : relays;
+        // usbhid holds the interface on a real system; take it for the board's lifetime.
+        device_->claim(0);
         read_state(*device_);
     } catch (const UsbError& e) {
         throw DriverError(kBoard, port_, e.what());

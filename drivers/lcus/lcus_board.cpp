@@ -12,14 +12,24 @@ namespace linestation::drivers {
 LcusRelayBoard::LcusRelayBoard(std::unique_ptr<Transport> transport, LcusOptions options)
     : transport_(std::move(transport)),
       options_(options),
-      commanded_(static_cast<std::size_t>(std::max(options.channels, 0)), false) {}
+      commanded_(static_cast<std::size_t>(std::max(options.channels, 0)), false) {
+    if (options_.detect_status_query && options_.status_query) {
+        std::lock_guard lock(mutex_);
+        try {
+            commanded_ = query_locked();
+        } catch (const DriverError&) {
+            options_.status_query = false;
+        }
+    }
+}
 
 std::string LcusRelayBoard::board_name() const {
     return "lcus-" + std::to_string(options_.channels);
 }
 
 std::string LcusRelayBoard::describe() const {
-    return board_name() + " on " + transport_->name();
+    return board_name() + " on " + transport_->name() +
+           (options_.status_query ? "" : " (no read-back)");
 }
 
 void LcusRelayBoard::check_channel(int channel) const {

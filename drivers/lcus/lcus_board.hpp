@@ -16,6 +16,10 @@ namespace linestation::drivers {
 struct LcusOptions {
     int channels = 1;
     bool status_query = true;
+    // Ask once when opened whether the board answers the status query, and use read-back
+    // only if it does (not every LCUS model does). A board that is dead when opened then
+    // looks like one without status replies: no LCUS can be told apart from that.
+    bool detect_status_query = false;
     int pause_ms = 30;  // the CH340 boards drop commands sent back to back
     int timeout_ms = 300;
 };
@@ -28,6 +32,7 @@ class LcusRelayBoard final : public DigitalOutput {
     bool get(int channel) override;
     std::string describe() const override;
     std::vector<bool> read_all();
+    bool reads_back() const { return options_.status_query; }
 
   private:
     std::vector<bool> query_locked();

@@ -52,6 +52,12 @@ TEST(FixtureCli, OnReadPulseOffAgainstAModbusTwin) {
 TEST(FixtureCli, EverySerialDriverSwitchesItsTwin) {
     SystemClock clock;
     fixtures::LcusTwin lcus(2, clock);
+    fixtures::LcusTwin lcus_one(1, clock, false);  // an LCUS-1 without status replies
+    fixtures::TcpEndpoint lcus_one_server(lcus_one);
+    auto one = station({"on", "--driver", "lcus", "--port", lcus_one_server.url(), "--channel", "0",
+                        "--timeout-ms", "60"});
+    EXPECT_EQ(one.exit_code, 0) << one.err;
+    EXPECT_NE(one.out.find("(no read-back)"), std::string::npos) << one.out;
     fixtures::NumatoTwin numato(16, clock);
     fixtures::AsciiTwin ascii(4, clock);
     fixtures::TcpEndpoint lcus_server(lcus), numato_server(numato), ascii_server(ascii);

@@ -296,6 +296,26 @@ TEST(LcusDriver, ABoardWithoutStatusRepliesGoesByWhatWasCommanded) {
     EXPECT_TRUE(twin.channel(0));
 }
 
+TEST(LcusDriver, ReadBackIsUsedOnlyWhenTheBoardAnswersTheStatusQuery) {
+    SystemClock clock;
+    fixtures::LcusTwin quiet(1, clock, false);
+    fixtures::LcusTwin talking(2, clock, true);
+    fixtures::PtyEndpoint quiet_pty(quiet), talking_pty(talking);
+    LcusOptions options;
+    options.timeout_ms = 60;
+    options.detect_status_query = true;
+    LcusRelayBoard quiet_board(serial(quiet_pty.path()), options);
+    EXPECT_FALSE(quiet_board.reads_back());
+    EXPECT_NE(quiet_board.describe().find("(no read-back)"), std::string::npos);
+    quiet_board.set(0, true);
+    EXPECT_TRUE(quiet_board.get(0));
+    options.channels = 2;
+    LcusRelayBoard talking_board(serial(talking_pty.path()), options);
+    EXPECT_TRUE(talking_board.reads_back());
+    talking_board.set(1, true);
+    EXPECT_TRUE(talking.channel(1));
+}
+
 TEST(LcusDriver, SilenceAndManglingAreErrors) {
     SystemClock clock;
     fixtures::LcusTwin twin(2, clock);

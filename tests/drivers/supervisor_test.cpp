@@ -1,0 +1,202 @@
+// Faulted boards: detection, backoff on the station's clock, recovery, safe state.
+
+#include <gtest/gtest.h>
+
+#include "drivers/core/board_factory.hpp"
+#include "drivers/core/board_supervisor.hpp"
+#include "fixtures/virtual/boards/board_endpoints.hpp"
+#include "fixtures/virtual/boards/serial_board_twins.hpp"
+#include "fixtures/virtual/boards/virtual_line_boards.hpp"
+#include "station/clock/clock.hpp"
+
+using namespace linestation;
+using namespace linestation::drivers;
+using fixtures::BoardFault;
+
+namespace {
+
+config::BoardConfig tcp_board(const std::string& id, const std::string& driver,
+                              const std::string& url, int channels) {
+    config::BoardConfig b;
+    b.id = id;
+    b.driver = driver;
+    b.port = url;
+    b.channels = channels;
+    b.serial.timeout_ms = 40;
+    b.retries = 1;
+    return b;
+}
+
+int commands(const fixtures::VirtualBoard& twin) {
+    return static_cast<int>(twin.log().size());
+}
+
+}  // namespace
+
+TEST(BoardSupervisor, ASilentBoardIsFaultedRetriedWithBackoffAndComesBack) {
+    SystemClock wall;
+    ManualClock clock;
+    fixtures::ModbusTwin twin(1, 8, wall);
+    fixtures::TcpEndpoint server(twin);
+    const auto entry = tcp_board("resets", "modbus-rtu", server.url(), 8);
+    std::vector<std::string> changes;
+    BoardSupervisor board(
+        "resets", [&] { return open_board(entry); }, clock, Backoff{0.5, 4.0, 2.0},
+        [&](const std::string& id, bool healthy, const std::string& cause) {
+            changes.push_back(id + (healthy ? " healthy" : " faulted: " + cause));
+        });
+    ASSERT_TRUE(board.healthy());
+    EXPECT_TRUE(board.set(2, true));
+    EXPECT_TRUE(twin.channel(2));
+
+    twin.inject(BoardFault::no_answer, -1);
+    EXPECT_FALSE(board.set(2, false));
+    EXPECT_FALSE(board.healthy());
+    EXPECT_NE(board.cause().find("no answer"), std::string::npos) << board.cause();
+    EXPECT_FALSE(board.set(3, true));  // faulted: refused at once, nothing sent
+    const int sent = commands(twin);
+    board.poll();  // backoff not over
+    EXPECT_EQ(commands(twin), sent);
+    clock.advance(0.5);
+    board.poll();  // reopen + probe, still silent: backoff doubles
+    EXPECT_GT(commands(twin), sent);
+    EXPECT_FALSE(board.healthy());
+    EXPECT_DOUBLE_EQ(board.next_retry_s(), 1.5);
+
+    twin.clear_faults();
+    clock.advance(0.5);
+    board.poll();
+    EXPECT_FALSE(board.healthy());  // 1.0 s not yet over
+    clock.advance(0.5);
+    board.poll();
+    EXPECT_TRUE(board.healthy());
+    EXPECT_TRUE(board.set(2, false));
+    EXPECT_FALSE(twin.channel(2));
+    ASSERT_EQ(changes.size(), 3u);
+    EXPECT_EQ(changes[0], "resets healthy");
+    EXPECT_NE(changes[1].find("resets faulted: modbus-rtu slave 1 on " + server.url()),
+              std::string::npos)
+        << changes[1];
+    EXPECT_EQ(changes[2], "resets healthy");
+}
+
+TEST(BoardSupervisor, NothingEscapesFromACommandOrAListener) {
+    ManualClock clock;
+    int opens = 0;
+    BoardSupervisor board(
+        "ghost",
+        [&]() -> std::unique_ptr<DigitalOutput> {
+            ++opens;
+            throw DriverError("lcus-1", "/dev/ttyUSB9", "cannot open: no such device");
+        },
+        clock, Backoff{1, 8, 2},
+        [](const std::string&, bool, const std::string&) {
+            throw std::runtime_error("listener bug");
+        });
+    EXPECT_FALSE(board.healthy());
+    EXPECT_EQ(board.cause(), "lcus-1 on /dev/ttyUSB9: cannot open: no such device");
+    EXPECT_FALSE(board.run([](DigitalOutput&) { throw std::logic_error("never runs"); }));
+    for (int i = 0; i < 5; ++i) {
+        clock.advance(100);
+        board.poll();
+    }
+    EXPECT_EQ(opens, 6);
+    EXPECT_DOUBLE_EQ(board.next_retry_s() - clock.now_s(), 8.0);  // capped
+}
+
+TEST(FixtureBoards, SafeStateAtStartAndStopAndOtherSlotsCarryOn) {
+    SystemClock wall;
+    ManualClock clock;
+    fixtures::ModbusTwin resets(1, 8, wall);
+    fixtures::NumatoTwin power(8, wall);
+    fixtures::TcpEndpoint resets_server(resets), power_server(power);
+    // Left in a bad state by a crashed run: a reset held, a power relay off.
+    {
+        auto pre = open_board(tcp_board("r", "modbus-rtu", resets_server.url(), 8));
+        pre->set(0, true);
+    }
+    config::FixtureConfig fixture;
+    fixture.boards = {tcp_board("resets", "modbus-rtu", resets_server.url(), 8),
+                      tcp_board("power", "numato", power_server.url(), 8)};
+    for (int i = 0; i < 3; ++i) {
+        config::SlotConfig slot;
+        slot.id = "A" + std::to_string(i + 1);
+        slot.reset = config::ChannelRef{"resets", i};
+        slot.power = config::ChannelRef{i < 2 ? "power" : "resets", i < 2 ? i : 7};
+        slot.power_safe_on = true;
+        fixture.slots.push_back(slot);
+    }
+    {
+        FixtureBoards boards(fixture, clock,
+                             [](const config::BoardConfig& b) { return open_board(b); });
+        EXPECT_FALSE(resets.channel(0));  // reset released
+        EXPECT_TRUE(power.channel(0));    // power as the fixture says
+        EXPECT_TRUE(power.channel(1));
+        EXPECT_TRUE(resets.channel(7));
+        EXPECT_TRUE(boards.faulted_slots().empty());
+        EXPECT_TRUE(boards.press_reset("A2", true));
+        EXPECT_TRUE(resets.channel(1));
+        EXPECT_TRUE(boards.press_reset("A2", false));
+        EXPECT_FALSE(resets.channel(1));
+        EXPECT_TRUE(boards.set_power("A3", false));
+        EXPECT_FALSE(resets.channel(7));
+        EXPECT_TRUE(boards.set_power("A3", true));
+        EXPECT_FALSE(boards.press_reset("Z9", true));  // no such slot
+
+        power.inject(BoardFault::no_answer, -1);
+        EXPECT_FALSE(boards.set_power("A1", false));
+        EXPECT_EQ(boards.faulted_slots(), (std::vector<std::string>{"A1", "A2"}));
+        EXPECT_FALSE(boards.set_power("A2", false));  // faulted board: refused at once
+        // A3 lives on the healthy board and carries on.
+        EXPECT_TRUE(boards.board("resets")->set(2, true));
+        EXPECT_TRUE(resets.channel(2));
+
+        power.clear_faults();
+        clock.advance(1.0);
+        boards.poll();
+        EXPECT_TRUE(boards.faulted_slots().empty());
+        EXPECT_TRUE(power.channel(0));  // recovered board put back to its safe state
+    }
+    EXPECT_FALSE(resets.channel(2));  // shutdown released the held reset
+    EXPECT_TRUE(resets.channel(7));
+}
+
+TEST(VirtualLineBoards, TheVirtualFixtureRunsTheRealDriversInProcess) {
+    ManualClock clock;
+    auto fixture = config::load_fixture(std::string(LS_SOURCE_DIR) + "/fixtures/virtual-8.json");
+    for (auto& b : fixture.boards) b.serial.timeout_ms = 40;  // the silent-board case stays short
+    fixtures::VirtualLineBoards line(fixture, clock);
+    auto* resets = line.board("virtual:reset-relays");
+    auto* power = line.board("virtual:power-relays");
+    ASSERT_TRUE(resets && power);
+    const auto opener = line.opener();
+    {
+        FixtureBoards boards(fixture, clock,
+                             [&](const config::BoardConfig& b) { return open_board(b, opener); });
+        EXPECT_TRUE(boards.faulted_slots().empty());
+        const auto& slot = fixture.slots.front();
+        ASSERT_TRUE(slot.reset && slot.power);
+        EXPECT_TRUE(boards.board(slot.reset->board)->set(slot.reset->channel, true));
+        EXPECT_TRUE(resets->channel(slot.reset->channel));
+        EXPECT_EQ(power->channel(slot.power->channel), slot.power_safe_on);
+        resets->inject(BoardFault::no_answer, -1);
+        EXPECT_FALSE(boards.board(slot.reset->board)->set(slot.reset->channel, false));
+        EXPECT_EQ(boards.faulted_slots().size(), fixture.slots.size());
+        resets->clear_faults();
+        clock.advance(1);
+        boards.poll();
+        EXPECT_TRUE(boards.faulted_slots().empty());
+        EXPECT_FALSE(resets->channel(slot.reset->channel));
+    }
+    config::BoardConfig ghost;
+    ghost.id = "ghost";
+    ghost.driver = "lcus";
+    ghost.port = "virtual:nowhere";
+    try {
+        open_board(ghost, opener);
+        FAIL() << "no error";
+    } catch (const DriverError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "ghost on virtual:nowhere: no such board on the virtual line");
+    }
+}
