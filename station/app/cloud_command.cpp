@@ -3,6 +3,7 @@
 #include <Poco/StringTokenizer.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <set>
 
@@ -18,14 +19,16 @@ namespace {
 
 int pairing_token(const Args& args) {
     CommandLine cli("cloud pairing-token",
-                    "station cloud pairing-token --endpoint URL --client-id ID --secret SECRET "
-                    "--uid UID [--timeout S] [--verbose]",
+                    "--endpoint URL --client-id ID (--secret SECRET | --secret-env VAR) --uid UID "
+                    "[--timeout S] [--verbose]",
                     "Asks the cloud for a pairing token, the whole client path (signature, access "
                     "token, pairing token), and prints one JSON line "
                     "{\"token\":\"<region+token+secret>\",\"expire_time\":<s>}.");
     cli.option("endpoint", "URL", "https://openapi.tuyaeu.com (or http://127.0.0.1:PORT)", true)
         .option("client-id", "ID", "the cloud project's Access ID", true)
-        .option("secret", "SECRET", "the cloud project's Access Secret (never printed)", true)
+        .option("secret", "SECRET", "the cloud project's Access Secret (never printed)")
+        .option("secret-env", "VAR",
+                "environment variable holding the secret (keeps it out of the process list)")
         .option("uid", "UID", "the account user id the token is for", true)
         .option("timeout", "S", "seconds per HTTP request (default 10)")
         .flag("verbose", "log the requests (never secrets) to standard error");
@@ -35,7 +38,19 @@ int pairing_token(const Args& args) {
     cloud::TuyaClientOptions options;
     options.endpoint = cli.value("endpoint");
     options.client_id = cli.value("client-id");
-    options.secret = cli.value("secret");
+    if (cli.has("secret") == cli.has("secret-env")) {
+        throw UsageError("cloud pairing-token: give exactly one of --secret and --secret-env");
+    }
+    if (cli.has("secret-env")) {
+        const char* value = std::getenv(cli.value("secret-env").c_str());
+        if (!value || !*value) {
+            throw UsageError("cloud pairing-token: --secret-env: environment variable \"" +
+                             cli.value("secret-env") + "\" is not set");
+        }
+        options.secret = value;
+    } else {
+        options.secret = cli.value("secret");
+    }
     options.timeout_s = cli.number_value("timeout", 10);
     SystemClock clock;
     std::unique_ptr<cloud::TuyaClient> client;
@@ -61,7 +76,7 @@ int pairing_token(const Args& args) {
 
 int emulator(const Args& args) {
     CommandLine cli("cloud emulator",
-                    "station cloud emulator --client-id ID --secret SECRET --uid UID "
+                    "--client-id ID --secret SECRET --uid UID "
                     "[--products PID,PID] [--port N] [--bind ADDR] [--token-lifetime S] "
                     "[--devices-per-token N] [--daily-account N] [--daily-product N]",
                     "Serves the cloud emulator (Tuya OpenAPI endpoints the station uses) with one "

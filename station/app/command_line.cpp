@@ -78,7 +78,9 @@ void CommandLine::print_help(std::ostream& out) const {
     help.format(out);
 }
 
-bool CommandLine::has(const std::string& name) const { return values_.count(name) > 0; }
+bool CommandLine::has(const std::string& name) const {
+    return values_.count(name) > 0;
+}
 
 std::string CommandLine::value(const std::string& name) const {
     auto it = values_.find(name);

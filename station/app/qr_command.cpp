@@ -27,7 +27,7 @@ void write_file(const std::filesystem::path& path, const std::string& bytes) {
 
 int run_qr(const Args& args) {
     CommandLine cli("qr",
-                    "station qr --ssid S --password P --token T --out FILE.png [--size PX] "
+                    "--ssid S --password P --token T --out FILE.png [--size PX] "
                     "[--svg FILE.svg]",
                     "Writes the pairing QR code the station shows: Tuya's pairing JSON "
                     "{\"s\":ssid,\"p\":password,\"t\":token} at error-correction level M with a "

@@ -46,8 +46,8 @@ int run_serve(const Args& args) {
     options.port = config.http_port;
     web::Server server(runtime, options);
     server.start();
-    log.information("station %s serving on http://%s:%d/ (%s)", config.station_id,
-                    config.http_bind, server.port(),
+    log.information("station %s serving on http://%s:%d/ (%s)", config.station_id, config.http_bind,
+                    server.port(),
                     std::string(config.fixture_file ? "fixture " + config.fixture_file->string()
                                                     : "virtual line"));
     // Scripts and tests read the port from this line.

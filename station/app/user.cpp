@@ -47,8 +47,9 @@ int user_add(const Args& args) {
         throw UsageError("user add: --login: expected 1 to 64 characters");
     }
     if (!cli.has("password-stdin")) {
-        throw UsageError("user add: --password-stdin is required (passwords never go on the "
-                         "command line)");
+        throw UsageError(
+            "user add: --password-stdin is required (passwords never go on the "
+            "command line)");
     }
     std::string password;
     std::getline(std::cin, password);

@@ -18,28 +18,28 @@ enum class CloudFailure {
     PermissionDenied,  // 1106
     DeviceOffline,     // 2001
     QuotaExceeded,
-    Unavailable,       // HTTP 5xx / timeouts after retries
+    Unavailable,  // HTTP 5xx / timeouts after retries
     Other,
 };
 
 std::string to_string(CloudFailure failure);
 
 class CloudError : public std::runtime_error {
-public:
+  public:
     CloudError(CloudFailure failure, std::string code, const std::string& message)
         : std::runtime_error(message), failure_(failure), code_(std::move(code)) {}
     CloudFailure failure() const { return failure_; }
     const std::string& code() const { return code_; }
 
-private:
+  private:
     CloudFailure failure_;
     std::string code_;
 };
 
 struct PairingToken {
-    std::string region;  // 2 characters
-    std::string token;   // 8 characters
-    std::string secret;  // 4 characters
+    std::string region;              // 2 characters
+    std::string token;               // 8 characters
+    std::string secret;              // 4 characters
     std::int64_t expire_time_s = 0;  // lifetime in seconds, as the cloud reports it
     // What goes into the QR code's "t": region + token + secret, 14 characters.
     std::string combined() const { return region + token + secret; }
@@ -63,7 +63,7 @@ struct TokenDevices {
 };
 
 class Cloud {
-public:
+  public:
     virtual ~Cloud() = default;
     virtual PairingToken pairing_token(const std::string& uid) = 0;
     // Which devices used `token` (the 8-character token part), and which failed why.

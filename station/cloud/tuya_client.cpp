@@ -12,12 +12,14 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/IPAddress.h>
+#include <Poco/Net/SSLException.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 #include <Poco/UUIDGenerator.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -65,8 +67,11 @@ std::string code_text(const Object& answer) {
     return answer.get("code").convert<std::string>();
 }
 
-CloudError error_from(const std::string& code, const std::string& message,
-                      const std::string& what) {
+// The refusal in `answer` in the station's words. `sent_ms` is the request's t, so a
+// request-time refusal can say how far off the station's clock is from the cloud's.
+CloudError error_from(const Object& answer, const std::string& what, std::int64_t sent_ms) {
+    const auto code = code_text(answer);
+    const auto message = answer.optValue<std::string>("msg", "");
     const std::string said = " (cloud code " + code + ": " + message + ")";
     if (code == codes::kSignInvalid || code == codes::kClientIdInvalid) {
         return {CloudFailure::SignInvalid, code,
@@ -80,11 +85,18 @@ CloudError error_from(const std::string& code, const std::string& message,
                 what + ": the access token was refused even after renewing it" + said};
     }
     if (code == codes::kRequestTimeInvalid) {
+        std::string offset;
+        if (answer.has("t")) {
+            const auto cloud_ms = answer.optValue<std::int64_t>("t", sent_ms);
+            const auto ahead_s = static_cast<double>(sent_ms - cloud_ms) / 1000.0;
+            char text[96];
+            std::snprintf(text, sizeof text, " by about %.0f s (%s the cloud)",
+                          ahead_s < 0 ? -ahead_s : ahead_s, ahead_s < 0 ? "behind" : "ahead of");
+            offset = text;
+        }
         return {CloudFailure::ClockSkew, code,
-                what +
-                    ": the cloud says the request time is invalid: the station's clock is "
-                    "off (set it with NTP)" +
-                    said};
+                what + ": the cloud says the request time is invalid: the station's clock is off" +
+                    offset + "; set it with NTP" + said};
     }
     if (code == codes::kPermissionDenied) {
         return {CloudFailure::PermissionDenied, code,
@@ -133,11 +145,13 @@ struct TuyaClient::Impl {
     TuyaClientOptions options;
     const Clock& clock;
     Poco::URI base;
+    std::string path_prefix;  // the endpoint's path without its trailing slash (usually empty)
     Poco::Net::Context::Ptr tls;
     Poco::Logger& log = Poco::Logger::get("cloud");
     std::mutex mutex;  // one request at a time: the token state is shared
     std::optional<AccessToken> token;
     Counters counters;
+    std::int64_t last_sent_ms = 0;  // t of the latest request
 
     Impl(TuyaClientOptions o, const Clock& c) : options(std::move(o)), clock(c) {
         try {
@@ -146,9 +160,11 @@ struct TuyaClient::Impl {
             throw std::invalid_argument("cloud endpoint \"" + options.endpoint + "\": not a URL (" +
                                         e.displayText() + ")");
         }
+        path_prefix = base.getPath();
+        while (!path_prefix.empty() && path_prefix.back() == '/') path_prefix.pop_back();
         if (base.getScheme() == "https") {
             // Poco's Context is reference counted; Ptr owns it.
-            tls = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "",
+            tls = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, options.ca_file,
                                          Poco::Net::Context::VERIFY_STRICT, 9, true);
         } else if (base.getScheme() == "http") {
             if (!is_loopback_host(base.getHost())) {
@@ -185,13 +201,15 @@ struct TuyaClient::Impl {
     }
 
     // One signed HTTP exchange. `shown` is the path as it may appear in a log line.
-    Answer send(const std::string& method, const std::string& url, const std::string& body,
+    Answer send(const std::string& method, const std::string& api_url, const std::string& body,
                 const std::string& access_token, const std::string& shown) {
         const auto t = clock.wall_ms();
+        last_sent_ms = t;
         const auto nonce = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
+        // The cloud checks the signature over the path it receives, prefix included.
+        const auto url = path_prefix + api_url;
         SignedRequest signed_request{method, url, body, {}};
-        Poco::Net::HTTPRequest request(method, base.getPath() + url,
-                                       Poco::Net::HTTPMessage::HTTP_1_1);
+        Poco::Net::HTTPRequest request(method, url, Poco::Net::HTTPMessage::HTTP_1_1);
         request.set("client_id", options.client_id);
         request.set("sign", tuya_sign(options.client_id, options.secret, access_token, t, nonce,
                                       signed_request));
@@ -228,8 +246,15 @@ struct TuyaClient::Impl {
             Answer answer;
             try {
                 answer = send(method, url, body, access_token, shown);
+            } catch (const Poco::Net::SSLException& e) {
+                // Not transient: a certificate the station does not trust stays untrusted.
+                throw CloudError(CloudFailure::Other, "",
+                                 "TLS with " + base.getHost() + " failed: " + e.displayText() +
+                                     " (is the endpoint right, is the system CA store current?)");
             } catch (const Poco::TimeoutException&) {
-                last_problem = "no answer within " + std::to_string(options.timeout_s) + " s";
+                char text[64];
+                std::snprintf(text, sizeof text, "no answer within %g s", options.timeout_s);
+                last_problem = text;
                 log.warning("%s %s: %s (try %d of %d)", method, shown, last_problem, attempt,
                             options.attempts);
                 continue;
@@ -263,7 +288,7 @@ struct TuyaClient::Impl {
 
     void take_token(const Object& answer, const std::string& what) {
         if (!answer.optValue<bool>("success", false)) {
-            throw error_from(code_text(answer), answer.optValue<std::string>("msg", ""), what);
+            throw error_from(answer, what, last_sent_ms);
         }
         auto result = answer.getObject("result");
         if (!result || !result->has("access_token") || !result->has("refresh_token")) {
@@ -321,7 +346,6 @@ struct TuyaClient::Impl {
             auto answer = exchange(method, url, body, token->access, url);
             if (answer->optValue<bool>("success", false)) return answer->get("result");
             auto code = code_text(*answer);
-            auto message = answer->optValue<std::string>("msg", "");
             if (round == 0 && (code == codes::kTokenInvalid || code == codes::kTokenExpired)) {
                 log.notice("%s: access token refused (%s); renewing it and trying again", what,
                            code);
@@ -332,10 +356,18 @@ struct TuyaClient::Impl {
                 }
                 continue;
             }
-            throw error_from(code, message, what);
+            throw error_from(*answer, what, last_sent_ms);
         }
     }
 };
+
+TuyaClientOptions client_options(const config::CloudSettings& settings) {
+    TuyaClientOptions options;
+    options.endpoint = settings.endpoint;
+    options.client_id = settings.client_id;
+    options.secret = settings.secret;
+    return options;
+}
 
 TuyaClient::TuyaClient(TuyaClientOptions options, const Clock& clock)
     : impl_(std::make_unique<Impl>(std::move(options), clock)) {}

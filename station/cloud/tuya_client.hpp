@@ -12,13 +12,16 @@
 
 #include "station/clock/clock.hpp"
 #include "station/cloud/cloud.hpp"
+#include "station/config/station_config.hpp"
 
 namespace linestation::cloud {
 
 struct TuyaClientOptions {
-    std::string endpoint;    // https://openapi.tuyaeu.com, or http://127.0.0.1:PORT
-    std::string client_id;   // the project's Access ID
-    std::string secret;      // the project's Access Secret (never logged)
+    std::string endpoint;   // https://openapi.tuyaeu.com, or http://127.0.0.1:PORT
+    std::string client_id;  // the project's Access ID
+    std::string secret;     // the project's Access Secret (never logged)
+    // An extra trusted CA (PEM file) besides the system's, e.g. a site proxy's; https only.
+    std::string ca_file;
     double timeout_s = 10;   // per HTTP request
     int attempts = 3;        // tries for a 5xx or a timeout before giving up
     double backoff_s = 0.5;  // first wait between tries; doubles each time
@@ -29,6 +32,9 @@ struct TuyaClientOptions {
     // How to wait between tries; default sleeps. Tests on virtual time advance the clock.
     std::function<void(double seconds)> pause;
 };
+
+// The client's options from the station configuration's "cloud" section.
+TuyaClientOptions client_options(const config::CloudSettings& settings);
 
 class TuyaClient final : public Cloud {
   public:

@@ -1,6 +1,9 @@
 #include "station/qr/pairing_qr.hpp"
 
+// zxing-cpp 1.4: the UTF-8 text()/ecLevel() it announces for its next release.
+#define ZX_USE_UTF8 1
 #include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <ZXing/DecodeHints.h>
 #include <ZXing/ReadBarcode.h>
 #include <qrencode.h>
@@ -83,6 +86,20 @@ std::string pairing_payload(const PairingInfo& info) {
     std::ostringstream out;
     payload.stringify(out);
     return out.str();
+}
+
+std::optional<PairingInfo> parse_pairing_payload(const std::string& payload) {
+    try {
+        auto object = Poco::JSON::Parser().parse(payload).extract<Poco::JSON::Object::Ptr>();
+        if (!object) return std::nullopt;
+        for (const char* key : {"s", "p", "t"}) {
+            if (!object->has(key) || !object->get(key).isString()) return std::nullopt;
+        }
+        return PairingInfo{object->getValue<std::string>("s"), object->getValue<std::string>("p"),
+                           object->getValue<std::string>("t")};
+    } catch (const Poco::Exception&) {
+        return std::nullopt;
+    }
 }
 
 QrMatrix QrMatrix::encode(const std::string& payload) {

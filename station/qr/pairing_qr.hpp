@@ -30,6 +30,10 @@ struct PairingInfo {
 // Throws QrError naming the field when a value is out of range or not UTF-8.
 std::string pairing_payload(const PairingInfo& info);
 
+// The reverse, for the devices' side (virtual devices "scanning" the code): nullopt unless
+// `payload` is a JSON object with string fields s, p and t.
+std::optional<PairingInfo> parse_pairing_payload(const std::string& payload);
+
 inline constexpr int kQuietZoneModules = 4;
 
 // The module grid of one QR code, quiet zone included.

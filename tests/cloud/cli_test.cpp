@@ -43,6 +43,16 @@ TEST(Qr, CommandWritesAPngThatReadsBackAndAnSvg) {
     EXPECT_THAT(text, HasSubstr("width=\"480\""));
 }
 
+TEST(Qr, CommandTakesAPasswordThatStartsWithADash) {
+    TempDir dir;
+    auto result = run_process({LS_STATION_BINARY, "qr", "--ssid", "wifi", "--password", "-dash-pw",
+                               "--token", "AYab12CD34efGH", "--out", (dir / "c.png").string()});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    auto payload = qr::read_qr(cv::imread((dir / "c.png").string(), cv::IMREAD_GRAYSCALE));
+    ASSERT_TRUE(payload);
+    EXPECT_EQ(qr::parse_pairing_payload(*payload)->password, "-dash-pw");
+}
+
 TEST(Qr, CommandRefusesABadTokenAndWritesNothing) {
     TempDir dir;
     auto result = run_process({LS_STATION_BINARY, "qr", "--ssid", "wifi", "--password", "secret12",
@@ -81,6 +91,13 @@ TEST(CloudClient, CommandPrintsAPairingTokenFromTheEmulator) {
     EXPECT_THAT(bad.err, HasSubstr("sign_invalid"));
     EXPECT_THAT(bad.out + bad.err, Not(HasSubstr("wrong-secret-999")));
     EXPECT_TRUE(bad.out.empty());
+
+    setenv("LS_TEST_CLOUD_SECRET", "cli-secret-123456", 1);
+    auto from_env = run_process({LS_STATION_BINARY, "cloud", "pairing-token", "--endpoint",
+                                 endpoint, "--client-id", "cli-client-1", "--secret-env",
+                                 "LS_TEST_CLOUD_SECRET", "--uid", "ay-cli-1"});
+    EXPECT_EQ(from_env.exit_code, 0) << from_env.err;
+    EXPECT_THAT(from_env.out, HasSubstr("\"expire_time\":240"));
 
     auto other_uid = run_process({LS_STATION_BINARY, "cloud", "pairing-token", "--endpoint",
                                   endpoint, "--client-id", "cli-client-1", "--secret",

@@ -10,6 +10,8 @@
 
 #include "station/cloud/signing.hpp"
 #include "tests/cloud/cloud_test_env.hpp"
+#include "tests/common/process.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace linestation::testing {
 namespace {
@@ -42,6 +44,14 @@ TEST(CloudClient, GetsAnAccessTokenThenAPairingToken) {
     EXPECT_TRUE(env.emulator.device_joined(token.combined(), "dev-1", kCamera, true).ok());
 }
 
+TEST(CloudClient, AcceptsTheEndpointWithATrailingSlash) {
+    CloudEnv env;
+    auto options = env.options();
+    options.endpoint += "/";  // as `station cloud emulator` prints it
+    cloud::TuyaClient client(options, env.clock);
+    EXPECT_EQ(client.connect(), kOwnerUid);
+}
+
 TEST(CloudClient, RefreshesTheAccessTokenBeforeItExpires) {
     CloudEnv env;
     auto client = env.client();
@@ -63,6 +73,27 @@ TEST(CloudClient, AfterTheAccessTokenExpiredItGetsANewOneWithTheRefreshToken) {
     auto token = client->pairing_token(kOwnerUid);
     EXPECT_EQ(token.combined().size(), 14u);
     EXPECT_EQ(client->counters().token_refreshes, 1);
+}
+
+TEST(CloudClient, AnUnknownAccessTokenIsReplacedByANewGrant) {
+    CloudEnv env;
+    auto client = env.client();
+    client->pairing_token(kOwnerUid);
+    env.emulator.revoke_access_tokens();  // the cloud now answers 1010 token invalid
+    EXPECT_EQ(client->pairing_token(kOwnerUid).combined().size(), 14u);
+    EXPECT_EQ(client->counters().token_grants, 2);
+    EXPECT_EQ(client->counters().token_refreshes, 0);
+}
+
+TEST(CloudClient, ARefusedRefreshFallsBackToANewGrant) {
+    CloudEnv env;
+    auto client = env.client();
+    client->pairing_token(kOwnerUid);
+    env.emulator.revoke_access_tokens();
+    env.clock.advance(7200 - 60);  // due for a refresh, with a refresh token the cloud forgot
+    EXPECT_EQ(client->pairing_token(kOwnerUid).combined().size(), 14u);
+    EXPECT_EQ(client->counters().token_refreshes, 1);
+    EXPECT_EQ(client->counters().token_grants, 2);
 }
 
 TEST(CloudClient, ATokenRefusedAgainAfterRenewalIsTokenExpired) {
@@ -92,6 +123,7 @@ TEST(CloudClient, ClockOffByAnHourIsReportedAsClockSkew) {
     std::string message;
     EXPECT_EQ(failure_of([&] { client.connect(); }, &message), CloudFailure::ClockSkew);
     EXPECT_THAT(message, HasSubstr("clock"));
+    EXPECT_THAT(message, HasSubstr("by about 3600 s (ahead of the cloud)"));
 }
 
 TEST(CloudClient, AnotherAccountsUidIsPermissionDenied) {
@@ -285,6 +317,63 @@ TEST(CloudClient, SecretsNeverReachTheLog) {
     log.setChannel(old_channel);
     log.setLevel(old_level);
     (void)root;
+}
+
+}  // namespace
+}  // namespace linestation::testing
+
+namespace linestation::testing {
+namespace {
+
+// A self-signed certificate for 127.0.0.1, made by the openssl tool for this test only.
+struct TestCertificate {
+    TempDir dir;
+    std::string certificate = (dir / "cert.pem").string();
+    std::string key = (dir / "key.pem").string();
+    TestCertificate() {
+        auto made =
+            run_process({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                         "-keyout", key, "-out", certificate, "-days", "2", "-subj",
+                         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"});
+        if (made.exit_code != 0) throw std::runtime_error("openssl req failed: " + made.err);
+    }
+};
+
+TEST(CloudClient, TalksHttpsAndTrustsOnlyCertificatesItKnows) {
+    TestCertificate tls;
+    virtual_line::CloudEmulatorOptions options;
+    options.tls_certificate_file = tls.certificate;
+    options.tls_private_key_file = tls.key;
+    CloudEnv env(options);
+    ASSERT_EQ(env.emulator.endpoint().rfind("https://127.0.0.1:", 0), 0u);
+
+    auto trusting = env.options();
+    trusting.ca_file = tls.certificate;
+    cloud::TuyaClient client(trusting, env.clock);
+    EXPECT_EQ(client.pairing_token(kOwnerUid).combined().size(), 14u);
+
+    cloud::TuyaClient stranger(env.options(), env.clock);  // system CAs only
+    std::string message;
+    EXPECT_EQ(failure_of([&] { stranger.connect(); }, &message), CloudFailure::Other);
+    EXPECT_THAT(message, HasSubstr("TLS"));
+    EXPECT_EQ(stranger.counters().retries, 0);
+}
+
+}  // namespace
+}  // namespace linestation::testing
+
+namespace linestation::testing {
+namespace {
+
+TEST(CloudClient, RunsFromTheStationConfigurationsCloudSection) {
+    CloudEnv env;
+    config::CloudSettings settings;
+    settings.endpoint = env.emulator.endpoint();
+    settings.client_id = kPartnerClientId;
+    settings.secret = kPartnerSecret;
+    settings.uid = kPartnerUid;
+    cloud::TuyaClient client(cloud::client_options(settings), env.clock);
+    EXPECT_EQ(client.connect(), kPartnerUid);
 }
 
 }  // namespace

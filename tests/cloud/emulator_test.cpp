@@ -7,9 +7,11 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
+#include <Poco/UUIDGenerator.h>
 #include <gtest/gtest.h>
 
 #include "station/cloud/signing.hpp"
+#include "station/qr/pairing_qr.hpp"
 #include "tests/cloud/cloud_test_env.hpp"
 
 namespace linestation::testing {
@@ -25,17 +27,18 @@ struct RawAnswer {
 
 // A hand-made request, so a test can get the signature or the time wrong on purpose.
 RawAnswer raw_get(CloudEnv& env, const std::string& url, std::int64_t t, const std::string& secret,
-                  const std::string& access = "") {
+                  const std::string& access = "", std::string nonce = "") {
+    if (nonce.empty()) nonce = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
     Poco::URI base(env.emulator.endpoint());
     Poco::Net::HTTPClientSession session(base.getHost(), base.getPort());
     Poco::Net::HTTPRequest request("GET", url, Poco::Net::HTTPMessage::HTTP_1_1);
     cloud::SignedRequest signed_request{"GET", url, "", {}};
     request.set("client_id", kOwnerClientId);
     request.set("t", std::to_string(t));
-    request.set("nonce", "n-1");
+    request.set("nonce", nonce);
     request.set("sign_method", "HMAC-SHA256");
     if (!access.empty()) request.set("access_token", access);
-    request.set("sign", cloud::tuya_sign(kOwnerClientId, secret, access, t, "n-1", signed_request));
+    request.set("sign", cloud::tuya_sign(kOwnerClientId, secret, access, t, nonce, signed_request));
     session.sendRequest(request);
     Poco::Net::HTTPResponse response;
     std::string body;
@@ -59,6 +62,15 @@ TEST(CloudEmulator, ChecksSignatureAndRequestTime) {
     EXPECT_EQ(raw_get(env, "/v1.0/token?grant_type=1", now + 301'000, kOwnerSecret).code,
               cloud::codes::kRequestTimeInvalid);
     EXPECT_TRUE(raw_get(env, "/v1.0/token?grant_type=1", now + 299'000, kOwnerSecret).success);
+}
+
+TEST(CloudEmulator, RefusesAReplayedNonce) {
+    CloudEnv env;
+    const auto now = env.clock.wall_ms();
+    EXPECT_TRUE(raw_get(env, "/v1.0/token?grant_type=1", now, kOwnerSecret, "", "same").success);
+    EXPECT_EQ(raw_get(env, "/v1.0/token?grant_type=1", now, kOwnerSecret, "", "same").code,
+              cloud::codes::kSignInvalid);
+    EXPECT_TRUE(raw_get(env, "/v1.0/token?grant_type=1", now, kOwnerSecret, "", "other").success);
 }
 
 TEST(CloudEmulator, BusinessRequestsNeedAValidAccessToken) {
@@ -189,6 +201,22 @@ TEST(CloudEmulator, InjectedBadSignatureIsAnsweredWith1004) {
               cloud::codes::kSignInvalid);
     EXPECT_TRUE(
         raw_get(env, "/v1.0/token?grant_type=1", env.clock.wall_ms(), kOwnerSecret).success);
+}
+
+TEST(CloudEmulator, DevicesScanTheQrTextAndJoinOnlyTheirRouter) {
+    CloudEnv env;
+    auto token = env.client()->pairing_token(kOwnerUid).combined();
+    const virtual_line::WifiRouter router{"line-4", "pa\"ss"};
+    auto shown = qr::make_verified_qr(qr::pairing_payload({"line-4", "pa\"ss", token}), 400);
+    auto text = qr::read_qr(shown.image);  // what the device's camera reads
+    ASSERT_TRUE(text);
+    EXPECT_EQ(env.emulator.device_scanned(*text, "cam-1", kCamera, router).result,
+              JoinResult::Activated);
+    auto wrong = qr::pairing_payload({"line-4", "other-pass", token});
+    EXPECT_EQ(env.emulator.device_scanned(wrong, "cam-2", kCamera, router).result,
+              JoinResult::WrongWifi);
+    EXPECT_EQ(env.emulator.device_scanned("http://example.com", "cam-3", kCamera, router).result,
+              JoinResult::UnknownToken);
 }
 
 TEST(CloudEmulator, RejectsDuplicateAccounts) {
