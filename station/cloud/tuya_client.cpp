@@ -186,7 +186,12 @@ struct TuyaClient::Impl {
         }
     }
 
-    std::unique_ptr<Poco::Net::HTTPClientSession> session() const {
+    // One kept-alive connection (a TLS handshake per request would cost more than the
+    // request); dropped after any failure so the next try starts clean.
+    std::unique_ptr<Poco::Net::HTTPClientSession> connection;
+
+    Poco::Net::HTTPClientSession& session() {
+        if (connection) return *connection;
         std::unique_ptr<Poco::Net::HTTPClientSession> s;
         if (tls) {
             s = std::make_unique<Poco::Net::HTTPSClientSession>(base.getHost(), base.getPort(),
@@ -197,7 +202,11 @@ struct TuyaClient::Impl {
         auto timeout = Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(
             options.timeout_s * static_cast<double>(Poco::Timespan::SECONDS)));
         s->setTimeout(timeout, timeout, timeout);
-        return s;
+        s->setKeepAlive(true);
+        // Reconnect rather than reuse a connection the server may have closed while idle.
+        s->setKeepAliveTimeout(Poco::Timespan(5, 0));
+        connection = std::move(s);
+        return *connection;
     }
 
     // One signed HTTP exchange. `shown` is the path as it may appear in a log line.
@@ -222,13 +231,18 @@ struct TuyaClient::Impl {
             request.setContentLength(static_cast<std::streamsize>(body.size()));
         }
         const double started = clock.now_s();
-        auto s = session();
-        s->sendRequest(request) << body;
-        Poco::Net::HTTPResponse response;
-        auto& in = s->receiveResponse(response);
         Answer answer;
-        answer.status = static_cast<int>(response.getStatus());
-        Poco::StreamCopier::copyToString(in, answer.body);
+        try {
+            auto& s = session();
+            s.sendRequest(request) << body;
+            Poco::Net::HTTPResponse response;
+            auto& in = s.receiveResponse(response);
+            answer.status = static_cast<int>(response.getStatus());
+            Poco::StreamCopier::copyToString(in, answer.body);
+        } catch (...) {
+            connection.reset();
+            throw;
+        }
         log.debug("%s %s -> %d (%.0f ms)", method, shown, answer.status,
                   (clock.now_s() - started) * 1000.0);
         return answer;

@@ -44,6 +44,20 @@ TEST(CloudClient, GetsAnAccessTokenThenAPairingToken) {
     EXPECT_TRUE(env.emulator.device_joined(token.combined(), "dev-1", kCamera, true).ok());
 }
 
+TEST(CloudClient, KeepsOneConnectionForManyRequestsAndReconnectsAfterAFailure) {
+    CloudEnv env;
+    auto options = env.options();
+    options.timeout_s = 0.3;
+    auto client = std::make_unique<cloud::TuyaClient>(options, env.clock);
+    for (int i = 0; i < 4; ++i) client->pairing_token(kOwnerUid);
+    EXPECT_EQ(env.emulator.requests_served(), 5);  // the access token, then four tokens
+    EXPECT_EQ(env.emulator.connections_accepted(), 1);
+    env.emulator.inject({.delay_count = 1, .delay_s = 1});
+    client->pairing_token(kOwnerUid);  // the timed-out connection is dropped, the retry connects
+    EXPECT_EQ(client->counters().retries, 1);
+    EXPECT_EQ(env.emulator.connections_accepted(), 2);
+}
+
 TEST(CloudClient, AcceptsTheEndpointWithATrailingSlash) {
     CloudEnv env;
     auto options = env.options();
