@@ -119,6 +119,14 @@ const std::string& path_part(const std::string& id, const std::string& what) {
     return id;
 }
 
+// The "result" of an answer as a JSON object; anything else is a malformed answer.
+Object::Ptr object_of(const Poco::Dynamic::Var& result, const std::string& what) {
+    if (result.type() == typeid(Object::Ptr)) {
+        if (auto object = result.extract<Object::Ptr>()) return object;
+    }
+    throw CloudError(CloudFailure::Other, "", what + ": the cloud's answer has no result object");
+}
+
 void for_each_object(const Poco::JSON::Array::Ptr& list,
                      const std::function<void(const Object&)>& visit) {
     if (!list) return;
@@ -406,14 +414,17 @@ PairingToken TuyaClient::pairing_token(const std::string& uid) {
     body.set("paring_type", impl_->options.pairing_type);
     std::ostringstream text;
     body.stringify(text);
-    auto result = impl_->call("POST", "/v1.0/device/paring/token", text.str(), "pairing token");
-    auto object = result.extract<Object::Ptr>();
+    auto object =
+        object_of(impl_->call("POST", "/v1.0/device/paring/token", text.str(), "pairing token"),
+                  "pairing token");
     PairingToken out;
-    if (object) {
+    try {
         out.region = object->optValue<std::string>("region", "");
         out.token = object->optValue<std::string>("token", "");
         out.secret = object->optValue<std::string>("secret", "");
         out.expire_time_s = object->optValue<std::int64_t>("expire_time", 0);
+    } catch (const Poco::Exception&) {
+        out = {};
     }
     if (out.region.size() != 2 || out.token.size() != 8 || out.secret.size() != 4) {
         throw CloudError(CloudFailure::Other, "",
@@ -428,18 +439,23 @@ TokenDevices TuyaClient::token_devices(const std::string& token) {
         impl_->call("GET", "/v1.0/device/paring/tokens/" + path_part(token, "pairing token"), "",
                     "token devices");
     TokenDevices out;
-    auto object = result.extract<Object::Ptr>();
-    if (!object) return out;
-    for_each_object(object->getArray("success_devices"), [&](const Object& d) {
-        out.succeeded.push_back({d.optValue<std::string>("id", ""),
-                                 d.optValue<std::string>("product_id", ""),
-                                 d.optValue<std::string>("name", "")});
-    });
-    for_each_object(object->getArray("error_devices"), [&](const Object& d) {
-        out.failed.push_back({d.optValue<std::string>("id", ""),
-                              d.optValue<std::string>("error_code", ""),
-                              d.optValue<std::string>("error_msg", "")});
-    });
+    auto object = object_of(result, "token devices");
+    try {
+        for_each_object(object->getArray("success_devices"), [&](const Object& d) {
+            out.succeeded.push_back({d.optValue<std::string>("id", ""),
+                                     d.optValue<std::string>("product_id", ""),
+                                     d.optValue<std::string>("name", "")});
+        });
+        for_each_object(object->getArray("error_devices"), [&](const Object& d) {
+            out.failed.push_back({d.optValue<std::string>("id", ""),
+                                  d.optValue<std::string>("error_code", ""),
+                                  d.optValue<std::string>("error_msg", "")});
+        });
+    } catch (const Poco::Exception& e) {
+        throw CloudError(
+            CloudFailure::Other, "",
+            "token devices: the cloud's device lists are malformed (" + e.displayText() + ")");
+    }
     return out;
 }
 

@@ -253,6 +253,24 @@ TEST(CloudClient, RetriesAfterATimeout) {
     EXPECT_EQ(client.counters().retries, 1);
 }
 
+TEST(CloudClient, MalformedAnswersAreClearErrorsNotCrashes) {
+    CloudEnv env;
+    auto client = env.client();
+    client->connect();
+    std::string message;
+    env.emulator.inject({.odd_result_count = 1});
+    EXPECT_EQ(failure_of([&] { client->pairing_token(kOwnerUid); }, &message), CloudFailure::Other);
+    EXPECT_THAT(message, HasSubstr("no result object"));
+    const auto token = client->pairing_token(kOwnerUid).token;
+    env.emulator.inject({.odd_result_count = 1});
+    EXPECT_EQ(failure_of([&] { client->token_devices(token); }, &message), CloudFailure::Other);
+    EXPECT_THAT(message, HasSubstr("no result object"));
+    env.emulator.inject({.status_count = 1, .status = 200});
+    EXPECT_EQ(failure_of([&] { client->pairing_token(kOwnerUid); }, &message), CloudFailure::Other);
+    EXPECT_THAT(message, HasSubstr("not a JSON object"));
+    EXPECT_EQ(client->pairing_token(kOwnerUid).combined().size(), 14u);  // and it recovers
+}
+
 TEST(CloudClient, UnreachableCloudIsUnavailable) {
     ManualClock clock;
     cloud::TuyaClientOptions o;
