@@ -368,7 +368,7 @@ std::optional<LedObservation> LedTracker::decide(double t) {
     if (cur.frames < 2) return std::nullopt;
     double need = options_.hold_for(c == LedColor::Unknown ? LedColor::White : c);
     if (in_periodic) {
-        double expected = c == color_a_ ? dur_a_ : (c == LedColor::Off ? dur_b_ : 0);
+        double expected = c == color_a_ ? dur_a_ : (c == color_b_ ? dur_b_ : 0);
         need = std::max(need, expected * (1 + options_.phase_tolerance) + 2 * dt_);
     }
     if (d < need) return std::nullopt;
