@@ -18,6 +18,8 @@ constexpr Subcommand kSubcommands[] = {
      linestation::app::run_fixture},
     {"qr", "write the pairing QR code (read back before it is written)", linestation::app::run_qr},
     {"cloud", "cloud: pairing-token (check credentials), emulator", linestation::app::run_cloud},
+    {"led-scan", "read slots' LEDs from a video, print state changes as JSON lines", linestation::app::run_led_scan},
+    {"calibrate", "propose LED regions (ROIs) from a clip of blinking LEDs", linestation::app::run_calibrate},
 };
 
 void print_help(std::ostream& out) {

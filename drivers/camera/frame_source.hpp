@@ -1,0 +1,98 @@
+#pragma once
+// Where frames come from: a V4L2 camera (index or /dev/videoN), a network stream
+// (rtsp://, http://), a video file, or a folder of numbered images played at a given fps.
+// Each frame carries its capture time. A source that stops delivering says so; reopening
+// with backoff is the caller's policy (station/vision/camera_feed.hpp).
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/videoio.hpp>
+
+namespace linestation::drivers {
+
+struct CameraFrame {
+    cv::Mat image;   // BGR8
+    double t = 0;    // capture time (s): stream time for files and folders, else the source's
+    long index = 0;  // frame number as the source counts it
+};
+
+struct CameraSettings {
+    std::string source;  // /dev/videoN, an index, rtsp://..., http://..., a file, a folder
+    int width = 0;       // 0 = leave as is
+    int height = 0;
+    double fps = 0;  // folders: required; cameras: requested
+    std::optional<double> exposure;
+    std::optional<double> gain;
+    std::optional<double> white_balance_k;
+};
+
+enum class SourceKind { Camera, Stream, File, ImageFolder };
+SourceKind source_kind(const std::string& source);
+
+class FrameSource {
+  public:
+    virtual ~FrameSource() = default;
+    // The next frame, or nothing at the end of a file or when a live source stops.
+    virtual std::optional<CameraFrame> read() = 0;
+    virtual bool live() const = 0;
+    // What was asked for and could not be set or read back (one line each).
+    virtual const std::vector<std::string>& warnings() const = 0;
+};
+
+class CameraError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// Frames through OpenCV's VideoCapture (V4L2, streams, video files).
+class VideoCaptureSource final : public FrameSource {
+  public:
+    explicit VideoCaptureSource(const CameraSettings& settings);
+    std::optional<CameraFrame> read() override;
+    bool live() const override { return kind_ != SourceKind::File; }
+    const std::vector<std::string>& warnings() const override { return warnings_; }
+    double fps() const { return fps_; }
+
+  private:
+    void apply(int property, double value, const char* name, double tolerance);
+    cv::VideoCapture capture_;
+    SourceKind kind_;
+    std::chrono::steady_clock::time_point opened_at_;
+    double fps_ = 0;
+    long index_ = 0;
+    double last_t_ = -1;
+    std::vector<std::string> warnings_;
+};
+
+// Numbered images (frame_000012.jpg, 12.png ...) sorted by their number; frame time is
+// number / fps, so gaps in the numbering are dropped frames. A timestamps.txt beside them
+// ("<number> <seconds>" per line) gives exact capture times instead.
+class ImageFolderSource final : public FrameSource {
+  public:
+    ImageFolderSource(const std::filesystem::path& folder, double fps);
+    std::optional<CameraFrame> read() override;
+    bool live() const override { return false; }
+    const std::vector<std::string>& warnings() const override { return warnings_; }
+    std::size_t size() const { return files_.size(); }
+
+  private:
+    struct Entry {
+        long number;
+        std::filesystem::path path;
+        double t;
+    };
+    std::vector<Entry> files_;
+    std::size_t next_ = 0;
+    std::vector<std::string> warnings_;
+};
+
+// The source for `settings.source`; throws CameraError naming the source when it cannot open.
+std::unique_ptr<FrameSource> open_frame_source(const CameraSettings& settings);
+
+}  // namespace linestation::drivers

@@ -1,0 +1,56 @@
+#include "station/vision/camera_feed.hpp"
+
+#include <algorithm>
+
+namespace linestation::vision {
+
+CameraFeed::CameraFeed(Opener open, const Clock& clock, BackoffOptions backoff)
+    : open_(std::move(open)), clock_(clock), backoff_(backoff) {}
+
+void CameraFeed::schedule_retry() {
+    delay_s_ = delay_s_ <= 0 ? backoff_.first_s : std::min(delay_s_ * 2, backoff_.max_s);
+    next_attempt_s_ = clock_.now_s() + delay_s_;
+}
+
+CameraFeed::Poll CameraFeed::poll() {
+    Poll p;
+    if (!source_) {
+        if (ever_opened_ && clock_.now_s() < next_attempt_s_) {
+            p.lost = true;
+            p.error = error_;
+            return p;
+        }
+        ++attempts_;
+        try {
+            source_ = open_();
+        } catch (const std::exception& e) {
+            error_ = e.what();
+        }
+        if (!source_) {
+            ever_opened_ = true;  // a camera that never opened is retried the same way
+            schedule_retry();
+            p.lost = true;
+            p.error = error_;
+            return p;
+        }
+        ever_opened_ = true;
+    }
+    if (auto frame = source_->read()) {
+        delay_s_ = 0;
+        if (source_->live()) frame->t = clock_.now_s();
+        p.frame = std::move(frame);
+        return p;
+    }
+    if (!source_->live()) {
+        p.ended = true;
+        return p;
+    }
+    error_ = "the camera stopped delivering frames";
+    source_.reset();
+    schedule_retry();
+    p.lost = true;
+    p.error = error_;
+    return p;
+}
+
+}  // namespace linestation::vision

@@ -1,0 +1,46 @@
+#pragma once
+// Scores LED observations against a generated clip's ground truth.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fixtures/virtual/camera/led_clip.hpp"
+#include "station/vision/led_observation.hpp"
+#include "station/vision/led_tracker.hpp"
+
+namespace linestation::testing {
+
+struct ClipScore {
+    int phases = 0;           // truth phases that must be decided
+    int phases_correct = 0;   // decided right (colour + pattern, frequency within 25%)
+    int unsure_expected = 0;  // phases faster than fps/4
+    int unsure_ok = 0;        // ... that were reported unsure or left undecided, never aliased
+    int observations = 0;
+    int wrong = 0;  // observations that contradict the truth at their time
+    int false_blinks = 0;
+    int false_steadies = 0;
+    std::vector<double> freq_errors;      // relative, decided blinks/alternations
+    std::vector<double> latency_frames;   // steady/off decisions
+    std::vector<double> latency_s;        // steady/off decisions
+    std::vector<double> latency_periods;  // blink/alternate decisions
+    std::vector<std::string> failures;    // one line per wrong observation or missed phase
+
+    void add(const ClipScore& other);
+    std::string summary() const;
+};
+
+// `observations` in time order, as a scanner over the clip emitted them.
+ClipScore score_clip(const virtual_line::ClipSpec& spec,
+                     const std::vector<vision::LedObservation>& observations);
+
+// Renders `spec` in memory and runs a LedScanner on its ROIs.
+std::vector<vision::LedObservation> observe(const virtual_line::ClipSpec& spec,
+                                            std::optional<vision::TrackerOptions> options = {},
+                                            const config::Recipe* recipe = nullptr);
+
+// Renders `spec` in memory, runs a LedScanner on its ROIs, and scores it.
+ClipScore run_and_score(const virtual_line::ClipSpec& spec,
+                        std::vector<vision::LedObservation>* observations = nullptr);
+
+}  // namespace linestation::testing

@@ -1,0 +1,247 @@
+// The blink tracker on rendered clips: frequencies, duties, frame rates, drops, onsets,
+// decision latency, and what it must never do.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <iostream>
+
+#include "station/vision/led_scanner.hpp"
+#include "tests/vision/clip_scoring.hpp"
+#include "tests/vision/vision_clips.hpp"
+
+namespace linestation::vision {
+namespace {
+
+using testing::phase;
+using testing::script;
+
+const LedObservation* first_with(const std::vector<LedObservation>& seen,
+                                 const std::string& pattern) {
+    for (const auto& o : seen) {
+        if (o.pattern == pattern && !o.unsure) return &o;
+    }
+    return nullptr;
+}
+
+struct BlinkCase {
+    double fps, freq, duty;
+};
+
+void expect_blink(const BlinkCase& c, double drops, double jitter) {
+    const double onset = 1.0;
+    testing::CleanCamera cam;
+    cam.fps = c.fps;
+    cam.drop_probability = drops;
+    cam.jitter_s = jitter;
+    cam.seed = static_cast<std::uint64_t>(c.fps * 1000 + c.freq * 10 + c.duty * 100);
+    double length = std::max(3.0, 2.5 / c.freq + 0.5);
+    auto spec = testing::clip_of(
+        {script({phase(0, "off", "off"), phase(onset, "green", "blink", c.freq, c.duty)})},
+        onset + length, cam);
+    auto seen = testing::observe(spec);
+    std::string what = "fps " + std::to_string(c.fps) + " freq " + std::to_string(c.freq) +
+                       " duty " + std::to_string(c.duty) + " drops " + std::to_string(drops);
+    for (const auto& o : seen) {
+        // Nothing but the blink (no steady from its first on-phase, no off from a dark one).
+        EXPECT_EQ(o.pattern, "blink") << what << ": " << observation_json(o);
+    }
+    const auto* blink = first_with(seen, "blink");
+    ASSERT_NE(blink, nullptr) << what;
+    EXPECT_EQ(blink->color, "green") << what;
+    ASSERT_TRUE(blink->freq_hz);
+    double frame = 1.0 / c.fps;
+    double period = 1.0 / c.freq;
+    // One period measured edge to edge: off by at most about a frame per edge.
+    EXPECT_NEAR(*blink->freq_hz, c.freq, c.freq * (2.5 * frame / period + 0.05)) << what;
+    ASSERT_TRUE(blink->duty);
+    EXPECT_NEAR(*blink->duty, c.duty, 2.5 * frame / period + 0.05) << what;
+    EXPECT_NEAR(blink->since, onset, 1.5 * frame + jitter) << what;
+    // Decided within 1.5 periods of the onset (plus the frames it takes to see an edge);
+    // a blink within 6 frames per period takes three periods to tell from a faster one.
+    double periods = period < 6 * frame ? 3.0 : 1.5;
+    EXPECT_LE(blink->t - onset, periods * period + 2.5 * frame) << what;
+}
+
+TEST(VisionTracker, BlinkFrequencyDutyAndOnsetAcrossFrameRates) {
+    for (double fps : {15.0, 25.0, 30.0, 60.0}) {
+        for (double freq : {0.3, 1.0, 2.0, 8.0}) {
+            if (freq > 0.8 * fps / 4) freq = 0.8 * fps / 4;  // fps/4 is the limit
+            for (double duty : {0.25, 0.5, 0.75}) {
+                if (freq > 2.5 && duty != 0.5 && fps < 30) continue;  // a phase under 2 frames
+                expect_blink({fps, freq, duty}, 0, 0);
+            }
+        }
+    }
+}
+
+TEST(VisionTracker, BlinkWithDroppedFramesAndJitteryTimestamps) {
+    for (double fps : {15.0, 30.0}) {
+        for (double freq : {0.5, 2.0}) expect_blink({fps, freq, 0.5}, 0.08, 0.12 / fps);
+    }
+}
+
+TEST(VisionTracker, NeverSteadyFromASlowBlinkNorOffFromItsDarkPhase) {
+    // 0.3 Hz, duty 75%: on for 2.5 s at a time.
+    auto spec = testing::clip_of(
+        {script({phase(0, "off", "off"), phase(4, "red", "blink", 0.3, 0.75)})}, 14, {});
+    auto seen = testing::observe(spec);
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen[0].pattern, "off");
+    for (std::size_t i = 1; i < seen.size(); ++i) {
+        EXPECT_EQ(seen[i].pattern, "blink") << observation_json(seen[i]);
+    }
+}
+
+TEST(VisionTracker, SteadyAndOffDecidedWithinThreeFramesAndHoldAfterOnset) {
+    // The context allows no slow blink: the hold is the bare 0.3 s.
+    TrackerOptions fast;
+    for (double fps : {15.0, 30.0, 60.0}) {
+        testing::CleanCamera cam;
+        cam.fps = fps;
+        auto spec =
+            testing::clip_of({script({phase(0, "off", "off"), phase(2, "green", "steady"),
+                                      phase(4, "off", "off"), phase(6, "amber", "steady")})},
+                             7.5, cam);
+        auto seen = testing::observe(spec, fast);
+        ASSERT_EQ(seen.size(), 4u) << fps;
+        const double onsets[] = {0, 2, 4, 6};
+        const char* colors[] = {"off", "green", "off", "amber"};
+        for (std::size_t i = 0; i < 4; ++i) {
+            EXPECT_EQ(seen[i].color, colors[i]) << fps;
+            EXPECT_NEAR(seen[i].since, onsets[i], 1.0 / fps) << fps;
+            EXPECT_LE(seen[i].t - onsets[i], 0.3 + 3.0 / fps) << fps;
+        }
+    }
+}
+
+TEST(VisionTracker, SteadyAfterABlinkOnceItOutlastsTheBlinkPhase) {
+    auto spec = testing::clip_of(
+        {script({phase(0, "red", "blink", 2.0, 0.5), phase(3.1, "green", "steady")})}, 8, {});
+    auto seen = testing::observe(spec);
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].pattern, "blink");
+    EXPECT_EQ(seen[1].pattern, "steady");
+    EXPECT_EQ(seen[1].color, "green");
+    EXPECT_NEAR(seen[1].since, 3.1, 0.05);
+    // Default context: blinks down to 0.3 Hz exist, so the hold is their longest phase.
+    EXPECT_LE(seen[1].t - 3.1, TrackerOptions::for_min_blink(0.3).hold_for(LedColor::Green) + 0.1);
+}
+
+TEST(VisionTracker, AlternatingRedGreen) {
+    auto spec = testing::clip_of({script({phase(0, "red/green", "alternate", 1.0)})}, 4, {});
+    auto seen = testing::observe(spec);
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen[0].pattern, "alternate");
+    EXPECT_EQ(seen[0].color, "red/green");
+    ASSERT_TRUE(seen[0].freq_hz);
+    EXPECT_NEAR(*seen[0].freq_hz, 1.0, 0.1);
+    for (const auto& o : seen) EXPECT_EQ(o.pattern, "alternate");
+}
+
+TEST(VisionTracker, NeverABlinkFromFlickerOrNoise) {
+    for (double flicker_hz : {100.0, 120.0}) {
+        for (double fps : {25.0, 30.0}) {
+            testing::CleanCamera cam;
+            cam.fps = fps;
+            cam.flicker_depth = 0.35;
+            cam.exposure_s = 0.0005;  // short exposure: deep flicker bands
+            cam.read_noise = 0.015;
+            auto spec = testing::clip_of(
+                {script({phase(0, "off", "off")}), script({phase(0, "green", "steady")})}, 5, cam);
+            spec.camera.flicker_hz = flicker_hz;
+            auto seen = testing::observe(spec);
+            ASSERT_EQ(seen.size(), 2u) << flicker_hz << " Hz flicker at " << fps << " fps";
+            EXPECT_EQ(seen[0].pattern, "off");
+            EXPECT_EQ(seen[1].pattern, "steady");
+            EXPECT_EQ(seen[1].color, "green");
+        }
+    }
+}
+
+TEST(VisionTracker, PwmDimmedSteadyIsSteady) {
+    // The exposure spans at least one PWM period (the camera set-up the station asks for:
+    // shorter exposures sample a PWM LED like a blink at the beat frequency).
+    for (double pwm_hz : {180.0, 500.0, 997.0}) {
+        for (double fps : {25.0, 30.0}) {
+            testing::CleanCamera cam;
+            cam.fps = fps;
+            cam.exposure_s = 0.008;
+            auto white = script({phase(0, "white", "steady")});
+            white.phases[0].pwm_hz = pwm_hz;
+            white.phases[0].pwm_duty = 0.4;
+            auto green = script({phase(0, "green", "steady")});
+            green.phases[0].pwm_hz = pwm_hz * 1.013;
+            green.phases[0].pwm_duty = 0.3;
+            auto spec = testing::clip_of({white, green}, 5, cam);
+            auto seen = testing::observe(spec);
+            ASSERT_EQ(seen.size(), 2u) << pwm_hz << " Hz PWM at " << fps << " fps";
+            for (const auto& o : seen) {
+                EXPECT_EQ(o.pattern, "steady") << pwm_hz << ": " << observation_json(o);
+            }
+        }
+    }
+}
+
+TEST(VisionTracker, BlinkFasterThanAQuarterOfTheFrameRateIsUnsureNeverAliased) {
+    for (double fps : {15.0, 30.0}) {
+        for (double ratio : {0.3, 0.4, 0.47}) {
+            testing::CleanCamera cam;
+            cam.fps = fps;
+            auto spec =
+                testing::clip_of({script({phase(0, "red", "blink", fps * ratio, 0.5)})}, 4, cam);
+            auto seen = testing::observe(spec);
+            bool unsure = false;
+            for (const auto& o : seen) {
+                EXPECT_TRUE(o.unsure) << fps << " " << ratio << ": " << observation_json(o);
+                EXPECT_FALSE(o.freq_hz) << observation_json(o);
+                unsure |= o.unsure;
+            }
+            EXPECT_TRUE(unsure) << fps << " fps, blink at " << fps * ratio << " Hz";
+        }
+    }
+}
+
+TEST(VisionTracker, RecipeNamesTheState) {
+    auto recipe = config::load_recipe(LS_SOURCE_DIR "/recipes/tuya-ipc-camera.json");
+    auto spec = testing::clip_of(
+        {script({phase(0, "red", "steady"), phase(4, "red", "blink", 2.0, 0.5),
+                 phase(7, "green", "blink", 0.5, 0.5), phase(13, "green", "steady")})},
+        19, {});
+    auto seen = testing::observe(spec, std::nullopt, &recipe);
+    std::vector<std::string> states;
+    for (const auto& o : seen) states.push_back(o.state.value_or("?"));
+    EXPECT_EQ(states, (std::vector<std::string>{"booting", "ready", "joining", "online"}));
+}
+
+TEST(VisionTracker, CameraLossDecidesNothingUntilFramesProveAState) {
+    ColorTable colors;
+    LedTracker tracker("A1", colors, TrackerOptions{});
+    auto spec = testing::clip_of({script({phase(0, "green", "steady")})}, 3, {});
+    virtual_line::ClipPlayer player(spec);
+    std::vector<LedObservation> seen;
+    bool lost_once = false;
+    while (auto f = player.next()) {
+        if (f->t > 1.0 && f->t < 1.5) {
+            if (auto o = tracker.camera_lost(f->t)) {
+                seen.push_back(*o);
+                lost_once = true;
+            }
+            continue;
+        }
+        if (auto o = tracker.update(f->t, measure_roi(f->image, spec.rois[0]))) seen.push_back(*o);
+    }
+    ASSERT_TRUE(lost_once);
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(seen[0].pattern, "steady");
+    EXPECT_TRUE(seen[1].camera_lost);
+    EXPECT_TRUE(seen[1].pattern.empty());
+    EXPECT_FALSE(seen[1].state);
+    // After the camera is back, the reading is decided afresh (not the stale one).
+    EXPECT_EQ(seen[2].pattern, "steady");
+    EXPECT_GE(seen[2].since, 1.5);
+    EXPECT_GE(seen[2].t, 1.5 + 0.3);
+}
+
+}  // namespace
+}  // namespace linestation::vision

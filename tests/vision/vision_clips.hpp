@@ -1,0 +1,29 @@
+#pragma once
+// Small hand-made clips for the vision tests: a few LEDs on a small frame.
+
+#include <vector>
+
+#include "fixtures/virtual/camera/led_clip.hpp"
+
+namespace linestation::testing {
+
+struct CleanCamera {
+    double fps = 30;
+    double flicker_depth = 0.1;
+    double exposure_s = 0.004;
+    double drop_probability = 0;
+    double jitter_s = 0;
+    double ambient = 0.12;
+    double read_noise = 0.004;
+    std::uint64_t seed = 7;
+};
+
+// One LED per script, in a row, on a 64-pixel-high frame; ROIs 24x24 named A1, A2, ...
+virtual_line::ClipSpec clip_of(const std::vector<virtual_line::LedScript>& scripts,
+                               double duration_s, const CleanCamera& camera = {});
+
+virtual_line::LedScript script(std::vector<virtual_line::LedPhase> phases);
+virtual_line::LedPhase phase(double start, const char* color, const char* pattern,
+                             double freq_hz = 0, double duty = 0.5);
+
+}  // namespace linestation::testing
