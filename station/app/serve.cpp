@@ -3,6 +3,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "fixtures/virtual/line/demo_line.hpp"
 #include "station/app/command_line.hpp"
 #include "station/app/commands.hpp"
 #include "station/config/station_config.hpp"
@@ -19,7 +20,9 @@ int run_serve(const Args& args) {
     cli.option("config", "FILE", "station configuration (JSON)")
         .option("port", "N", "HTTP port (overrides the config; 0 picks a free one)")
         .option("bind", "ADDR", "HTTP bind address (overrides the config)")
-        .option("db", "FILE", "store file (overrides the config)");
+        .option("db", "FILE", "store file (overrides the config)")
+        .option("batch", "KIND:RECIPE",
+                "start a batch at once (e.g. unbind:tuya-ipc-camera), for the demo");
     if (!cli.parse(args, std::cout)) return 0;
 
     auto config = cli.has("config") ? config::load_station_config(cli.value("config"))
@@ -40,6 +43,25 @@ int run_serve(const Args& args) {
     Runtime runtime(config);
     log.information("store %s (schema %d)", config.store_path.string(),
                     runtime.store().schema_version());
+    std::unique_ptr<virtual_line::DemoLine> demo;
+    if (!config.fixture_file) {
+        demo = std::make_unique<virtual_line::DemoLine>(runtime,
+                                                        config::load_recipes(config.recipes_dir));
+    } else {
+        log.warning("fixture %s: real fixtures are not driven yet; no line attached",
+                    config.fixture_file->string());
+    }
+    if (cli.has("batch")) {
+        const auto spec = cli.value("batch");
+        const auto colon = spec.find(':');
+        if (colon == std::string::npos) throw UsageError("serve: --batch wants KIND:RECIPE");
+        StartBatchRequest request;
+        request.kind = spec.substr(0, colon);
+        request.recipe = spec.substr(colon + 1);
+        request.operator_login = "serve";
+        const auto id = runtime.start_batch(request);
+        log.information("batch " + std::to_string(id) + " started (" + spec + ")");
+    }
 
     web::ServerOptions options;
     options.bind = config.http_bind;
@@ -58,6 +80,7 @@ int run_serve(const Args& args) {
     sigwait(&stop_signals, &signal);
     log.information("signal %d: stopping", signal);
     server.stop();
+    demo.reset();
     log.information("stopped cleanly");
     return 0;
 }

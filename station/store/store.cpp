@@ -10,7 +10,7 @@ namespace {
 
 // Leaves a cached statement reset so it holds no read snapshot between calls.
 class Use {
-public:
+  public:
     explicit Use(Statement& s) : s_(s) {}
     ~Use() { s_.reset(); }
     Use(const Use&) = delete;
@@ -18,7 +18,7 @@ public:
     Statement* operator->() { return &s_; }
     Statement& operator*() { return s_; }
 
-private:
+  private:
     Statement& s_;
 };
 
@@ -99,9 +99,10 @@ bool Store::healthy() {
 
 void Store::upsert_station(const StationRecord& station) {
     std::lock_guard lock(mutex_);
-    Use s(db_.cached(
-        "INSERT INTO stations(id, name, created_ms) VALUES(?, ?, CAST((julianday('now') - 2440587.5) * 86400000 AS "
-        "INTEGER)) ON CONFLICT(id) DO UPDATE SET name=excluded.name"));
+    Use s(
+        db_.cached("INSERT INTO stations(id, name, created_ms) VALUES(?, ?, CAST((julianday('now') "
+                   "- 2440587.5) * 86400000 AS "
+                   "INTEGER)) ON CONFLICT(id) DO UPDATE SET name=excluded.name"));
     s->bind_all(station.id, station.name).run();
 }
 
@@ -124,12 +125,13 @@ std::int64_t Store::add_operator(const OperatorRecord& op) {
 
 std::optional<OperatorRecord> Store::find_operator(const std::string& login) {
     std::lock_guard lock(mutex_);
-    Use s(db_.cached(
-        "SELECT id, login, role, products, password_hash, disabled FROM operators WHERE login = ?"));
+    Use s(
+        db_.cached("SELECT id, login, role, products, password_hash, disabled FROM operators WHERE "
+                   "login = ?"));
     s->bind_all(login);
     if (!s->step()) return std::nullopt;
-    return OperatorRecord{s->int64(0), s->text(1),  s->text(2), split(s->text(3)),
-                          s->text(4),  s->int64(5) != 0};
+    return OperatorRecord{s->int64(0),       s->text(1), s->text(2),
+                          split(s->text(3)), s->text(4), s->int64(5) != 0};
 }
 
 std::vector<OperatorRecord> Store::operators() {
@@ -138,8 +140,8 @@ std::vector<OperatorRecord> Store::operators() {
         "SELECT id, login, role, products, password_hash, disabled FROM operators ORDER BY login"));
     std::vector<OperatorRecord> out;
     while (s->step()) {
-        out.push_back({s->int64(0), s->text(1), s->text(2), split(s->text(3)), s->text(4),
-                       s->int64(5) != 0});
+        out.push_back(
+            {s->int64(0), s->text(1), s->text(2), split(s->text(3)), s->text(4), s->int64(5) != 0});
     }
     return out;
 }
@@ -148,7 +150,8 @@ std::int64_t Store::add_cloud_account(const CloudAccountRecord& a) {
     std::lock_guard lock(mutex_);
     Use s(db_.cached(
         "INSERT INTO cloud_accounts(name, endpoint, client_id, uid, relation, secret_ref, "
-        "created_ms) VALUES(?, ?, ?, ?, ?, ?, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"));
+        "created_ms) VALUES(?, ?, ?, ?, ?, ?, CAST((julianday('now') - 2440587.5) * 86400000 AS "
+        "INTEGER))"));
     s->bind_all(a.name, a.endpoint, a.client_id, a.uid, a.relation, a.secret_ref).run();
     return db_.last_insert_id();
 }
@@ -258,7 +261,7 @@ UnitRecord Store::read_unit(const Statement& s) const {
     return u;
 }
 
-#define LS_UNIT_COLUMNS                                                                       \
+#define LS_UNIT_COLUMNS                                                                    \
     "id, batch_id, device_id, serial, product_id, station_id, slot, attempt, started_ms, " \
     "ended_ms, verdict, reason, measurements"
 
@@ -312,6 +315,25 @@ std::int64_t Store::add_event(const UnitEventRecord& e) {
     return db_.last_insert_id();
 }
 
+void Store::add_events(const std::vector<UnitEventRecord>& events) {
+    if (events.empty()) return;
+    std::lock_guard lock(mutex_);
+    db_.exec("PRAGMA synchronous=NORMAL");
+    try {
+        Transaction tx(db_);
+        for (const auto& e : events) {
+            Use s(db_.cached(
+                "INSERT INTO unit_events(unit_id, t_ms, kind, detail) VALUES(?, ?, ?, ?)"));
+            s->bind_all(e.unit_id, e.t_ms, e.kind, e.detail_json).run();
+        }
+        tx.commit();
+    } catch (...) {
+        db_.exec("PRAGMA synchronous=FULL");
+        throw;
+    }
+    db_.exec("PRAGMA synchronous=FULL");
+}
+
 std::vector<UnitEventRecord> Store::events(std::int64_t unit_id) {
     std::lock_guard lock(mutex_);
     Use s(db_.cached(
@@ -319,7 +341,8 @@ std::vector<UnitEventRecord> Store::events(std::int64_t unit_id) {
         "id"));
     s->bind_all(unit_id);
     std::vector<UnitEventRecord> out;
-    while (s->step()) out.push_back({s->int64(0), s->int64(1), s->int64(2), s->text(3), s->text(4)});
+    while (s->step())
+        out.push_back({s->int64(0), s->int64(1), s->int64(2), s->text(3), s->text(4)});
     return out;
 }
 
@@ -372,9 +395,10 @@ std::int64_t Store::audit(std::int64_t at_ms, const std::string& actor, const st
 
 std::vector<AuditRecord> Store::audit_log(std::int64_t since_ms, int limit) {
     std::lock_guard lock(mutex_);
-    Use s(db_.cached(
-        "SELECT id, at_ms, actor, action, detail FROM audit_log WHERE at_ms >= ? ORDER BY at_ms, id "
-        "LIMIT ?"));
+    Use s(
+        db_.cached("SELECT id, at_ms, actor, action, detail FROM audit_log WHERE at_ms >= ? ORDER "
+                   "BY at_ms, id "
+                   "LIMIT ?"));
     s->bind_all(since_ms, limit);
     std::vector<AuditRecord> out;
     while (s->step()) out.push_back({s->int64(0), s->int64(1), s->text(2), s->text(3), s->text(4)});

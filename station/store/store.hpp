@@ -16,7 +16,7 @@
 namespace linestation::store {
 
 class SchemaTooNew : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
@@ -104,7 +104,7 @@ struct AuditRecord {
 };
 
 class Store {
-public:
+  public:
     // Opens (creating if needed) and migrates to `target_version` (default: latest).
     explicit Store(const std::filesystem::path& file, std::optional<int> target_version = {});
 
@@ -142,15 +142,21 @@ public:
     std::vector<std::int64_t> mark_interrupted(std::int64_t now_ms, const std::string& reason);
 
     std::int64_t add_event(const UnitEventRecord& event);
+    // Many timeline events in one transaction, committed without waiting for the disk:
+    // WAL keeps them through a process crash, and the next durable commit (finish_unit)
+    // makes them durable with it. A unit's timeline is hundreds of events; one fsync
+    // each would cost more than the device's own cycle.
+    void add_events(const std::vector<UnitEventRecord>& events);
     std::vector<UnitEventRecord> events(std::int64_t unit_id);
 
-    QuotaUsage quota(std::int64_t account_id, const std::string& product_id, const std::string& day);
+    QuotaUsage quota(std::int64_t account_id, const std::string& product_id,
+                     const std::string& day);
     // Reserves one use if used + reserved < limit; false when the quota is exhausted.
     bool reserve_quota(std::int64_t account_id, const std::string& product_id,
                        const std::string& day, int limit);
     // The reservation was spent (the cloud saw the attempt) or given back (it never did).
-    void settle_quota(std::int64_t account_id, const std::string& product_id, const std::string& day,
-                      bool spent);
+    void settle_quota(std::int64_t account_id, const std::string& product_id,
+                      const std::string& day, bool spent);
 
     std::int64_t audit(std::int64_t at_ms, const std::string& actor, const std::string& action,
                        const std::string& detail_json = "{}");
@@ -159,7 +165,7 @@ public:
     Database& database() { return db_; }
     std::mutex& mutex() { return mutex_; }
 
-private:
+  private:
     void migrate(std::optional<int> target_version);
     UnitRecord read_unit(const Statement& s) const;
 

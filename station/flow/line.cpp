@@ -1,0 +1,269 @@
+#include "station/flow/line.hpp"
+
+#include <algorithm>
+
+#include "station/flow/view_json.hpp"
+
+namespace linestation::flow {
+
+Line::Line(LineParts parts) : parts_(std::move(parts)) {
+    if (!parts_.clock || !parts_.store) throw std::invalid_argument("line: clock and store needed");
+    scheduler_ = std::make_unique<QrScheduler>(*parts_.clock, *parts_.store, parts_.accounts,
+                                               parts_.wifi, parts_.screen, parts_.scheduler);
+    timeline_ = std::make_unique<Timeline>(*parts_.store);
+    auto channel = [&](const std::optional<config::ChannelRef>& ref,
+                       const std::string& slot) -> std::optional<SlotChannel> {
+        if (!ref) return std::nullopt;
+        auto it = parts_.boards.find(ref->board);
+        if (it == parts_.boards.end() || !it->second) {
+            throw std::invalid_argument("slot " + slot + ": board \"" + ref->board +
+                                        "\" is not attached");
+        }
+        return SlotChannel{it->second, ref->board, ref->channel};
+    };
+    for (const auto& s : parts_.fixture.slots) {
+        SlotHardware hw{channel(s.reset, s.id), channel(s.power, s.id), s.power_safe_on};
+        auto f = std::make_unique<SlotFlow>(s.id, hw, *parts_.clock, *parts_.store, *scheduler_,
+                                            *timeline_, parts_.station_id, parts_.lan);
+        f->on_handover(parts_.wired_handover);
+        f->on_change([this](const SlotView& v) { pending_.push_back({"slot", to_json(v)}); });
+        f->on_finish([this](const UnitResult& r) {
+            ++batch_.units_done;
+            if (r.verdict == verdict::kPass) {
+                ++batch_.pass;
+            } else {
+                ++batch_.fail;
+            }
+            finished_.push_back(r);
+            pending_.push_back({"batch", to_json(batch_)});
+        });
+        flows_.push_back(std::move(f));
+    }
+}
+
+std::vector<std::int64_t> Line::recover() {
+    std::lock_guard lock(mutex_);
+    auto ids = parts_.store->mark_interrupted(parts_.clock->wall_ms(),
+                                              "station restarted while the unit was in flight");
+    for (auto& f : flows_) {
+        try {
+            f->to_safe_state();
+        } catch (const drivers::DriverError&) {
+            // The board is down; the slot's first actuation will report the fixture fault.
+        }
+    }
+    return ids;
+}
+
+SlotFlow& Line::flow(const std::string& slot) {
+    for (auto& f : flows_) {
+        if (f->slot() == slot) return *f;
+    }
+    throw std::invalid_argument("no slot \"" + slot + "\" on this fixture");
+}
+
+std::int64_t Line::start_batch(const StartBatchRequest& request) {
+    std::int64_t id = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (batch_.state == "running" || batch_.state == "stopping") {
+            throw std::invalid_argument("a batch is already running");
+        }
+        auto r = parts_.recipes.find(request.recipe);
+        if (r == parts_.recipes.end()) {
+            throw std::invalid_argument("no recipe \"" + request.recipe + "\"");
+        }
+        if (request.kind != "unbind" && request.kind != "pre_activation" &&
+            request.kind != "wired") {
+            throw std::invalid_argument(
+                "batch kind must be unbind, pre_activation or wired, got \"" + request.kind + "\"");
+        }
+        std::vector<std::string> slots = request.slots;
+        if (slots.empty()) {
+            for (const auto& f : flows_) slots.push_back(f->slot());
+        }
+        for (const auto& s : slots) {
+            if (flow(s).busy()) throw std::invalid_argument("slot " + s + " is busy");
+        }
+        recipe_ = &r->second;
+        kind_ = flow_for(request.kind, *recipe_);
+        parts_.store->upsert_product({recipe_->product_id, recipe_->name, recipe_->category,
+                                      config::to_string(recipe_->binding),
+                                      recipe_->source.filename().string()});
+        store::BatchRecord b;
+        b.kind = request.kind;
+        b.recipe = recipe_->product_id;
+        b.product_id = recipe_->product_id;
+        b.station_id = parts_.station_id;
+        if (!request.operator_login.empty()) b.operator_login = request.operator_login;
+        if (!parts_.accounts.empty()) b.cloud_account_id = parts_.accounts.front().store_id;
+        b.started_ms = parts_.clock->wall_ms();
+        id = parts_.store->start_batch(b);
+        batch_ = BatchView{};
+        batch_.batch_id = id;
+        batch_.kind = request.kind;
+        batch_.recipe = recipe_->product_id;
+        batch_.state = "running";
+        if (!request.operator_login.empty()) batch_.operator_login = request.operator_login;
+        batch_slots_ = slots;
+        pending_.push_back({"batch", to_json(batch_)});
+        for (std::size_t i = 0; i < slots.size(); ++i) {
+            std::optional<std::string> serial;
+            if (i < request.serials.size() && !request.serials[i].empty()) {
+                serial = request.serials[i];
+            }
+            start_unit(flow(slots[i]), serial);
+        }
+    }
+    flush_events();
+    return id;
+}
+
+void Line::start_unit(SlotFlow& f, std::optional<std::string> serial) {
+    if (!serial && parts_.scan_serial) serial = parts_.scan_serial(f.slot());
+    UnitOrder order;
+    order.batch_id = batch_.batch_id;
+    order.kind = *kind_;
+    order.recipe = recipe_;
+    order.serial = serial;
+    order.operator_login = batch_.operator_login;
+    f.start(order);
+}
+
+void Line::next_unit(const std::string& slot, std::optional<std::string> serial) {
+    {
+        std::lock_guard lock(mutex_);
+        auto& f = flow(slot);
+        if (batch_.state != "running" || f.busy()) return;
+        if (std::find(batch_slots_.begin(), batch_slots_.end(), slot) == batch_slots_.end()) return;
+        start_unit(f, std::move(serial));
+    }
+    flush_events();
+}
+
+void Line::stop_batch(const std::string& actor) {
+    {
+        std::lock_guard lock(mutex_);
+        if (batch_.state != "running") throw std::invalid_argument("no batch is running");
+        parts_.store->audit(parts_.clock->wall_ms(), actor, "batch.stop",
+                            "{\"batch\":" + std::to_string(batch_.batch_id.value_or(0)) + "}");
+        batch_.state = "stopping";
+        pending_.push_back({"batch", to_json(batch_)});
+    }
+    tick();
+}
+
+void Line::abort_slot(const std::string& slot, const std::string& actor) {
+    {
+        std::lock_guard lock(mutex_);
+        auto& f = flow(slot);
+        if (!f.busy()) throw std::invalid_argument("slot " + slot + " has no unit in flight");
+        f.abort(actor);
+    }
+    flush_events();
+}
+
+void Line::reload_slot(const std::string& slot, bool retest, const std::string& actor) {
+    {
+        std::lock_guard lock(mutex_);
+        auto& f = flow(slot);
+        if (f.busy()) throw std::invalid_argument("slot " + slot + " is busy");
+        auto serial = f.view().unit_serial;
+        f.clear();
+        if (retest) {
+            if (batch_.state != "running") throw std::invalid_argument("no batch is running");
+            parts_.store->audit(parts_.clock->wall_ms(), actor, "slot.retest",
+                                "{\"slot\":\"" + slot + "\"}");
+            start_unit(f, serial);
+        }
+    }
+    flush_events();
+}
+
+void Line::tick() {
+    {
+        std::lock_guard lock(mutex_);
+        if (parts_.leds) {
+            for (const auto& obs : parts_.leds->poll(parts_.clock->now_s())) {
+                for (auto& f : flows_) {
+                    if (f->slot() == obs.slot) f->observe(obs);
+                }
+            }
+        }
+        scheduler_->tick();
+        for (auto& f : flows_) f->tick();
+        auto q = scheduler_->view();
+        if (q.generation != last_qr_generation_) {
+            last_qr_generation_ = q.generation;
+            pending_.push_back({"qr", to_json(q)});
+        }
+        if (batch_.state == "stopping" &&
+            std::none_of(flows_.begin(), flows_.end(), [](auto& f) { return f->busy(); })) {
+            batch_.state = "done";
+            parts_.store->end_batch(*batch_.batch_id, parts_.clock->wall_ms(), "done");
+            pending_.push_back({"batch", to_json(batch_)});
+        }
+    }
+    flush_events();
+}
+
+void Line::flush_events() {
+    std::vector<StationEvent> events;
+    std::vector<UnitResult> results;
+    {
+        std::lock_guard lock(mutex_);
+        timeline_->flush();
+        events.swap(pending_);
+        results.swap(finished_);
+    }
+    if (verdict_listener_) {
+        for (const auto& r : results) verdict_listener_(r);
+    }
+    for (const auto& e : events) publish(e);
+}
+
+void Line::publish(const StationEvent& e) {
+    std::lock_guard lock(listeners_mutex_);
+    for (auto& [id, l] : listeners_) l(e);
+}
+
+int Line::subscribe(StationService::EventListener listener) {
+    std::lock_guard lock(listeners_mutex_);
+    listeners_[next_listener_] = std::move(listener);
+    return next_listener_++;
+}
+
+void Line::unsubscribe(int id) {
+    std::lock_guard lock(listeners_mutex_);
+    listeners_.erase(id);
+}
+
+std::vector<SlotView> Line::slots() {
+    std::lock_guard lock(mutex_);
+    std::vector<SlotView> v;
+    for (auto& f : flows_) v.push_back(f->view());
+    return v;
+}
+
+BatchView Line::batch() {
+    std::lock_guard lock(mutex_);
+    return batch_;
+}
+
+QrView Line::qr() {
+    std::lock_guard lock(mutex_);
+    return scheduler_->view();
+}
+
+std::vector<std::string> Line::recipe_ids() const {
+    std::vector<std::string> ids;
+    for (const auto& [id, r] : parts_.recipes) ids.push_back(id);
+    return ids;
+}
+
+bool Line::slot_busy(const std::string& slot) {
+    std::lock_guard lock(mutex_);
+    return flow(slot).busy();
+}
+
+}  // namespace linestation::flow

@@ -1,0 +1,96 @@
+#pragma once
+// The line: every slot's flow, the QR scheduler, the LED feed and the batch, ticked
+// together on one clock. Implements the line operations of StationService.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "station/config/fixture.hpp"
+#include "station/config/recipe.hpp"
+#include "station/flow/scheduler.hpp"
+#include "station/flow/slot_flow.hpp"
+
+namespace linestation::flow {
+
+struct LineParts {
+    Clock* clock = nullptr;
+    store::Store* store = nullptr;
+    config::FixtureConfig fixture;
+    std::map<std::string, drivers::DigitalOutput*> boards;  // by fixture board id
+    LedFeed* leds = nullptr;
+    QrScreen* screen = nullptr;  // may be null (the web page is the screen)
+    std::vector<CloudAccount> accounts;
+    config::WifiSettings wifi;
+    std::map<std::string, config::Recipe> recipes;  // by product id
+    std::string station_id = "station-1";
+    const LanDirectory* lan = nullptr;
+    // How the pairing token reaches a wired device found on the LAN (payload: the same
+    // JSON the QR code carries). The virtual line delivers it to its device; a real
+    // line needs the LAN pairing protocol here.
+    std::function<void(const std::string& device_id, const std::string& payload)> wired_handover;
+    // The barcode scanner: the serial of the unit in a slot, if it can be read.
+    std::function<std::optional<std::string>(const std::string& slot)> scan_serial;
+    SchedulerOptions scheduler;
+};
+
+class Line {
+  public:
+    explicit Line(LineParts parts);
+
+    // Start-up: units left in flight by a crash become INTERRUPTED (timelines kept) and
+    // every relay goes to its safe state. Returns the interrupted unit ids.
+    std::vector<std::int64_t> recover();
+
+    std::int64_t start_batch(const StartBatchRequest& request);
+    void stop_batch(const std::string& actor);
+    // A new unit was loaded into a finished slot of the running batch.
+    void next_unit(const std::string& slot, std::optional<std::string> serial);
+    void abort_slot(const std::string& slot, const std::string& actor);
+    void reload_slot(const std::string& slot, bool retest, const std::string& actor);
+
+    // One step of the line at the clock's current time.
+    void tick();
+
+    std::vector<SlotView> slots();
+    BatchView batch();
+    QrView qr();
+    std::vector<std::string> recipe_ids() const;
+    bool slot_busy(const std::string& slot);
+    const QrScheduler& scheduler() const { return *scheduler_; }
+
+    // Called (without the line's lock) after each verdict is committed.
+    void on_verdict(std::function<void(const UnitResult&)> f) { verdict_listener_ = std::move(f); }
+    int subscribe(StationService::EventListener listener);
+    void unsubscribe(int id);
+
+  private:
+    SlotFlow& flow(const std::string& slot);
+    void start_unit(SlotFlow& f, std::optional<std::string> serial);
+    void publish(const StationEvent& e);
+    void flush_events();
+    std::string batch_json() const;
+
+    LineParts parts_;
+    std::recursive_mutex mutex_;
+    std::unique_ptr<QrScheduler> scheduler_;
+    std::unique_ptr<Timeline> timeline_;
+    std::vector<std::unique_ptr<SlotFlow>> flows_;
+    BatchView batch_;
+    std::optional<FlowKind> kind_;
+    const config::Recipe* recipe_ = nullptr;
+    std::vector<std::string> batch_slots_;
+    std::vector<UnitResult> finished_;  // verdicts to announce after the lock is released
+    std::vector<StationEvent> pending_;
+    std::int64_t last_qr_generation_ = -1;
+    std::mutex listeners_mutex_;
+    std::map<int, StationService::EventListener> listeners_;
+    int next_listener_ = 1;
+    std::function<void(const UnitResult&)> verdict_listener_;
+};
+
+}  // namespace linestation::flow

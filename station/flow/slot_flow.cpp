@@ -1,0 +1,509 @@
+#include "station/flow/slot_flow.hpp"
+
+#include <Poco/JSON/Object.h>
+
+#include <sstream>
+
+namespace linestation::flow {
+
+namespace {
+
+std::string to_json(const Poco::JSON::Object& o) {
+    std::ostringstream out;
+    o.stringify(out);
+    return out.str();
+}
+
+bool is_green_state(const std::optional<std::string>& s) {
+    return s && (*s == "joining" || *s == "activating" || *s == "online");
+}
+
+const char* step_name(int step) {
+    static constexpr const char* kNames[] = {
+        "idle",     "admission", "resetting", "waiting_ready",   "discovering",
+        "in_batch", "watching",  "removing",  "verifying_ready", "done"};
+    return kNames[step];
+}
+
+}  // namespace
+
+std::string to_string(FlowKind kind) {
+    switch (kind) {
+        case FlowKind::Unbind:
+            return "unbind";
+        case FlowKind::PreActivation:
+            return "pre_activation";
+        case FlowKind::Repair:
+            return "repair";
+        case FlowKind::Wired:
+            return "wired";
+    }
+    return "unbind";
+}
+
+FlowKind flow_for(const std::string& batch_kind, const config::Recipe& recipe) {
+    if (batch_kind == "pre_activation") return FlowKind::PreActivation;
+    if (batch_kind == "wired" || recipe.pairing == config::PairingMethod::Wired) {
+        return FlowKind::Wired;
+    }
+    return recipe.binding == config::BindingMode::Strong ? FlowKind::Unbind : FlowKind::Repair;
+}
+
+SlotFlow::SlotFlow(std::string slot, SlotHardware hardware, Clock& clock, store::Store& store,
+                   QrScheduler& scheduler, Timeline& timeline, std::string station_id,
+                   const LanDirectory* lan)
+    : slot_(std::move(slot)),
+      hw_(std::move(hardware)),
+      clock_(clock),
+      store_(store),
+      scheduler_(scheduler),
+      timeline_(timeline),
+      station_id_(std::move(station_id)),
+      lan_(lan) {
+    led_.slot = slot_;
+}
+
+bool SlotFlow::busy() const {
+    return step_ != Step::Idle && step_ != Step::Done;
+}
+
+std::string SlotFlow::flow_name() const {
+    return to_string(order_.kind);
+}
+
+double SlotFlow::timeout(const char* key, double fallback) const {
+    return order_.recipe ? order_.recipe->timeout_s(flow_name(), key, fallback) : fallback;
+}
+
+void SlotFlow::event(const char* kind, const std::string& detail_json) {
+    if (!unit_id_) return;
+    timeline_.add({0, *unit_id_, clock_.wall_ms(), kind, detail_json});
+}
+
+void SlotFlow::set_step(Step s) {
+    step_ = s;
+    step_started_ = clock_.now_s();
+    Poco::JSON::Object o;
+    o.set("step", step_name(static_cast<int>(s)));
+    event("flow", to_json(o));
+    publish();
+}
+
+void SlotFlow::publish() {
+    if (changed_) changed_(view());
+}
+
+void SlotFlow::start(UnitOrder order) {
+    if (busy()) throw std::invalid_argument("slot " + slot_ + " is busy");
+    order_ = std::move(order);
+    if (!order_.recipe) throw std::invalid_argument("slot " + slot_ + ": no recipe");
+    if (!order_.device_id && order_.serial) order_.device_id = order_.serial;
+    store::UnitRecord u;
+    u.batch_id = order_.batch_id;
+    u.device_id = order_.device_id;
+    u.serial = order_.serial;
+    u.product_id = order_.recipe->product_id;
+    u.station_id = station_id_;
+    u.slot = slot_;
+    u.started_ms = clock_.wall_ms();
+    unit_id_ = store_.begin_unit(u);
+    unit_started_ = clock_.now_s();
+    retried_ = false;
+    quota_wait_logged_ = false;
+    measurements_.clear();
+    verdict_.reset();
+    reason_.reset();
+    Poco::JSON::Object o;
+    o.set("flow", flow_name());
+    o.set("recipe", order_.recipe->product_id);
+    if (order_.operator_login) o.set("operator", *order_.operator_login);
+    event("flow", to_json(o));
+    set_step(Step::Admission);
+    tick();
+}
+
+void SlotFlow::actuate(const std::optional<SlotChannel>& ch, const char* role, bool on,
+                       bool force) {
+    if (!ch || !ch->board) return;
+    if (!force) {
+        auto it = commanded_.find(role);
+        if (it != commanded_.end() && it->second == on) return;
+    }
+    commanded_.erase(role);
+    Poco::JSON::Object o;
+    o.set("role", role);
+    o.set("board", ch->board_id);
+    o.set("channel", ch->channel);
+    o.set("on", on);
+    event("actuator", to_json(o));
+    ch->board->set(ch->channel, on);
+    commanded_[role] = on;
+}
+
+void SlotFlow::to_safe_state(bool force) {
+    actuate(hw_.reset, "reset", false, force);
+    actuate(hw_.power, "power", hw_.power_safe_on, force);
+}
+
+void SlotFlow::observe(const vision::LedObservation& led) {
+    led_ = led;
+    led_state_ = led.state;
+    if (!led_state_ && order_.recipe && !led.camera_lost && !led.unsure) {
+        led_state_ = order_.recipe->state_for(led.color, led.pattern, led.freq_hz);
+    }
+    if (!busy()) {
+        publish();
+        return;
+    }
+    Poco::JSON::Object o;
+    o.set("t", led.t);
+    o.set("since", led.since);
+    o.set("color", led.color);
+    o.set("pattern", led.pattern);
+    if (led.freq_hz) o.set("freq_hz", *led.freq_hz);
+    if (led_state_) o.set("state", *led_state_);
+    if (led.unsure) o.set("unsure", true);
+    if (led.camera_lost) {
+        o.set("camera_lost", true);
+        event("camera", to_json(o));
+        finish(verdict::kInconclusive, reason::kCameraLost, "the camera delivered no frames");
+        return;
+    }
+    event("led", to_json(o));
+    publish();
+}
+
+std::string SlotFlow::not_ready_detail() const {
+    if (!led_state_ && led_.color == "off") return "no light";
+    if (led_state_ == "off") return "no light";
+    if (led_state_ == "booting") return "stuck booting";
+    return "wrong light: " + led_.color + " " + led_.pattern;
+}
+
+void SlotFlow::reset_sequence(double now) {
+    const auto& reset = order_.recipe->reset;
+    const double elapsed = now - step_started_;
+    const bool press = reset.method != config::ResetMethod::PowerCycle;
+    const bool cycle = reset.method != config::ResetMethod::LongPress;
+    if ((press && !hw_.reset) || (cycle && !hw_.power)) {
+        finish(verdict::kFail, reason::kFixtureFault,
+               std::string("slot has no ") + (press && !hw_.reset ? "reset" : "power") +
+                   " channel for the recipe's reset");
+        return;
+    }
+    // Phases: 0 start, 1 power off (cycle), 2 button held (press), 3 released.
+    if (reset_phase_ == 0) {
+        if (cycle) {
+            actuate(hw_.power, "power", false);
+            reset_phase_ = 1;
+        } else {
+            actuate(hw_.reset, "reset", true);
+            reset_phase_ = 2;
+        }
+        step_started_ = now;
+        return;
+    }
+    if (reset_phase_ == 1 && elapsed >= reset.power_off_s) {
+        actuate(hw_.power, "power", true);
+        if (press) {
+            actuate(hw_.reset, "reset", true);
+            reset_phase_ = 2;
+            step_started_ = now;
+        } else {
+            reset_phase_ = 3;
+        }
+    } else if (reset_phase_ == 2 && elapsed >= reset.press_s) {
+        actuate(hw_.reset, "reset", false);
+        reset_phase_ = 3;
+    }
+    if (reset_phase_ == 3) {
+        reset_done_ = now;
+        set_step(Step::WaitingReady);
+    }
+}
+
+void SlotFlow::tick() {
+    const double now = clock_.now_s();
+    try {
+        switch (step_) {
+            case Step::Idle:
+            case Step::Done:
+                return;
+            case Step::Admission: {
+                auto a = scheduler_.admit(slot_, order_.recipe->product_id);
+                if (a == Admission::Exhausted) {
+                    finish(verdict::kFail, reason::kQuotaExceeded,
+                           "no authorized account has quota left today for " +
+                               order_.recipe->product_id);
+                } else if (a == Admission::Wait) {
+                    if (!quota_wait_logged_) event("flow", R"({"waiting":"quota account switch"})");
+                    quota_wait_logged_ = true;
+                } else {
+                    reset_phase_ = 0;
+                    seen_green_ = seen_online_ = false;
+                    set_step(Step::Resetting);
+                    reset_sequence(now);
+                }
+                return;
+            }
+            case Step::Resetting:
+                reset_sequence(now);
+                return;
+            case Step::WaitingReady: {
+                // Only a reading that began after this unit started: the slot's last one
+                // may still be the previous unit's (or the vision's, a moment late).
+                const bool fresh = !led_.camera_lost && led_.since >= unit_started_;
+                // A device reads a code already on the screen within a second of becoming
+                // ready, sooner than a 2 Hz blink can be confirmed; joining (or failing to)
+                // after the reset proves it was in pairing mode: it joins from nowhere else.
+                // (Not "online": a device that merely rebooted comes back online, bound.)
+                const bool joined_already =
+                    fresh && order_.kind != FlowKind::Wired &&
+                    (led_state_ == "joining" || led_state_ == "activating" ||
+                     led_state_ == "pair_failed_router" || led_state_ == "pair_failed_cloud");
+                if ((fresh && led_state_ == "ready") || joined_already) {
+                    if (!measurements_.count("time_to_ready_s")) {
+                        measurements_["time_to_ready_s"] = led_.since - reset_done_;
+                    }
+                    if (joined_already) event("flow", R"({"ready":"inferred from joining"})");
+                    set_step(order_.kind == FlowKind::Wired && lan_ ? Step::Discovering
+                                                                    : Step::InBatch);
+                    tick();
+                } else if (now - reset_done_ > timeout("ready_s", 60)) {
+                    finish(verdict::kFail, reason::kNotReady, not_ready_detail());
+                }
+                return;
+            }
+            case Step::Discovering: {
+                auto heard = order_.device_id ? lan_->heard(*order_.device_id) : std::nullopt;
+                if (heard && *heard >= reset_done_) {
+                    event("flow", R"({"discovered":true})");
+                    set_step(Step::InBatch);
+                } else if (now - step_started_ > timeout("discover_s", 60)) {
+                    finish(verdict::kFail, reason::kNotDiscovered,
+                           "the device did not announce itself on the LAN");
+                }
+                return;
+            }
+            case Step::InBatch:
+                if (scheduler_.join(slot_, order_.device_id.value_or(""))) {
+                    joined_at_ = now;
+                    if (order_.kind == FlowKind::Wired) {
+                        if (!handover_ || !order_.device_id) {
+                            finish(verdict::kFail, reason::kFixtureFault,
+                                   "no way to hand the token to a wired device");
+                            return;
+                        }
+                        handover_(*order_.device_id, scheduler_.view().payload);
+                        event("flow", R"({"handover":"token sent over the LAN"})");
+                    }
+                    set_step(Step::Watching);
+                } else if (now - step_started_ > timeout("ready_s", 60)) {
+                    finish(verdict::kFail, reason::kCloudUnavailable,
+                           "no pairing code could be shown: " + scheduler_.last_error());
+                }
+                return;
+            case Step::Watching:
+                watch(now);
+                return;
+            case Step::Removing:
+                scheduler_.remove_device(slot_);
+                event("cloud", R"({"call":"remove_device","result":"ok"})");
+                removed_at_ = now;
+                set_step(Step::VerifyingReady);
+                return;
+            case Step::VerifyingReady:
+                if (led_state_ == "ready") {
+                    measurements_["time_to_clean_ready_s"] = now - removed_at_;
+                    const auto* spec = order_.recipe->flow(flow_name());
+                    if (spec && order_.kind == FlowKind::PreActivation) {
+                        for (const auto& [name, limit] : spec->limits) {
+                            auto m = measurements_.find(name);
+                            if (m == measurements_.end() || !limit.accepts(m->second)) {
+                                finish(verdict::kFail, reason::kOutOfLimits,
+                                       name + (m == measurements_.end()
+                                                   ? " not measured"
+                                                   : " = " + std::to_string(m->second)));
+                                return;
+                            }
+                        }
+                    }
+                    finish(verdict::kPass, reason::kPassed);
+                } else if (now - step_started_ > timeout("clean_ready_s", 60)) {
+                    finish(verdict::kFail, reason::kNotClean,
+                           "removed from the account but did not come back ready (" +
+                               not_ready_detail() + ")");
+                }
+                return;
+        }
+    } catch (const drivers::DriverError& e) {
+        faulted_ = true;
+        finish(verdict::kFail, reason::kFixtureFault, e.what());
+    } catch (const cloud::CloudError& e) {
+        Poco::JSON::Object o;
+        o.set("error", e.code());
+        event("cloud", to_json(o));
+        const auto why = e.failure() == cloud::CloudFailure::PermissionDenied
+                             ? reason::kNoPermission
+                             : reason::kCloudUnavailable;
+        finish(verdict::kFail, why, e.what());
+    }
+}
+
+void SlotFlow::watch(double now) {
+    // Green means it read a code: later codes on the screen are no longer its own.
+    if (is_green_state(led_state_)) {
+        seen_green_ = true;
+        scheduler_.picked_up(slot_);
+    }
+    if (led_state_ == "online" && !seen_online_) {
+        seen_online_ = true;
+        measurements_["time_to_online_s"] = now - joined_at_;
+    }
+    if (led_state_ == "pair_failed_router") {
+        finish(verdict::kFail, reason::kWifiRejected, "the device could not join the router");
+        return;
+    }
+    // Unbinding (QR or wired) ends with the device reset, never online on our account.
+    const bool needs_online =
+        order_.kind == FlowKind::PreActivation || order_.kind == FlowKind::Repair;
+    if (scheduler_.has_cloud()) {
+        if (auto out = scheduler_.outcome(slot_)) {
+            if (!out->succeeded) {
+                Poco::JSON::Object o;
+                o.set("answer", "failed");
+                o.set("code", out->code);
+                o.set("message", out->message);
+                event("cloud", to_json(o));
+                const auto why = reason_for_cloud_code(out->code);
+                if (why == reason::kTokenExpired && !retried_) {
+                    // Once, with a fresh token: the device may just have been slow to read.
+                    retried_ = true;
+                    scheduler_.settle(slot_);
+                    event("flow", R"({"retry":"token expired"})");
+                    set_step(Step::Admission);
+                    return;
+                }
+                finish(verdict::kFail, why, out->message);
+                return;
+            }
+            if (seen_green_ && (!needs_online || seen_online_)) {
+                event("cloud", R"({"answer":"succeeded"})");
+                set_step(Step::Removing);
+                tick();
+                return;
+            }
+        }
+    } else if (seen_green_ && (needs_online ? seen_online_ : led_state_ == "ready")) {
+        // No cloud configured: the LED sequence is the whole evidence.
+        finish(verdict::kPass, reason::kPassed, "LED sequence only (no cloud configured)");
+        return;
+    }
+    const double waited = now - joined_at_;
+    if (!seen_green_ && led_state_ == "ready" && waited > timeout("join_s", 90)) {
+        finish(verdict::kFail, reason::kQrNotRead,
+               "the device stayed ready: it never read the code");
+        return;
+    }
+    const double limit = needs_online ? timeout("online_s", 120) : timeout("unbind_s", 120);
+    if (waited > limit) {
+        if (led_state_ == "pair_failed_cloud") {
+            finish(verdict::kFail, reason::kCloudRefused, "the device reports a cloud failure");
+        } else if (seen_green_) {
+            finish(verdict::kFail, reason::kStillBound,
+                   "green kept blinking: the cloud never confirmed");
+        } else {
+            finish(verdict::kFail, reason::kNotReady, not_ready_detail());
+        }
+    }
+}
+
+void SlotFlow::finish(const std::string& verdict, const std::string& why,
+                      const std::string& detail) {
+    if (!unit_id_ || !busy()) return;
+    try {
+        to_safe_state(false);
+    } catch (const drivers::DriverError& e) {
+        faulted_ = true;
+        Poco::JSON::Object o;
+        o.set("safe_state_failed", std::string(e.what()));
+        event("actuator", to_json(o));
+    }
+    scheduler_.settle(slot_);
+    Poco::JSON::Object m;
+    for (const auto& [k, v] : measurements_) m.set(k, v);
+    if (!detail.empty()) m.set("detail", detail);
+    if (retried_) m.set("retried", true);
+    Poco::JSON::Object o;
+    o.set("verdict", verdict);
+    o.set("reason", why);
+    event("flow", to_json(o));
+    // Committed (durable, its timeline with it) before the step changes or anyone is told.
+    timeline_.flush();
+    store_.finish_unit(*unit_id_, verdict, why, to_json(m), clock_.wall_ms());
+    verdict_ = verdict;
+    reason_ = why;
+    step_ = Step::Done;
+    step_started_ = clock_.now_s();
+    UnitResult r{slot_, *unit_id_, order_.serial, verdict,
+                 why,   detail,    unit_started_, clock_.now_s()};
+    publish();
+    if (finished_) finished_(r);
+}
+
+void SlotFlow::abort(const std::string& actor) {
+    if (!busy()) return;
+    Poco::JSON::Object o;
+    o.set("abort", actor);
+    event("operator", to_json(o));
+    finish(verdict::kFail, reason::kOperatorAbort, "aborted by " + actor);
+}
+
+void SlotFlow::clear() {
+    if (busy()) return;
+    step_ = Step::Idle;
+    verdict_.reset();
+    reason_.reset();
+    publish();
+}
+
+SlotView SlotFlow::view() const {
+    SlotView v;
+    v.slot = slot_;
+    v.unit_serial = order_.serial;
+    v.unit_id = unit_id_;
+    switch (step_) {
+        case Step::Idle:
+            v.step = "idle";
+            break;
+        case Step::Admission:
+        case Step::Resetting:
+            v.step = "resetting";
+            break;
+        case Step::WaitingReady:
+        case Step::Discovering:
+            v.step = "waiting_ready";
+            break;
+        case Step::InBatch:
+            v.step = "in_batch";
+            break;
+        case Step::Watching:
+        case Step::Removing:
+        case Step::VerifyingReady:
+            v.step = "watching";
+            break;
+        case Step::Done:
+            v.step = faulted_ ? "faulted" : "done";
+            break;
+    }
+    v.led_color = led_.color;
+    v.led_pattern = led_.pattern;
+    v.led_freq_hz = led_.freq_hz;
+    v.led_state = led_state_;
+    v.elapsed_s = busy() ? clock_.now_s() - unit_started_ : 0;
+    v.verdict = verdict_;
+    v.reason = reason_;
+    return v;
+}
+
+}  // namespace linestation::flow

@@ -1,0 +1,173 @@
+#pragma once
+// One slot running its recipe's flow as a state machine, one step per tick:
+//   admission (quota) -> reset -> wait for ready -> join the QR batch -> watch -> verdict.
+// Evidence before verdict: PASS needs the LED sequence the recipe's flow demands and,
+// with a cloud, the cloud's confirmation; anything uncertain is FAIL or INCONCLUSIVE.
+// Data before display: the verdict is committed to the store before anyone is told.
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "drivers/core/digital_output.hpp"
+#include "station/clock/clock.hpp"
+#include "station/config/fixture.hpp"
+#include "station/config/recipe.hpp"
+#include "station/flow/line_parts.hpp"
+#include "station/flow/scheduler.hpp"
+#include "station/service.hpp"
+#include "station/store/store.hpp"
+#include "station/vision/led_observation.hpp"
+
+namespace linestation::flow {
+
+enum class FlowKind { Unbind, PreActivation, Repair, Wired };
+std::string to_string(FlowKind kind);
+// The flow a batch kind runs for a recipe: strong binding unbinds, weak and medium re-pair.
+FlowKind flow_for(const std::string& batch_kind, const config::Recipe& recipe);
+
+struct SlotChannel {
+    drivers::DigitalOutput* board = nullptr;
+    std::string board_id;
+    int channel = 0;
+};
+
+struct SlotHardware {
+    std::optional<SlotChannel> reset;
+    std::optional<SlotChannel> power;
+    bool power_safe_on = true;
+};
+
+// Devices the wired flow found on the LAN (gwId -> when it was last heard).
+class LanDirectory {
+  public:
+    virtual ~LanDirectory() = default;
+    virtual std::optional<double> heard(const std::string& device_id) const = 0;
+};
+
+// Timeline events waiting to be written, shared by the slots of a line: written in one
+// transaction per tick, and always before a verdict is committed.
+class Timeline {
+  public:
+    explicit Timeline(store::Store& store) : store_(store) {}
+    void add(store::UnitEventRecord e) { pending_.push_back(std::move(e)); }
+    void flush() {
+        store_.add_events(pending_);
+        pending_.clear();
+    }
+
+  private:
+    store::Store& store_;
+    std::vector<store::UnitEventRecord> pending_;
+};
+
+struct UnitOrder {
+    std::optional<std::int64_t> batch_id;
+    FlowKind kind = FlowKind::Unbind;
+    const config::Recipe* recipe = nullptr;
+    std::optional<std::string> serial;
+    std::optional<std::string> device_id;
+    std::optional<std::string> operator_login;
+};
+
+struct UnitResult {
+    std::string slot;
+    std::int64_t unit_id = 0;
+    std::optional<std::string> serial;
+    std::string verdict;
+    std::string reason;
+    std::string detail;
+    double started_s = 0;
+    double ended_s = 0;
+};
+
+class SlotFlow {
+  public:
+    using Changed = std::function<void(const SlotView&)>;
+    using Finished = std::function<void(const UnitResult&)>;
+
+    SlotFlow(std::string slot, SlotHardware hardware, Clock& clock, store::Store& store,
+             QrScheduler& scheduler, Timeline& timeline, std::string station_id,
+             const LanDirectory* lan = nullptr);
+
+    void on_change(Changed c) { changed_ = std::move(c); }
+    void on_finish(Finished f) { finished_ = std::move(f); }
+    using Handover = std::function<void(const std::string&, const std::string&)>;
+    void on_handover(Handover h) { handover_ = std::move(h); }
+
+    const std::string& slot() const { return slot_; }
+    bool busy() const;
+    void start(UnitOrder order);
+    void observe(const vision::LedObservation& led);
+    void tick();
+    // Operator abort: actuators released at once, FAIL operator_abort.
+    void abort(const std::string& actor);
+    // Clears a finished verdict from the screen.
+    void clear();
+    // Puts the slot's relays in their safe state (start-up, stop, fault). Unforced, a
+    // channel already commanded to its safe state is not commanded again.
+    void to_safe_state(bool force = true);
+
+    SlotView view() const;
+
+  private:
+    enum class Step {
+        Idle,
+        Admission,
+        Resetting,
+        WaitingReady,
+        Discovering,
+        InBatch,
+        Watching,
+        Removing,
+        VerifyingReady,
+        Done,
+    };
+    void set_step(Step s);
+    void actuate(const std::optional<SlotChannel>& ch, const char* role, bool on,
+                 bool force = true);
+    void reset_sequence(double now);
+    void watch(double now);
+    void finish(const std::string& verdict, const std::string& why, const std::string& detail = "");
+    void event(const char* kind, const std::string& detail_json);
+    double timeout(const char* key, double fallback) const;
+    std::string flow_name() const;
+    std::string not_ready_detail() const;
+    void publish();
+
+    std::string slot_;
+    SlotHardware hw_;
+    Clock& clock_;
+    store::Store& store_;
+    QrScheduler& scheduler_;
+    Timeline& timeline_;
+    std::string station_id_;
+    const LanDirectory* lan_;
+    Changed changed_;
+    Finished finished_;
+    Handover handover_;
+
+    Step step_ = Step::Idle;
+    UnitOrder order_;
+    std::optional<std::int64_t> unit_id_;
+    double unit_started_ = 0;
+    double step_started_ = 0;
+    int reset_phase_ = 0;
+    double reset_done_ = 0;
+    double joined_at_ = 0;
+    double removed_at_ = 0;
+    bool seen_green_ = false;
+    bool seen_online_ = false;
+    bool retried_ = false;
+    bool quota_wait_logged_ = false;
+    bool faulted_ = false;
+    std::map<std::string, double> measurements_;
+    std::map<std::string, bool> commanded_;  // role -> last state the board confirmed
+    vision::LedObservation led_;
+    std::optional<std::string> led_state_;
+    std::optional<std::string> verdict_;
+    std::optional<std::string> reason_;
+};
+
+}  // namespace linestation::flow

@@ -1,0 +1,182 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "fixtures/virtual/boards/virtual_board.hpp"
+#include "tests/controller/rig.hpp"
+
+using linestation::testing::Rig;
+using linestation::testing::RigOptions;
+
+namespace {
+
+RigOptions only(const std::string& kind) {
+    RigOptions o;
+    o.kinds = {{kind, 1.0}};
+    return o;
+}
+
+std::set<std::string> event_kinds(Rig& rig, std::int64_t unit) {
+    std::set<std::string> kinds;
+    for (const auto& e : rig.store->events(unit)) kinds.insert(e.kind);
+    return kinds;
+}
+
+}  // namespace
+
+TEST(Flow, GoodUnitPassesWithFullTimelineCommittedBeforeItIsShown) {
+    Rig rig;
+    // Every published slot event showing a verdict must already be in the store.
+    int shown = 0;
+    rig.line->subscribe([&](const linestation::StationEvent& e) {
+        if (e.topic != "slot" || e.json.find("\"verdict\":\"") == std::string::npos) return;
+        ++shown;
+        auto unit = rig.store->unit(1);
+        ASSERT_TRUE(unit && unit->verdict) << "shown before it was committed: " << e.json;
+    });
+    rig.start();
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, "PASS")
+        << rig.results[0].reason << " " << rig.results[0].detail;
+    EXPECT_GT(shown, 0);
+    auto kinds = event_kinds(rig, rig.results[0].unit_id);
+    for (const char* k : {"led", "actuator", "cloud", "flow"}) EXPECT_TRUE(kinds.count(k)) << k;
+    auto unit = rig.store->unit(rig.results[0].unit_id);
+    EXPECT_NE(unit->measurements_json.find("time_to_ready_s"), std::string::npos);
+    // The unit is free of its previous owner and of the station's account.
+    EXPECT_FALSE(rig.vline->cloud().bound_to(*unit->serial));
+    // The reset relay pressed for the recipe's time and was released.
+    auto& reset = rig.vline->twin("reset-relays");
+    EXPECT_FALSE(reset.channel(0));
+    ASSERT_TRUE(reset.last_on_time(0));
+    EXPECT_NEAR(*reset.last_on_time(0), rig.recipe.reset.press_s, 0.15);
+}
+
+struct FailCase {
+    const char* kind;
+    const char* verdict;
+    const char* reason;
+};
+
+class FlowVerdicts : public ::testing::TestWithParam<FailCase> {};
+
+TEST_P(FlowVerdicts, HiddenTruthGetsItsVerdictAndReason) {
+    const auto c = GetParam();
+    Rig rig(only(c.kind));
+    rig.start();
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, c.verdict) << rig.results[0].detail;
+    EXPECT_EQ(rig.results[0].reason, c.reason) << rig.results[0].detail;
+}
+
+INSTANTIATE_TEST_SUITE_P(Truths, FlowVerdicts,
+                         ::testing::Values(FailCase{"dead_led", "FAIL", "not_ready"},
+                                           FailCase{"stuck_boot", "FAIL", "not_ready"},
+                                           FailCase{"broken_wifi", "FAIL", "wifi_rejected"},
+                                           FailCase{"no_permission", "FAIL", "no_permission"},
+                                           FailCase{"blind", "FAIL", "qr_not_read"},
+                                           FailCase{"cloud_stall", "FAIL", "still_bound"},
+                                           FailCase{"slow_boot", "PASS", "ok"}),
+                         [](const auto& param_info) { return std::string(param_info.param.kind); });
+
+TEST(Flow, TokenExpiredIsRetriedOnceWithAFreshToken) {
+    Rig rig(only("flaky"));
+    rig.start();
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, "PASS") << rig.results[0].reason;
+    auto unit = rig.store->unit(rig.results[0].unit_id);
+    EXPECT_NE(unit->measurements_json.find("\"retried\":true"), std::string::npos);
+    // Two presses of the reset button: the first attempt and the retry.
+    int presses = 0;
+    for (const auto& r : rig.vline->twin("reset-relays").log()) presses += r.channel == 0 && r.on;
+    EXPECT_EQ(presses, 2);
+}
+
+TEST(Flow, CameraLostIsInconclusiveNeverPass) {
+    Rig rig;
+    rig.start();
+    for (int i = 0; i < 100; ++i) rig.step();  // mid-flow
+    rig.vline->lose_camera(true);
+    rig.run_until(1, 30);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, "INCONCLUSIVE");
+    EXPECT_EQ(rig.results[0].reason, "camera_lost");
+}
+
+TEST(Flow, BoardThatStopsAnsweringIsAFixtureFault) {
+    Rig rig;
+    rig.vline->twin("reset-relays").inject(linestation::fixtures::BoardFault::no_answer, -1);
+    rig.start();
+    rig.run_until(1, 30);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, "FAIL");
+    EXPECT_EQ(rig.results[0].reason, "fixture_fault");
+    EXPECT_EQ(rig.line->slots()[0].step, "faulted");
+}
+
+TEST(Flow, OperatorAbortReleasesTheButtonAtOnce) {
+    Rig rig;
+    rig.start();
+    rig.step();
+    ASSERT_TRUE(rig.vline->twin("reset-relays").channel(0));  // the long press is on
+    rig.line->abort_slot("A1", "tester");
+    EXPECT_FALSE(rig.vline->twin("reset-relays").channel(0));
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].reason, "operator_abort");
+}
+
+TEST(Flow, StartUpPutsEveryRelayInItsSafeState) {
+    RigOptions o;
+    o.slots = 3;
+    Rig rig(o);
+    auto boards = rig.vline->boards();
+    for (int ch = 0; ch < 3; ++ch) {
+        boards.at("reset-relays")->set(ch, true);
+        boards.at("power-relays")->set(ch, false);
+    }
+    rig.line->recover();
+    for (int ch = 0; ch < 3; ++ch) {
+        EXPECT_FALSE(rig.vline->twin("reset-relays").channel(ch));
+        EXPECT_TRUE(rig.vline->twin("power-relays").channel(ch));
+    }
+}
+
+TEST(Flow, PreActivationMeasuresActivatesRemovesAndVerifiesReady) {
+    RigOptions o;
+    o.returned_units = false;
+    Rig rig(o);
+    rig.start("pre_activation");
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, "PASS")
+        << rig.results[0].reason << " " << rig.results[0].detail;
+    if (rig.results[0].verdict != "PASS") {
+        for (const auto& e : rig.store->events(rig.results[0].unit_id)) {
+            std::cerr << e.t_ms << " " << e.kind << " " << e.detail_json << "\n";
+        }
+    }
+    auto unit = rig.store->unit(rig.results[0].unit_id);
+    for (const char* m : {"time_to_ready_s", "time_to_online_s", "time_to_clean_ready_s"}) {
+        EXPECT_NE(unit->measurements_json.find(m), std::string::npos) << m;
+    }
+    // Shipped clean: not left on the test account.
+    EXPECT_FALSE(rig.vline->cloud().bound_to(*unit->serial));
+}
+
+TEST(Flow, PreActivationOutOfLimitsFails) {
+    RigOptions o = only("slow_boot");  // 30-40 s to ready
+    o.returned_units = false;
+    o.adjust = [](linestation::config::Recipe& r) {
+        r.flows["pre_activation"].limits["time_to_ready_s"].max = 20;
+    };
+    Rig rig(o);
+    rig.start("pre_activation");
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, "FAIL");
+    EXPECT_EQ(rig.results[0].reason, "out_of_limits");
+    EXPECT_NE(rig.results[0].detail.find("time_to_ready_s"), std::string::npos);
+}

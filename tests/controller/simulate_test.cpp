@@ -1,0 +1,71 @@
+#include <gtest/gtest.h>
+
+#include <Poco/JSON/Parser.h>
+
+#include <fstream>
+
+#include "tests/common/process.hpp"
+#include "tests/common/temp_dir.hpp"
+
+using linestation::testing::run_process;
+using linestation::testing::TempDir;
+
+namespace {
+std::string last_line(const std::string& out) {
+    auto end = out.find_last_not_of('\n');
+    auto start = out.rfind('\n', end);
+    return out.substr(start == std::string::npos ? 0 : start + 1, end - start);
+}
+}  // namespace
+
+TEST(Simulate, ShiftSummaryEndsWithTheContractJsonLine) {
+    auto r = run_process({LS_STATION_BINARY, "simulate", "--slots", "4", "--units", "24", "--seed",
+                          "7", "--no-vision", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+    const auto line = last_line(r.out);
+    // Keys in the contract's order.
+    std::size_t at = 0;
+    for (const char* key :
+         {"\"units\":", "\"pass\":", "\"fail\":{", "\"inconclusive\":", "\"disagree\":",
+          "\"false_pass\":", "\"wall_s\":", "\"units_per_hour\":"}) {
+        auto p = line.find(key, at);
+        ASSERT_NE(p, std::string::npos) << key << " in " << line;
+        at = p;
+    }
+    auto o = Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>();
+    EXPECT_EQ(o->getValue<int>("units"), 24);
+    EXPECT_EQ(o->getValue<int>("false_pass"), 0);
+    int total = o->getValue<int>("pass") + o->getValue<int>("inconclusive");
+    auto fail = o->getObject("fail");
+    for (const auto& k : fail->getNames()) total += fail->getValue<int>(k);
+    EXPECT_EQ(total, 24);
+    EXPECT_GT(o->getValue<double>("units_per_hour"), 0);
+}
+
+TEST(Simulate, SameSeedSameVerdicts) {
+    auto a = run_process({LS_STATION_BINARY, "simulate", "--slots", "3", "--units", "12", "--seed",
+                          "5", "--no-vision", "--progress"});
+    auto b = run_process({LS_STATION_BINARY, "simulate", "--slots", "3", "--units", "12", "--seed",
+                          "5", "--no-vision", "--progress"});
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    auto verdicts = [](const std::string& out) {
+        std::string v;
+        std::istringstream in(out);
+        for (std::string l; std::getline(in, l);) {
+            if (l.rfind("unit ", 0) == 0) v += l + "\n";
+        }
+        return v;
+    };
+    EXPECT_EQ(verdicts(a.out), verdicts(b.out));
+    EXPECT_FALSE(verdicts(a.out).empty());
+}
+
+TEST(Simulate, BadMixNamesTheFieldAndWhatWasExpected) {
+    TempDir dir;
+    std::ofstream(dir / "mix.json") << R"({"kinds": {"good": 0.9, "haunted": 0.1}})";
+    auto r = run_process(
+        {LS_STATION_BINARY, "simulate", "--units", "1", "--mix", (dir / "mix.json").string()});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_NE(r.err.find("$.kinds.haunted"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("known truth kind"), std::string::npos) << r.err;
+}
