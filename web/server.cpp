@@ -1,16 +1,22 @@
 #include "web/server.hpp"
 
 #include <Poco/JSON/Object.h>
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/URI.h>
 
 #include <fstream>
 #include <sstream>
+
+#include "web/api.hpp"
+#include "web/http.hpp"
 
 namespace linestation::web {
 
@@ -19,26 +25,6 @@ namespace {
 using Poco::Net::HTTPResponse;
 using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
-
-void send_json(HTTPServerResponse& response, HTTPResponse::HTTPStatus status,
-               const Poco::JSON::Object& body) {
-    std::ostringstream out;
-    body.stringify(out);
-    auto text = out.str();
-    response.setStatus(status);
-    response.setContentType("application/json; charset=utf-8");
-    response.set("Cache-Control", "no-store");
-    response.set("X-Content-Type-Options", "nosniff");
-    response.setContentLength(static_cast<std::streamsize>(text.size()));
-    response.send() << text;
-}
-
-void send_error(HTTPServerResponse& response, HTTPResponse::HTTPStatus status,
-                const std::string& message) {
-    Poco::JSON::Object body;
-    body.set("error", message);
-    send_json(response, status, body);
-}
 
 std::string content_type_for(const std::filesystem::path& file) {
     auto ext = file.extension().string();
@@ -53,7 +39,7 @@ std::string content_type_for(const std::filesystem::path& file) {
 }
 
 class HealthHandler : public Poco::Net::HTTPRequestHandler {
-public:
+  public:
     explicit HealthHandler(StationService& station) : station_(station) {}
     void handleRequest(HTTPServerRequest&, HTTPServerResponse& response) override {
         auto h = station_.health();
@@ -66,31 +52,42 @@ public:
         body.set("store_ok", h.store_ok);
         body.set("schema_version", h.schema_version);
         body.set("virtual_line", h.virtual_line);
-        send_json(response, h.store_ok ? HTTPResponse::HTTP_OK
-                                       : HTTPResponse::HTTP_SERVICE_UNAVAILABLE,
+        send_json(response,
+                  h.store_ok ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_SERVICE_UNAVAILABLE,
                   body);
     }
 
-private:
+  private:
     StationService& station_;
 };
 
+class ApiHandler : public Poco::Net::HTTPRequestHandler {
+  public:
+    explicit ApiHandler(Api& api) : api_(api) {}
+    void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+        api_.handle(request, response);
+    }
+
+  private:
+    Api& api_;
+};
+
 class ErrorHandler : public Poco::Net::HTTPRequestHandler {
-public:
+  public:
     ErrorHandler(HTTPResponse::HTTPStatus status, std::string message)
         : status_(status), message_(std::move(message)) {}
     void handleRequest(HTTPServerRequest&, HTTPServerResponse& response) override {
         send_error(response, status_, message_);
     }
 
-private:
+  private:
     HTTPResponse::HTTPStatus status_;
     std::string message_;
 };
 
 // Serves files below ui_dir only: the decoded path is normalised and must stay inside.
 class StaticHandler : public Poco::Net::HTTPRequestHandler {
-public:
+  public:
     explicit StaticHandler(std::filesystem::path ui_dir) : ui_dir_(std::move(ui_dir)) {}
     void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
         std::string path;
@@ -106,7 +103,8 @@ public:
             return;
         }
         auto root = std::filesystem::weakly_canonical(ui_dir_);
-        auto file = std::filesystem::weakly_canonical(root / std::filesystem::path(path).relative_path());
+        auto file =
+            std::filesystem::weakly_canonical(root / std::filesystem::path(path).relative_path());
         auto [root_end, _] = std::mismatch(root.begin(), root.end(), file.begin(), file.end());
         if (root_end != root.end() || !std::filesystem::is_regular_file(file)) {
             send_error(response, HTTPResponse::HTTP_NOT_FOUND, "not found");
@@ -119,19 +117,26 @@ public:
         response.setStatus(HTTPResponse::HTTP_OK);
         response.setContentType(content_type_for(file));
         response.set("X-Content-Type-Options", "nosniff");
+        response.set("X-Frame-Options", "DENY");
+        // Everything the pages load comes from the station itself (no CDN); QR codes
+        // arrive as blob: URLs.
+        response.set("Content-Security-Policy",
+                     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+                     "'unsafe-inline'; img-src 'self' blob: data:; connect-src 'self'; "
+                     "frame-ancestors 'none'");
         response.set("Cache-Control", "no-cache");
         response.setContentLength(static_cast<std::streamsize>(text.size()));
         response.send() << text;
     }
 
-private:
+  private:
     std::filesystem::path ui_dir_;
 };
 
 class Router : public Poco::Net::HTTPRequestHandlerFactory {
-public:
-    Router(StationService& station, const ServerOptions& options)
-        : station_(station), options_(options) {}
+  public:
+    Router(StationService& station, const ServerOptions& options, Api* api)
+        : station_(station), options_(options), api_(api) {}
 
     Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest& request) override {
         // Poco's factory interface hands ownership of a raw pointer to the server.
@@ -152,6 +157,9 @@ public:
             }
             return new HealthHandler(station_);
         }
+        if (api_ && (path.rfind("/api/", 0) == 0 || path == "/metrics")) {
+            return new ApiHandler(*api_);
+        }
         if (path.rfind("/api/", 0) == 0) {
             return new ErrorHandler(HTTPResponse::HTTP_NOT_FOUND, "no such endpoint");
         }
@@ -161,9 +169,10 @@ public:
         return new StaticHandler(options_.ui_dir);
     }
 
-private:
+  private:
     StationService& station_;
     ServerOptions options_;
+    Api* api_;
 };
 
 }  // namespace
@@ -171,17 +180,49 @@ private:
 Server::Server(StationService& station, ServerOptions options)
     : station_(station), options_(std::move(options)) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+    stop();
+    api_.reset();
+    if (ssl_initialized_) Poco::Net::uninitializeSSL();
+}
 
 void Server::start() {
-    Poco::Net::ServerSocket socket(
-        Poco::Net::SocketAddress(options_.bind, static_cast<Poco::UInt16>(options_.port)));
+    const bool https = !options_.https_certificate.empty() && !options_.https_private_key.empty();
+    if (!options_.store_path.empty() && !api_) {
+        ApiOptions api_options;
+        api_options.store_path = options_.store_path;
+        api_options.openapi_file = options_.openapi_file;
+        api_options.max_body_bytes = options_.max_body_bytes;
+        api_options.secure_cookies = https;
+        api_options.quota = options_.quota;
+        api_options.summary_max_age_s = options_.summary_max_age_s;
+        api_ = std::make_unique<Api>(station_, options_.clock ? *options_.clock : system_clock_,
+                                     api_options);
+    }
+    Poco::Net::SocketAddress address(options_.bind, static_cast<Poco::UInt16>(options_.port));
+    std::unique_ptr<Poco::Net::ServerSocket> socket;
+    if (https) {
+        if (!ssl_initialized_) {
+            Poco::Net::initializeSSL();
+            ssl_initialized_ = true;
+        }
+        Poco::Net::Context::Ptr context = new Poco::Net::Context(  // reference-counted by Poco
+            Poco::Net::Context::TLS_SERVER_USE, options_.https_private_key.string(),
+            options_.https_certificate.string(), "", Poco::Net::Context::VERIFY_NONE);
+        context->disableProtocols(
+            Poco::Net::Context::PROTO_SSLV2 | Poco::Net::Context::PROTO_SSLV3 |
+            Poco::Net::Context::PROTO_TLSV1 | Poco::Net::Context::PROTO_TLSV1_1);
+        socket = std::make_unique<Poco::Net::SecureServerSocket>(address, 64, context);
+    } else {
+        socket = std::make_unique<Poco::Net::ServerSocket>(address);
+    }
     auto* params = new Poco::Net::HTTPServerParams;  // reference-counted by Poco
     params->setMaxThreads(options_.max_threads);
     params->setMaxQueued(256);
     params->setKeepAlive(true);
     params->setTimeout(Poco::Timespan(30, 0));
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Router(station_, options_), socket, params);
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new Router(station_, options_, api_.get()),
+                                                      *socket, params);
     server_->start();
 }
 
@@ -192,6 +233,12 @@ void Server::stop() {
     }
 }
 
-int Server::port() const { return server_ ? server_->port() : 0; }
+int Server::port() const {
+    return server_ ? server_->port() : 0;
+}
+
+std::size_t Server::live_clients() const {
+    return api_ ? api_->live().clients() : 0;
+}
 
 }  // namespace linestation::web

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "station/clock/clock.hpp"
+#include "station/reports/supervisor.hpp"
 #include "station/service.hpp"
 
 namespace linestation::web {
@@ -17,10 +19,23 @@ struct ServerOptions {
     std::filesystem::path ui_dir = LS_SOURCE_WEB_UI_DIR;
     int max_threads = 16;
     std::size_t max_body_bytes = 1 << 20;
+    // The store the dashboard reads reports from and keeps users and the audit log in.
+    // Empty: only /api/health and the static files are served.
+    std::filesystem::path store_path;
+    std::filesystem::path openapi_file = LS_SOURCE_WEB_DIR "/openapi.json";
+    // Time for sessions, throttling and report periods; nullptr: the system clock.
+    const Clock* clock = nullptr;
+    // HTTPS when both are set (cookies are then marked Secure).
+    std::filesystem::path https_certificate;
+    std::filesystem::path https_private_key;
+    reports::QuotaLimits quota;
+    double summary_max_age_s = 5.0;
 };
 
+class Api;
+
 class Server {
-public:
+  public:
     Server(StationService& station, ServerOptions options);
     ~Server();
     Server(const Server&) = delete;
@@ -29,10 +44,15 @@ public:
     void start();
     void stop();
     int port() const;
+    // Connected /api/live clients (for tests and benchmarks).
+    std::size_t live_clients() const;
 
-private:
+  private:
     StationService& station_;
     ServerOptions options_;
+    SystemClock system_clock_;
+    std::unique_ptr<Api> api_;
+    bool ssl_initialized_ = false;
     std::unique_ptr<Poco::Net::HTTPServer> server_;
 };
 

@@ -66,6 +66,15 @@ int run_serve(const Args& args) {
     web::ServerOptions options;
     options.bind = config.http_bind;
     options.port = config.http_port;
+    options.store_path = config.store_path;
+    if (config.https) {
+        options.https_certificate = config.https->certificate;
+        options.https_private_key = config.https->private_key;
+    }
+    if (config.cloud) {
+        options.quota.per_account = config.cloud->unbind_quota_per_account;
+        options.quota.per_product = config.cloud->unbind_quota_per_product;
+    }
     web::Server server(runtime, options);
     server.start();
     log.information("station %s serving on http://%s:%d/ (%s)", config.station_id, config.http_bind,
@@ -73,8 +82,8 @@ int run_serve(const Args& args) {
                     std::string(config.fixture_file ? "fixture " + config.fixture_file->string()
                                                     : "virtual line"));
     // Scripts and tests read the port from this line.
-    std::cout << "listening on http://" << config.http_bind << ":" << server.port() << "/"
-              << std::endl;
+    std::cout << "listening on " << (config.https ? "https" : "http") << "://" << config.http_bind
+              << ":" << server.port() << "/" << std::endl;
 
     int signal = 0;
     sigwait(&stop_signals, &signal);

@@ -1,0 +1,335 @@
+// The dashboard in a real browser: playwright-core drives Debian's chromium (headless)
+// against the station's web server on a free port, with users made by `station user add`.
+// Run by CTest (`make test`); needs `npm ci` here (scripts/test-deps does it).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+let chromium;
+try {
+  ({ chromium } = require('playwright-core'));
+} catch (e) {
+  console.error('playwright-core is not installed: run `npm ci` in tests/browser (make test does)');
+  process.exit(77);
+}
+const jsQrSource = readFileSync(require.resolve('jsqr/dist/jsQR.js'), 'utf8');
+
+const STATION = process.env.LS_STATION;
+const SERVER = process.env.LS_LINE_SERVER;
+const CHROMIUM = process.env.LS_CHROMIUM || '/usr/bin/chromium';
+const EXPECTED_QR = '{"s":"LineStation-Test","p":"line-station-pass","t":"EUa1b2c3d4e5f6"}';
+
+const work = mkdtempSync(join(tmpdir(), 'ls-browser-'));
+const db = join(work, 'station.db');
+let server, base, browser;
+
+function addUser(login, role, products) {
+  const args = ['user', 'add', '--login', login, '--role', role, '--password-stdin', '--db', db];
+  if (products) args.push('--products', products);
+  execFileSync(STATION, args, { input: `${login}-password\n` });
+}
+
+function sql(query, file = db) {
+  return execFileSync('sqlite3', ['-separator', '|', file, query], { encoding: 'utf8' })
+    .trim().split('\n').filter(Boolean).map(l => l.split('|'));
+}
+
+before(async () => {
+  addUser('op', 'operator', 'cam-a');
+  addUser('op-b', 'operator', 'cam-b');
+  addUser('sup', 'supervisor');
+  const started = startServer(SERVER, ['--db', db, '--port', '0', '--step', '0.4', '--seed-units', '120']);
+  server = started.child;
+  base = await started.url;
+  browser = await chromium.launchPersistentContext(join(work, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+  });
+});
+
+// Starts a server process and resolves with its base URL from the "listening on" line.
+function startServer(program, args) {
+  const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.]+:\d+)\//);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`${program} exited with ${code}`)));
+    setTimeout(() => reject(new Error(`${program} did not start`)), 20000);
+  });
+  return { child, url };
+}
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) server.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function login(page, user) {
+  await page.goto(base + '/index.html');
+  await page.fill('#user', user);
+  await page.fill('#password', `${user}-password`);
+  await page.click('#submit');
+}
+
+// Polls `fn` in the page until it is truthy. (page.waitForFunction compiles its predicate
+// with eval, which the dashboard's Content-Security-Policy rightly forbids.)
+async function until(page, fn, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await page.evaluate(fn)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${fn}`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+async function logout(page) {
+  await page.evaluate(() => ls.logout());
+  await page.waitForURL(/index\.html/);
+}
+
+test('operator starts a batch and watches the slots reach their verdicts', async () => {
+  const page = await browser.newPage();
+  await login(page, 'op');
+  await page.waitForURL(/operator\.html/);
+  await page.waitForSelector('.slot[data-slot="A4"]');
+  // Every step each slot shows, as the live socket moves it.
+  await page.evaluate(() => {
+    window.seenSteps = new Set();
+    new MutationObserver(() => document.querySelectorAll('.slot').forEach(s => window.seenSteps.add(s.dataset.step)))
+      .observe(document.getElementById('slots'), { subtree: true, attributes: true });
+  });
+  // The barcode scanner types a serial and Enter: A1 gets the scanned unit.
+  await page.fill('#scan', 'BAD-0001');
+  await page.press('#scan', 'Enter');
+  await page.click('#start');
+  await until(page, () => document.querySelectorAll('.slot .verdict.PASS, .slot .verdict.FAIL').length === 4, 30000);
+  const seen = await page.evaluate(() => [...window.seenSteps]);
+  for (const step of ['resetting', 'waiting_ready', 'in_batch', 'watching', 'done']) {
+    assert.ok(seen.includes(step), `saw step ${step} (saw ${seen})`);
+  }
+  const a1 = page.locator('.slot[data-slot="A1"]');
+  assert.equal(await a1.locator('.serial').textContent(), 'BAD-0001');
+  assert.equal(await a1.locator('.verdict').textContent(), 'FAIL');
+  assert.equal(await a1.locator('.reason').textContent(), 'never_ready_after_unbind');
+  assert.equal(await page.locator('.slot[data-slot="A2"] .verdict').textContent(), 'PASS');
+  // Data before display: what the screen shows is in the store.
+  const rows = sql("SELECT slot, verdict, COALESCE(reason,'') FROM units WHERE batch_id = (SELECT MAX(id) FROM batches) ORDER BY slot");
+  assert.deepEqual(rows.map(r => r.slice(0, 2)), [['A1', 'FAIL'], ['A2', 'PASS'], ['A3', 'PASS'], ['A4', 'PASS']]);
+  assert.ok(sql("SELECT COUNT(*) FROM audit_log WHERE actor = 'op' AND action = 'batch.start'")[0][0] === '1');
+  // Re-test keeps the verdict until the slot is reloaded: reload clears it.
+  await page.locator('.slot[data-slot="A2"] button', { hasText: 'Reload' }).click();
+  await until(page, () => document.querySelector('.slot[data-slot="A2"] .verdict').textContent === '');
+  await page.close();
+});
+
+test('the QR display shows a code that decodes to the pairing payload, never cached', async () => {
+  const page = await browser.newPage();
+  const qrHeaders = [];
+  page.on('response', (r) => { if (r.url().includes('/api/qr')) qrHeaders.push(r.headers()['cache-control']); });
+  await page.goto(base + '/qr.html');
+  await page.waitForSelector('#code:not([hidden])', { timeout: 15000 });
+  await until(page, () => /devices \d+ of 30/.test(document.getElementById('status').textContent));
+  const shot = await page.locator('#code').screenshot();
+  assert.ok(qrHeaders.length > 0 && qrHeaders.every(h => h === 'no-store'), `headers ${qrHeaders}`);
+  // Decode the screenshot pixels with jsQR inside a blank page (canvas gives the pixels).
+  const decoder = await browser.newPage();
+  await decoder.addScriptTag({ content: jsQrSource });
+  const text = await decoder.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = 'data:image/png;base64,' + b64;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.width; c.height = img.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const px = ctx.getImageData(0, 0, c.width, c.height);
+    const code = jsQR(px.data, px.width, px.height);
+    return code ? code.data : null;
+  }, shot.toString('base64'));
+  assert.equal(text, EXPECTED_QR);
+  await decoder.close();
+  await page.close();
+});
+
+test('the QR display is only for a logged-in account', async () => {
+  const context = await browser.browser() ? await browser.browser().newContext() : null;
+  // A persistent context has no sibling contexts: use a page whose cookie was dropped.
+  const page = context ? await context.newPage() : await browser.newPage();
+  if (!context) await browser.clearCookies();
+  await page.goto(base + '/qr.html');
+  await page.waitForURL(/index\.html\?next=%2Fqr\.html/);
+  const r = await page.evaluate(async () => (await fetch('/api/qr.svg')).status);
+  assert.equal(r, 401);
+  await page.close();
+});
+
+test('supervisor sees charts whose numbers match the store', async () => {
+  const page = await browser.newPage();
+  await login(page, 'sup');
+  await page.waitForURL(/supervisor\.html/);
+  await page.selectOption('#period', 'week');
+  await until(page, () => window.lsCharts && window.lsCharts.pareto &&
+                             document.getElementById('computed').textContent !== '');
+  // Let the period change land (the summary answer replaces the charts).
+  await page.waitForTimeout(500);
+  const charts = await page.evaluate(() => Object.fromEntries(Object.entries(window.lsCharts).map(
+    ([k, c]) => [k, { labels: c.data.labels, data: c.data.datasets.map(d => d.data) }])));
+  const byProduct = Object.fromEntries(charts.throughput_product.labels.map((l, i) => [l, charts.throughput_product.data[0][i]]));
+  const storeByProduct = Object.fromEntries(sql(
+    "SELECT COALESCE(product_id,''), COUNT(DISTINCT COALESCE(serial, device_id, 'unit:'||id)) FROM units WHERE verdict IS NOT NULL GROUP BY 1")
+    .map(([p, n]) => [p, Number(n)]));
+  assert.deepEqual(byProduct, storeByProduct);
+  assert.ok(storeByProduct['cam-a'] >= 80);
+  const pareto = Object.fromEntries(charts.pareto.labels.map((l, i) => [l, charts.pareto.data[0][i]]));
+  const storePareto = Object.fromEntries(sql(
+    "SELECT COALESCE(reason,'(none)'), COUNT(*) FROM units WHERE verdict IS NOT NULL AND verdict <> 'PASS' GROUP BY 1")
+    .map(([r, n]) => [r, Number(n)]));
+  assert.deepEqual(pareto, storePareto);
+  const cycleTotal = charts.cycle_time.data[0].reduce((a, b) => a + b, 0);
+  assert.equal(cycleTotal, Number(sql("SELECT COUNT(*) FROM units WHERE verdict IS NOT NULL AND verdict <> 'INTERRUPTED' " +
+    "AND COALESCE(reason,'') NOT IN ('operator_abort','fixture_fault','camera_lost') AND COALESCE(reason,'') NOT LIKE 'neighbo%'")[0][0]));
+  // The CSV link exports the same table.
+  const csv = await page.evaluate(async () => (await fetch(document.querySelector('a[data-csv="pareto"]').href)).text());
+  for (const [reason, count] of Object.entries(storePareto)) assert.ok(csv.includes(`${reason},${count},`), csv);
+  // A unit's history with its LED timeline chart.
+  await page.fill('#serial', 'BAD-0001');
+  await page.click('#unit-form button');
+  await until(page, () => window.lsCharts.led_timeline);
+  const ledPoints = await page.evaluate(() => window.lsCharts.led_timeline.data.datasets[0].data.map(p => p.y));
+  // red (1) while resetting and waiting, green (3) while joining, as the store recorded.
+  assert.ok(ledPoints.includes(1) && ledPoints.includes(3), `LED timeline ${ledPoints}`);
+  assert.equal(ledPoints.length, Number(sql("SELECT COUNT(*) FROM unit_events e JOIN units u ON u.id = e.unit_id WHERE u.serial = 'BAD-0001' AND e.kind = 'led'")[0][0]));
+  assert.match(await page.locator('#unit-attempts').textContent(), /never_ready_after_unbind/);
+  await logout(page);
+  await page.close();
+});
+
+test('an operator without the product permission is refused', async () => {
+  const page = await browser.newPage();
+  await login(page, 'op-b');
+  await page.waitForURL(/operator\.html/);
+  await page.waitForSelector('#recipe option[value="cam-a"]', { state: 'attached' });
+  assert.equal(await page.locator('#recipe option[value="cam-a"]').getAttribute('disabled'), '');
+  const answer = await page.evaluate(async () => {
+    try { await ls.api('POST', '/api/batch', { recipe: 'cam-a' }); return 'accepted'; }
+    catch (e) { return `${e.status} ${e.message}`; }
+  });
+  assert.equal(answer, '403 no permission for product "cam-a"');
+  assert.equal(sql("SELECT COUNT(*) FROM audit_log WHERE actor = 'op-b' AND action = 'batch.start_refused'")[0][0], '1');
+  await page.close();
+});
+
+test('station serve: users from `station user add` log in and reach their pages', async () => {
+  const serveDb = join(work, 'serve.db');
+  execFileSync(STATION, ['user', 'add', '--login', 'boss', '--role', 'admin', '--password-stdin', '--db', serveDb],
+               { input: 'boss-password\n' });
+  const started = startServer(STATION, ['serve', '--port', '0', '--db', serveDb]);
+  try {
+    const url = await started.url;
+    const page = await browser.newPage();
+    await page.goto(url + '/index.html');
+    await page.fill('#user', 'boss');
+    await page.fill('#password', 'wrong-password');
+    await page.click('#submit');
+    await until(page, () => document.getElementById('error').textContent === 'wrong login or password');
+    await page.fill('#password', 'boss-password');
+    await page.click('#submit');
+    await page.waitForURL(/supervisor\.html/);
+    await until(page, () => window.lsCharts && window.lsCharts.pareto && !document.getElementById('admin').hidden);
+    await until(page, () => document.querySelector('#users td') && document.querySelector('#users td').textContent === 'boss');
+    const metrics = await page.evaluate(async () => (await fetch('/metrics')).text());
+    assert.match(metrics, /linestation_store_ok 1/);
+    await page.close();
+  } finally {
+    started.child.kill('SIGTERM');
+  }
+});
+
+test('station serve on the virtual line: operator batch to verdicts, QR decodes', { timeout: 300000 }, async () => {
+  const serveDb = join(work, 'serve-line.db');
+  execFileSync(STATION, ['user', 'add', '--login', 'line-op', '--role', 'operator', '--products', 'tuya-ipc-camera',
+                         '--password-stdin', '--db', serveDb], { input: 'line-op-password\n' });
+  const started = startServer(STATION, ['serve', '--port', '0', '--db', serveDb]);
+  try {
+    const url = await started.url;
+    const page = await browser.newPage();
+    await page.goto(url + '/index.html');
+    await page.fill('#user', 'line-op');
+    await page.fill('#password', 'line-op-password');
+    await page.click('#submit');
+    await page.waitForURL(/operator\.html/);
+    await until(page, () => document.querySelectorAll('.slot').length > 0);
+    const slotCount = await page.evaluate(() => document.querySelectorAll('.slot').length);
+    assert.equal(await page.locator('#recipe').inputValue(), 'tuya-ipc-camera');
+    // The first verdict each slot shows (the virtual operator reloads a slot soon after).
+    await page.evaluate(() => {
+      window.firstVerdicts = {};
+      window.seenSteps = new Set();
+      new MutationObserver(() => document.querySelectorAll('.slot').forEach(s => {
+        window.seenSteps.add(s.dataset.step);
+        const v = s.querySelector('.verdict').textContent;
+        if (v && !window.firstVerdicts[s.dataset.slot]) {
+          window.firstVerdicts[s.dataset.slot] = [v, s.querySelector('.reason').textContent];
+        }
+      })).observe(document.getElementById('slots'), { subtree: true, attributes: true, childList: true, characterData: true });
+    });
+    await page.click('#start');
+
+    // The QR display shows the batch's code: decode the screenshot.
+    const qrPage = await browser.newPage();
+    await qrPage.goto(url + '/qr.html');
+    await qrPage.waitForSelector('#code:not([hidden])', { timeout: 30000 });
+    const shot = await qrPage.locator('#code').screenshot();
+    const decoder = await browser.newPage();
+    await decoder.addScriptTag({ content: jsQrSource });
+    const text = await decoder.evaluate(async (b64) => {
+      const img = new Image();
+      img.src = 'data:image/png;base64,' + b64;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.width; c.height = img.height;
+      const ctx = c.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const px = ctx.getImageData(0, 0, c.width, c.height);
+      const code = jsQR(px.data, px.width, px.height);
+      return code ? code.data : null;
+    }, shot.toString('base64'));
+    const payload = JSON.parse(text);
+    // Key order is the QR part's business (DESIGN shows s, p, t); the fields must be exact.
+    assert.deepEqual(Object.keys(payload).sort(), ['p', 's', 't']);
+    assert.equal(payload.s, 'LineStation-Test');
+    assert.equal(payload.p, 'line-station-pass');
+    assert.match(payload.t, /^[A-Za-z0-9]{14}$/);
+    await decoder.close();
+    await qrPage.close();
+
+    await until(page, () => Object.keys(window.firstVerdicts).length === document.querySelectorAll('.slot').length, 240000);
+    const shown = await page.evaluate(() => window.firstVerdicts);
+    const seen = await page.evaluate(() => [...window.seenSteps]);
+    assert.ok(seen.length >= 2, `steps seen ${seen}`);
+    // Data before display: each slot's first verdict is its first unit's in the store.
+    const stored = Object.fromEntries(sql(
+      `SELECT slot, verdict, COALESCE(reason,'') FROM units WHERE id IN (SELECT MIN(id) FROM units WHERE batch_id = (SELECT MAX(id) FROM batches) GROUP BY slot)`
+      , serveDb).map(([slot, v, r]) => [slot, [v, r]]));
+    assert.equal(Object.keys(shown).length, slotCount);
+    assert.deepEqual(shown, stored);
+    await page.close();
+  } finally {
+    started.child.kill('SIGTERM');
+  }
+});

@@ -1,0 +1,90 @@
+// `station serve` stand-in for the browser tests until the controller's virtual line is
+// merged: the real web server over the test line, with its records in a real store.
+//   web_test_line_server --db FILE [--port N] [--step S] [--seed-units N]
+// Prints "listening on http://127.0.0.1:PORT/" like station serve.
+#include <csignal>
+#include <iostream>
+#include <random>
+#include <string>
+
+#include "station/store/store.hpp"
+#include "tests/web/test_line.hpp"
+#include "web/server.hpp"
+
+namespace {
+
+// Finished attempts over the last day: the supervisor charts' data in the browser test.
+void seed_units(linestation::store::Store& store, int count) {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    std::mt19937 random(7);
+    const char* reasons[] = {"never_ready_after_unbind", "cloud_timeout", "quota_exceeded"};
+    linestation::store::BatchRecord b;
+    b.kind = "unbind";
+    b.recipe = "cam-a";
+    b.station_id = "station-1";
+    b.operator_login = "seeded-operator";
+    b.started_ms = now - 20LL * 3'600'000;
+    auto batch = store.start_batch(b);
+    for (int i = 0; i < count; ++i) {
+        linestation::store::UnitRecord u;
+        u.batch_id = batch;
+        u.serial = "SEED-" + std::to_string(i);
+        u.product_id = i % 3 == 0 ? "cam-b" : "cam-a";
+        u.station_id = "station-1";
+        u.slot = "A" + std::to_string(i % 4 + 1);
+        u.started_ms = now - static_cast<std::int64_t>(random() % (20 * 3'600'000LL));
+        auto id = store.begin_unit(u);
+        bool pass = random() % 4 != 0;
+        store.finish_unit(id, pass ? "PASS" : "FAIL", pass ? "" : reasons[random() % 3], "{}",
+                          u.started_ms + 20'000 + static_cast<std::int64_t>(random() % 100'000));
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string db, port = "0", step = "0.4";
+    int seed = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string key = argv[i], value = argv[i + 1];
+        if (key == "--db")
+            db = value;
+        else if (key == "--port")
+            port = value;
+        else if (key == "--step")
+            step = value;
+        else if (key == "--seed-units")
+            seed = std::stoi(value);
+        else {
+            std::cerr << "unknown option " << key << "\n";
+            return 2;
+        }
+    }
+    if (db.empty()) {
+        std::cerr
+            << "usage: web_test_line_server --db FILE [--port N] [--step S] [--seed-units N]\n";
+        return 2;
+    }
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    linestation::store::Store store(db);
+    if (seed > 0) seed_units(store, seed);
+    linestation::testing::TestLine line(&store, {"cam-a", "cam-b"}, std::stod(step));
+    linestation::web::ServerOptions options;
+    options.port = std::stoi(port);
+    options.store_path = db;
+    options.summary_max_age_s = 0.5;
+    linestation::web::Server server(line, options);
+    server.start();
+    std::cout << "listening on http://127.0.0.1:" << server.port() << "/" << std::endl;
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    server.stop();
+    return 0;
+}

@@ -1,0 +1,247 @@
+#include "tests/web/test_line.hpp"
+
+#include <chrono>
+
+#include "web/live.hpp"
+
+namespace linestation::testing {
+
+namespace {
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+}  // namespace
+
+TestLine::TestLine(store::Store* store, std::vector<std::string> recipes, double step_every_s)
+    : store_(store), recipes_(std::move(recipes)) {
+    for (const char* name : {"A1", "A2", "A3", "A4"}) {
+        SlotView s;
+        s.slot = name;
+        slots_.push_back(s);
+    }
+    if (step_every_s > 0) {
+        ticker_ = std::thread([this, step_every_s] {
+            while (!stopping_) {
+                std::this_thread::sleep_for(std::chrono::duration<double>(step_every_s));
+                step();
+            }
+        });
+    }
+}
+
+TestLine::~TestLine() {
+    stopping_ = true;
+    if (ticker_.joinable()) ticker_.join();
+}
+
+HealthReport TestLine::health() {
+    HealthReport h;
+    h.version = "test";
+    h.station_id = "station-1";
+    h.store_ok = true;
+    h.schema_version = 2;
+    return h;
+}
+
+std::vector<SlotView> TestLine::slots() {
+    std::lock_guard lock(mutex_);
+    return slots_;
+}
+
+BatchView TestLine::batch() {
+    std::lock_guard lock(mutex_);
+    return batch_;
+}
+
+QrView TestLine::qr() {
+    std::lock_guard lock(mutex_);
+    QrView q;
+    q.active = batch_.state == "running";
+    if (q.active) {
+        q.payload = kQrPayload;
+        q.expires_in_s = 240;
+        q.devices_used = batch_.units_done;
+        q.generation = qr_generation_;
+    }
+    return q;
+}
+
+std::int64_t TestLine::start_batch(const StartBatchRequest& request) {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("start " + request.recipe + " by " + request.operator_login);
+    if (batch_.state == "running") throw std::invalid_argument("a batch is already running");
+    if (std::find(recipes_.begin(), recipes_.end(), request.recipe) == recipes_.end()) {
+        throw std::invalid_argument("no recipe \"" + request.recipe + "\"");
+    }
+    std::int64_t id = 1;
+    if (store_) {
+        store::BatchRecord b;
+        b.kind = request.kind;
+        b.recipe = request.recipe;
+        b.product_id = request.recipe;
+        b.station_id = "station-1";
+        b.operator_login = request.operator_login;
+        b.started_ms = now_ms();
+        id = store_->start_batch(b);
+    }
+    batch_ =
+        BatchView{id, request.kind, request.recipe, "running", request.operator_login, 0, 0, 0};
+    ++qr_generation_;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        auto& s = slots_[i];
+        s = SlotView{};
+        s.slot = std::string("A") + std::to_string(i + 1);
+        s.unit_serial = i < request.serials.size() ? request.serials[i]
+                                                   : "SN-" + std::to_string(id) + "-" + s.slot;
+        s.step = "resetting";
+        s.led_color = "red";
+        s.led_pattern = "steady";
+        if (store_) {
+            store::UnitRecord u;
+            u.batch_id = id;
+            u.serial = s.unit_serial;
+            u.product_id = request.recipe;
+            u.station_id = "station-1";
+            u.slot = s.slot;
+            u.started_ms = now_ms();
+            s.unit_id = store_->begin_unit(u);
+        }
+        publish_slot_locked(s);
+    }
+    publish("batch", web::batch_json(batch_));
+    return id;
+}
+
+void TestLine::stop_batch(const std::string& actor) {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("stop by " + actor);
+    if (batch_.state != "running") throw std::invalid_argument("no batch is running");
+    batch_.state = "done";
+    publish("batch", web::batch_json(batch_));
+}
+
+void TestLine::abort_slot(const std::string& slot, const std::string& actor) {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("abort " + slot + " by " + actor);
+    for (auto& s : slots_) {
+        if (s.slot == slot && !s.verdict) finish_locked(s, "INTERRUPTED", "aborted by operator");
+    }
+}
+
+void TestLine::reload_slot(const std::string& slot, bool retest, const std::string& actor) {
+    std::lock_guard lock(mutex_);
+    calls_.push_back(std::string(retest ? "retest " : "reload ") + slot + " by " + actor);
+    for (auto& s : slots_) {
+        if (s.slot != slot) continue;
+        s.verdict.reset();
+        s.reason.reset();
+        s.step = retest ? "resetting" : "idle";
+        publish_slot_locked(s);
+    }
+}
+
+std::string TestLine::camera_snapshot_png() {
+    // A 1x1 PNG: enough to prove the bytes pass through untouched.
+    static const unsigned char kPng[] = {
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+        0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00,
+        0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78,
+        0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99,
+        0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+    return std::string(reinterpret_cast<const char*>(kPng), sizeof kPng);
+}
+
+int TestLine::subscribe(EventListener listener) {
+    std::lock_guard lock(listeners_mutex_);
+    listeners_[next_listener_] = std::move(listener);
+    return next_listener_++;
+}
+
+void TestLine::unsubscribe(int id) {
+    std::lock_guard lock(listeners_mutex_);
+    listeners_.erase(id);
+}
+
+int TestLine::step() {
+    std::lock_guard lock(mutex_);
+    int moved = 0;
+    for (auto& s : slots_) {
+        if (s.verdict || s.step == "idle") continue;
+        ++moved;
+        s.elapsed_s += 1;
+        if (s.step == "resetting") {
+            s.step = "waiting_ready";
+            s.led_color = "red";
+            s.led_pattern = "blink";
+            s.led_freq_hz = 2.0;
+        } else if (s.step == "waiting_ready") {
+            s.step = "in_batch";
+        } else if (s.step == "in_batch") {
+            s.step = "watching";
+            s.led_color = "green";
+            s.led_pattern = "blink";
+            s.led_freq_hz = 0.33;
+        } else if (s.step == "watching") {
+            // Units whose serial starts with BAD never come back: a FAIL with a reason.
+            bool bad = s.unit_serial && s.unit_serial->rfind("BAD", 0) == 0;
+            if (bad) {
+                finish_locked(s, "FAIL", "never_ready_after_unbind");
+            } else {
+                s.led_color = "red";
+                s.led_pattern = "blink";
+                finish_locked(s, "PASS", "");
+            }
+            continue;
+        }
+        publish_slot_locked(s);
+    }
+    return moved;
+}
+
+void TestLine::set_led(const std::string& slot, const std::string& color,
+                       const std::string& pattern) {
+    std::lock_guard lock(mutex_);
+    for (auto& s : slots_) {
+        if (s.slot != slot) continue;
+        s.led_color = color;
+        s.led_pattern = pattern;
+        publish_slot_locked(s);
+    }
+}
+
+std::vector<std::string> TestLine::calls() {
+    std::lock_guard lock(mutex_);
+    return calls_;
+}
+
+void TestLine::finish_locked(SlotView& s, const std::string& verdict, const std::string& reason) {
+    // Data before display: the verdict is in the store before the screen hears of it.
+    if (store_ && s.unit_id) store_->finish_unit(*s.unit_id, verdict, reason, "{}", now_ms());
+    s.step = "done";
+    s.verdict = verdict;
+    if (!reason.empty()) s.reason = reason;
+    ++batch_.units_done;
+    if (verdict == "PASS") ++batch_.pass;
+    if (verdict == "FAIL") ++batch_.fail;
+    publish_slot_locked(s);
+    publish("batch", web::batch_json(batch_));
+}
+
+void TestLine::publish_slot_locked(const SlotView& s) {
+    // The LED timeline goes to the store like the controller's: the unit history draws it.
+    if (store_ && s.unit_id) {
+        store_->add_event(
+            {0, *s.unit_id, now_ms(), "led",
+             R"({"color":")" + s.led_color + R"(","pattern":")" + s.led_pattern + "\"}"});
+    }
+    publish("slot", web::slot_json(s));
+}
+
+void TestLine::publish(const std::string& topic, const std::string& json) {
+    std::lock_guard lock(listeners_mutex_);
+    for (auto& [id, listener] : listeners_) listener(StationEvent{topic, json});
+}
+
+}  // namespace linestation::testing

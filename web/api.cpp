@@ -1,0 +1,820 @@
+#include "web/api.hpp"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Logger.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/WebSocket.h>
+#include <Poco/URI.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "station/auth/password.hpp"
+#include "station/qr/pairing_qr.hpp"
+#include "web/http.hpp"
+
+namespace linestation::web {
+
+namespace {
+
+using Poco::Net::HTTPResponse;
+constexpr const char* kSessionCookie = "ls_session";
+constexpr const char* kCsrfHeader = "X-CSRF-Token";
+
+std::vector<std::string> split_path(const std::string& path) {
+    std::vector<std::string> parts;
+    std::string part;
+    std::istringstream in(path);
+    while (std::getline(in, part, '/')) {
+        if (!part.empty()) parts.push_back(part);
+    }
+    return parts;
+}
+
+Poco::JSON::Array::Ptr string_array(const std::vector<std::string>& items) {
+    Poco::JSON::Array::Ptr out = new Poco::JSON::Array;  // Poco::SharedPtr owns it
+    for (const auto& item : items) out->add(item);
+    return out;
+}
+
+Poco::JSON::Object::Ptr table_object(const reports::Table& table) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;  // Poco::SharedPtr owns it
+    o->set("name", table.name);
+    o->set("columns", string_array(table.columns));
+    Poco::JSON::Array::Ptr rows = new Poco::JSON::Array;  // Poco::SharedPtr owns it
+    for (const auto& row : table.rows) {
+        Poco::JSON::Array::Ptr r = new Poco::JSON::Array;  // Poco::SharedPtr owns it
+        for (const auto& cell : row) {
+            std::visit(
+                [&](const auto& v) {
+                    using V = std::decay_t<decltype(v)>;
+                    if constexpr (std::is_same_v<V, std::monostate>) {
+                        r->add(Poco::Dynamic::Var());
+                    } else {
+                        r->add(v);
+                    }
+                },
+                cell);
+        }
+        rows->add(r);
+    }
+    o->set("rows", rows);
+    return o;
+}
+
+std::string required_string(const Poco::JSON::Object& body, const std::string& field,
+                            std::size_t max_size = 256) {
+    if (!body.has(field) || !body.get(field).isString()) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"" + field + "\": expected a string");
+    }
+    auto value = body.getValue<std::string>(field);
+    if (value.empty() || value.size() > max_size) {
+        throw HttpError(
+            HTTPResponse::HTTP_BAD_REQUEST,
+            "field \"" + field + "\": expected 1 to " + std::to_string(max_size) + " characters");
+    }
+    return value;
+}
+
+std::vector<std::string> optional_strings(const Poco::JSON::Object& body,
+                                          const std::string& field) {
+    std::vector<std::string> out;
+    if (!body.has(field) || body.get(field).isEmpty()) return out;
+    auto array = body.getArray(field);
+    if (!array) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"" + field + "\": expected an array of strings");
+    }
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        if (!array->get(static_cast<unsigned>(i)).isString()) {
+            throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                            "field \"" + field + "\": expected an array of strings");
+        }
+        out.push_back(array->getElement<std::string>(static_cast<unsigned>(i)));
+    }
+    return out;
+}
+
+bool has_role(const auth::Session& s, std::initializer_list<const char*> roles) {
+    return std::any_of(roles.begin(), roles.end(), [&](const char* r) { return s.role == r; });
+}
+
+std::string session_cookie(const std::string& value, bool secure, bool expire) {
+    std::string cookie =
+        std::string(kSessionCookie) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict";
+    if (secure) cookie += "; Secure";
+    if (expire) cookie += "; Max-Age=0";
+    return cookie;
+}
+
+}  // namespace
+
+struct Api::Call {
+    Poco::Net::HTTPServerRequest& request;
+    Poco::Net::HTTPServerResponse& response;
+    std::string method;
+    std::string path;
+    std::vector<std::string> parts;
+    Poco::URI::QueryParameters query;
+    std::string client;
+
+    std::string query_value(const std::string& name, const std::string& fallback) const {
+        for (const auto& [k, v] : query) {
+            if (k == name) return v;
+        }
+        return fallback;
+    }
+    void only(const char* allowed) const {
+        if (method != allowed) {
+            throw HttpError(HTTPResponse::HTTP_METHOD_NOT_ALLOWED,
+                            std::string("use ") + allowed + " on " + path);
+        }
+    }
+};
+
+ReadPool::ReadPool(const std::filesystem::path& file, int size) {
+    for (int i = 0; i < size; ++i) {
+        free_.push_back(std::make_unique<store::Database>(file, store::Database::Mode::ReadOnly));
+    }
+}
+
+ReadPool::Lease ReadPool::lease() {
+    std::unique_lock lock(mutex_);
+    available_.wait(lock, [&] { return !free_.empty(); });
+    auto db = std::move(free_.back());
+    free_.pop_back();
+    return Lease(*this, std::move(db));
+}
+
+void ReadPool::give_back(std::unique_ptr<store::Database> db) {
+    {
+        std::lock_guard lock(mutex_);
+        free_.push_back(std::move(db));
+    }
+    available_.notify_one();
+}
+
+Api::Api(StationService& station, const Clock& clock, ApiOptions options)
+    : station_(station),
+      clock_(clock),
+      options_(std::move(options)),
+      store_(options_.store_path),
+      reads_(options_.store_path, options_.read_connections),
+      sessions_(clock),
+      throttle_(clock, options_.login_max_failures, options_.login_window_s),
+      ip_throttle_(clock, options_.login_max_failures_per_address, options_.login_window_s),
+      live_(station) {
+    std::ifstream in(options_.openapi_file);
+    std::ostringstream text;
+    text << in.rdbuf();
+    openapi_ = text.str();
+    refresher_ = std::thread([this] { refresh_loop(); });
+}
+
+Api::~Api() {
+    {
+        std::lock_guard lock(summary_mutex_);
+        stopping_ = true;
+    }
+    summary_wake_.notify_all();
+    refresher_.join();
+}
+
+void Api::handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+    Call call{request, response, request.getMethod(), "", {}, {}, ""};
+    try {
+        try {
+            Poco::URI uri(request.getURI());
+            call.path = uri.getPath();
+            call.query = uri.getQueryParameters();
+        } catch (const Poco::Exception&) {
+            throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "malformed URI");
+        }
+        call.parts = split_path(call.path);
+        call.client = request.clientAddress().host().toString();
+        route(call);
+    } catch (const HttpError& e) {
+        if (!response.sent()) send_error(response, e.status(), e.what());
+    } catch (const std::invalid_argument& e) {
+        // The station refused an operation: its message says why, for the operator.
+        if (!response.sent()) send_error(response, HTTPResponse::HTTP_CONFLICT, e.what());
+    } catch (const std::exception& e) {
+        Poco::Logger::get("web").error("%s %s failed: %s", call.method, call.path,
+                                       std::string(e.what()));
+        if (!response.sent()) {
+            send_error(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "internal error");
+        }
+    }
+}
+
+auth::Session Api::require_session(Call& call) {
+    auto session = sessions_.find(cookie_value(call.request, kSessionCookie));
+    if (!session) throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED, "log in first");
+    return *session;
+}
+
+auth::Session Api::require_role(Call& call, std::initializer_list<const char*> roles) {
+    auto session = require_session(call);
+    if (!has_role(session, roles)) {
+        std::string names;
+        for (const char* r : roles) names += (names.empty() ? "" : " or ") + std::string(r);
+        throw HttpError(HTTPResponse::HTTP_FORBIDDEN, "this needs the role " + names);
+    }
+    if (call.method != "GET" && call.method != "HEAD") require_csrf(call, session);
+    return session;
+}
+
+void Api::require_csrf(Call& call, const auth::Session& session) {
+    auto token = call.request.get(kCsrfHeader, "");
+    if (!auth::constant_time_equal(token, session.csrf_token)) {
+        throw HttpError(HTTPResponse::HTTP_FORBIDDEN, "missing or wrong CSRF token");
+    }
+}
+
+void Api::audit(const std::string& actor, const std::string& action,
+                const Poco::JSON::Object& detail) {
+    store_.audit(clock_.wall_ms(), actor, action, to_json(detail));
+}
+
+void Api::route(Call& call) {
+    const auto& p = call.parts;
+    const auto& m = call.method;
+    auto ok_json = [&](const std::string& json) {
+        send_json(call.response, HTTPResponse::HTTP_OK, json);
+    };
+
+    if (p.size() == 1 && p[0] == "metrics") {
+        call.only("GET");
+        return send_text(call.response, HTTPResponse::HTTP_OK,
+                         "text/plain; version=0.0.4; charset=utf-8", metrics_text());
+    }
+    if (p.size() < 2 || p[0] != "api") {
+        throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no such endpoint");
+    }
+    const auto& what = p[1];
+    if (p.size() == 2 && what == "openapi.json") {
+        call.only("GET");
+        return send_text(call.response, HTTPResponse::HTTP_OK, "application/json; charset=utf-8",
+                         openapi_);
+    }
+    if (p.size() == 2 && what == "session") {
+        if (m == "POST") return login(call);
+        if (m == "DELETE") return logout(call);
+        call.only("GET");
+        return me(call);
+    }
+    if (p.size() == 2 && what == "live") {
+        call.only("GET");
+        return live(call);
+    }
+    if (p.size() == 2 && what == "slots") {
+        call.only("GET");
+        require_session(call);
+        std::string json = "[";
+        for (const auto& s : station_.slots()) json += (json.size() > 1 ? "," : "") + slot_json(s);
+        return ok_json(json + "]");
+    }
+    if (p.size() == 4 && what == "slots" && (p[3] == "abort" || p[3] == "reload")) {
+        call.only("POST");
+        auto session = require_role(call, {"operator", "admin"});
+        auto body = read_body(call.request, options_.max_body_bytes);
+        bool retest = false;
+        if (p[3] == "reload" && !body.empty()) {
+            auto obj = parse_object(body);
+            if (obj->has("retest")) {
+                if (!obj->get("retest").isBoolean()) {
+                    throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                                    "field \"retest\": expected true or false");
+                }
+                retest = obj->getValue<bool>("retest");
+            }
+        }
+        const auto& slot = p[2];
+        auto slots = station_.slots();
+        if (std::none_of(slots.begin(), slots.end(),
+                         [&](const SlotView& s) { return s.slot == slot; })) {
+            throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no slot \"" + slot + "\"");
+        }
+        Poco::JSON::Object detail;
+        detail.set("slot", slot);
+        if (p[3] == "abort") {
+            station_.abort_slot(slot, session.login);
+            audit(session.login, "slot.abort", detail);
+        } else {
+            station_.reload_slot(slot, retest, session.login);
+            detail.set("retest", retest);
+            audit(session.login, retest ? "slot.retest" : "slot.reload", detail);
+        }
+        return ok_json("{\"ok\":true}");
+    }
+    if (p.size() == 2 && what == "batch") {
+        if (m == "POST") return start_batch(call);
+        call.only("GET");
+        require_session(call);
+        return ok_json(batch_json(station_.batch()));
+    }
+    if (p.size() == 3 && what == "batch" && p[2] == "stop") {
+        call.only("POST");
+        auto session = require_role(call, {"operator", "admin"});
+        station_.stop_batch(session.login);
+        audit(session.login, "batch.stop", Poco::JSON::Object());
+        return ok_json("{\"ok\":true}");
+    }
+    if (p.size() == 2 && what == "recipes") {
+        call.only("GET");
+        auto session = require_session(call);
+        Poco::JSON::Array out;
+        for (const auto& r : station_.recipes()) {
+            Poco::JSON::Object o;
+            o.set("id", r);
+            bool permitted = session.role == "admin" ||
+                             (session.role == "operator" &&
+                              std::find(session.products.begin(), session.products.end(), r) !=
+                                  session.products.end());
+            o.set("permitted", permitted);
+            out.add(o);
+        }
+        return ok_json(to_json(out));
+    }
+    if (p.size() == 2 && what == "qr") {
+        call.only("GET");
+        require_session(call);
+        return ok_json(qr_meta_json(station_.qr()));
+    }
+    if (p.size() == 2 && (what == "qr.png" || what == "qr.svg")) {
+        call.only("GET");
+        return qr_image(call, what == "qr.png");
+    }
+    if (p.size() == 2 && what == "camera.png") {
+        call.only("GET");
+        require_session(call);
+        auto png = station_.camera_snapshot_png();
+        if (png.empty()) throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no camera on this station");
+        return send_text(call.response, HTTPResponse::HTTP_OK, "image/png", png);
+    }
+    if (p.size() == 3 && what == "reports") {
+        call.only("GET");
+        return report(call, p[2]);
+    }
+    if (p.size() == 3 && what == "units") {
+        call.only("GET");
+        return unit_history(call, p[2]);
+    }
+    if (p.size() == 2 && what == "users") {
+        if (m == "POST") return add_user(call);
+        call.only("GET");
+        return users(call);
+    }
+    if (p.size() == 4 && what == "users" && p[3] == "disable") {
+        call.only("POST");
+        return disable_user(call, p[2]);
+    }
+    if (p.size() == 2 && what == "cloud-accounts") {
+        if (m == "POST") return add_cloud_account(call);
+        call.only("GET");
+        return cloud_accounts(call);
+    }
+    if (p.size() == 2 && (what == "audit" || what == "audit.csv")) {
+        call.only("GET");
+        return audit_log(call);
+    }
+    throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no such endpoint");
+}
+
+void Api::login(Call& call) {
+    if (call.request.getContentType().rfind("application/json", 0) != 0) {
+        // Forms cannot send JSON, so a cross-site form cannot log a browser in.
+        throw HttpError(HTTPResponse::HTTP_UNSUPPORTED_MEDIA_TYPE,
+                        "send the login as application/json");
+    }
+    auto body = parse_object(read_body(call.request, options_.max_body_bytes));
+    auto login = required_string(*body, "login", 64);
+    auto password = required_string(*body, "password", 1024);
+    auto key = login + "|" + call.client;
+    if (auto wait = std::max(throttle_.retry_after_s(key), ip_throttle_.retry_after_s(call.client));
+        wait > 0) {
+        call.response.set("Retry-After", std::to_string(static_cast<int>(wait) + 1));
+        Poco::JSON::Object detail;
+        detail.set("login", login);
+        detail.set("client", call.client);
+        audit(login, "session.login_throttled", detail);
+        throw HttpError(HTTPResponse::HTTP_TOO_MANY_REQUESTS,
+                        "too many failed logins; try again later");
+    }
+    auto user = store_.find_operator(login);
+    // A missing user costs the same hash time as a wrong password, so timing does not
+    // tell which logins exist.
+    static const std::string kDummyHash = auth::hash_password("not a password of anyone");
+    bool ok = auth::verify_password(password, user ? user->password_hash : kDummyHash) && user &&
+              !user->disabled;
+    Poco::JSON::Object detail;
+    detail.set("client", call.client);
+    if (!ok) {
+        throttle_.record_failure(key);
+        ip_throttle_.record_failure(call.client);
+        audit(login, "session.login_failed", detail);
+        throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED, "wrong login or password");
+    }
+    throttle_.record_success(key);
+    auto session = sessions_.create(user->login, user->role, user->products);
+    audit(user->login, "session.login", detail);
+    call.response.set("Set-Cookie", session_cookie(session.id, options_.secure_cookies, false));
+    Poco::JSON::Object out;
+    out.set("login", session.login);
+    out.set("role", session.role);
+    out.set("products", string_array(session.products));
+    out.set("csrf_token", session.csrf_token);
+    send_json(call.response, HTTPResponse::HTTP_OK, out);
+}
+
+void Api::logout(Call& call) {
+    auto session = require_session(call);
+    require_csrf(call, session);
+    sessions_.remove(session.id);
+    audit(session.login, "session.logout", Poco::JSON::Object());
+    call.response.set("Set-Cookie", session_cookie("", options_.secure_cookies, true));
+    send_json(call.response, HTTPResponse::HTTP_OK, "{\"ok\":true}");
+}
+
+void Api::me(Call& call) {
+    auto session = require_session(call);
+    Poco::JSON::Object out;
+    out.set("login", session.login);
+    out.set("role", session.role);
+    out.set("products", string_array(session.products));
+    // Same-origin script may read it (the cookie it pairs with is HttpOnly).
+    out.set("csrf_token", session.csrf_token);
+    send_json(call.response, HTTPResponse::HTTP_OK, out);
+}
+
+void Api::start_batch(Call& call) {
+    auto session = require_role(call, {"operator", "admin"});
+    auto body = parse_object(read_body(call.request, options_.max_body_bytes));
+    StartBatchRequest req;
+    req.recipe = required_string(*body, "recipe", 128);
+    if (body->has("kind")) req.kind = required_string(*body, "kind", 32);
+    if (req.kind != "unbind" && req.kind != "pre_activation" && req.kind != "wired") {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"kind\": expected unbind, pre_activation or wired");
+    }
+    req.slots = optional_strings(*body, "slots");
+    req.serials = optional_strings(*body, "serials");
+    if (!req.serials.empty() && req.serials.size() != req.slots.size()) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"serials\": expected one serial per slot in \"slots\"");
+    }
+    if (session.role != "admin" && std::find(session.products.begin(), session.products.end(),
+                                             req.recipe) == session.products.end()) {
+        Poco::JSON::Object detail;
+        detail.set("recipe", req.recipe);
+        audit(session.login, "batch.start_refused", detail);
+        throw HttpError(HTTPResponse::HTTP_FORBIDDEN,
+                        "no permission for product \"" + req.recipe + "\"");
+    }
+    req.operator_login = session.login;
+    auto id = station_.start_batch(req);
+    Poco::JSON::Object detail;
+    detail.set("batch_id", id);
+    detail.set("recipe", req.recipe);
+    detail.set("kind", req.kind);
+    detail.set("slots", string_array(req.slots));
+    audit(session.login, "batch.start", detail);
+    Poco::JSON::Object out;
+    out.set("batch_id", id);
+    send_json(call.response, HTTPResponse::HTTP_CREATED, out);
+}
+
+void Api::qr_image(Call& call, bool png) {
+    require_session(call);
+    auto qr = station_.qr();
+    if (!qr.active || qr.payload.empty()) {
+        throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no QR code is showing");
+    }
+    std::shared_ptr<const qr::VerifiedQr> code;
+    {
+        std::lock_guard lock(qr_mutex_);
+        if (!qr_code_ || qr_code_->payload != qr.payload) {
+            // Rendered and read back once per code: a code that does not read back as its
+            // payload is never shown (make_verified_qr throws).
+            qr_code_ =
+                std::make_shared<const qr::VerifiedQr>(qr::make_verified_qr(qr.payload, 1024));
+        }
+        code = qr_code_;
+    }
+    call.response.set("X-QR-Generation", std::to_string(qr.generation));
+    if (png) {
+        auto bytes = code->png();
+        return send_text(call.response, HTTPResponse::HTTP_OK, "image/png",
+                         std::string(bytes.begin(), bytes.end()));
+    }
+    send_text(call.response, HTTPResponse::HTTP_OK, "image/svg+xml", code->svg);
+}
+
+reports::Table Api::table_named(store::Database& db, const std::string& name,
+                                const reports::Period& period) {
+    if (name == "throughput_station") return reports::throughput(db, period, "station");
+    if (name == "throughput_operator") return reports::throughput(db, period, "operator");
+    if (name == "throughput_product") return reports::throughput(db, period, "product");
+    if (name == "hourly") return reports::hourly(db, period);
+    if (name == "yield") return reports::yield(db, period);
+    if (name == "pareto") return reports::pareto(db, period);
+    if (name == "cycle_time") return reports::cycle_times(db, period);
+    if (name == "quota") {
+        return reports::quota_today(db, reports::utc_day(clock_.wall_ms()), options_.quota);
+    }
+    throw HttpError(HTTPResponse::HTTP_NOT_FOUND,
+                    "no report \"" + name +
+                        "\"; expected summary, throughput_station, throughput_operator, "
+                        "throughput_product, hourly, yield, pareto, cycle_time or quota");
+}
+
+namespace {
+constexpr std::array kSummaryTables{"throughput_station",
+                                    "throughput_operator",
+                                    "throughput_product",
+                                    "hourly",
+                                    "yield",
+                                    "pareto",
+                                    "cycle_time",
+                                    "quota"};
+}
+
+std::string Api::compute_summary(const std::string& period_name) {
+    if (period_name == "metrics") {
+        auto db = reads_.lease();
+        return store_metrics(*db, reports::utc_day(clock_.wall_ms()), options_.quota);
+    }
+    auto period = reports::period_named(period_name, clock_.wall_ms());
+    auto db = reads_.lease();
+    Poco::JSON::Object out;
+    out.set("period", period.name);
+    out.set("from_ms", period.from_ms);
+    out.set("to_ms", period.to_ms);
+    out.set("computed_ms", clock_.wall_ms());
+    Poco::JSON::Object::Ptr tables = new Poco::JSON::Object;  // Poco::SharedPtr owns it
+    for (const char* name : kSummaryTables)
+        tables->set(name, table_object(table_named(*db, name, period)));
+    out.set("tables", tables);
+    return to_json(out);
+}
+
+std::string Api::summary_json(const std::string& period) {
+    {
+        std::lock_guard lock(summary_mutex_);
+        auto it = summaries_.find(period);
+        if (it != summaries_.end()) {
+            if (clock_.now_s() - it->second.computed_s > options_.summary_max_age_s &&
+                std::find(stale_.begin(), stale_.end(), period) == stale_.end()) {
+                stale_.push_back(period);
+                summary_wake_.notify_one();
+            }
+            return it->second.json;
+        }
+    }
+    auto json = compute_summary(period);
+    std::lock_guard lock(summary_mutex_);
+    summaries_[period] = {json, clock_.now_s()};
+    return json;
+}
+
+void Api::refresh_loop() {
+    std::unique_lock lock(summary_mutex_);
+    while (true) {
+        summary_wake_.wait(lock, [&] { return stopping_ || !stale_.empty(); });
+        if (stopping_) return;
+        auto period = stale_.front();
+        lock.unlock();
+        std::string json;
+        try {
+            json = compute_summary(period);
+        } catch (const std::exception& e) {
+            Poco::Logger::get("web").error("summary %s: %s", period, std::string(e.what()));
+        }
+        lock.lock();
+        if (!json.empty()) summaries_[period] = {json, clock_.now_s()};
+        std::erase(stale_, period);
+    }
+}
+
+void Api::report(Call& call, const std::string& name_in) {
+    require_role(call, {"supervisor", "admin"});
+    auto name = name_in;
+    bool csv = call.query_value("format", "json") == "csv";
+    if (name.size() > 4 && name.ends_with(".csv")) {
+        name.resize(name.size() - 4);
+        csv = true;
+    }
+    auto period_name = call.query_value("period", "shift");
+    reports::Period period;
+    try {
+        period = reports::period_named(period_name, clock_.wall_ms());
+    } catch (const std::invalid_argument& e) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, e.what());
+    }
+    if (name == "summary") {
+        if (csv)
+            throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                            "the summary has no CSV; export its tables");
+        return send_json(call.response, HTTPResponse::HTTP_OK, summary_json(period_name));
+    }
+    auto db = reads_.lease();
+    auto table = table_named(*db, name, period);
+    if (csv) {
+        call.response.set("Content-Disposition",
+                          "attachment; filename=\"" + name + "-" + period_name + ".csv\"");
+        return send_text(call.response, HTTPResponse::HTTP_OK, "text/csv; charset=utf-8",
+                         reports::to_csv(table));
+    }
+    send_json(call.response, HTTPResponse::HTTP_OK, to_json(*table_object(table)));
+}
+
+void Api::unit_history(Call& call, const std::string& serial_in) {
+    require_role(call, {"supervisor", "admin"});
+    auto serial = serial_in;
+    bool csv = call.query_value("format", "json") == "csv";
+    if (serial.size() > 4 && serial.ends_with(".csv")) {
+        serial.resize(serial.size() - 4);
+        csv = true;
+    }
+    auto db = reads_.lease();
+    auto attempts = reports::unit_history(*db, serial);
+    if (csv) {
+        call.response.set("Content-Disposition", "attachment; filename=\"unit-history.csv\"");
+        return send_text(call.response, HTTPResponse::HTTP_OK, "text/csv; charset=utf-8",
+                         reports::to_csv(attempts));
+    }
+    if (attempts.rows.empty()) {
+        throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no unit with serial \"" + serial + "\"");
+    }
+    Poco::JSON::Object out;
+    out.set("serial", serial);
+    out.set("attempts", table_object(attempts));
+    Poco::JSON::Object::Ptr events = new Poco::JSON::Object;  // Poco::SharedPtr owns it
+    for (const auto& row : attempts.rows) {
+        auto id = std::get<std::int64_t>(row[0]);
+        events->set(std::to_string(id), table_object(reports::unit_events(*db, id)));
+    }
+    out.set("events", events);
+    send_json(call.response, HTTPResponse::HTTP_OK, out);
+}
+
+void Api::users(Call& call) {
+    require_role(call, {"admin"});
+    Poco::JSON::Array out;
+    for (const auto& op : store_.operators()) {
+        Poco::JSON::Object o;  // never the password hash
+        o.set("login", op.login);
+        o.set("role", op.role);
+        o.set("products", string_array(op.products));
+        o.set("disabled", op.disabled);
+        out.add(o);
+    }
+    send_json(call.response, HTTPResponse::HTTP_OK, to_json(out));
+}
+
+void Api::add_user(Call& call) {
+    auto session = require_role(call, {"admin"});
+    auto body = parse_object(read_body(call.request, options_.max_body_bytes));
+    store::OperatorRecord op;
+    op.login = required_string(*body, "login", 64);
+    op.role = required_string(*body, "role", 16);
+    if (op.role != "operator" && op.role != "supervisor" && op.role != "admin") {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"role\": expected operator, supervisor or admin");
+    }
+    op.products = optional_strings(*body, "products");
+    auto password = required_string(*body, "password", 1024);
+    if (password.size() < 8) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"password\": expected at least 8 characters");
+    }
+    if (store_.find_operator(op.login)) {
+        throw HttpError(HTTPResponse::HTTP_CONFLICT, "a user \"" + op.login + "\" already exists");
+    }
+    op.password_hash = auth::hash_password(password);
+    store_.add_operator(op);
+    Poco::JSON::Object detail;
+    detail.set("login", op.login);
+    detail.set("role", op.role);
+    detail.set("products", string_array(op.products));
+    audit(session.login, "user.add", detail);
+    send_json(call.response, HTTPResponse::HTTP_CREATED, "{\"ok\":true}");
+}
+
+void Api::disable_user(Call& call, const std::string& login) {
+    auto session = require_role(call, {"admin"});
+    if (!store_.find_operator(login)) {
+        throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no user \"" + login + "\"");
+    }
+    if (login == session.login) {
+        throw HttpError(HTTPResponse::HTTP_CONFLICT, "an admin cannot disable their own login");
+    }
+    {
+        std::lock_guard lock(store_.mutex());
+        store_.database()
+            .prepare("UPDATE operators SET disabled = 1 WHERE login = ?1")
+            .bind_all(login)
+            .run();
+    }
+    sessions_.remove_login(login);
+    Poco::JSON::Object detail;
+    detail.set("login", login);
+    audit(session.login, "user.disable", detail);
+    send_json(call.response, HTTPResponse::HTTP_OK, "{\"ok\":true}");
+}
+
+void Api::audit_log(Call& call) {
+    require_role(call, {"supervisor", "admin"});
+    std::int64_t since = 0;
+    try {
+        since = std::stoll(call.query_value("since_ms", "0"));
+    } catch (const std::exception&) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "since_ms: expected an integer");
+    }
+    reports::Table table{"audit", {"id", "at_ms", "actor", "action", "detail"}, {}};
+    for (const auto& a : store_.audit_log(since, 5000)) {
+        table.rows.push_back({a.id, a.at_ms, a.actor, a.action, a.detail_json});
+    }
+    if (call.parts[1] == "audit.csv" || call.query_value("format", "json") == "csv") {
+        call.response.set("Content-Disposition", "attachment; filename=\"audit.csv\"");
+        return send_text(call.response, HTTPResponse::HTTP_OK, "text/csv; charset=utf-8",
+                         reports::to_csv(table));
+    }
+    send_json(call.response, HTTPResponse::HTTP_OK, to_json(*table_object(table)));
+}
+
+void Api::cloud_accounts(Call& call) {
+    require_role(call, {"admin"});
+    auto db = reads_.lease();
+    send_json(call.response, HTTPResponse::HTTP_OK,
+              to_json(*table_object(reports::cloud_accounts(*db))));
+}
+
+void Api::add_cloud_account(Call& call) {
+    auto session = require_role(call, {"admin"});
+    auto body = parse_object(read_body(call.request, options_.max_body_bytes));
+    if (body->has("secret")) {
+        // Secrets stay out of the store: it keeps only where the secret lives.
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"secret\": not accepted; give \"secret_ref\" (the environment "
+                        "variable or file that holds it)");
+    }
+    store::CloudAccountRecord a;
+    a.name = required_string(*body, "name", 64);
+    a.endpoint = required_string(*body, "endpoint", 256);
+    if (a.endpoint.rfind("https://", 0) != 0 && a.endpoint.rfind("http://127.0.0.1", 0) != 0) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"endpoint\": expected an https:// URL (or http://127.0.0.1 for "
+                        "the emulator)");
+    }
+    a.client_id = required_string(*body, "client_id", 128);
+    a.uid = required_string(*body, "uid", 128);
+    if (body->has("relation")) a.relation = required_string(*body, "relation", 16);
+    if (a.relation != "owner" && a.relation != "partner" && a.relation != "org") {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"relation\": expected owner, partner or org");
+    }
+    a.secret_ref = required_string(*body, "secret_ref", 256);
+    std::int64_t id = 0;
+    try {
+        id = store_.add_cloud_account(a);
+    } catch (const store::SqliteError&) {
+        throw HttpError(HTTPResponse::HTTP_CONFLICT, "a cloud account \"" + a.name + "\" exists");
+    }
+    Poco::JSON::Object detail;
+    detail.set("id", id);
+    detail.set("name", a.name);
+    detail.set("endpoint", a.endpoint);
+    audit(session.login, "cloud_account.add", detail);
+    Poco::JSON::Object out;
+    out.set("id", id);
+    send_json(call.response, HTTPResponse::HTTP_CREATED, out);
+}
+
+void Api::live(Call& call) {
+    require_session(call);
+    // Browsers send Origin on WebSocket upgrades; a foreign page must not ride the cookie.
+    auto origin = call.request.get("Origin", "");
+    if (!origin.empty()) {
+        std::string origin_host;
+        try {
+            Poco::URI o(origin);
+            origin_host = o.getAuthority();
+        } catch (const Poco::Exception&) {
+        }
+        if (origin_host != call.request.getHost()) {
+            throw HttpError(HTTPResponse::HTTP_FORBIDDEN, "WebSocket from a foreign origin");
+        }
+    }
+    try {
+        Poco::Net::WebSocket socket(call.request, call.response);
+        live_.add(socket);
+    } catch (const Poco::Net::WebSocketException&) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "expected a WebSocket upgrade");
+    }
+}
+
+}  // namespace linestation::web

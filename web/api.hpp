@@ -1,0 +1,140 @@
+#pragma once
+// The JSON API under /api (and /metrics): sessions, roles, CSRF, audit, line operations
+// through StationService, supervisor reports from the store.
+
+#include <Poco/JSON/Object.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "station/auth/session.hpp"
+#include "station/clock/clock.hpp"
+#include "station/qr/pairing_qr.hpp"
+#include "station/reports/supervisor.hpp"
+#include "station/service.hpp"
+#include "station/store/store.hpp"
+#include "web/live.hpp"
+
+namespace linestation::web {
+
+struct ApiOptions {
+    std::filesystem::path store_path;
+    std::filesystem::path openapi_file;
+    std::size_t max_body_bytes = 1 << 20;
+    bool secure_cookies = false;
+    reports::QuotaLimits quota;
+    // Supervisor summaries older than this are recomputed in the background while the
+    // previous answer is served.
+    double summary_max_age_s = 5.0;
+    int read_connections = 4;
+    int login_max_failures = 5;
+    int login_max_failures_per_address = 20;
+    double login_window_s = 300;
+};
+
+// Read-only connections to the store for reports, one per concurrent query.
+class ReadPool {
+  public:
+    ReadPool(const std::filesystem::path& file, int size);
+    class Lease {
+      public:
+        Lease(ReadPool& pool, std::unique_ptr<store::Database> db)
+            : pool_(pool), db_(std::move(db)) {}
+        ~Lease() { pool_.give_back(std::move(db_)); }
+        Lease(const Lease&) = delete;
+        Lease& operator=(const Lease&) = delete;
+        store::Database& operator*() { return *db_; }
+
+      private:
+        ReadPool& pool_;
+        std::unique_ptr<store::Database> db_;
+    };
+    Lease lease();
+
+  private:
+    void give_back(std::unique_ptr<store::Database> db);
+    std::mutex mutex_;
+    std::condition_variable available_;
+    std::vector<std::unique_ptr<store::Database>> free_;
+};
+
+// The store's part of /metrics (Prometheus text).
+std::string store_metrics(store::Database& db, const std::string& day,
+                          const reports::QuotaLimits& limits);
+
+class Api {
+  public:
+    Api(StationService& station, const Clock& clock, ApiOptions options);
+    ~Api();
+    Api(const Api&) = delete;
+    Api& operator=(const Api&) = delete;
+
+    // Answers one request; every failure becomes a JSON error, never a stack trace.
+    void handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
+    LiveHub& live() { return live_; }
+
+  private:
+    struct Call;
+    void route(Call& call);
+    auth::Session require_session(Call& call);
+    auth::Session require_role(Call& call, std::initializer_list<const char*> roles);
+    void require_csrf(Call& call, const auth::Session& session);
+    void audit(const std::string& actor, const std::string& action,
+               const Poco::JSON::Object& detail);
+
+    void login(Call& call);
+    void logout(Call& call);
+    void me(Call& call);
+    void start_batch(Call& call);
+    void qr_image(Call& call, bool png);
+    void report(Call& call, const std::string& name);
+    void unit_history(Call& call, const std::string& serial);
+    void users(Call& call);
+    void add_user(Call& call);
+    void disable_user(Call& call, const std::string& login);
+    void audit_log(Call& call);
+    void cloud_accounts(Call& call);
+    void add_cloud_account(Call& call);
+    void live(Call& call);
+    std::string metrics_text();
+    std::string summary_json(const std::string& period);
+    std::string compute_summary(const std::string& period);
+    reports::Table table_named(store::Database& db, const std::string& name,
+                               const reports::Period& period);
+    void refresh_loop();
+
+    StationService& station_;
+    const Clock& clock_;
+    ApiOptions options_;
+    store::Store store_;
+    ReadPool reads_;
+    auth::SessionTable sessions_;
+    auth::LoginThrottle throttle_;     // per login and client address
+    auth::LoginThrottle ip_throttle_;  // per client address, whatever login it tries
+    LiveHub live_;
+    std::string openapi_;
+    std::mutex qr_mutex_;
+    std::shared_ptr<const qr::VerifiedQr> qr_code_;  // the last code shown, read back
+
+    struct CachedSummary {
+        std::string json;
+        double computed_s = 0;
+    };
+    std::mutex summary_mutex_;
+    std::condition_variable summary_wake_;
+    std::map<std::string, CachedSummary> summaries_;
+    std::vector<std::string> stale_;
+    bool stopping_ = false;
+    std::thread refresher_;
+};
+
+}  // namespace linestation::web

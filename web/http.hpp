@@ -1,0 +1,46 @@
+#pragma once
+// Small pieces every API handler uses: JSON answers, errors that carry an HTTP status,
+// bounded body reading and cookie parsing.
+
+#include <Poco/JSON/Object.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+
+namespace linestation::web {
+
+// Thrown by handlers to answer with `status` and {"error": message}. The message goes to
+// the client, so it names what was wrong with the request and nothing internal.
+class HttpError : public std::runtime_error {
+  public:
+    HttpError(Poco::Net::HTTPResponse::HTTPStatus status, const std::string& message)
+        : std::runtime_error(message), status_(status) {}
+    Poco::Net::HTTPResponse::HTTPStatus status() const { return status_; }
+
+  private:
+    Poco::Net::HTTPResponse::HTTPStatus status_;
+};
+
+std::string to_json(const Poco::JSON::Object& object);
+std::string to_json(const Poco::JSON::Array& array);
+void send_text(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse::HTTPStatus status,
+               const std::string& content_type, const std::string& body);
+void send_json(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse::HTTPStatus status,
+               const std::string& json);
+void send_json(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse::HTTPStatus status,
+               const Poco::JSON::Object& body);
+void send_error(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse::HTTPStatus status,
+                const std::string& message);
+
+// Reads the body, refusing (413) more than `limit` bytes whether or not a length was sent.
+std::string read_body(Poco::Net::HTTPServerRequest& request, std::size_t limit);
+// Parses a JSON object body; 400 with a clear message when it is not one.
+Poco::JSON::Object::Ptr parse_object(const std::string& body);
+
+// The value of cookie `name` from the Cookie header, or "".
+std::string cookie_value(const Poco::Net::HTTPServerRequest& request, const std::string& name);
+
+}  // namespace linestation::web
