@@ -18,15 +18,11 @@ constexpr Subcommand kSubcommands[] = {
      linestation::app::run_fixture},
     {"qr", "write the pairing QR code (read back before it is written)", linestation::app::run_qr},
     {"cloud", "cloud: pairing-token (check credentials), emulator", linestation::app::run_cloud},
-    {"led-scan", "read slots' LEDs from a video, print state changes as JSON lines", linestation::app::run_led_scan},
-    {"calibrate", "propose LED regions (ROIs) from a clip of blinking LEDs", linestation::app::run_calibrate},
+    {"led-scan", "read slots' LEDs from a video, print state changes as JSON lines",
+     linestation::app::run_led_scan},
+    {"calibrate", "propose LED regions (ROIs) from a clip of blinking LEDs",
+     linestation::app::run_calibrate},
     {"simulate", "run a shift on the virtual line on virtual time", linestation::app::run_simulate},
-    {"led-scan", "read slots' LEDs from a video, print state changes as JSON lines", linestation::app::run_led_scan},
-    {"calibrate", "propose LED regions (ROIs) from a clip of blinking LEDs", linestation::app::run_calibrate},
-    {"qr", "write the pairing QR code (read back before it is written)", linestation::app::run_qr},
-    {"cloud", "cloud: pairing-token (check credentials), emulator", linestation::app::run_cloud},
-    {"fixture", "switch, read and pulse fixture board channels; list attached boards",
-     linestation::app::run_fixture},
 };
 
 void print_help(std::ostream& out) {
