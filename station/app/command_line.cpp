@@ -70,7 +70,7 @@ bool CommandLine::parse(const std::vector<std::string>& args, std::ostream& out)
 void CommandLine::print_help(std::ostream& out) const {
     Poco::Util::HelpFormatter help(options_);
     help.setUnixStyle(true);
-    help.setCommand(command_);
+    help.setCommand("station " + command_);
     help.setUsage(usage_);
     help.setHeader(summary_);
     help.setIndent(28);

@@ -17,11 +17,11 @@ struct Subcommand {
 
 int run_serve(const Args& args);
 int run_user(const Args& args);
-int run_simulate(const Args& args);
-int run_led_scan(const Args& args);  // and run_calibrate: station/app/led_scan_command.cpp
-int run_calibrate(const Args& args);
+int run_fixture(const Args& args);
 int run_qr(const Args& args);
 int run_cloud(const Args& args);
-int run_fixture(const Args& args);
+int run_led_scan(const Args& args);  // and run_calibrate: station/app/led_scan_command.cpp
+int run_calibrate(const Args& args);
+int run_simulate(const Args& args);
 
 }  // namespace linestation::app

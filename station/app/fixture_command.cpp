@@ -71,7 +71,7 @@ int fixture_list() {
 
 int run_fixture(const Args& args) {
     CommandLine cli("fixture",
-                    "station fixture list | on|off|read|pulse --driver D --port P --channel N "
+                    "list | on|off|read|pulse --driver D --port P --channel N "
                     "[--ms MS] [serial options]",
                     "Switches, reads and pulses one channel of a fixture board; `list` shows the "
                     "serial ports, HID relays and USB hubs attached. Drivers: modbus-rtu, lcus, "

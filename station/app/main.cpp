@@ -14,13 +14,15 @@ constexpr Subcommand kSubcommands[] = {
     {"serve", "run the station (HTTP dashboard and API); without --config, on the virtual line",
      linestation::app::run_serve},
     {"user", "manage dashboard users (user add ...)", linestation::app::run_user},
-    {"simulate", "run a shift on the virtual line on virtual time", linestation::app::run_simulate},
-    {"led-scan", "read slots' LEDs from a video, print state changes as JSON lines", linestation::app::run_led_scan},
-    {"calibrate", "propose LED regions (ROIs) from a clip of blinking LEDs", linestation::app::run_calibrate},
-    {"qr", "write the pairing QR code (read back before it is written)", linestation::app::run_qr},
-    {"cloud", "cloud: pairing-token (check credentials), emulator", linestation::app::run_cloud},
     {"fixture", "switch, read and pulse fixture board channels; list attached boards",
      linestation::app::run_fixture},
+    {"qr", "write the pairing QR code (read back before it is written)", linestation::app::run_qr},
+    {"cloud", "cloud: pairing-token (check credentials), emulator", linestation::app::run_cloud},
+    {"led-scan", "read slots' LEDs from a video, print state changes as JSON lines",
+     linestation::app::run_led_scan},
+    {"calibrate", "propose LED regions (ROIs) from a clip of blinking LEDs",
+     linestation::app::run_calibrate},
+    {"simulate", "run a shift on the virtual line on virtual time", linestation::app::run_simulate},
 };
 
 void print_help(std::ostream& out) {

@@ -26,7 +26,7 @@ std::vector<std::string> split_products(const std::string& text) {
 
 int user_add(const Args& args) {
     CommandLine cli("user add",
-                    "station user add --login NAME --role operator|supervisor|admin "
+                    "--login NAME --role operator|supervisor|admin "
                     "[--products ID,ID] --password-stdin [--config FILE | --db FILE]",
                     "Makes a dashboard user. The password is read from standard input (one line); "
                     "there is no default password.");

@@ -50,6 +50,28 @@ int trace(std::uint64_t seed, const std::string& slot, double from, double to) {
 
 int main(int argc, char** argv) {
     using namespace linestation;
+    if (argc > 3 && std::string(argv[1]) == "write") {
+        // `vision_accuracy write SEED PATH`: the clip as numbered JPEGs (or PATH.avi).
+        virtual_line::ClipOptions options;
+        options.leds = 6;
+        options.duration_s = 40;
+        options.fps = 0;
+        auto spec = virtual_line::random_clip(std::strtoull(argv[2], nullptr, 10), options);
+        std::string path = argv[3];
+        if (path.size() > 4 && path.substr(path.size() - 4) == ".avi") {
+            virtual_line::write_clip_avi(spec, path);
+        } else {
+            virtual_line::write_clip_images(spec, path);
+        }
+        std::cout << "fps " << spec.camera.fps;
+        for (std::size_t i = 0; i < spec.slots.size(); ++i) {
+            const auto& r = spec.rois[i];
+            std::cout << " --roi " << spec.slots[i] << "=" << r.x << "," << r.y << "," << r.w << ","
+                      << r.h;
+        }
+        std::cout << "\n";
+        return 0;
+    }
     if (argc > 5 && std::string(argv[1]) == "trace") {
         return trace(std::strtoull(argv[2], nullptr, 10), argv[3], std::atof(argv[4]),
                      std::atof(argv[5]));
