@@ -168,7 +168,8 @@ void LedTracker::push_symbol(double t, LedColor symbol) {
         cur.pending_frames = 0;
         return;
     }
-    if (cur.symbol == LedColor::Unknown) {
+    if (cur.symbol == LedColor::Unknown && cur.frames <= 3) {
+        // A run that began on an unclear frame takes the first clear colour.
         cur.symbol = symbol;
         cur.pending_frames = 0;
         return;
