@@ -71,9 +71,10 @@ LedTracker::LedTracker(std::string slot, const ColorTable& colors, TrackerOption
 }
 
 void LedTracker::learn_reference(const RoiSample& s) {
-    if (!have_ref_ || s.level < 0.8f * ref_level_) {
-        // The reference follows the lowest level fast: a reference learnt from a dim lit
-        // frame must not survive the first truly dark one.
+    if (!have_ref_ || s.level < 0.6f * ref_level_) {
+        // A clear step down resets the reference: one learnt from a dim lit frame must not
+        // survive the first truly dark one. Flicker troughs are not such a step; they
+        // average in below.
         ref_rgb_ = s.mean_rgb;
         ref_level_ = s.level;
         ref_clipped_ = s.clipped_fraction;
@@ -95,7 +96,7 @@ LedColor LedTracker::classify_frame(const RoiSample& s) {
         }
         float rise = s.level - ref_level_;
         // Hysteresis between the slot's own off level and a clear rise above it.
-        float threshold = std::max(0.01f, 0.4f * ref_level_);
+        float threshold = std::max(0.01f, 0.5f * ref_level_);
         bool above = rise > (was_lit ? 0.5f * threshold : threshold);
         if (above) {
             auto color = colors_.classify(excess);
@@ -167,7 +168,8 @@ void LedTracker::push_symbol(double t, LedColor symbol) {
         cur.pending_frames = 0;
         return;
     }
-    if (cur.symbol == LedColor::Unknown) {
+    if (cur.symbol == LedColor::Unknown && cur.frames <= 3) {
+        // A run that began on an unclear frame takes the first clear colour.
         cur.symbol = symbol;
         cur.pending_frames = 0;
         return;
@@ -295,7 +297,7 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
         d1 = mean_x;
     }
     double share = d1 / period;
-    if (share < 0.12 || share > 0.88) return std::nullopt;
+    if (share < 0.18 || share > 0.82) return std::nullopt;  // duty 25-75% and edge frames
     // Phases of a single frame are what noise makes: ask for one more matching period.
     std::size_t back = 3;
     if (z1.frames < 2 || z2.frames < 2) {
@@ -381,6 +383,16 @@ std::optional<LedObservation> LedTracker::decide(double t) {
     // the phase of a blink already decided.
     LedColor c = run_color(cur);
     if (cur.frames < 2) return std::nullopt;
+    // A lone odd frame (a noise spike, a flicker peak) does not restart a steady or dark
+    // phase: the phase reaches back over isolated one-frame runs.
+    double phase_start = cur.start;
+    for (std::size_t k = runs_.size() - 1; k >= 2; k -= 2) {
+        const Run& glitch = runs_[k - 1];
+        const Run& before = runs_[k - 2];
+        if (glitch.frames != 1 || run_color(before) != c || runs_[k].frames < 10) break;
+        phase_start = before.start;
+    }
+    d = t - phase_start;
     double need = options_.hold_for(c == LedColor::Unknown ? LedColor::White : c);
     if (in_periodic) {
         double expected = c == color_a_ ? dur_a_ : (c == color_b_ ? dur_b_ : 0);
@@ -398,7 +410,7 @@ std::optional<LedObservation> LedTracker::decide(double t) {
     color_b_ = LedColor::Off;
     period_ = 0;
     dur_a_ = dur_b_ = 0;
-    since_ = cur.start;
+    since_ = phase_start;
     return emit(t);
 }
 

@@ -71,6 +71,7 @@ void ClipScore::add(const ClipScore& o) {
     append(latency_frames, o.latency_frames);
     append(latency_s, o.latency_s);
     append(latency_periods, o.latency_periods);
+    append(latency_periods_from_off, o.latency_periods_from_off);
     append(failures, o.failures);
 }
 
@@ -88,7 +89,10 @@ std::string ClipScore::summary() const {
       << "steady/off latency: median " << median(latency_s) << " s / " << median(latency_frames)
       << " frames, max " << maximum(latency_s) << " s / " << maximum(latency_frames) << " frames\n"
       << "blink/alternate latency: median " << median(latency_periods) << " periods, max "
-      << maximum(latency_periods) << " periods\n";
+      << maximum(latency_periods) << " periods\n"
+      << "  of blinks that began from off: median " << median(latency_periods_from_off)
+      << " periods, max " << maximum(latency_periods_from_off)
+      << " periods (n=" << latency_periods_from_off.size() << ")\n";
     return s.str();
 }
 
@@ -167,7 +171,12 @@ ClipScore score_clip(const virtual_line::ClipSpec& spec,
             double latency = std::max(0.0, hit->t - p.start_s);
             if (p.pattern == "blink" || p.pattern == "alternate") {
                 score.freq_errors.push_back(std::abs(*hit->freq_hz - p.freq_hz) / p.freq_hz);
-                if (hit->t >= p.start_s) score.latency_periods.push_back(latency * p.freq_hz);
+                if (hit->t >= p.start_s) {
+                    score.latency_periods.push_back(latency * p.freq_hz);
+                    if (j > 0 && phases[j - 1].pattern == "off" && p.pattern == "blink") {
+                        score.latency_periods_from_off.push_back(latency * p.freq_hz);
+                    }
+                }
             } else if (hit->t >= p.start_s) {
                 score.latency_s.push_back(latency);
                 score.latency_frames.push_back(latency * fps);

@@ -20,11 +20,12 @@ struct ClipScore {
     int wrong = 0;  // observations that contradict the truth at their time
     int false_blinks = 0;
     int false_steadies = 0;
-    std::vector<double> freq_errors;      // relative, decided blinks/alternations
-    std::vector<double> latency_frames;   // steady/off decisions
-    std::vector<double> latency_s;        // steady/off decisions
-    std::vector<double> latency_periods;  // blink/alternate decisions
-    std::vector<std::string> failures;    // one line per wrong observation or missed phase
+    std::vector<double> freq_errors;               // relative, decided blinks/alternations
+    std::vector<double> latency_frames;            // steady/off decisions
+    std::vector<double> latency_s;                 // steady/off decisions
+    std::vector<double> latency_periods;           // blink/alternate decisions
+    std::vector<double> latency_periods_from_off;  // ... of blinks that began from off
+    std::vector<std::string> failures;             // one line per wrong observation or missed phase
 
     void add(const ClipScore& other);
     std::string summary() const;
