@@ -118,6 +118,7 @@ void SlotFlow::start(UnitOrder order) {
     o.set("recipe", order_.recipe->product_id);
     if (order_.operator_login) o.set("operator", *order_.operator_login);
     event("flow", to_json(o));
+    timeline_.flush();
     set_step(Step::Admission);
     tick();
 }
@@ -136,6 +137,8 @@ void SlotFlow::actuate(const std::optional<SlotChannel>& ch, const char* role, b
     o.set("channel", ch->channel);
     o.set("on", on);
     event("actuator", to_json(o));
+    // In the store before the relay moves: a crash never hides an action taken.
+    timeline_.flush();
     ch->board->set(ch->channel, on);
     commanded_[role] = on;
 }

@@ -56,7 +56,14 @@ TEST(Crash, KillNineMidBatchLosesNoVerdictAndMarksInFlightUnitsInterrupted) {
         auto u = store.unit(id);
         ASSERT_TRUE(u);
         EXPECT_EQ(u->verdict.value_or(""), "INTERRUPTED");
-        EXPECT_FALSE(store.events(id).empty()) << "unit " << id << " lost its timeline";
+        const auto events = store.events(id);
+        ASSERT_FALSE(events.empty());
+        bool says_interrupted = false;
+        for (const auto& e : events)
+            says_interrupted |= e.detail_json.find("INTERRUPTED") != std::string::npos;
+        EXPECT_TRUE(says_interrupted) << "unit " << id;
+        // What it recorded before the kill is still there: at least its start.
+        EXPECT_GE(events.size(), 2u) << "unit " << id << " lost its timeline";
     }
     for (auto id : committed) EXPECT_NE(store.unit(id)->verdict.value_or(""), "INTERRUPTED");
 }
