@@ -261,6 +261,11 @@ QrView Line::qr() {
     return scheduler_->view();
 }
 
+std::string Line::camera_snapshot_png() {
+    std::lock_guard lock(mutex_);
+    return parts_.leds ? parts_.leds->snapshot_png() : std::string{};
+}
+
 std::vector<std::string> Line::recipe_ids() const {
     std::vector<std::string> ids;
     for (const auto& [id, r] : parts_.recipes) ids.push_back(id);
