@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <csignal>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "station/store/store.hpp"
 #include "tests/common/process.hpp"
@@ -66,4 +68,44 @@ TEST(Crash, KillNineMidBatchLosesNoVerdictAndMarksInFlightUnitsInterrupted) {
         EXPECT_GE(events.size(), 2u) << "unit " << id << " lost its timeline";
     }
     for (auto id : committed) EXPECT_NE(store.unit(id)->verdict.value_or(""), "INTERRUPTED");
+}
+
+TEST(Crash, ServeKilledMidBatchComesBackWithItsUnitsInterrupted) {
+    TempDir dir;
+    const auto db = (dir / "station.db").string();
+    std::vector<std::int64_t> started;
+    {
+        ChildProcess serve({LS_STATION_BINARY, "serve", "--port", "0", "--db", db, "--batch",
+                            "unbind:tuya-ipc-camera"});
+        ASSERT_FALSE(serve.wait_for_line("listening on", 30).empty());
+        // Real time: within a few seconds every slot's unit is started and pressing reset.
+        for (int i = 0; i < 100 && started.size() < 8; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            linestation::store::Store store(db);
+            started.clear();
+            for (std::int64_t id = 1; id <= store.count_units(); ++id) {
+                for (const auto& e : store.events(id)) {
+                    if (e.kind == "actuator") {
+                        started.push_back(id);
+                        break;
+                    }
+                }
+            }
+        }
+        ASSERT_EQ(started.size(), 8u);
+        serve.stop(SIGKILL);
+    }
+    ChildProcess again({LS_STATION_BINARY, "serve", "--port", "0", "--db", db});
+    ASSERT_FALSE(again.wait_for_line("listening on", 30).empty());
+    linestation::store::Store store(db);
+    for (auto id : started) {
+        auto u = store.unit(id);
+        ASSERT_TRUE(u);
+        // Its verdict came before the kill, or it is INTERRUPTED now: never left open.
+        ASSERT_TRUE(u->verdict) << "unit " << id;
+        if (*u->verdict == "INTERRUPTED") {
+            EXPECT_GE(store.events(id).size(), 3u);
+        }
+    }
+    EXPECT_EQ(again.stop(SIGTERM), 0);
 }
