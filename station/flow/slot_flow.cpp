@@ -150,9 +150,11 @@ void SlotFlow::to_safe_state(bool force) {
 
 void SlotFlow::observe(const vision::LedObservation& led) {
     led_ = led;
+    // The unit's own recipe names the state: the camera's recipe may be another product's.
     led_state_ = led.state;
-    if (!led_state_ && order_.recipe && !led.camera_lost && !led.unsure) {
-        led_state_ = order_.recipe->state_for(led.color, led.pattern, led.freq_hz);
+    if (order_.recipe && !led.camera_lost) {
+        led_state_ = led.unsure ? std::nullopt
+                                : order_.recipe->state_for(led.color, led.pattern, led.freq_hz);
     }
     if (!busy()) {
         publish();
