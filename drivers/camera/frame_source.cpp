@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -56,7 +57,15 @@ VideoCaptureSource::VideoCaptureSource(const CameraSettings& settings)
         if (kind_ == SourceKind::File && !std::filesystem::exists(settings.source)) {
             throw CameraError(settings.source + ": no such video file");
         }
-        opened = capture_.open(settings.source);
+        if (kind_ == SourceKind::Stream) {
+            // A stream that stalls must come back as "no frame" soon, so the feed can
+            // report the camera lost and reopen it, instead of blocking the station.
+            opened = capture_.open(
+                settings.source, cv::CAP_FFMPEG,
+                {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, 5000, cv::CAP_PROP_READ_TIMEOUT_MSEC, 2000});
+        } else {
+            opened = capture_.open(settings.source);
+        }
     }
     if (!opened || !capture_.isOpened()) {
         throw CameraError(settings.source + ": cannot open (OpenCV VideoCapture refused it)");
@@ -81,6 +90,7 @@ VideoCaptureSource::VideoCaptureSource(const CameraSettings& settings)
                   0.05 * *settings.white_balance_k);
         }
     }
+    opened_at_ = std::chrono::steady_clock::now();
     fps_ = capture_.get(cv::CAP_PROP_FPS);
     if (!(fps_ > 0 && fps_ < 1000)) fps_ = settings.fps > 0 ? settings.fps : 30;
 }
@@ -105,9 +115,9 @@ std::optional<CameraFrame> VideoCaptureSource::read() {
         // Stream time; backends disagree on whether POS_MSEC is before or after the frame.
         t = static_cast<double>(f.index) / fps_;
     } else {
-        // Live: the driver's buffer timestamp when it gives a sane one.
-        double ms = capture_.get(cv::CAP_PROP_POS_MSEC);
-        t = ms > 0 ? ms / 1000.0 : last_t_ + 1.0 / fps_;
+        // Live: arrival time since the source opened (drivers disagree on what their
+        // timestamps mean; the station's feed restamps on its own clock anyway).
+        t = std::chrono::duration<double>(std::chrono::steady_clock::now() - opened_at_).count();
     }
     if (t <= last_t_) t = last_t_ + 1e-6;
     last_t_ = t;

@@ -4,6 +4,7 @@
 // Each frame carries its capture time. A source that stops delivering says so; reopening
 // with backoff is the caller's policy (station/vision/camera_feed.hpp).
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -62,6 +63,7 @@ class VideoCaptureSource final : public FrameSource {
     void apply(int property, double value, const char* name, double tolerance);
     cv::VideoCapture capture_;
     SourceKind kind_;
+    std::chrono::steady_clock::time_point opened_at_;
     double fps_ = 0;
     long index_ = 0;
     double last_t_ = -1;

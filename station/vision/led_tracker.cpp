@@ -71,9 +71,10 @@ LedTracker::LedTracker(std::string slot, const ColorTable& colors, TrackerOption
 }
 
 void LedTracker::learn_reference(const RoiSample& s) {
-    if (!have_ref_ || s.level < 0.8f * ref_level_) {
-        // The reference follows the lowest level fast: a reference learnt from a dim lit
-        // frame must not survive the first truly dark one.
+    if (!have_ref_ || s.level < 0.6f * ref_level_) {
+        // A clear step down resets the reference: one learnt from a dim lit frame must not
+        // survive the first truly dark one. Flicker troughs are not such a step; they
+        // average in below.
         ref_rgb_ = s.mean_rgb;
         ref_level_ = s.level;
         ref_clipped_ = s.clipped_fraction;
@@ -95,7 +96,7 @@ LedColor LedTracker::classify_frame(const RoiSample& s) {
         }
         float rise = s.level - ref_level_;
         // Hysteresis between the slot's own off level and a clear rise above it.
-        float threshold = std::max(0.01f, 0.4f * ref_level_);
+        float threshold = std::max(0.01f, 0.5f * ref_level_);
         bool above = rise > (was_lit ? 0.5f * threshold : threshold);
         if (above) {
             auto color = colors_.classify(excess);
@@ -167,7 +168,8 @@ void LedTracker::push_symbol(double t, LedColor symbol) {
         cur.pending_frames = 0;
         return;
     }
-    if (cur.symbol == LedColor::Unknown) {
+    if (cur.symbol == LedColor::Unknown && cur.frames <= 3) {
+        // A run that began on an unclear frame takes the first clear colour.
         cur.symbol = symbol;
         cur.pending_frames = 0;
         return;
@@ -256,31 +258,46 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
     // The first run seen began before the camera looked: its length is no phase.
     if (z1.start <= first_frame_t_) return std::nullopt;
     if (period < 6 * dt_ || short_runs >= 3) {
-        // Near a quarter of the frame rate a single period cannot tell a blink from a
-        // faster one sampled unevenly: measure three periods, and refuse if too fast.
-        if (n < 7) return std::nullopt;
-        for (std::size_t k = 0; k < 7; ++k) {
+        // Near a quarter of the frame rate one period cannot tell a blink from a faster
+        // one sampled unevenly (or from noise): measure over up to six periods, and ask
+        // every phase to stay within a frame of its kind's mean. Irregular or too fast is
+        // "unsure", never a frequency.
+        std::size_t span = 0;
+        for (std::size_t k = 1; k < std::min<std::size_t>(n, 13); ++k) {
             const Run& r = runs_[n - 1 - k];
-            if (run_color(r) != (k % 2 == 0 ? x : y) && r.symbol != (k % 2 == 0 ? x : y)) {
-                return std::nullopt;
-            }
+            LedColor want = k % 2 == 0 ? x : y;
+            if ((run_color(r) != want && r.symbol != want) || r.start <= first_frame_t_) break;
+            span = k;
         }
-        if (runs_[n - 7].start <= first_frame_t_) return std::nullopt;
-        for (std::size_t k = 1; k < 7; ++k) {
-            if (!consistent(run_duration(k, t), k % 2 == 0 ? d1 : d2)) return std::nullopt;
+        if (span < 6) return std::nullopt;
+        double sum[2] = {0, 0};
+        int count[2] = {0, 0};
+        for (std::size_t k = 1; k <= span; ++k) {
+            sum[k % 2] += run_duration(k, t);
+            ++count[k % 2];
         }
-        double average = (runs_[n - 1].start - runs_[n - 7].start) / 3.0;
-        if (average < 3.9 * dt_) {
+        double mean_x = sum[0] / count[0], mean_y = sum[1] / count[1];
+        bool regular = true;
+        for (std::size_t k = 1; k <= span; ++k) {
+            double mean = k % 2 == 0 ? mean_x : mean_y;
+            if (std::abs(run_duration(k, t) - mean) > 1.1 * dt_) regular = false;
+        }
+        std::size_t far = span % 2 == 0 ? span : span - 1;
+        double average =
+            (runs_[n - 1].start - runs_[n - 1 - far].start) / static_cast<double>(far / 2);
+        if (!regular || average < 3.9 * dt_) {
             p.too_fast = true;
-            p.onset = runs_[n - 7].start;
+            p.onset = runs_[n - 1 - span].start;
             return p;
         }
         period = average;
         p.period = average;
-        p.dur_b = average - d1;
+        p.dur_a = mean_x;
+        p.dur_b = average - mean_x;
+        d1 = mean_x;
     }
     double share = d1 / period;
-    if (share < 0.12 || share > 0.88) return std::nullopt;
+    if (share < 0.18 || share > 0.82) return std::nullopt;  // duty 25-75% and edge frames
     // Phases of a single frame are what noise makes: ask for one more matching period.
     std::size_t back = 3;
     if (z1.frames < 2 || z2.frames < 2) {
@@ -366,9 +383,19 @@ std::optional<LedObservation> LedTracker::decide(double t) {
     // the phase of a blink already decided.
     LedColor c = run_color(cur);
     if (cur.frames < 2) return std::nullopt;
+    // A lone odd frame (a noise spike, a flicker peak) does not restart a steady or dark
+    // phase: the phase reaches back over isolated one-frame runs.
+    double phase_start = cur.start;
+    for (std::size_t k = runs_.size() - 1; k >= 2; k -= 2) {
+        const Run& glitch = runs_[k - 1];
+        const Run& before = runs_[k - 2];
+        if (glitch.frames != 1 || run_color(before) != c || runs_[k].frames < 10) break;
+        phase_start = before.start;
+    }
+    d = t - phase_start;
     double need = options_.hold_for(c == LedColor::Unknown ? LedColor::White : c);
     if (in_periodic) {
-        double expected = c == color_a_ ? dur_a_ : (c == LedColor::Off ? dur_b_ : 0);
+        double expected = c == color_a_ ? dur_a_ : (c == color_b_ ? dur_b_ : 0);
         need = std::max(need, expected * (1 + options_.phase_tolerance) + 2 * dt_);
     }
     if (d < need) return std::nullopt;
@@ -383,7 +410,7 @@ std::optional<LedObservation> LedTracker::decide(double t) {
     color_b_ = LedColor::Off;
     period_ = 0;
     dur_a_ = dur_b_ = 0;
-    since_ = cur.start;
+    since_ = phase_start;
     return emit(t);
 }
 

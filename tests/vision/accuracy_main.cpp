@@ -10,13 +10,19 @@
 
 namespace {
 
-// `vision_accuracy trace SEED SLOT FROM TO`: every frame's colour for one slot.
-int trace(std::uint64_t seed, const std::string& slot, double from, double to) {
-    using namespace linestation;
-    virtual_line::ClipOptions options;
+// The clips the accuracy figures are taken on: 6 LEDs, 40 s, a random frame rate.
+linestation::virtual_line::ClipOptions accuracy_clip() {
+    linestation::virtual_line::ClipOptions options;
     options.leds = 6;
     options.duration_s = 40;
     options.fps = 0;
+    return options;
+}
+
+// `vision_accuracy trace SEED SLOT FROM TO`: every frame's colour for one slot.
+int trace(std::uint64_t seed, const std::string& slot, double from, double to) {
+    using namespace linestation;
+    auto options = accuracy_clip();
     auto spec = virtual_line::random_clip(seed, options);
     std::vector<vision::SlotRoi> rois;
     std::size_t mine = 0;
@@ -50,6 +56,25 @@ int trace(std::uint64_t seed, const std::string& slot, double from, double to) {
 
 int main(int argc, char** argv) {
     using namespace linestation;
+    if (argc > 3 && std::string(argv[1]) == "write") {
+        // `vision_accuracy write SEED PATH`: the clip as numbered JPEGs (or PATH.avi).
+        auto options = accuracy_clip();
+        auto spec = virtual_line::random_clip(std::strtoull(argv[2], nullptr, 10), options);
+        std::string path = argv[3];
+        if (path.size() > 4 && path.substr(path.size() - 4) == ".avi") {
+            virtual_line::write_clip_avi(spec, path);
+        } else {
+            virtual_line::write_clip_images(spec, path);
+        }
+        std::cout << "fps " << spec.camera.fps;
+        for (std::size_t i = 0; i < spec.slots.size(); ++i) {
+            const auto& r = spec.rois[i];
+            std::cout << " --roi " << spec.slots[i] << "=" << r.x << "," << r.y << "," << r.w << ","
+                      << r.h;
+        }
+        std::cout << "\n";
+        return 0;
+    }
     if (argc > 5 && std::string(argv[1]) == "trace") {
         return trace(std::strtoull(argv[2], nullptr, 10), argv[3], std::atof(argv[4]),
                      std::atof(argv[5]));
@@ -59,10 +84,7 @@ int main(int argc, char** argv) {
     bool verbose = argc > 3 && std::string(argv[3]) == "-v";
     testing::ClipScore total;
     for (int i = 0; i < count; ++i) {
-        virtual_line::ClipOptions options;
-        options.leds = 6;
-        options.duration_s = 40;
-        options.fps = 0;
+        auto options = accuracy_clip();
         auto spec = virtual_line::random_clip(first + static_cast<std::uint64_t>(i), options);
         auto score = testing::run_and_score(spec);
         if (verbose) {

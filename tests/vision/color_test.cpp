@@ -16,34 +16,8 @@ using testing::phase;
 using testing::script;
 
 std::array<float, 3> hue(double degrees, double saturation = 0.95) {
-    // Linear RGB of a hue, via the same convention as chroma_of.
-    double h = degrees / 60.0;
-    int sector = static_cast<int>(h) % 6;
-    double f = h - static_cast<int>(h), c = saturation, m = 1 - c;
-    double x = sector % 2 == 0 ? c * f : c * (1 - f);
-    std::array<double, 3> rgb{};
-    switch (sector) {
-        case 0:
-            rgb = {c, x, 0};
-            break;
-        case 1:
-            rgb = {x, c, 0};
-            break;
-        case 2:
-            rgb = {0, c, x};
-            break;
-        case 3:
-            rgb = {0, x, c};
-            break;
-        case 4:
-            rgb = {x, 0, c};
-            break;
-        default:
-            rgb = {c, 0, x};
-            break;
-    }
-    return {static_cast<float>(rgb[0] + m), static_cast<float>(rgb[1] + m),
-            static_cast<float>(rgb[2] + m)};
+    auto rgb = virtual_line::hue_to_rgb(degrees, saturation);
+    return {static_cast<float>(rgb[0]), static_cast<float>(rgb[1]), static_cast<float>(rgb[2])};
 }
 
 TEST(VisionColor, RedWrapsAroundHueZero) {

@@ -120,6 +120,22 @@ TEST(VisionLedScan, MjpegAviWithRecipeStates) {
     EXPECT_NEAR(seen[2].since, 7.0, 0.1);
 }
 
+TEST(VisionLedScan, H264ClipMatchesGroundTruth) {
+    testing::TempDir dir;
+    auto spec = scan_clip();
+    spec.duration_s = 14;
+    virtual_line::write_clip_h264(spec, dir / "clip.mp4");
+    std::vector<std::string> argv{LS_STATION_BINARY, "led-scan", "--video",
+                                  (dir / "clip.mp4").string()};
+    for (auto& a : roi_args(spec)) argv.push_back(a);
+    auto r = testing::run_process(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto score = testing::score_clip(spec, parse_lines(r.out));
+    EXPECT_EQ(score.wrong, 0) << score.summary() << r.out;
+    EXPECT_EQ(score.phases_correct, score.phases) << score.summary() << r.out;
+    EXPECT_GE(score.phases, 8);
+}
+
 TEST(VisionLedScan, BadArgumentsNameTheProblem) {
     testing::TempDir dir;
     auto spec = testing::clip_of({script({phase(0, "red", "steady")})}, 0.2, {});

@@ -128,6 +128,29 @@ TEST(VisionTracker, SteadyAfterABlinkOnceItOutlastsTheBlinkPhase) {
     EXPECT_LE(seen[1].t - 3.1, TrackerOptions::for_min_blink(0.3).hold_for(LedColor::Green) + 0.1);
 }
 
+TEST(VisionTracker, AColourAfterAnUnclearOneIsDecided) {
+    // A purple LED with a clipped core (no recipe colour: unsure), then blue: blue must be
+    // decided, not swallowed by the unclear run before it.
+    ColorTable colors;
+    LedTracker tracker("A1", colors, TrackerOptions{});
+    RoiSample purple, blue;
+    purple.level = blue.level = 0.3f;
+    purple.halo_rgb = {0.8f, 0.1f, 0.9f};
+    blue.halo_rgb = {0.05f, 0.2f, 0.9f};
+    purple.halo_level = blue.halo_level = 0.3f;
+    purple.clipped_fraction = blue.clipped_fraction = 0.05f;
+    std::vector<LedObservation> seen;
+    for (int i = 0; i < 120; ++i) {
+        double t = i / 30.0;
+        if (auto o = tracker.update(t, t < 2 ? purple : blue)) seen.push_back(*o);
+    }
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_TRUE(seen[0].unsure);
+    EXPECT_EQ(seen[1].color, "blue");
+    EXPECT_EQ(seen[1].pattern, "steady");
+    EXPECT_NEAR(seen[1].since, 2.0, 0.05);
+}
+
 TEST(VisionTracker, AlternatingRedGreen) {
     auto spec = testing::clip_of({script({phase(0, "red/green", "alternate", 1.0)})}, 4, {});
     auto seen = testing::observe(spec);

@@ -1,0 +1,101 @@
+// drivers/camera: folders of numbered images and video files through OpenCV.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "drivers/camera/frame_source.hpp"
+#include "tests/common/temp_dir.hpp"
+#include "tests/vision/vision_clips.hpp"
+
+namespace linestation::drivers {
+namespace {
+
+CameraSettings settings_for(const std::string& source) {
+    CameraSettings s;
+    s.source = source;
+    return s;
+}
+
+using testing::phase;
+using testing::script;
+
+TEST(VisionCameraSource, FolderFramesAreTimedByTheirNumberSoGapsAreDrops) {
+    testing::TempDir dir;
+    cv::Mat image(8, 8, CV_8UC3, cv::Scalar(10, 20, 30));
+    for (int n : {0, 1, 2, 5, 6, 10}) {
+        cv::imwrite((dir / ("frame_" + std::to_string(n) + ".png")).string(), image);
+    }
+    std::ofstream(dir / "notes.txt") << "not an image\n";
+    ImageFolderSource source(dir.path(), 10);
+    std::vector<double> times;
+    std::vector<long> numbers;
+    while (auto f = source.read()) {
+        times.push_back(f->t);
+        numbers.push_back(f->index);
+        EXPECT_EQ(f->image.size(), image.size());
+    }
+    // Sorted numerically (10 after 6, not after 1).
+    EXPECT_EQ(numbers, (std::vector<long>{0, 1, 2, 5, 6, 10}));
+    ASSERT_EQ(times.size(), 6u);
+    EXPECT_DOUBLE_EQ(times[3], 0.5);
+    EXPECT_DOUBLE_EQ(times[5], 1.0);
+}
+
+TEST(VisionCameraSource, FolderTimestampsFileGivesCaptureTimes) {
+    testing::TempDir dir;
+    cv::Mat image(8, 8, CV_8UC3, cv::Scalar(0, 0, 0));
+    for (int n : {0, 1, 2}) cv::imwrite((dir / (std::to_string(n) + ".jpg")).string(), image);
+    std::ofstream(dir / "timestamps.txt") << "0 0.0\n1 0.041\n2 0.079\n";
+    ImageFolderSource source(dir.path(), 25);
+    source.read();
+    EXPECT_DOUBLE_EQ(source.read()->t, 0.041);
+    EXPECT_DOUBLE_EQ(source.read()->t, 0.079);
+    EXPECT_FALSE(source.read());
+}
+
+TEST(VisionCameraSource, ClearErrorsForMissingOrEmptySources) {
+    testing::TempDir dir;
+    try {
+        ImageFolderSource source(dir.path(), 25);
+        FAIL() << "an empty folder opened";
+    } catch (const CameraError& e) {
+        EXPECT_NE(std::string(e.what()).find("no numbered images"), std::string::npos);
+    }
+    EXPECT_THROW(ImageFolderSource(dir.path(), 0), CameraError);
+    try {
+        open_frame_source(settings_for((dir / "missing.avi").string()));
+        FAIL() << "a missing file opened";
+    } catch (const CameraError& e) {
+        EXPECT_NE(std::string(e.what()).find("missing.avi"), std::string::npos);
+    }
+    EXPECT_EQ(source_kind("/dev/video2"), SourceKind::Camera);
+    EXPECT_EQ(source_kind("0"), SourceKind::Camera);
+    EXPECT_EQ(source_kind("rtsp://10.0.0.5/stream"), SourceKind::Stream);
+    EXPECT_EQ(source_kind(dir.path().string()), SourceKind::ImageFolder);
+}
+
+TEST(VisionCameraSource, MjpegAviFramesWithStreamTime) {
+    testing::TempDir dir;
+    testing::CleanCamera cam;
+    cam.fps = 25;
+    auto spec = testing::clip_of({script({phase(0, "red", "blink", 2, 0.5)})}, 1.0, cam);
+    virtual_line::write_clip_avi(spec, dir / "clip.avi");
+    auto source = open_frame_source(settings_for((dir / "clip.avi").string()));
+    EXPECT_FALSE(source->live());
+    int frames = 0;
+    double last = -1;
+    while (auto f = source->read()) {
+        EXPECT_NEAR(f->t, frames / 25.0, 1e-6);
+        EXPECT_GT(f->t, last);
+        last = f->t;
+        EXPECT_EQ(f->image.cols, spec.camera.width);
+        ++frames;
+    }
+    EXPECT_EQ(frames, 26);  // 0 .. 1.0 s at 25 fps
+}
+
+}  // namespace
+}  // namespace linestation::drivers
