@@ -119,6 +119,14 @@ const std::string& path_part(const std::string& id, const std::string& what) {
     return id;
 }
 
+// The "result" of an answer as a JSON object; anything else is a malformed answer.
+Object::Ptr object_of(const Poco::Dynamic::Var& result, const std::string& what) {
+    if (result.type() == typeid(Object::Ptr)) {
+        if (auto object = result.extract<Object::Ptr>()) return object;
+    }
+    throw CloudError(CloudFailure::Other, "", what + ": the cloud's answer has no result object");
+}
+
 void for_each_object(const Poco::JSON::Array::Ptr& list,
                      const std::function<void(const Object&)>& visit) {
     if (!list) return;
@@ -186,7 +194,12 @@ struct TuyaClient::Impl {
         }
     }
 
-    std::unique_ptr<Poco::Net::HTTPClientSession> session() const {
+    // One kept-alive connection (a TLS handshake per request would cost more than the
+    // request); dropped after any failure so the next try starts clean.
+    std::unique_ptr<Poco::Net::HTTPClientSession> connection;
+
+    Poco::Net::HTTPClientSession& session() {
+        if (connection) return *connection;
         std::unique_ptr<Poco::Net::HTTPClientSession> s;
         if (tls) {
             s = std::make_unique<Poco::Net::HTTPSClientSession>(base.getHost(), base.getPort(),
@@ -197,7 +210,11 @@ struct TuyaClient::Impl {
         auto timeout = Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(
             options.timeout_s * static_cast<double>(Poco::Timespan::SECONDS)));
         s->setTimeout(timeout, timeout, timeout);
-        return s;
+        s->setKeepAlive(true);
+        // Reconnect rather than reuse a connection the server may have closed while idle.
+        s->setKeepAliveTimeout(Poco::Timespan(5, 0));
+        connection = std::move(s);
+        return *connection;
     }
 
     // One signed HTTP exchange. `shown` is the path as it may appear in a log line.
@@ -222,13 +239,18 @@ struct TuyaClient::Impl {
             request.setContentLength(static_cast<std::streamsize>(body.size()));
         }
         const double started = clock.now_s();
-        auto s = session();
-        s->sendRequest(request) << body;
-        Poco::Net::HTTPResponse response;
-        auto& in = s->receiveResponse(response);
         Answer answer;
-        answer.status = static_cast<int>(response.getStatus());
-        Poco::StreamCopier::copyToString(in, answer.body);
+        try {
+            auto& s = session();
+            s.sendRequest(request) << body;
+            Poco::Net::HTTPResponse response;
+            auto& in = s.receiveResponse(response);
+            answer.status = static_cast<int>(response.getStatus());
+            Poco::StreamCopier::copyToString(in, answer.body);
+        } catch (...) {
+            connection.reset();
+            throw;
+        }
         log.debug("%s %s -> %d (%.0f ms)", method, shown, answer.status,
                   (clock.now_s() - started) * 1000.0);
         return answer;
@@ -392,14 +414,17 @@ PairingToken TuyaClient::pairing_token(const std::string& uid) {
     body.set("paring_type", impl_->options.pairing_type);
     std::ostringstream text;
     body.stringify(text);
-    auto result = impl_->call("POST", "/v1.0/device/paring/token", text.str(), "pairing token");
-    auto object = result.extract<Object::Ptr>();
+    auto object =
+        object_of(impl_->call("POST", "/v1.0/device/paring/token", text.str(), "pairing token"),
+                  "pairing token");
     PairingToken out;
-    if (object) {
+    try {
         out.region = object->optValue<std::string>("region", "");
         out.token = object->optValue<std::string>("token", "");
         out.secret = object->optValue<std::string>("secret", "");
         out.expire_time_s = object->optValue<std::int64_t>("expire_time", 0);
+    } catch (const Poco::Exception&) {
+        out = {};
     }
     if (out.region.size() != 2 || out.token.size() != 8 || out.secret.size() != 4) {
         throw CloudError(CloudFailure::Other, "",
@@ -414,18 +439,23 @@ TokenDevices TuyaClient::token_devices(const std::string& token) {
         impl_->call("GET", "/v1.0/device/paring/tokens/" + path_part(token, "pairing token"), "",
                     "token devices");
     TokenDevices out;
-    auto object = result.extract<Object::Ptr>();
-    if (!object) return out;
-    for_each_object(object->getArray("success_devices"), [&](const Object& d) {
-        out.succeeded.push_back({d.optValue<std::string>("id", ""),
-                                 d.optValue<std::string>("product_id", ""),
-                                 d.optValue<std::string>("name", "")});
-    });
-    for_each_object(object->getArray("error_devices"), [&](const Object& d) {
-        out.failed.push_back({d.optValue<std::string>("id", ""),
-                              d.optValue<std::string>("error_code", ""),
-                              d.optValue<std::string>("error_msg", "")});
-    });
+    auto object = object_of(result, "token devices");
+    try {
+        for_each_object(object->getArray("success_devices"), [&](const Object& d) {
+            out.succeeded.push_back({d.optValue<std::string>("id", ""),
+                                     d.optValue<std::string>("product_id", ""),
+                                     d.optValue<std::string>("name", "")});
+        });
+        for_each_object(object->getArray("error_devices"), [&](const Object& d) {
+            out.failed.push_back({d.optValue<std::string>("id", ""),
+                                  d.optValue<std::string>("error_code", ""),
+                                  d.optValue<std::string>("error_msg", "")});
+        });
+    } catch (const Poco::Exception& e) {
+        throw CloudError(
+            CloudFailure::Other, "",
+            "token devices: the cloud's device lists are malformed (" + e.displayText() + ")");
+    }
     return out;
 }
 

@@ -44,6 +44,20 @@ TEST(CloudClient, GetsAnAccessTokenThenAPairingToken) {
     EXPECT_TRUE(env.emulator.device_joined(token.combined(), "dev-1", kCamera, true).ok());
 }
 
+TEST(CloudClient, KeepsOneConnectionForManyRequestsAndReconnectsAfterAFailure) {
+    CloudEnv env;
+    auto options = env.options();
+    options.timeout_s = 0.3;
+    auto client = std::make_unique<cloud::TuyaClient>(options, env.clock);
+    for (int i = 0; i < 4; ++i) client->pairing_token(kOwnerUid);
+    EXPECT_EQ(env.emulator.requests_served(), 5);  // the access token, then four tokens
+    EXPECT_EQ(env.emulator.connections_accepted(), 1);
+    env.emulator.inject({.delay_count = 1, .delay_s = 1});
+    client->pairing_token(kOwnerUid);  // the timed-out connection is dropped, the retry connects
+    EXPECT_EQ(client->counters().retries, 1);
+    EXPECT_EQ(env.emulator.connections_accepted(), 2);
+}
+
 TEST(CloudClient, AcceptsTheEndpointWithATrailingSlash) {
     CloudEnv env;
     auto options = env.options();
@@ -237,6 +251,24 @@ TEST(CloudClient, RetriesAfterATimeout) {
     auto token = client.pairing_token(kOwnerUid);
     EXPECT_EQ(token.combined().size(), 14u);
     EXPECT_EQ(client.counters().retries, 1);
+}
+
+TEST(CloudClient, MalformedAnswersAreClearErrorsNotCrashes) {
+    CloudEnv env;
+    auto client = env.client();
+    client->connect();
+    std::string message;
+    env.emulator.inject({.odd_result_count = 1});
+    EXPECT_EQ(failure_of([&] { client->pairing_token(kOwnerUid); }, &message), CloudFailure::Other);
+    EXPECT_THAT(message, HasSubstr("no result object"));
+    const auto token = client->pairing_token(kOwnerUid).token;
+    env.emulator.inject({.odd_result_count = 1});
+    EXPECT_EQ(failure_of([&] { client->token_devices(token); }, &message), CloudFailure::Other);
+    EXPECT_THAT(message, HasSubstr("no result object"));
+    env.emulator.inject({.status_count = 1, .status = 200});
+    EXPECT_EQ(failure_of([&] { client->pairing_token(kOwnerUid); }, &message), CloudFailure::Other);
+    EXPECT_THAT(message, HasSubstr("not a JSON object"));
+    EXPECT_EQ(client->pairing_token(kOwnerUid).combined().size(), 14u);  // and it recovers
 }
 
 TEST(CloudClient, UnreachableCloudIsUnavailable) {
