@@ -178,6 +178,12 @@ void SlotFlow::observe(const vision::LedObservation& led) {
     publish();
 }
 
+bool SlotFlow::green_blink() const {
+    // The vision may be unsure of a short blink's frequency (joining and activating last
+    // a few seconds), but a green blink after the code was shown is a device pairing.
+    return !led_.camera_lost && led_.unsure && led_.color == "green" && led_.pattern == "blink";
+}
+
 std::string SlotFlow::not_ready_detail() const {
     if (!led_state_ && led_.color == "off") return "no light";
     if (led_state_ == "off") return "no light";
@@ -264,7 +270,7 @@ void SlotFlow::tick() {
                 // (Not "online": a device that merely rebooted comes back online, bound.)
                 const bool joined_already =
                     fresh && order_.kind != FlowKind::Wired &&
-                    (led_state_ == "joining" || led_state_ == "activating" ||
+                    (green_blink() || led_state_ == "joining" || led_state_ == "activating" ||
                      led_state_ == "pair_failed_router" || led_state_ == "pair_failed_cloud");
                 if ((fresh && led_state_ == "ready") || joined_already) {
                     if (!measurements_.count("time_to_ready_s")) {
@@ -357,7 +363,7 @@ void SlotFlow::tick() {
 
 void SlotFlow::watch(double now) {
     // Green means it read a code: later codes on the screen are no longer its own.
-    if (is_green_state(led_state_)) {
+    if (is_green_state(led_state_) || green_blink()) {
         seen_green_ = true;
         scheduler_.picked_up(slot_);
     }

@@ -134,6 +134,7 @@ class SlotFlow {
     double timeout(const char* key, double fallback) const;
     std::string flow_name() const;
     std::string not_ready_detail() const;
+    bool green_blink() const;
     void publish();
 
     std::string slot_;
