@@ -321,9 +321,22 @@ void SlotFlow::tick() {
                 scheduler_.remove_device(slot_);
                 event("cloud", R"({"call":"remove_device","result":"ok"})");
                 removed_at_ = now;
+                removals_ = 1;
                 set_step(Step::VerifyingReady);
                 return;
             case Step::VerifyingReady:
+                // Back in pairing mode, a device reads whatever code the screen shows next
+                // and may pair to the station's account before its ready blink is
+                // confirmed. Online after the removal: remove it again, verify again (once).
+                if (led_state_ == "online" && led_.since >= removed_at_ && removals_ < 2) {
+                    event("flow", R"({"re-paired":"removing from the account again"})");
+                    scheduler_.remove_device(slot_);
+                    event("cloud", R"({"call":"remove_device","result":"ok"})");
+                    ++removals_;
+                    removed_at_ = now;
+                    step_started_ = now;
+                    return;
+                }
                 if (led_state_ == "ready") {
                     measurements_["time_to_clean_ready_s"] = now - removed_at_;
                     const auto* spec = order_.recipe->flow(flow_name());

@@ -161,6 +161,7 @@ class SlotFlow {
     bool seen_green_ = false;
     bool seen_online_ = false;
     bool retried_ = false;
+    int removals_ = 0;
     bool quota_wait_logged_ = false;
     bool faulted_ = false;
     std::map<std::string, double> measurements_;
