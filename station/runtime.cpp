@@ -145,6 +145,11 @@ void Runtime::reload_slot(const std::string& slot, bool retest, const std::strin
     line().reload_slot(slot, retest, actor);
 }
 
+std::string Runtime::camera_snapshot_png() {
+    std::lock_guard lock(line_mutex_);
+    return attachment_.line ? attachment_.line->camera_snapshot_png() : std::string{};
+}
+
 int Runtime::subscribe(EventListener listener) {
     std::lock_guard lock(line_mutex_);
     return attachment_.line ? attachment_.line->subscribe(std::move(listener)) : 0;

@@ -51,6 +51,7 @@ class Runtime : public StationService {
     void stop_batch(const std::string& actor) override;
     void abort_slot(const std::string& slot, const std::string& actor) override;
     void reload_slot(const std::string& slot, bool retest, const std::string& actor) override;
+    std::string camera_snapshot_png() override;
     int subscribe(EventListener listener) override;
     void unsubscribe(int id) override;
 

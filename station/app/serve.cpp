@@ -7,6 +7,7 @@
 #include "station/app/command_line.hpp"
 #include "station/app/commands.hpp"
 #include "station/config/station_config.hpp"
+#include "station/flow/fixture_line.hpp"
 #include "station/logging.hpp"
 #include "station/runtime.hpp"
 #include "web/server.hpp"
@@ -15,6 +16,9 @@ namespace linestation::app {
 
 int run_serve(const Args& args) {
     CommandLine cli("serve", "[--config FILE] [--port N] [--bind ADDR] [--db FILE]",
+    CommandLine cli("serve",
+                    "station serve [--config FILE] [--port N] [--bind ADDR] [--db FILE] "
+                    "[--batch KIND:RECIPE]",
                     "Runs the station: HTTP dashboard and API. Without --config it runs the "
                     "virtual line with its store in var/station.db.");
     cli.option("config", "FILE", "station configuration (JSON)")
@@ -44,12 +48,14 @@ int run_serve(const Args& args) {
     log.information("store %s (schema %d)", config.store_path.string(),
                     runtime.store().schema_version());
     std::unique_ptr<virtual_line::DemoLine> demo;
+    std::unique_ptr<flow::FixtureLine> fixture_line;
     if (!config.fixture_file) {
         demo = std::make_unique<virtual_line::DemoLine>(runtime,
                                                         config::load_recipes(config.recipes_dir));
     } else {
-        log.warning("fixture %s: real fixtures are not driven yet; no line attached",
-                    config.fixture_file->string());
+        fixture_line =
+            std::make_unique<flow::FixtureLine>(runtime, config::load_fixture(*config.fixture_file),
+                                                config::load_recipes(config.recipes_dir));
     }
     if (cli.has("batch")) {
         const auto spec = cli.value("batch");
@@ -90,6 +96,7 @@ int run_serve(const Args& args) {
     log.information("signal %d: stopping", signal);
     server.stop();
     demo.reset();
+    fixture_line.reset();
     log.information("stopped cleanly");
     return 0;
 }

@@ -45,6 +45,12 @@ std::vector<std::int64_t> Line::recover() {
     std::lock_guard lock(mutex_);
     auto ids = parts_.store->mark_interrupted(parts_.clock->wall_ms(),
                                               "station restarted while the unit was in flight");
+    // The timeline says so too, after whatever it recorded before the stop.
+    for (auto id : ids) {
+        timeline_->add({0, id, parts_.clock->wall_ms(), "flow",
+                        R"({"verdict":"INTERRUPTED","reason":"station restarted"})"});
+    }
+    timeline_->flush();
     for (auto& f : flows_) {
         try {
             f->to_safe_state();
@@ -253,6 +259,11 @@ BatchView Line::batch() {
 QrView Line::qr() {
     std::lock_guard lock(mutex_);
     return scheduler_->view();
+}
+
+std::string Line::camera_snapshot_png() {
+    std::lock_guard lock(mutex_);
+    return parts_.leds ? parts_.leds->snapshot_png() : std::string{};
 }
 
 std::vector<std::string> Line::recipe_ids() const {

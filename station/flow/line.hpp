@@ -60,6 +60,7 @@ class Line {
     BatchView batch();
     QrView qr();
     std::vector<std::string> recipe_ids() const;
+    std::string camera_snapshot_png();
     bool slot_busy(const std::string& slot);
     const QrScheduler& scheduler() const { return *scheduler_; }
 

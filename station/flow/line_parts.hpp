@@ -15,6 +15,8 @@ class LedFeed {
   public:
     virtual ~LedFeed() = default;
     virtual std::vector<vision::LedObservation> poll(double now_s) = 0;
+    // The last frame annotated with every slot's reading, as PNG; empty without a camera.
+    virtual std::string snapshot_png() { return {}; }
 };
 
 // Where the pairing QR code is shown to the devices' cameras. An empty payload blanks it.

@@ -118,6 +118,7 @@ void SlotFlow::start(UnitOrder order) {
     o.set("recipe", order_.recipe->product_id);
     if (order_.operator_login) o.set("operator", *order_.operator_login);
     event("flow", to_json(o));
+    timeline_.flush();
     set_step(Step::Admission);
     tick();
 }
@@ -136,6 +137,8 @@ void SlotFlow::actuate(const std::optional<SlotChannel>& ch, const char* role, b
     o.set("channel", ch->channel);
     o.set("on", on);
     event("actuator", to_json(o));
+    // In the store before the relay moves: a crash never hides an action taken.
+    timeline_.flush();
     ch->board->set(ch->channel, on);
     commanded_[role] = on;
 }
@@ -147,9 +150,11 @@ void SlotFlow::to_safe_state(bool force) {
 
 void SlotFlow::observe(const vision::LedObservation& led) {
     led_ = led;
+    // The unit's own recipe names the state: the camera's recipe may be another product's.
     led_state_ = led.state;
-    if (!led_state_ && order_.recipe && !led.camera_lost && !led.unsure) {
-        led_state_ = order_.recipe->state_for(led.color, led.pattern, led.freq_hz);
+    if (order_.recipe && !led.camera_lost) {
+        led_state_ = led.unsure ? std::nullopt
+                                : order_.recipe->state_for(led.color, led.pattern, led.freq_hz);
     }
     if (!busy()) {
         publish();
@@ -171,6 +176,12 @@ void SlotFlow::observe(const vision::LedObservation& led) {
     }
     event("led", to_json(o));
     publish();
+}
+
+bool SlotFlow::green_blink() const {
+    // The vision may be unsure of a short blink's frequency (joining and activating last
+    // a few seconds), but a green blink after the code was shown is a device pairing.
+    return !led_.camera_lost && led_.unsure && led_.color == "green" && led_.pattern == "blink";
 }
 
 std::string SlotFlow::not_ready_detail() const {
@@ -259,7 +270,7 @@ void SlotFlow::tick() {
                 // (Not "online": a device that merely rebooted comes back online, bound.)
                 const bool joined_already =
                     fresh && order_.kind != FlowKind::Wired &&
-                    (led_state_ == "joining" || led_state_ == "activating" ||
+                    (green_blink() || led_state_ == "joining" || led_state_ == "activating" ||
                      led_state_ == "pair_failed_router" || led_state_ == "pair_failed_cloud");
                 if ((fresh && led_state_ == "ready") || joined_already) {
                     if (!measurements_.count("time_to_ready_s")) {
@@ -310,9 +321,22 @@ void SlotFlow::tick() {
                 scheduler_.remove_device(slot_);
                 event("cloud", R"({"call":"remove_device","result":"ok"})");
                 removed_at_ = now;
+                removals_ = 1;
                 set_step(Step::VerifyingReady);
                 return;
             case Step::VerifyingReady:
+                // Back in pairing mode, a device reads whatever code the screen shows next
+                // and may pair to the station's account before its ready blink is
+                // confirmed. Online after the removal: remove it again, verify again (twice at most).
+                if (led_state_ == "online" && led_.since >= removed_at_ && removals_ < 3) {
+                    event("flow", R"({"re-paired":"removing from the account again"})");
+                    scheduler_.remove_device(slot_);
+                    event("cloud", R"({"call":"remove_device","result":"ok"})");
+                    ++removals_;
+                    removed_at_ = now;
+                    step_started_ = now;
+                    return;
+                }
                 if (led_state_ == "ready") {
                     measurements_["time_to_clean_ready_s"] = now - removed_at_;
                     const auto* spec = order_.recipe->flow(flow_name());
@@ -352,7 +376,7 @@ void SlotFlow::tick() {
 
 void SlotFlow::watch(double now) {
     // Green means it read a code: later codes on the screen are no longer its own.
-    if (is_green_state(led_state_)) {
+    if (is_green_state(led_state_) || green_blink()) {
         seen_green_ = true;
         scheduler_.picked_up(slot_);
     }

@@ -134,6 +134,7 @@ class SlotFlow {
     double timeout(const char* key, double fallback) const;
     std::string flow_name() const;
     std::string not_ready_detail() const;
+    bool green_blink() const;
     void publish();
 
     std::string slot_;
@@ -160,6 +161,7 @@ class SlotFlow {
     bool seen_green_ = false;
     bool seen_online_ = false;
     bool retried_ = false;
+    int removals_ = 0;
     bool quota_wait_logged_ = false;
     bool faulted_ = false;
     std::map<std::string, double> measurements_;

@@ -180,3 +180,44 @@ TEST(Flow, PreActivationOutOfLimitsFails) {
     EXPECT_EQ(rig.results[0].reason, "out_of_limits");
     EXPECT_NE(rig.results[0].detail.find("time_to_ready_s"), std::string::npos);
 }
+
+TEST(Flow, BindingModeChoosesTheFlow) {
+    using linestation::config::BindingMode;
+    using linestation::config::PairingMethod;
+    using linestation::flow::flow_for;
+    using linestation::flow::FlowKind;
+    linestation::config::Recipe r;
+    r.binding = BindingMode::Strong;
+    EXPECT_EQ(flow_for("unbind", r), FlowKind::Unbind);
+    r.binding = BindingMode::Medium;
+    EXPECT_EQ(flow_for("unbind", r), FlowKind::Repair) << "medium: reset and a re-pair check";
+    r.binding = BindingMode::Weak;
+    EXPECT_EQ(flow_for("unbind", r), FlowKind::Repair);
+    EXPECT_EQ(flow_for("pre_activation", r), FlowKind::PreActivation);
+    r.pairing = PairingMethod::Wired;
+    r.binding = BindingMode::Strong;
+    EXPECT_EQ(flow_for("unbind", r), FlowKind::Wired);
+}
+
+TEST(Flow, VirtualCameraFramesAreReadByTheRealVision) {
+    auto recipe = linestation::config::load_recipe(
+        linestation::config::default_station_config().recipes_dir / "tuya-ipc-camera.json");
+    auto fixture = linestation::virtual_line::virtual_fixture(2);
+    linestation::virtual_line::VirtualCamera camera(
+        fixture, recipe,
+        [](const std::string& slot) {
+            return slot == "A1" ? linestation::virtual_line::LedProgram{"red", "blink", 2.0}
+                                : linestation::virtual_line::LedProgram{"green", "steady", 0};
+        },
+        3);
+    std::map<std::string, std::string> state;
+    // Green steady is decided only once it outlasts the slowest green blink's phase.
+    for (int i = 1; i <= 100; ++i) {
+        for (const auto& o : camera.poll(i * 0.1)) state[o.slot] = o.state.value_or("?");
+    }
+    EXPECT_EQ(state["A1"], "ready");
+    EXPECT_EQ(state["A2"], "online");
+    const auto png = camera.snapshot_png();
+    ASSERT_GT(png.size(), 8u);
+    EXPECT_EQ(png.substr(1, 3), "PNG");
+}
