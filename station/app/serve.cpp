@@ -15,10 +15,8 @@
 namespace linestation::app {
 
 int run_serve(const Args& args) {
-    CommandLine cli("serve", "[--config FILE] [--port N] [--bind ADDR] [--db FILE]",
     CommandLine cli("serve",
-                    "station serve [--config FILE] [--port N] [--bind ADDR] [--db FILE] "
-                    "[--batch KIND:RECIPE]",
+                    "[--config FILE] [--port N] [--bind ADDR] [--db FILE] [--batch KIND:RECIPE]",
                     "Runs the station: HTTP dashboard and API. Without --config it runs the "
                     "virtual line with its store in var/station.db.");
     cli.option("config", "FILE", "station configuration (JSON)")
