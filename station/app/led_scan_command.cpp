@@ -39,7 +39,7 @@ std::unique_ptr<drivers::FrameSource> open_video(const CommandLine& cli,
 
 int run_led_scan(const Args& args) {
     CommandLine cli("led-scan",
-                    "station led-scan --video FILE --roi NAME=X,Y,W,H [--roi ...] [--recipe FILE] "
+                    "--video FILE --roi NAME=X,Y,W,H [--roi ...] [--recipe FILE] "
                     "[--fps N]",
                     "Reads a video (a file OpenCV opens, or a folder of numbered images with "
                     "--fps) and prints one JSON line each time a slot's LED reading changes: "
@@ -105,7 +105,7 @@ int run_led_scan(const Args& args) {
 }
 
 int run_calibrate(const Args& args) {
-    CommandLine cli("calibrate", "station calibrate --video FILE [--slots N] [--fps N] [--out DIR]",
+    CommandLine cli("calibrate", "--video FILE [--slots N] [--fps N] [--out DIR]",
                     "Proposes one LED region per slot from a short clip in which the LEDs blink "
                     "(the spots that change), writes a fixture snippet (fixture-slots.json) and "
                     "an annotated picture (calibration.png) to --out, and prints the snippet.");

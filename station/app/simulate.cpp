@@ -8,7 +8,7 @@ namespace linestation::app {
 
 int run_simulate(const Args& args) {
     CommandLine cli("simulate",
-                    "station simulate --slots N --units M [--mix FILE] [--seed S] [--db FILE] "
+                    "--slots N --units M [--mix FILE] [--seed S] [--db FILE] "
                     "[--json] [--progress]",
                     "Runs a shift on the virtual line on virtual time, as fast as the machine "
                     "allows, and prints the verdicts by reason and how many disagree with the "
