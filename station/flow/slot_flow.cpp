@@ -524,7 +524,12 @@ SlotView SlotFlow::view() const {
     v.led_pattern = led_.pattern;
     v.led_freq_hz = led_.freq_hz;
     v.led_state = led_state_;
-    v.elapsed_s = busy() ? clock_.now_s() - unit_started_ : 0;
+    // A finished slot keeps showing its cycle time until it is reloaded.
+    if (busy()) {
+        v.elapsed_s = clock_.now_s() - unit_started_;
+    } else if (step_ == Step::Done && unit_id_) {
+        v.elapsed_s = step_started_ - unit_started_;
+    }
     v.verdict = verdict_;
     v.reason = reason_;
     return v;
