@@ -14,6 +14,7 @@
 #include "station/auth/password.hpp"
 #include "station/qr/pairing_qr.hpp"
 #include "web/http.hpp"
+#include "web/recipe_files.hpp"
 
 namespace linestation::web {
 
@@ -376,6 +377,25 @@ void Api::route(Call& call) {
         if (m == "POST" && what == "cloud-accounts") return add_cloud_account(call);
         call.only("GET");
         return cloud_accounts(call);
+    }
+    if (p.size() >= 3 && what == "admin") {
+        if (p.size() == 3 && p[2] == "recipes") {
+            call.only("GET");
+            return admin_recipes(call);
+        }
+        if (p.size() == 4 && p[2] == "recipes") {
+            if (m == "PUT") return save_recipe(call, p[3]);
+            call.only("GET");
+            return admin_recipe(call, p[3]);
+        }
+        if (p.size() == 3 && p[2] == "fixture") {
+            call.only("GET");
+            return admin_fixture(call);
+        }
+        if (p.size() == 4 && p[2] == "fixture" && p[3] == "validate") {
+            call.only("POST");
+            return validate_fixture(call);
+        }
     }
     if (p.size() == 2 && (what == "audit" || what == "audit.csv")) {
         call.only("GET");
@@ -808,6 +828,125 @@ void Api::add_cloud_account(Call& call) {
     Poco::JSON::Object out;
     out.set("id", id);
     send_json(call.response, HTTPResponse::HTTP_CREATED, out);
+}
+
+namespace {
+
+// The station loads recipes only when it starts: the line has no reload hook, so a saved
+// recipe is used by batches after the next start.
+constexpr const char* kRecipesApply = "next start";
+
+void require_recipes_dir(const std::filesystem::path& dir) {
+    if (dir.empty()) {
+        throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "this station has no recipes folder");
+    }
+}
+
+void require_product_id(const std::string& id) {
+    if (!valid_product_id(id)) {
+        throw HttpError(
+            HTTPResponse::HTTP_BAD_REQUEST,
+            "product id \"" + id.substr(0, 80) + "\": expected [a-z0-9][a-z0-9._-]{0,63}");
+    }
+}
+
+}  // namespace
+
+void Api::admin_recipes(Call& call) {
+    require_role(call, {"admin"});
+    require_recipes_dir(options_.recipes_dir);
+    Poco::JSON::Array out;
+    for (const auto& row : list_recipe_files(options_.recipes_dir)) {
+        Poco::JSON::Object o;
+        o.set("file", row.file.filename().string());
+        if (row.error.empty()) {
+            o.set("product_id", row.product_id);
+            o.set("name", row.name);
+            o.set("binding", row.binding);
+        } else {
+            o.set("error", row.error);
+        }
+        out.add(o);
+    }
+    send_json(call.response, HTTPResponse::HTTP_OK, to_json(out));
+}
+
+void Api::admin_recipe(Call& call, const std::string& id) {
+    require_role(call, {"admin"});
+    require_recipes_dir(options_.recipes_dir);
+    require_product_id(id);
+    auto file = recipe_file_for(options_.recipes_dir, id);
+    if (!file) throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no recipe \"" + id + "\"");
+    send_text(call.response, HTTPResponse::HTTP_OK, "application/json; charset=utf-8",
+              read_text_file(*file));
+}
+
+void Api::save_recipe(Call& call, const std::string& id) {
+    auto session = require_role(call, {"admin"});
+    require_recipes_dir(options_.recipes_dir);
+    require_product_id(id);
+    auto body = read_body(call.request, options_.max_body_bytes);
+    std::lock_guard lock(recipes_mutex_);
+    // Saved over the file that holds this product, so the folder never gets two of it.
+    auto existing = recipe_file_for(options_.recipes_dir, id);
+    auto file = existing ? *existing : options_.recipes_dir / (id + ".json");
+    config::Recipe recipe;
+    try {
+        recipe = parse_recipe_text(body, "recipes/" + file.filename().string());
+    } catch (const config::ConfigError& e) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, e.what());
+    }
+    if (recipe.product_id != id) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "recipes/" + file.filename().string() +
+                                                            ": $.product.id: expected \"" + id +
+                                                            "\" (the id in the URL), got \"" +
+                                                            recipe.product_id.substr(0, 80) + "\"");
+    }
+    if (!existing && std::filesystem::exists(file)) {
+        // <id>.json holds another product: saving would silently replace that recipe.
+        throw HttpError(HTTPResponse::HTTP_CONFLICT,
+                        "recipes/" + file.filename().string() + " holds another product");
+    }
+    write_file_atomically(file, body);
+    Poco::JSON::Object detail;
+    detail.set("product_id", id);
+    detail.set("file", file.filename().string());
+    detail.set("created", !existing);
+    audit(session.login, "recipe.save", detail);
+    Poco::JSON::Object out;
+    out.set("ok", true);
+    out.set("product_id", id);
+    out.set("file", file.filename().string());
+    out.set("applies", kRecipesApply);
+    send_json(call.response, existing ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_CREATED, out);
+}
+
+void Api::admin_fixture(Call& call) {
+    require_role(call, {"admin"});
+    if (options_.fixture_file.empty()) {
+        return send_json(call.response, HTTPResponse::HTTP_OK, "{\"virtual\":true}");
+    }
+    send_text(call.response, HTTPResponse::HTTP_OK, "application/json; charset=utf-8",
+              read_text_file(options_.fixture_file));
+}
+
+void Api::validate_fixture(Call& call) {
+    require_role(call, {"admin"});
+    auto body = read_body(call.request, options_.max_body_bytes);
+    auto label = options_.fixture_file.empty() ? std::string("fixture.json")
+                                               : options_.fixture_file.filename().string();
+    config::FixtureConfig fixture;
+    try {
+        fixture = parse_fixture_text(body, label);
+    } catch (const config::ConfigError& e) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, e.what());
+    }
+    Poco::JSON::Object out;
+    out.set("ok", true);
+    out.set("slots", static_cast<int>(fixture.slots.size()));
+    // Validation only: the live fixture's boards are opened at start.
+    out.set("applies", "restart");
+    send_json(call.response, HTTPResponse::HTTP_OK, out);
 }
 
 void Api::live(Call& call) {

@@ -39,6 +39,10 @@ struct ApiOptions {
     int login_max_failures = 5;
     int login_max_failures_per_address = 20;
     double login_window_s = 300;
+    // The station's recipes folder (admin recipe editing); empty: not offered.
+    std::filesystem::path recipes_dir;
+    // The live fixture file; empty: the virtual line.
+    std::filesystem::path fixture_file;
 };
 
 // Read-only connections to the store for reports, one per concurrent query.
@@ -105,6 +109,11 @@ class Api {
     void audit_log(Call& call);
     void cloud_accounts(Call& call);
     void add_cloud_account(Call& call);
+    void admin_recipes(Call& call);
+    void admin_recipe(Call& call, const std::string& id);
+    void save_recipe(Call& call, const std::string& id);
+    void admin_fixture(Call& call);
+    void validate_fixture(Call& call);
     void live(Call& call);
     std::string metrics_text();
     std::string summary_json(const std::string& period);
@@ -125,6 +134,7 @@ class Api {
     std::string openapi_;
     std::mutex qr_mutex_;
     std::shared_ptr<const qr::VerifiedQr> qr_code_;  // the last code shown, read back
+    std::mutex recipes_mutex_;  // one recipe save at a time (they share the temp file name)
 
     struct CachedSummary {
         std::string json;

@@ -196,6 +196,8 @@ void Server::start() {
         api_options.secure_cookies = https;
         api_options.quota = options_.quota;
         api_options.summary_max_age_s = options_.summary_max_age_s;
+        api_options.recipes_dir = options_.recipes_dir;
+        api_options.fixture_file = options_.fixture_file;
         api_ = std::make_unique<Api>(station_, options_.clock ? *options_.clock : system_clock_,
                                      api_options);
     }

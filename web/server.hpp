@@ -30,6 +30,10 @@ struct ServerOptions {
     std::filesystem::path https_private_key;
     reports::QuotaLimits quota;
     double summary_max_age_s = 5.0;
+    // From the station config: the recipes folder admins edit (empty: not offered) and the
+    // live fixture file (empty: the virtual line).
+    std::filesystem::path recipes_dir;
+    std::filesystem::path fixture_file;
 };
 
 class Api;

@@ -71,6 +71,8 @@ int run_serve(const Args& args) {
     options.bind = config.http_bind;
     options.port = config.http_port;
     options.store_path = config.store_path;
+    options.recipes_dir = config.recipes_dir;
+    if (config.fixture_file) options.fixture_file = *config.fixture_file;
     if (config.https) {
         options.https_certificate = config.https->certificate;
         options.https_private_key = config.https->private_key;

@@ -290,6 +290,22 @@ test('station serve: users from `station user add` log in and reach their pages'
     assert.deepEqual(sql("SELECT name, secret_ref FROM cloud_accounts WHERE name = 'rma-eu'", serveDb), [['rma-eu', 'TUYA_SECRET']]);
     const metrics = await page.evaluate(async () => (await fetch('/metrics')).text());
     assert.match(metrics, /linestation_store_ok 1/);
+    // The admin opens a recipe and saves a wrong value: the page shows the station's error
+    // naming the file and JSON path, and the recipe file stays as it was.
+    const recipeFile = join(here, '../../recipes/tuya-smart-plug.json');
+    const before = readFileSync(recipeFile, 'utf8');
+    await until(page, () => document.getElementById('recipes').textContent.includes('tuya-smart-plug'));
+    await page.click('#recipes tr:has-text("tuya-smart-plug") button');
+    await until(page, () => document.getElementById('recipe-text').value.includes('"tuya-smart-plug"'));
+    const edited = (await page.inputValue('#recipe-text')).replace('"ready_s": 30', '"ready_s": "soon"');
+    await page.fill('#recipe-text', edited);
+    await page.click('#recipe-form button');
+    await until(page, () => document.getElementById('recipe-error').textContent.includes('$.flows.repair.timeouts.ready_s'));
+    assert.match(await page.textContent('#recipe-error'), /^recipes\/tuya-smart-plug\.json: .*soon/);
+    assert.equal(readFileSync(recipeFile, 'utf8'), before);
+    await page.fill('#fixture-text', '{"schema": 1, "name": "x", "boards": "none"}');
+    await page.click('#fixture-form button');
+    await until(page, () => document.getElementById('fixture-error').textContent.includes('$.boards'));
     await page.close();
   } finally {
     started.child.kill('SIGTERM');

@@ -5,20 +5,25 @@ const ls = {
   session: null,
 
   async api(method, path, body) {
+    const text = await ls.apiText(method, path, body === undefined ? undefined : JSON.stringify(body));
+    try { return text ? JSON.parse(text) : null; } catch (e) { return text; }
+  },
+
+  // The answer's text as sent (e.g. a recipe file); `text` goes out as the JSON body unchanged.
+  async apiText(method, path, text) {
     const headers = {};
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (text !== undefined) headers['Content-Type'] = 'application/json';
     if (method !== 'GET' && ls.session) headers['X-CSRF-Token'] = ls.session.csrf_token;
-    const r = await fetch(path, { method, headers, credentials: 'same-origin', cache: 'no-store',
-                                  body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await r.text();
-    let data = null;
-    try { data = text ? JSON.parse(text) : null; } catch (e) { data = text; }
+    const r = await fetch(path, { method, headers, credentials: 'same-origin', cache: 'no-store', body: text });
+    const answer = await r.text();
     if (!r.ok) {
-      const err = new Error((data && data.error) || r.statusText);
+      let message = r.statusText;
+      try { message = JSON.parse(answer).error || message; } catch (e) { /* not JSON */ }
+      const err = new Error(message);
       err.status = r.status;
       throw err;
     }
-    return data;
+    return answer;
   },
 
   // The logged-in user, or a trip to the login page.
