@@ -14,16 +14,6 @@ namespace linestation::app {
 
 namespace {
 
-std::vector<std::string> split_products(const std::string& text) {
-    std::vector<std::string> out;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        if (!item.empty()) out.push_back(item);
-    }
-    return out;
-}
-
 int user_add(const Args& args) {
     CommandLine cli("user add",
                     "--login NAME --role operator|supervisor|admin "
@@ -72,7 +62,7 @@ int user_add(const Args& args) {
     store::OperatorRecord op;
     op.login = login;
     op.role = role;
-    op.products = split_products(cli.value_or("products", ""));
+    op.products = store::split_product_list(cli.value_or("products", ""));
     op.password_hash = auth::hash_password(password);
     store.add_operator(op);
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(

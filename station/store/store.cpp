@@ -31,7 +31,15 @@ std::string join(const std::vector<std::string>& items) {
     return out;
 }
 
-std::vector<std::string> split(const std::string& text) {
+int read_user_version(Database& db) {
+    auto s = db.prepare("PRAGMA user_version");
+    s.step();
+    return static_cast<int>(s.int64(0));
+}
+
+}  // namespace
+
+std::vector<std::string> split_product_list(const std::string& text) {
     std::vector<std::string> out;
     std::stringstream in(text);
     std::string item;
@@ -40,14 +48,6 @@ std::vector<std::string> split(const std::string& text) {
     }
     return out;
 }
-
-int read_user_version(Database& db) {
-    auto s = db.prepare("PRAGMA user_version");
-    s.step();
-    return static_cast<int>(s.int64(0));
-}
-
-}  // namespace
 
 Store::Store(const std::filesystem::path& file, std::optional<int> target_version) : db_(file) {
     // WAL lets the dashboard read while the flows write; FULL makes each commit durable.
@@ -130,8 +130,8 @@ std::optional<OperatorRecord> Store::find_operator(const std::string& login) {
                    "login = ?"));
     s->bind_all(login);
     if (!s->step()) return std::nullopt;
-    return OperatorRecord{s->int64(0),       s->text(1), s->text(2),
-                          split(s->text(3)), s->text(4), s->int64(5) != 0};
+    return OperatorRecord{s->int64(0), s->text(1),      s->text(2), split_product_list(s->text(3)),
+                          s->text(4),  s->int64(5) != 0};
 }
 
 std::vector<OperatorRecord> Store::operators() {
@@ -140,8 +140,8 @@ std::vector<OperatorRecord> Store::operators() {
         "SELECT id, login, role, products, password_hash, disabled FROM operators ORDER BY login"));
     std::vector<OperatorRecord> out;
     while (s->step()) {
-        out.push_back(
-            {s->int64(0), s->text(1), s->text(2), split(s->text(3)), s->text(4), s->int64(5) != 0});
+        out.push_back({s->int64(0), s->text(1), s->text(2), split_product_list(s->text(3)),
+                       s->text(4), s->int64(5) != 0});
     }
     return out;
 }

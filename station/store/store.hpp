@@ -103,6 +103,10 @@ struct AuditRecord {
     std::string detail_json;
 };
 
+// "a,b,c" -> {a, b, c}: how operators' product permissions are written, in the store
+// and on the command line. Empty items are dropped.
+std::vector<std::string> split_product_list(const std::string& text);
+
 class Store {
   public:
     // Opens (creating if needed) and migrates to `target_version` (default: latest).
