@@ -262,14 +262,33 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
         // one sampled unevenly (or from noise): measure over up to six periods, and ask
         // every phase to stay within a frame of its kind's mean. Irregular or too fast is
         // "unsure", never a frequency.
+        // The walk stops at the state the blink began from (a run as long as the "before"
+        // rule below asks): it is no phase, and counting it would make the blink look
+        // irregular until it left the window, six periods later.
         std::size_t span = 0;
+        bool after_state = false;
         for (std::size_t k = 1; k < std::min<std::size_t>(n, 13); ++k) {
             const Run& r = runs_[n - 1 - k];
+            auto c = run_color(r);
+            double hold = options_.hold_for(c == LedColor::Unknown ? LedColor::White : c);
+            if (k >= 3 && run_duration(k, t) >= std::max(hold, 2 * std::max(d1, d2) + 2 * dt_)) {
+                after_state = true;
+                break;
+            }
             LedColor want = k % 2 == 0 ? x : y;
-            if ((run_color(r) != want && r.symbol != want) || r.start <= first_frame_t_) break;
+            if ((c != want && r.symbol != want) || r.start <= first_frame_t_) break;
             span = k;
         }
-        if (span < 6) return std::nullopt;
+        // Right after a long previous state there is no earlier pattern to confuse: as for
+        // slower blinks, one period of phases of two frames or more, confirmed by the
+        // third, suffices when the period is clearly slower than a quarter of the frame
+        // rate (4.5 frames below: midpoint edges put an LED faster than fps/4 at 4 frames
+        // per period at most, plus jitter).
+        // Only a blink: a lit/off edge is a level step past hysteresis, while two lit
+        // colours can trade places for a few frames at a colour change under PWM.
+        bool blink = x == LedColor::Off || y == LedColor::Off;
+        bool settled_start = blink && after_state && span >= 2 && z1.frames >= 2 && z2.frames >= 2;
+        if (span < 6 && !settled_start) return std::nullopt;
         double sum[2] = {0, 0};
         int count[2] = {0, 0};
         for (std::size_t k = 1; k <= span; ++k) {
@@ -285,6 +304,8 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
         std::size_t far = span % 2 == 0 ? span : span - 1;
         double average =
             (runs_[n - 1].start - runs_[n - 1 - far].start) / static_cast<double>(far / 2);
+        // Too little to call a blink too fast or irregular: wait for the full span.
+        if (span < 6 && (!regular || average < 4.5 * dt_)) return std::nullopt;
         if (!regular || average < 3.9 * dt_) {
             p.too_fast = true;
             p.onset = runs_[n - 1 - span].start;

@@ -128,6 +128,60 @@ TEST(VisionTracker, SteadyAfterABlinkOnceItOutlastsTheBlinkPhase) {
     EXPECT_LE(seen[1].t - 3.1, TrackerOptions::for_min_blink(0.3).hold_for(LedColor::Green) + 0.1);
 }
 
+TEST(VisionTracker, BlinkAfterALongSteadyOfItsColourIsDecidedWithinTwoPeriods) {
+    // Off, "booting" (steady red for 4 s), then "ready" (2 Hz red blink): the blink's first
+    // on-phase merges with the steady one, and that long run is no phase of the blink (it
+    // once made the blink look irregular, so unsure, for six periods). At 10 fps a phase is
+    // 2.5 frames, slower than fps/4, so a frequency is due within two periods.
+    const double onset = 5.0, freq = 2.0, period = 1.0 / freq;
+    for (double fps : {10.0, 30.0}) {
+        for (std::uint64_t seed : {7u, 8u, 9u}) {
+            testing::CleanCamera cam;
+            cam.fps = fps;
+            cam.seed = seed;
+            auto spec = testing::clip_of({script({phase(0, "off", "off"), phase(1, "red", "steady"),
+                                                  phase(onset, "red", "blink", freq, 0.5)})},
+                                         onset + 4, cam);
+            auto seen = testing::observe(spec);
+            std::string what = std::to_string(fps) + " fps, seed " + std::to_string(seed);
+            // The 1 s off is shorter than the default 3 s hold: the first reading is red.
+            ASSERT_GE(seen.size(), 2u) << what;
+            EXPECT_EQ(seen[0].pattern, "steady") << what << ": " << observation_json(seen[0]);
+            EXPECT_EQ(seen[0].color, "red") << what;
+            for (std::size_t i = 1; i < seen.size(); ++i) {
+                EXPECT_EQ(seen[i].pattern, "blink") << what << ": " << observation_json(seen[i]);
+                EXPECT_FALSE(seen[i].unsure) << what << ": " << observation_json(seen[i]);
+            }
+            const auto* blink = first_with(seen, "blink");
+            ASSERT_NE(blink, nullptr) << what;
+            EXPECT_EQ(blink->color, "red") << what;
+            ASSERT_TRUE(blink->freq_hz) << what;
+            EXPECT_NEAR(*blink->freq_hz, freq, freq * (2.5 / fps / period + 0.05)) << what;
+            EXPECT_GT(blink->t, onset) << what;
+            EXPECT_LE(blink->t - onset, 2 * period) << what << ": " << observation_json(*blink);
+        }
+    }
+}
+
+TEST(VisionTracker, BlinkFasterThanAQuarterOfTheFrameRateAfterALongSteadyIsNeverAFrequency) {
+    // The quick decision after a long steady must not give a frequency to a blink the
+    // camera cannot follow: evenly sampled, such a blink never shows 4.5 frames a period.
+    for (double fps : {10.0, 15.0}) {
+        for (double ratio : {0.27, 0.3, 0.35, 0.4, 0.47}) {
+            testing::CleanCamera cam;
+            cam.fps = fps;
+            auto spec = testing::clip_of(
+                {script({phase(0, "red", "steady"), phase(5, "red", "blink", fps * ratio, 0.5)})},
+                9, cam);
+            for (const auto& o : testing::observe(spec)) {
+                EXPECT_TRUE(o.pattern == "steady" || o.unsure)
+                    << fps << " fps, blink at " << fps * ratio << " Hz: " << observation_json(o);
+                EXPECT_FALSE(o.freq_hz) << observation_json(o);
+            }
+        }
+    }
+}
+
 TEST(VisionTracker, AColourAfterAnUnclearOneIsDecided) {
     // A purple LED with a clipped core (no recipe colour: unsure), then blue: blue must be
     // decided, not swallowed by the unclear run before it.
