@@ -1,5 +1,8 @@
 #include "drivers/core/serial_transport.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <libserialport.h>
 
 #include <cstdio>
@@ -57,7 +60,14 @@ void SerialTransport::PortCloser::operator()(sp_port* port) const {
 SerialTransport::SerialTransport(const std::string& device, const SerialLine& line)
     : name_(device), line_(line) {
     sp_port* raw = nullptr;
-    check(sp_get_port_by_name(device.c_str(), &raw), device, "cannot find port");
+    // Right after a (re)plug the device node can exist before udev has filled in its sysfs
+    // entry, which libserialport's lookup reads: give it a moment before calling it absent.
+    auto found = sp_get_port_by_name(device.c_str(), &raw);
+    for (int attempt = 1; found != SP_OK && attempt < 3; ++attempt) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        found = sp_get_port_by_name(device.c_str(), &raw);
+    }
+    check(found, device, "cannot find port");
     std::unique_ptr<sp_port, void (*)(sp_port*)> unopened(raw, sp_free_port);
     check(sp_open(raw, SP_MODE_READ_WRITE), device, "cannot open");
     port_.reset(unopened.release());
