@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace linestation {
@@ -31,7 +31,7 @@ struct SlotView {
     std::string slot;
     std::optional<std::string> unit_serial;  // scanned or discovered
     std::optional<std::int64_t> unit_id;     // store id of the attempt in progress / last
-    std::string step = "idle";               // idle resetting waiting_ready in_batch watching done faulted
+    std::string step = "idle";  // idle resetting waiting_ready in_batch watching done faulted
     std::string led_color = "off";
     std::string led_pattern = "off";
     std::optional<double> led_freq_hz;
@@ -77,7 +77,7 @@ struct StationEvent {
 };
 
 class StationService {
-public:
+  public:
     virtual ~StationService() = default;
     virtual HealthReport health() = 0;
 

@@ -9,7 +9,7 @@
 namespace linestation {
 
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     // Monotonic seconds since an arbitrary start; use for timeouts and durations.
     virtual double now_s() const = 0;
@@ -18,7 +18,7 @@ public:
 };
 
 class SystemClock final : public Clock {
-public:
+  public:
     double now_s() const override {
         return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
             .count();
@@ -32,7 +32,7 @@ public:
 
 // Virtual time: moves only when told to. Wall time is a fixed epoch plus now_s().
 class ManualClock final : public Clock {
-public:
+  public:
     explicit ManualClock(std::int64_t epoch_ms = 1'800'000'000'000) : epoch_ms_(epoch_ms) {}
     double now_s() const override {
         std::lock_guard lock(mutex_);
@@ -52,7 +52,7 @@ public:
         if (seconds > now_s_) now_s_ = seconds;
     }
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::int64_t epoch_ms_;
     double now_s_ = 0;

@@ -327,7 +327,8 @@ void SlotFlow::tick() {
             case Step::VerifyingReady:
                 // Back in pairing mode, a device reads whatever code the screen shows next
                 // and may pair to the station's account before its ready blink is
-                // confirmed. Online after the removal: remove it again, verify again (twice at most).
+                // confirmed. Online after the removal: remove it again, verify again (twice at
+                // most).
                 if (led_state_ == "online" && led_.since >= removed_at_ && removals_ < 3) {
                     event("flow", R"({"re-paired":"removing from the account again"})");
                     scheduler_.remove_device(slot_);

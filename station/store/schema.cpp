@@ -105,8 +105,12 @@ CREATE INDEX quota_usage_day ON quota_usage(day, product_id);
 };
 }  // namespace
 
-std::span<const Migration> migrations() { return kMigrations; }
+std::span<const Migration> migrations() {
+    return kMigrations;
+}
 
-int latest_schema_version() { return kMigrations.back().version; }
+int latest_schema_version() {
+    return kMigrations.back().version;
+}
 
 }  // namespace linestation::store
