@@ -40,6 +40,17 @@ Poco::JSON::Array::Ptr string_array(const std::vector<std::string>& items) {
     return out;
 }
 
+// Who is logged in, as /api/session answers it. The CSRF token is readable by same-origin
+// script on purpose: the session cookie it pairs with is HttpOnly.
+Poco::JSON::Object session_json(const auth::Session& session) {
+    Poco::JSON::Object out;
+    out.set("login", session.login);
+    out.set("role", session.role);
+    out.set("products", string_array(session.products));
+    out.set("csrf_token", session.csrf_token);
+    return out;
+}
+
 Poco::JSON::Object::Ptr table_object(const reports::Table& table) {
     Poco::JSON::Object::Ptr o = new Poco::JSON::Object;  // Poco::SharedPtr owns it
     o->set("name", table.name);
@@ -442,12 +453,7 @@ void Api::login(Call& call) {
     auto session = sessions_.create(user->login, user->role, user->products);
     audit(user->login, "session.login", detail);
     call.response.set("Set-Cookie", session_cookie(session.id, options_.secure_cookies, false));
-    Poco::JSON::Object out;
-    out.set("login", session.login);
-    out.set("role", session.role);
-    out.set("products", string_array(session.products));
-    out.set("csrf_token", session.csrf_token);
-    send_json(call.response, HTTPResponse::HTTP_OK, out);
+    send_json(call.response, HTTPResponse::HTTP_OK, session_json(session));
 }
 
 void Api::logout(Call& call) {
@@ -461,13 +467,7 @@ void Api::logout(Call& call) {
 
 void Api::me(Call& call) {
     auto session = require_session(call);
-    Poco::JSON::Object out;
-    out.set("login", session.login);
-    out.set("role", session.role);
-    out.set("products", string_array(session.products));
-    // Same-origin script may read it (the cookie it pairs with is HttpOnly).
-    out.set("csrf_token", session.csrf_token);
-    send_json(call.response, HTTPResponse::HTTP_OK, out);
+    send_json(call.response, HTTPResponse::HTTP_OK, session_json(session));
 }
 
 void Api::start_batch(Call& call) {

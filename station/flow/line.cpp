@@ -198,8 +198,8 @@ void Line::tick() {
         }
         scheduler_->tick();
         for (auto& f : flows_) f->tick();
-        auto q = scheduler_->view();
-        if (q.generation != last_qr_generation_) {
+        if (scheduler_->generation_id() != last_qr_generation_) {
+            auto q = scheduler_->view();
             last_qr_generation_ = q.generation;
             pending_.push_back({"qr", to_json(q)});
         }

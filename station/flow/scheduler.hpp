@@ -75,6 +75,9 @@ class QrScheduler {
     void tick();
 
     QrView view() const;
+    // Id of the code on screen (0: none). Cheap: the line polls it every tick, while
+    // view() builds the payload text.
+    std::int64_t generation_id() const { return generation_ ? generation_->id : 0; }
     const std::string& last_error() const { return last_error_; }
     // How long devices have waited, ready, with no code to read (virtual seconds).
     double qr_wait_s() const { return qr_wait_s_; }
