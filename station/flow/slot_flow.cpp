@@ -108,6 +108,7 @@ void SlotFlow::start(UnitOrder order) {
     u.started_ms = clock_.wall_ms();
     unit_id_ = store_.begin_unit(u);
     unit_started_ = clock_.now_s();
+    reset_started_.reset();
     retried_ = false;
     quota_wait_logged_ = false;
     measurements_.clear();
@@ -251,6 +252,7 @@ void SlotFlow::tick() {
                     quota_wait_logged_ = true;
                 } else {
                     reset_phase_ = 0;
+                    if (!reset_started_) reset_started_ = now;
                     seen_green_ = seen_online_ = false;
                     set_step(Step::Resetting);
                     reset_sequence(now);
@@ -470,8 +472,15 @@ void SlotFlow::finish(const std::string& verdict, const std::string& why,
     reason_ = why;
     step_ = Step::Done;
     step_started_ = clock_.now_s();
-    UnitResult r{slot_, *unit_id_, order_.serial, verdict,
-                 why,   detail,    unit_started_, clock_.now_s()};
+    UnitResult r{slot_,
+                 *unit_id_,
+                 order_.serial,
+                 verdict,
+                 why,
+                 detail,
+                 unit_started_,
+                 clock_.now_s(),
+                 reset_started_.value_or(clock_.now_s())};
     publish();
     if (finished_) finished_(r);
 }

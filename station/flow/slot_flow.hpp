@@ -80,6 +80,9 @@ struct UnitResult {
     std::string detail;
     double started_s = 0;
     double ended_s = 0;
+    // When its first reset began (after admission): the time before it is the unit
+    // waiting on the station (for quota, an account switch). Equal to started_s normally.
+    double reset_started_s = 0;
 };
 
 class SlotFlow {
@@ -153,6 +156,7 @@ class SlotFlow {
     UnitOrder order_;
     std::optional<std::int64_t> unit_id_;
     double unit_started_ = 0;
+    std::optional<double> reset_started_;
     double step_started_ = 0;
     int reset_phase_ = 0;
     double reset_done_ = 0;

@@ -22,9 +22,7 @@ void run_shift(benchmark::State& state, bool vision) {
     state.counters["units_per_s"] =
         benchmark::Counter(static_cast<double>(sum.units) * static_cast<double>(state.iterations()),
                            benchmark::Counter::kIsRate);
-    state.counters["overhead_pct"] =
-        sum.cycle_s > 0 ? 100.0 * (sum.waited_on_station_s + sum.verdict_latency_s) / sum.cycle_s
-                        : 0.0;
+    state.counters["overhead_pct"] = sum.overhead_pct();
     state.counters["disagree"] = sum.disagree;
     state.counters["false_pass"] = sum.false_pass;
     state.counters["frames"] = sum.frames;

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "fixtures/virtual/line/simulation.hpp"
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
 
@@ -68,4 +69,26 @@ TEST(Simulate, BadMixNamesTheFieldAndWhatWasExpected) {
     EXPECT_EQ(r.exit_code, 3);
     EXPECT_NE(r.err.find("$.kinds.haunted"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("known truth kind"), std::string::npos) << r.err;
+}
+
+// The station's own share of a device's time: with the real LED vision in the loop, every
+// PASS comes after the ready blink has shown a whole period (positive evidence), and soon
+// after it; nothing else keeps a device waiting. Simulated time: the figure is exact and
+// the same on any machine.
+TEST(Simulate, VerdictFollowsTheReadyBlinkWithinFramesAndNeverBeforeIt) {
+    linestation::virtual_line::SimulationOptions o;
+    o.slots = 4;
+    o.units = 16;
+    o.seed = 3;
+    const auto sum = linestation::virtual_line::run_simulation(o);
+    ASSERT_EQ(sum.units, 16);
+    ASSERT_GT(sum.pass, 8);
+    EXPECT_EQ(sum.false_pass, 0);
+    EXPECT_EQ(sum.verdicts_before_evidence, 0);
+    // A 2 Hz blink at 10 fps: its third phase confirms the first one to three frames later.
+    EXPECT_LT(sum.verdict_latency_s / sum.pass, 0.35);
+    EXPECT_GT(sum.ready_signal_s / sum.pass, 0.3);  // the blink's own period, not ours
+    EXPECT_EQ(sum.waited_on_station_s, 0);
+    EXPECT_EQ(sum.waited_for_reset_s, 0);
+    EXPECT_LT(sum.overhead_pct(), 1.0);
 }
