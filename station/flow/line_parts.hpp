@@ -50,6 +50,7 @@ inline constexpr const char* kCloudUnavailable = "cloud_unavailable";
 inline constexpr const char* kOutOfLimits = "out_of_limits";
 inline constexpr const char* kNotClean = "not_clean";
 inline constexpr const char* kNotDiscovered = "not_discovered";
+inline constexpr const char* kUnidentified = "unidentified";
 inline constexpr const char* kPassed = "ok";
 }  // namespace reason
 

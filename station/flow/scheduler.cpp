@@ -116,6 +116,7 @@ bool QrScheduler::join(const std::string& slot, const std::string& device_id) {
     auto& m = it->second;
     m.joined = true;
     m.device_id = device_id;
+    if (!device_id.empty()) accounted_.insert(device_id);
     m.tokens.push_back(generation_->token.token);
     ++generation_->devices;
     return true;
@@ -242,18 +243,55 @@ void QrScheduler::poll_cloud() {
             last_error_ = std::string("token devices: ") + e.what();
             continue;
         }
-        for (auto* m : members) {
-            if (m->outcome) continue;
+        auto answer_for = [&](const std::string& id) -> std::optional<CloudOutcome> {
             for (const auto& d : devices.succeeded) {
-                if (d.device_id == m->device_id) m->outcome = CloudOutcome{true, "", ""};
+                if (d.device_id == id) return CloudOutcome{true, "", ""};
             }
             for (const auto& f : devices.failed) {
-                if (f.device_id == m->device_id && !m->outcome) {
-                    m->outcome = CloudOutcome{false, f.code, f.message};
-                }
+                if (f.device_id == id) return CloudOutcome{false, f.code, f.message};
+            }
+            return std::nullopt;
+        };
+        std::vector<Member*> unnamed;
+        for (auto* m : members) {
+            if (m->outcome) continue;
+            if (m->device_id.empty()) {
+                unnamed.push_back(m);
+            } else {
+                m->outcome = answer_for(m->device_id);
             }
         }
+        if (unnamed.empty()) continue;
+        // Devices the cloud saw on this code that no unit was loaded or identified as.
+        std::set<std::string> strangers;
+        for (const auto& d : devices.succeeded) {
+            if (!accounted_.count(d.device_id)) strangers.insert(d.device_id);
+        }
+        for (const auto& f : devices.failed) {
+            if (!accounted_.count(f.device_id)) strangers.insert(f.device_id);
+        }
+        if (strangers.empty()) continue;
+        if (unnamed.size() == 1 && strangers.size() == 1) {
+            // The only unit without an id on this code, and the only device the cloud saw
+            // on it that no other slot holds: it is this one.
+            auto* m = unnamed.front();
+            m->device_id = *strangers.begin();
+            accounted_.insert(m->device_id);
+            m->outcome = answer_for(m->device_id);
+        } else {
+            for (auto* m : unnamed) m->ambiguous = true;
+        }
     }
+}
+
+std::string QrScheduler::device_id(const std::string& slot) const {
+    auto it = members_.find(slot);
+    return it == members_.end() ? std::string{} : it->second.device_id;
+}
+
+bool QrScheduler::ambiguous(const std::string& slot) const {
+    auto it = members_.find(slot);
+    return it != members_.end() && it->second.ambiguous;
 }
 
 QrView QrScheduler::view() const {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,12 @@ class QrScheduler {
     void picked_up(const std::string& slot);
     // The cloud's word on the slot's device, once it has one.
     std::optional<CloudOutcome> outcome(const std::string& slot) const;
+    // The device id the slot's answer is for: the unit's own, or the one the cloud named
+    // that no other slot can claim (a unit loaded without a serial). Empty: not known.
+    std::string device_id(const std::string& slot) const;
+    // The slot's device joined without an id and shares its code with other such devices:
+    // the cloud's answers cannot be told apart, so no verdict may rest on them.
+    bool ambiguous(const std::string& slot) const;
     // Removes the slot's device from the account it joined; throws cloud::CloudError.
     void remove_device(const std::string& slot);
     // The attempt is over: the reservation is spent when the cloud saw the device,
@@ -99,7 +106,11 @@ class QrScheduler {
         std::string device_id;
         std::vector<std::string> tokens;  // 8-character token parts the device may have read
         std::optional<CloudOutcome> outcome;
+        bool ambiguous = false;
     };
+    // Every device id a unit was loaded with or identified as: once its slot has settled,
+    // the cloud still lists it under the code, and it is no stranger then.
+    std::set<std::string> accounted_;
 
     bool reserve(std::size_t account, const std::string& product, const std::string& day);
     bool has_room(std::size_t account, const std::string& product, const std::string& day);

@@ -395,7 +395,22 @@ void SlotFlow::watch(double now) {
     const bool needs_online =
         order_.kind == FlowKind::PreActivation || order_.kind == FlowKind::Repair;
     if (scheduler_.has_cloud()) {
+        if (scheduler_.ambiguous(slot_)) {
+            finish(verdict::kInconclusive, reason::kUnidentified,
+                   "the unit has no serial and shares its code with other such units: the "
+                   "cloud's answers cannot be told apart (load it with its serial)");
+            return;
+        }
         if (auto out = scheduler_.outcome(slot_)) {
+            if (!order_.device_id) {
+                // Loaded without a serial: the cloud named the only device on the code that
+                // no other slot holds.
+                order_.device_id = scheduler_.device_id(slot_);
+                Poco::JSON::Object o;
+                o.set("identified", *order_.device_id);
+                o.set("by", "elimination");
+                event("cloud", to_json(o));
+            }
             if (!out->succeeded) {
                 Poco::JSON::Object o;
                 o.set("answer", "failed");

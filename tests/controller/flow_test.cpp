@@ -221,3 +221,42 @@ TEST(Flow, VirtualCameraFramesAreReadByTheRealVision) {
     ASSERT_GT(png.size(), 8u);
     EXPECT_EQ(png.substr(1, 3), "PNG");
 }
+
+// A unit loaded without its serial: the cloud's answer names a device id, and when it is
+// the only device on the code that no other slot holds, it is this slot's.
+TEST(Flow, UnitWithoutSerialIsIdentifiedByEliminationAndPasses) {
+    RigOptions o;
+    o.slots = 2;
+    Rig rig(o);
+    rig.start("unbind", {"A2"});
+    rig.run_until(2);
+    ASSERT_EQ(rig.results.size(), 2u);
+    for (const auto& r : rig.results) EXPECT_EQ(r.verdict, "PASS") << r.slot << " " << r.detail;
+    const auto& unscanned = rig.results[0].slot == "A2" ? rig.results[0] : rig.results[1];
+    ASSERT_EQ(unscanned.slot, "A2");
+    EXPECT_FALSE(unscanned.serial);
+    const auto device = rig.vline->device("A2")->id();
+    bool identified = false;
+    for (const auto& e : rig.store->events(unscanned.unit_id)) {
+        if (e.detail_json.find("\"identified\":\"" + device + "\"") != std::string::npos) {
+            identified = true;
+        }
+    }
+    EXPECT_TRUE(identified) << "no 'identified' event naming " << device;
+    EXPECT_FALSE(rig.vline->cloud().bound_to(device));
+}
+
+// Two units without serials on one code: the cloud's two answers cannot be told apart, so
+// neither may PASS on them.
+TEST(Flow, UnitsWithoutSerialSharingACodeAreInconclusive) {
+    RigOptions o;
+    o.slots = 2;
+    Rig rig(o);
+    rig.start("unbind", {"A1", "A2"});
+    rig.run_until(2);
+    ASSERT_EQ(rig.results.size(), 2u);
+    for (const auto& r : rig.results) {
+        EXPECT_EQ(r.verdict, "INCONCLUSIVE") << r.slot << " " << r.reason << " " << r.detail;
+        EXPECT_EQ(r.reason, "unidentified");
+    }
+}

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -72,15 +73,17 @@ struct Rig {
         line->recover();  // start-up: relays to their safe state (power on)
     }
 
-    // Loads a device into every slot and starts a batch of `kind`.
-    void start(const std::string& kind = "unbind") {
+    // Loads a device into every slot and starts a batch of `kind`. Slots in `unscanned`
+    // get their device but no serial (the operator did not scan it).
+    void start(const std::string& kind = "unbind", const std::set<std::string>& unscanned = {}) {
         StartBatchRequest req;
         req.kind = kind;
         req.recipe = recipe.product_id;
         req.operator_login = "tester";
         for (const auto& s : vline->fixture().slots) {
             req.slots.push_back(s.id);
-            req.serials.push_back(vline->load(s.id));
+            auto serial = vline->load(s.id);
+            req.serials.push_back(unscanned.count(s.id) ? std::string{} : serial);
         }
         line->start_batch(req);
     }
