@@ -23,5 +23,6 @@ int run_cloud(const Args& args);
 int run_led_scan(const Args& args);  // and run_calibrate: station/app/led_scan_command.cpp
 int run_calibrate(const Args& args);
 int run_simulate(const Args& args);
+int run_batch(const Args& args);
 
 }  // namespace linestation::app

@@ -23,6 +23,8 @@ constexpr Subcommand kSubcommands[] = {
     {"calibrate", "propose LED regions (ROIs) from a clip of blinking LEDs",
      linestation::app::run_calibrate},
     {"simulate", "run a shift on the virtual line on virtual time", linestation::app::run_simulate},
+    {"batch", "start, stop and follow batches on a running station (through its API)",
+     linestation::app::run_batch},
 };
 
 void print_help(std::ostream& out) {

@@ -1,0 +1,296 @@
+// `station batch start|stop|status`: run a station's batches from a script or a terminal,
+// through the same HTTP API (and the same login, roles, CSRF and audit) as the dashboard,
+// so a batch started here is the operator's and shows on every screen.
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPCookie.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPSClientSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLException.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
+
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "station/app/command_line.hpp"
+#include "station/app/commands.hpp"
+
+namespace linestation::app {
+
+namespace {
+
+constexpr const char* kDefaultUrl = "http://127.0.0.1:8080";
+
+// The station refused or could not be reached: the message says which and why.
+class StationRefused : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Answer {
+    int status = 0;
+    std::string body;
+};
+
+// One logged-in conversation with a station's API; logs out when it ends.
+class StationSession {
+  public:
+    StationSession(const std::string& url, const std::string& ca_file) : uri_(url) {
+        if (uri_.getScheme() != "http" && uri_.getScheme() != "https") {
+            throw UsageError("--url: expected http://HOST:PORT or https://HOST:PORT, got \"" + url +
+                             "\"");
+        }
+        if (uri_.getHost().empty()) throw UsageError("--url: no host in \"" + url + "\"");
+        if (uri_.getScheme() == "https") {
+            // The station's certificate is checked (against --ca, else the system's CAs).
+            Poco::Net::Context::Ptr context = new Poco::Net::Context(  // Poco counts references
+                Poco::Net::Context::TLS_CLIENT_USE, "", "", ca_file,
+                Poco::Net::Context::VERIFY_RELAXED, 9, ca_file.empty());
+            http_ = std::make_unique<Poco::Net::HTTPSClientSession>(uri_.getHost(), uri_.getPort(),
+                                                                    context);
+        } else {
+            http_ = std::make_unique<Poco::Net::HTTPClientSession>(uri_.getHost(), uri_.getPort());
+        }
+        http_->setTimeout(Poco::Timespan(10, 0));
+    }
+    ~StationSession() {
+        if (cookie_.empty()) return;
+        try {
+            call("DELETE", "/api/session");
+        } catch (...) {
+            // Logging out is a courtesy: the session expires on its own.
+        }
+    }
+    StationSession(const StationSession&) = delete;
+    StationSession& operator=(const StationSession&) = delete;
+
+    void login(const std::string& login, const std::string& password) {
+        Poco::JSON::Object o;
+        o.set("login", login);
+        o.set("password", password);
+        auto a = call("POST", "/api/session", to_text(o));
+        if (a.status != 200) throw StationRefused("login as " + login + ": " + why(a));
+        auto session = parse(a.body);
+        csrf_ = session->optValue<std::string>("csrf_token", "");
+    }
+
+    Answer call(const std::string& method, const std::string& path, const std::string& body = {}) {
+        Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+        request.setHost(uri_.getHost(), uri_.getPort());
+        if (!cookie_.empty()) {
+            Poco::Net::NameValueCollection cookies;
+            cookies.add("ls_session", cookie_);
+            request.setCookies(cookies);
+        }
+        if (!csrf_.empty()) request.set("X-CSRF-Token", csrf_);
+        if (!body.empty() || method == "POST") {
+            request.setContentType("application/json");
+            request.setContentLength(static_cast<std::streamsize>(body.size()));
+        }
+        Answer a;
+        try {
+            http_->sendRequest(request) << body;
+            Poco::Net::HTTPResponse response;
+            auto& in = http_->receiveResponse(response);
+            Poco::StreamCopier::copyToString(in, a.body);
+            a.status = static_cast<int>(response.getStatus());
+            std::vector<Poco::Net::HTTPCookie> cookies;
+            response.getCookies(cookies);
+            for (const auto& c : cookies) {
+                if (c.getName() == "ls_session") cookie_ = c.getValue();
+            }
+        } catch (const Poco::Exception& e) {
+            throw StationRefused("cannot reach the station at " + uri_.toString() + ": " +
+                                 e.displayText());
+        }
+        return a;
+    }
+
+    static Poco::JSON::Object::Ptr parse(const std::string& body) {
+        try {
+            return Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
+        } catch (const Poco::Exception&) {
+            throw StationRefused("the station answered something that is not a JSON object: " +
+                                 body.substr(0, 200));
+        }
+    }
+
+    // The API's error text for a refusal ({"error": "..."}), with the HTTP status.
+    static std::string why(const Answer& a) {
+        std::string text = a.body;
+        try {
+            auto o = Poco::JSON::Parser().parse(a.body).extract<Poco::JSON::Object::Ptr>();
+            text = o->optValue<std::string>("error", a.body);
+        } catch (const Poco::Exception&) {
+        }
+        return "HTTP " + std::to_string(a.status) + ": " + text;
+    }
+
+    static std::string to_text(const Poco::JSON::Object& o) {
+        std::ostringstream out;
+        o.stringify(out);
+        return out.str();
+    }
+
+  private:
+    Poco::URI uri_;
+    std::unique_ptr<Poco::Net::HTTPClientSession> http_;
+    std::string cookie_;
+    std::string csrf_;
+};
+
+std::string read_password() {
+    std::string password;
+    std::getline(std::cin, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    return password;
+}
+
+void add_connection_options(CommandLine& cli) {
+    cli.option("url", "URL", std::string("the station's address (default ") + kDefaultUrl + ")")
+        .option("login", "NAME", "the user to act as (an operator with the product, or admin)",
+                true)
+        .flag("password-stdin", "read the password from standard input (required)")
+        .option("ca", "FILE", "with https: the CA certificate that signed the station's");
+}
+
+std::unique_ptr<StationSession> connect(const CommandLine& cli, const std::string& action) {
+    if (!cli.has("password-stdin")) {
+        throw UsageError("batch " + action +
+                         ": --password-stdin is required (passwords never go on the command "
+                         "line)");
+    }
+    auto session =
+        std::make_unique<StationSession>(cli.value_or("url", kDefaultUrl), cli.value_or("ca", ""));
+    session->login(cli.value("login"), read_password());
+    return session;
+}
+
+// Comma-separated and repeated values, in order (--slots A1,A2 --slots A3).
+std::vector<std::string> list_values(const CommandLine& cli, const std::string& name) {
+    std::vector<std::string> out;
+    for (const auto& v : cli.values(name)) {
+        // "S1," is two values, the second empty (a slot whose unit has no serial).
+        std::size_t from = 0;
+        for (auto comma = v.find(','); comma != std::string::npos; comma = v.find(',', from)) {
+            out.push_back(v.substr(from, comma - from));
+            from = comma + 1;
+        }
+        out.push_back(v.substr(from));
+    }
+    return out;
+}
+
+int batch_start(const Args& args) {
+    CommandLine cli("batch start",
+                    "--recipe ID [--kind unbind|pre_activation|wired] [--slots A1,A2] "
+                    "[--serials S1,S2] --login NAME --password-stdin [--url URL]",
+                    "Starts a batch on a running station (`station serve`), as the dashboard "
+                    "does. Prints the station's answer, {\"batch_id\":N}.");
+    cli.option("recipe", "ID", "product id of one of the station's recipes", true)
+        .option("kind", "KIND", "unbind (default), pre_activation or wired")
+        .option("slots", "IDS", "slots to run, comma-separated (default: every slot)", false, true)
+        .option("serials", "SERIALS",
+                "the units' serials in the order of --slots (empty between commas: none)", false,
+                true);
+    add_connection_options(cli);
+    if (!cli.parse(args, std::cout)) return 0;
+    const auto kind = cli.value_or("kind", "unbind");
+    if (kind != "unbind" && kind != "pre_activation" && kind != "wired") {
+        throw UsageError("batch start: --kind: expected unbind, pre_activation or wired, got \"" +
+                         kind + "\"");
+    }
+    const auto slots = list_values(cli, "slots");
+    const auto serials = list_values(cli, "serials");
+    if (!serials.empty() && serials.size() != slots.size()) {
+        throw UsageError("batch start: --serials: expected one per slot in --slots (" +
+                         std::to_string(slots.size()) + "), got " + std::to_string(serials.size()));
+    }
+    Poco::JSON::Object request;
+    request.set("recipe", cli.value("recipe"));
+    request.set("kind", kind);
+    if (!slots.empty()) {
+        Poco::JSON::Array s, n;
+        for (const auto& x : slots) s.add(x);
+        for (const auto& x : serials) n.add(x);
+        request.set("slots", s);
+        if (!serials.empty()) request.set("serials", n);
+    }
+    auto session = connect(cli, "start");
+    auto a = session->call("POST", "/api/batch", StationSession::to_text(request));
+    if (a.status != 201 && a.status != 200) {
+        throw StationRefused("batch start: " + StationSession::why(a));
+    }
+    std::cout << a.body << "\n";
+    return 0;
+}
+
+int batch_stop(const Args& args) {
+    CommandLine cli("batch stop", "--login NAME --password-stdin [--url URL]",
+                    "Stops the running batch: units in flight finish, no new ones start.");
+    add_connection_options(cli);
+    if (!cli.parse(args, std::cout)) return 0;
+    auto session = connect(cli, "stop");
+    auto a = session->call("POST", "/api/batch/stop");
+    if (a.status != 200) throw StationRefused("batch stop: " + StationSession::why(a));
+    std::cout << (a.body.empty() ? "{}" : a.body) << "\n";
+    return 0;
+}
+
+int batch_status(const Args& args) {
+    CommandLine cli("batch status", "--login NAME --password-stdin [--url URL] [--slots]",
+                    "Prints the current batch as one JSON object; with --slots, then one JSON "
+                    "object per slot.");
+    cli.flag("slots", "also print every slot (step, unit, LED, verdict)");
+    add_connection_options(cli);
+    if (!cli.parse(args, std::cout)) return 0;
+    auto session = connect(cli, "status");
+    auto a = session->call("GET", "/api/batch");
+    if (a.status != 200) throw StationRefused("batch status: " + StationSession::why(a));
+    std::cout << a.body << "\n";
+    if (cli.has("slots")) {
+        auto s = session->call("GET", "/api/slots");
+        if (s.status != 200) throw StationRefused("batch status: " + StationSession::why(s));
+        try {
+            auto slots = Poco::JSON::Parser().parse(s.body).extract<Poco::JSON::Array::Ptr>();
+            for (std::size_t i = 0; i < slots->size(); ++i) {
+                slots->getObject(static_cast<unsigned>(i))->stringify(std::cout);
+                std::cout << "\n";
+            }
+        } catch (const Poco::Exception&) {
+            throw StationRefused("batch status: the slots answer is not a JSON array");
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+int run_batch(const Args& args) {
+    static constexpr const char* kUsage =
+        "usage: station batch start|stop|status [options]  (each takes --help)\n";
+    if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+        std::cout << kUsage;
+        return args.empty() ? 2 : 0;
+    }
+    const Args rest(args.begin() + 1, args.end());
+    try {
+        if (args[0] == "start") return batch_start(rest);
+        if (args[0] == "stop") return batch_stop(rest);
+        if (args[0] == "status") return batch_status(rest);
+    } catch (const StationRefused& e) {
+        std::cerr << "station batch " << args[0] << ": " << e.what() << "\n";
+        return 1;
+    }
+    throw UsageError("batch: unknown action \"" + args[0] + "\"; expected start, stop or status");
+}
+
+}  // namespace linestation::app

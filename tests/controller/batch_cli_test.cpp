@@ -1,0 +1,116 @@
+// `station batch` against a real `station serve` on the virtual line: the CLI goes through
+// the HTTP API with a real login, so roles, CSRF and refusals are the dashboard's.
+
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "tests/common/process.hpp"
+#include "tests/common/temp_dir.hpp"
+
+using linestation::testing::ChildProcess;
+using linestation::testing::run_process;
+using linestation::testing::TempDir;
+
+namespace {
+
+struct ServedStation {
+    TempDir dir;
+    std::unique_ptr<ChildProcess> serve;
+    std::string url;
+
+    ServedStation() {
+        const auto db = (dir / "station.db").string();
+        auto add = [&](const char* login, const char* role, const char* password) {
+            auto r =
+                run_process({LS_STATION_BINARY, "user", "add", "--login", login, "--role", role,
+                             "--products", "tuya-ipc-camera", "--password-stdin", "--db", db},
+                            std::string(password) + "\n");
+            EXPECT_EQ(r.exit_code, 0) << r.err;
+        };
+        add("op", "operator", "op-password-1");
+        add("boss", "supervisor", "boss-password-1");
+        serve = std::make_unique<ChildProcess>(std::vector<std::string>{
+            LS_STATION_BINARY, "serve", "--port", "0", "--bind", "127.0.0.1", "--db", db});
+        const auto line = serve->wait_for_line("listening on", 30);
+        std::smatch m;
+        if (std::regex_search(line, m, std::regex(R"(:(\d+)/)"))) {
+            url = "http://127.0.0.1:" + m[1].str();
+        }
+    }
+
+    linestation::testing::ProcessResult batch(std::vector<std::string> args,
+                                              const std::string& login = "op",
+                                              const std::string& password = "op-password-1") {
+        std::vector<std::string> argv{LS_STATION_BINARY, "batch"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        for (const auto& a : {std::string("--url"), url, std::string("--login"), login,
+                              std::string("--password-stdin")}) {
+            argv.push_back(a);
+        }
+        return run_process(argv, password + "\n");
+    }
+};
+
+}  // namespace
+
+TEST(BatchCli, StartsFollowsAndStopsABatchThroughTheApi) {
+    ServedStation station;
+    ASSERT_FALSE(station.url.empty()) << "serve did not print its port";
+
+    auto idle = station.batch({"status"});
+    ASSERT_EQ(idle.exit_code, 0) << idle.err;
+    EXPECT_EQ(idle.out.find("\"state\":\"running\""), std::string::npos) << idle.out;
+
+    auto started = station.batch(
+        {"start", "--recipe", "tuya-ipc-camera", "--slots", "A1,A2", "--serials", "RMA-0001,"});
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    EXPECT_NE(started.out.find("\"batch_id\":"), std::string::npos) << started.out;
+
+    auto running = station.batch({"status", "--slots"});
+    ASSERT_EQ(running.exit_code, 0) << running.err;
+    EXPECT_NE(running.out.find("\"state\":\"running\""), std::string::npos) << running.out;
+    EXPECT_NE(running.out.find("\"operator\":\"op\""), std::string::npos) << running.out;
+    EXPECT_NE(running.out.find("RMA-0001"), std::string::npos) << "A1's serial: " << running.out;
+
+    // A second start while one runs: the station's refusal, said plainly, exit 1.
+    auto again = station.batch({"start", "--recipe", "tuya-ipc-camera"});
+    EXPECT_EQ(again.exit_code, 1);
+    EXPECT_NE(again.err.find("HTTP 409"), std::string::npos) << again.err;
+
+    // A supervisor watches but does not run batches.
+    auto boss = station.batch({"stop"}, "boss", "boss-password-1");
+    EXPECT_EQ(boss.exit_code, 1);
+    EXPECT_NE(boss.err.find("HTTP 403"), std::string::npos) << boss.err;
+
+    auto stopped = station.batch({"stop"});
+    ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+    auto after = station.batch({"status"});
+    EXPECT_EQ(after.out.find("\"state\":\"running\""), std::string::npos) << after.out;
+    EXPECT_EQ(station.serve->stop(), 0);
+}
+
+TEST(BatchCli, RefusalsNameTheCause) {
+    ServedStation station;
+    ASSERT_FALSE(station.url.empty());
+    auto wrong = station.batch({"status"}, "op", "not-the-password");
+    EXPECT_EQ(wrong.exit_code, 1);
+    EXPECT_NE(wrong.err.find("login as op: HTTP 401"), std::string::npos) << wrong.err;
+    EXPECT_EQ(wrong.err.find("not-the-password"), std::string::npos) << "password echoed";
+
+    auto recipe = station.batch({"start", "--recipe", "no-such-product"});
+    EXPECT_EQ(recipe.exit_code, 1);
+    EXPECT_NE(recipe.err.find("no-such-product"), std::string::npos) << recipe.err;
+
+    auto serials = station.batch(
+        {"start", "--recipe", "tuya-ipc-camera", "--slots", "A1,A2", "--serials", "only-one"});
+    EXPECT_EQ(serials.exit_code, 2);
+    EXPECT_NE(serials.err.find("--serials"), std::string::npos) << serials.err;
+
+    auto nobody = run_process({LS_STATION_BINARY, "batch", "status", "--url", "http://127.0.0.1:1",
+                               "--login", "op", "--password-stdin"},
+                              "x\n");
+    EXPECT_EQ(nobody.exit_code, 1);
+    EXPECT_NE(nobody.err.find("cannot reach the station at http://127.0.0.1:1"), std::string::npos)
+        << nobody.err;
+}
