@@ -487,15 +487,8 @@ void SlotFlow::finish(const std::string& verdict, const std::string& why,
     reason_ = why;
     step_ = Step::Done;
     step_started_ = clock_.now_s();
-    UnitResult r{slot_,
-                 *unit_id_,
-                 order_.serial,
-                 verdict,
-                 why,
-                 detail,
-                 unit_started_,
-                 clock_.now_s(),
-                 reset_started_.value_or(clock_.now_s())};
+    UnitResult r{slot_,  *unit_id_,     order_.serial,  verdict,       why,
+                 detail, unit_started_, clock_.now_s(), reset_started_};
     publish();
     if (finished_) finished_(r);
 }

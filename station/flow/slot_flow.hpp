@@ -81,8 +81,9 @@ struct UnitResult {
     double started_s = 0;
     double ended_s = 0;
     // When its first reset began (after admission): the time before it is the unit
-    // waiting on the station (for quota, an account switch). Equal to started_s normally.
-    double reset_started_s = 0;
+    // waiting on the station (for quota, an account switch). Equal to started_s normally;
+    // none for a unit refused before any reset.
+    std::optional<double> reset_started_s;
 };
 
 class SlotFlow {
