@@ -253,15 +253,20 @@ void QrScheduler::poll_cloud() {
             return std::nullopt;
         };
         std::vector<Member*> unnamed;
+        bool named_unanswered = false;
         for (auto* m : members) {
             if (m->outcome) continue;
             if (m->device_id.empty()) {
                 unnamed.push_back(m);
             } else {
                 m->outcome = answer_for(m->device_id);
+                named_unanswered = named_unanswered || !m->outcome;
             }
         }
-        if (unnamed.empty()) continue;
+        // While a named unit on this code has no answer, a device the cloud lists under an
+        // id nobody claims may be that unit's (its serial is not its cloud id): naming it
+        // by elimination could lend one unit another's success.
+        if (unnamed.empty() || named_unanswered) continue;
         // Devices the cloud saw on this code that no unit was loaded or identified as.
         std::set<std::string> strangers;
         for (const auto& d : devices.succeeded) {

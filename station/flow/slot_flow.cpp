@@ -451,6 +451,11 @@ void SlotFlow::watch(double now) {
     if (waited > limit) {
         if (led_state_ == "pair_failed_cloud") {
             finish(verdict::kFail, reason::kCloudRefused, "the device reports a cloud failure");
+        } else if (seen_green_ && !order_.device_id && scheduler_.has_cloud()) {
+            // It joined, but without a serial its answer could not be told from the others'.
+            finish(verdict::kInconclusive, reason::kUnidentified,
+                   "the unit has no serial and the cloud's answers could not be matched to it "
+                   "(load it with its serial)");
         } else if (seen_green_) {
             finish(verdict::kFail, reason::kStillBound,
                    "green kept blinking: the cloud never confirmed");
