@@ -106,7 +106,12 @@ void SlotFlow::start(UnitOrder order) {
     u.station_id = station_id_;
     u.slot = slot_;
     u.started_ms = clock_.wall_ms();
-    unit_id_ = store_.begin_unit(u);
+    Poco::JSON::Object o;
+    o.set("flow", flow_name());
+    o.set("recipe", order_.recipe->product_id);
+    if (order_.operator_login) o.set("operator", *order_.operator_login);
+    timeline_.flush();  // the slot's previous unit's last words, before this one begins
+    unit_id_ = store_.begin_unit(u, {{0, 0, u.started_ms, "flow", to_json(o)}});
     unit_started_ = clock_.now_s();
     reset_started_.reset();
     retried_ = false;
@@ -114,12 +119,6 @@ void SlotFlow::start(UnitOrder order) {
     measurements_.clear();
     verdict_.reset();
     reason_.reset();
-    Poco::JSON::Object o;
-    o.set("flow", flow_name());
-    o.set("recipe", order_.recipe->product_id);
-    if (order_.operator_login) o.set("operator", *order_.operator_login);
-    event("flow", to_json(o));
-    timeline_.flush();
     set_step(Step::Admission);
     tick();
 }

@@ -223,15 +223,27 @@ std::optional<BatchRecord> Store::batch(std::int64_t id) {
     return b;
 }
 
-std::int64_t Store::begin_unit(const UnitRecord& u) {
+std::int64_t Store::begin_unit(const UnitRecord& u, std::vector<UnitEventRecord> first_events) {
     std::lock_guard lock(mutex_);
+    Transaction tx(db_);
     Use s(db_.cached(
         "INSERT INTO units(batch_id, device_id, serial, product_id, station_id, slot, attempt, "
         "started_ms, measurements) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     s->bind_all(u.batch_id, u.device_id, u.serial, u.product_id, u.station_id, u.slot, u.attempt,
                 u.started_ms, u.measurements_json)
         .run();
-    return db_.last_insert_id();
+    const auto id = db_.last_insert_id();
+    for (auto& e : first_events) {
+        e.unit_id = id;
+        insert_event_locked(e);
+    }
+    tx.commit();
+    return id;
+}
+
+void Store::insert_event_locked(const UnitEventRecord& e) {
+    Use s(db_.cached("INSERT INTO unit_events(unit_id, t_ms, kind, detail) VALUES(?, ?, ?, ?)"));
+    s->bind_all(e.unit_id, e.t_ms, e.kind, e.detail_json).run();
 }
 
 void Store::finish_unit(std::int64_t id, const std::string& verdict, const std::string& reason,
@@ -321,11 +333,7 @@ void Store::add_events(const std::vector<UnitEventRecord>& events) {
     db_.exec("PRAGMA synchronous=NORMAL");
     try {
         Transaction tx(db_);
-        for (const auto& e : events) {
-            Use s(db_.cached(
-                "INSERT INTO unit_events(unit_id, t_ms, kind, detail) VALUES(?, ?, ?, ?)"));
-            s->bind_all(e.unit_id, e.t_ms, e.kind, e.detail_json).run();
-        }
+        for (const auto& e : events) insert_event_locked(e);
         tx.commit();
     } catch (...) {
         db_.exec("PRAGMA synchronous=FULL");

@@ -134,7 +134,10 @@ class Store {
     void end_batch(std::int64_t id, std::int64_t ended_ms, const std::string& state);
     std::optional<BatchRecord> batch(std::int64_t id);
 
-    std::int64_t begin_unit(const UnitRecord& unit);
+    // The unit and the first events of its timeline, in one transaction: a crash leaves
+    // either both or neither (an in-flight unit always shows how it began). The events'
+    // unit_id is filled in.
+    std::int64_t begin_unit(const UnitRecord& unit, std::vector<UnitEventRecord> first_events = {});
     // Commits the verdict; durable when this returns.
     void finish_unit(std::int64_t id, const std::string& verdict, const std::string& reason,
                      const std::string& measurements_json, std::int64_t ended_ms);
@@ -172,6 +175,7 @@ class Store {
   private:
     void migrate(std::optional<int> target_version);
     UnitRecord read_unit(const Statement& s) const;
+    void insert_event_locked(const UnitEventRecord& e);
 
     std::mutex mutex_;
     Database db_;
