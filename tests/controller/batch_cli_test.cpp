@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <regex>
 
 #include "tests/common/process.hpp"
@@ -113,4 +114,41 @@ TEST(BatchCli, RefusalsNameTheCause) {
     EXPECT_EQ(nobody.exit_code, 1);
     EXPECT_NE(nobody.err.find("cannot reach the station at http://127.0.0.1:1"), std::string::npos)
         << nobody.err;
+}
+
+// Over https the station's certificate is checked: trusted with --ca, refused without.
+TEST(BatchCli, HttpsChecksTheStationsCertificate) {
+    TempDir dir;
+    auto made =
+        run_process({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                     "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                     "-keyout", (dir / "key.pem").string(), "-out", (dir / "cert.pem").string()});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    std::ofstream(dir / "station.json")
+        << R"({"schema":1,"station":{"id":"tls-1"},"store":{"path":"st.db"},)"
+        << R"("http":{"bind":"127.0.0.1","port":0,)"
+        << R"("https":{"certificate":"cert.pem","private_key":"key.pem"}}})";
+    const auto config = (dir / "station.json").string();
+    auto add =
+        run_process({LS_STATION_BINARY, "user", "add", "--login", "op", "--role", "operator",
+                     "--products", "tuya-ipc-camera", "--password-stdin", "--config", config},
+                    "op-password-1\n");
+    ASSERT_EQ(add.exit_code, 0) << add.err;
+    ChildProcess serve({LS_STATION_BINARY, "serve", "--config", config});
+    const auto line = serve.wait_for_line("listening on", 30);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(line, m, std::regex(R"((https://127\.0\.0\.1:\d+))"))) << line;
+    const std::string url = m[1].str();
+    auto status = [&](std::vector<std::string> extra) {
+        std::vector<std::string> argv{LS_STATION_BINARY, "batch", "status",          "--url", url,
+                                      "--login",         "op",    "--password-stdin"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return run_process(argv, "op-password-1\n");
+    };
+    auto trusted = status({"--ca", (dir / "cert.pem").string()});
+    EXPECT_EQ(trusted.exit_code, 0) << trusted.err;
+    EXPECT_NE(trusted.out.find("\"state\":\"idle\""), std::string::npos) << trusted.out;
+    auto unknown = status({});
+    EXPECT_EQ(unknown.exit_code, 1);
+    EXPECT_NE(unknown.err.find("certificate verify failed"), std::string::npos) << unknown.err;
 }
