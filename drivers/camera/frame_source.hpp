@@ -20,6 +20,9 @@ struct CameraFrame {
     cv::Mat image;   // BGR8
     double t = 0;    // capture time (s): stream time for files and folders, else the source's
     long index = 0;  // frame number as the source counts it
+    // Live sources: how long before read() returned the frame was captured (the camera's
+    // own timestamp against the monotonic clock; 0 when only the arrival time is known).
+    double age_s = 0;
 };
 
 struct CameraSettings {
@@ -61,13 +64,21 @@ class VideoCaptureSource final : public FrameSource {
 
   private:
     void apply(int property, double value, const char* name, double tolerance);
+    void apply_size(int width, int height);
+    // The frame's capture time on the monotonic clock (s) from the camera's own timestamp,
+    // or nothing (and a warning, once per cause) when it is missing or not believable.
+    std::optional<double> capture_time(double arrival_s);
+    void warn_once(const std::string& cause, const std::string& text);
     cv::VideoCapture capture_;
     SourceKind kind_;
-    std::chrono::steady_clock::time_point opened_at_;
+    std::string name_;
+    double opened_at_s_ = 0;  // monotonic clock (steady_clock)
     double fps_ = 0;
     long index_ = 0;
     double last_t_ = -1;
+    double last_stamp_s_ = -1;
     std::vector<std::string> warnings_;
+    std::vector<std::string> warned_causes_;
 };
 
 // Numbered images (frame_000012.jpg, 12.png ...) sorted by their number; frame time is

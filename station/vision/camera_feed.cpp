@@ -37,7 +37,13 @@ CameraFeed::Poll CameraFeed::poll() {
     }
     if (auto frame = source_->read()) {
         delay_s_ = 0;
-        if (source_->live()) frame->t = clock_.now_s();
+        if (source_->live()) {
+            // On the station's clock, back-dated by what the camera says the frame's age is
+            // (its own capture timestamp), never earlier than the frame before.
+            double t = clock_.now_s() - std::max(0.0, frame->age_s);
+            frame->t = std::max(t, last_live_t_ + 1e-6);
+            last_live_t_ = frame->t;
+        }
         p.frame = std::move(frame);
         return p;
     }

@@ -1,5 +1,6 @@
 #pragma once
-// A camera that may go away: frames stamped on the station's clock (live sources) or
+// A camera that may go away: frames stamped on the station's clock at their capture time
+// (live sources: now minus the age the camera's own timestamp gives) or
 // with stream time (files, folders); a source that stops delivering is reopened with
 // exponential backoff, and until it delivers again the feed says "lost", so no LED state
 // is decided on stale frames.
@@ -48,6 +49,7 @@ class CameraFeed {
     double delay_s_ = 0;
     double next_attempt_s_ = 0;
     int attempts_ = 0;
+    double last_live_t_ = -1e300;
     std::string error_;
 };
 

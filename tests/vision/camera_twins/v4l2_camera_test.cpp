@@ -1,0 +1,294 @@
+// The camera driver against a V4L2 camera twin: OpenCV's own V4L2 backend (cv::CAP_V4L2)
+// opens /dev/video42, which the LD_PRELOAD shim v4l2_camera_twin.c makes a UVC-like MJPEG
+// camera (real ioctls, mmap'd buffers, select on a timerfd, monotonic buffer timestamps).
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "drivers/camera/frame_source.hpp"
+#include "station/clock/clock.hpp"
+#include "station/vision/camera_feed.hpp"
+#include "station/vision/led_scanner.hpp"
+#include "tests/common/temp_dir.hpp"
+#include "tests/vision/camera_twins/camera_watch.hpp"
+#include "tests/vision/vision_clips.hpp"
+
+namespace linestation::vision {
+namespace {
+
+using testing::phase;
+using testing::script;
+
+constexpr const char* kDevice = "/dev/video42";
+
+bool mentions(const std::vector<std::string>& lines, const std::string& what) {
+    for (const auto& l : lines)
+        if (l.find(what) != std::string::npos) return true;
+    return false;
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+    std::string s;
+    for (const auto& l : lines) s += l + "\n";
+    return s;
+}
+
+// A twin camera looking at two LEDs: A1 blinks red at 2 Hz, A2 is steady green. The clip
+// is 60 frames (2 s at 30 fps), four whole blink periods, so it loops seamlessly.
+class CameraV4l2Twin : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        spec_ = testing::clip_of(
+            {script({phase(0, "red", "blink", 2, 0.5)}), script({phase(0, "green", "steady")})},
+            59.5 / 30, {});
+        virtual_line::write_clip_images(spec_, dir_ / "frames");
+        if (!std::getenv("LD_PRELOAD") ||
+            std::string(std::getenv("LD_PRELOAD")).find("v4l2_camera_twin") == std::string::npos) {
+            GTEST_FAIL() << "run under ctest: the V4L2 twin needs LD_PRELOAD of its shim";
+        }
+        setenv("V4L2_TWIN_DEVICE", kDevice, 1);
+        setenv("V4L2_TWIN_FRAMES", (dir_ / "frames").c_str(), 1);
+        setenv("V4L2_TWIN_GONE", (dir_ / "unplugged").c_str(), 1);
+        setenv("V4L2_TWIN_LOG", log_path().c_str(), 1);
+        unsetenv("V4L2_TWIN_CONTROLS");
+        unsetenv("V4L2_TWIN_TIMESTAMPS");
+    }
+    std::string log_path() const { return (dir_ / "dqbuf.log").string(); }
+    drivers::CameraSettings settings() const {
+        drivers::CameraSettings s;
+        s.source = kDevice;
+        s.width = spec_.camera.width;
+        s.height = spec_.camera.height;
+        s.fps = 30;
+        return s;
+    }
+    LedScanner scanner() const {
+        return LedScanner({{"A1", spec_.rois[0]}, {"A2", spec_.rois[1]}}, nullptr,
+                          TrackerOptions{});
+    }
+
+    testing::TempDir dir_;
+    virtual_line::ClipSpec spec_;
+};
+
+TEST_F(CameraV4l2Twin, CameraOpensThroughOpenCvV4l2AndItsLedsAreRead) {
+    auto source = drivers::open_frame_source(settings());
+    EXPECT_TRUE(source->live());
+    EXPECT_TRUE(source->warnings().empty()) << joined(source->warnings());
+    SystemClock clock;
+    CameraFeed feed([&] { return drivers::open_frame_source(settings()); }, clock);
+    auto leds = scanner();
+    std::vector<LedObservation> seen;
+    int frames = 0;
+    double start = clock.now_s();
+    while (clock.now_s() - start < 20 && frames < 150) {
+        auto p = feed.poll();
+        ASSERT_TRUE(p.frame) << p.error;
+        EXPECT_EQ(p.frame->image.cols, spec_.camera.width);
+        EXPECT_EQ(p.frame->image.rows, spec_.camera.height);
+        ++frames;
+        for (auto& o : leds.process(p.frame->image, p.frame->t)) seen.push_back(o);
+    }
+    std::map<std::string, LedObservation> last;
+    for (const auto& o : seen) last[o.slot] = o;
+    ASSERT_EQ(last.size(), 2u);
+    EXPECT_EQ(last["A1"].color, "red");
+    EXPECT_EQ(last["A1"].pattern, "blink");
+    ASSERT_TRUE(last["A1"].freq_hz);
+    EXPECT_NEAR(*last["A1"].freq_hz, 2.0, 0.2);
+    EXPECT_EQ(last["A2"].color, "green");
+    EXPECT_EQ(last["A2"].pattern, "steady");
+}
+
+TEST_F(CameraV4l2Twin, ManualExposureAndGainAreSetAndReadBack) {
+    setenv("V4L2_TWIN_CONTROLS", "exposure,gain,white_balance", 1);
+    auto s = settings();
+    s.exposure = 120;  // 12 ms in V4L2's 100 us units
+    s.gain = 64;
+    s.white_balance_k = 5000;
+    drivers::VideoCaptureSource source(s);
+    EXPECT_TRUE(source.warnings().empty()) << joined(source.warnings());
+    EXPECT_NEAR(source.fps(), 30, 1e-9);
+}
+
+TEST_F(CameraV4l2Twin, WhatTheCameraRefusesOrChangesIsWarnedByName) {
+    setenv("V4L2_TWIN_CONTROLS", "exposure,gain", 1);  // no white balance control
+    auto s = settings();
+    s.width = 640;  // the twin has one frame size
+    s.height = 480;
+    s.fps = 20;  // 15 or 30 only
+    s.exposure = 120;
+    s.gain = 400;  // above the control's maximum (255): clamped
+    s.white_balance_k = 4000;
+    drivers::VideoCaptureSource source(s);
+    const auto& w = source.warnings();
+    auto text = joined(w);
+    std::ostringstream size;
+    size << "camera size: asked for 640x480, camera reports " << spec_.camera.width << "x"
+         << spec_.camera.height;
+    EXPECT_TRUE(mentions(w, size.str())) << text;
+    EXPECT_TRUE(mentions(w, "camera fps: asked for 20, camera reports 15")) << text;
+    EXPECT_TRUE(mentions(w, "camera gain: asked for 400, camera reports 255")) << text;
+    EXPECT_TRUE(mentions(w, "camera white balance: asked for 4000")) << text;
+    EXPECT_TRUE(mentions(w, "(setting refused)")) << text;
+    EXPECT_FALSE(mentions(w, "camera exposure")) << text;  // that one the camera has
+    EXPECT_EQ(w.size(), 5u) << text;  // size, fps, gain, manual white balance, white balance
+    // It still delivers, at the size it has.
+    auto f = source.read();
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->image.cols, spec_.camera.width);
+}
+
+struct Stamp {
+    long sequence;
+    double t;
+};
+
+std::vector<Stamp> read_log(const std::string& path) {
+    std::vector<Stamp> out;
+    std::ifstream in(path);
+    long seq, sec, usec;
+    while (in >> seq >> sec >> usec) out.push_back({seq, sec + usec / 1e6});
+    return out;
+}
+
+TEST_F(CameraV4l2Twin, FrameTimesAreTheCamerasOwnBufferTimestamps) {
+    auto source = drivers::open_frame_source(settings());
+    std::vector<drivers::CameraFrame> frames;
+    while (frames.size() < 45) {
+        auto f = source->read();
+        ASSERT_TRUE(f);
+        frames.push_back(*f);
+    }
+    EXPECT_TRUE(source->warnings().empty()) << joined(source->warnings());
+    auto stamps = read_log(log_path());
+    // OpenCV drops the first buffer after STREAMON (a first MJPEG frame is often bad).
+    ASSERT_EQ(stamps.size(), frames.size() + 1);
+    int aged = 0;
+    for (std::size_t i = 1; i < frames.size(); ++i) {
+        EXPECT_NEAR(frames[i].t - frames[0].t, stamps[i + 1].t - stamps[1].t, 2e-6) << i;
+        EXPECT_GE(frames[i].age_s, 0.0);
+        EXPECT_LT(frames[i].age_s, 0.5);
+        if (frames[i].age_s > 0.003) ++aged;
+    }
+    // The twin stamps frames 0..9 ms before it delivers them: the jitter is seen.
+    EXPECT_GT(aged, 10);
+}
+
+TEST_F(CameraV4l2Twin, FeedBackdatesFramesByTheirCapturedAge) {
+    SystemClock clock;
+    CameraFeed feed([&] { return drivers::open_frame_source(settings()); }, clock);
+    std::vector<double> feed_t, source_t_plus_age;
+    for (int i = 0; i < 30; ++i) {
+        auto p = feed.poll();
+        ASSERT_TRUE(p.frame) << p.error;
+        double now = clock.now_s();
+        EXPECT_LE(p.frame->t, now);
+        EXPECT_GE(p.frame->t, now - p.frame->age_s - 0.05);  // polled just now
+        if (!feed_t.empty()) {
+            EXPECT_GT(p.frame->t, feed_t.back());
+        }
+        feed_t.push_back(p.frame->t);
+    }
+    auto stamps = read_log(log_path());
+    ASSERT_EQ(stamps.size(), feed_t.size() + 1);
+    // Back-dated on the station's clock, frame intervals are the camera's (within the few
+    // microseconds between the read and the clock's reading).
+    for (std::size_t i = 1; i < feed_t.size(); ++i)
+        EXPECT_NEAR(feed_t[i] - feed_t[0], stamps[i + 1].t - stamps[1].t, 0.003) << i;
+}
+
+TEST_F(CameraV4l2Twin, MissingTimestampsFallBackToArrivalWithAWarning) {
+    setenv("V4L2_TWIN_TIMESTAMPS", "none", 1);
+    auto source = drivers::open_frame_source(settings());
+    double last = -1;
+    for (int i = 0; i < 10; ++i) {
+        auto f = source->read();
+        ASSERT_TRUE(f);
+        EXPECT_EQ(f->age_s, 0.0);
+        EXPECT_GT(f->t, last);
+        last = f->t;
+    }
+    ASSERT_EQ(source->warnings().size(), 1u) << joined(source->warnings());
+    EXPECT_TRUE(mentions(source->warnings(), "no capture timestamps"));
+}
+
+TEST_F(CameraV4l2Twin, BackwardsTimestampsAreNotBelievedAndTimeNeverRunsBack) {
+    setenv("V4L2_TWIN_TIMESTAMPS", "backwards", 1);
+    auto source = drivers::open_frame_source(settings());
+    std::vector<drivers::CameraFrame> frames;
+    while (frames.size() < 20) {
+        auto f = source->read();
+        ASSERT_TRUE(f);
+        if (!frames.empty()) {
+            EXPECT_GT(f->t, frames.back().t);
+        }
+        frames.push_back(*f);
+    }
+    auto text = joined(source->warnings());
+    EXPECT_TRUE(mentions(source->warnings(), "went backwards")) << text;
+    EXPECT_EQ(source->warnings().size(), 1u) << text;  // once, not once per frame
+    auto stamps = read_log(log_path());
+    ASSERT_EQ(stamps.size(), frames.size() + 1);
+    int believed = 0, arrival = 0;
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+        bool early = stamps[i + 1].sequence % 5 == 4;  // the twin's stamp 200 ms early
+        if (early) {
+            EXPECT_EQ(frames[i].age_s, 0.0) << i;
+            ++arrival;
+        } else if (frames[i].age_s > 0) {
+            ++believed;
+        }
+    }
+    EXPECT_GE(arrival, 3);
+    EXPECT_GE(believed, 10);
+}
+
+TEST_F(CameraV4l2Twin, UnpluggedCameraIsLostWithNoStateThenReopenedWithBackoff) {
+    SystemClock clock;
+    CameraFeed feed([&] { return drivers::open_frame_source(settings()); }, clock, {0.2, 0.8});
+    auto leds = scanner();
+    auto gone = dir_ / "unplugged";
+    auto w = testing::watch_loss_and_return(
+        feed, leds, clock, 2, 2.5, [&] { std::ofstream(gone) << "unplugged\n"; },
+        [&] { std::filesystem::remove(gone); }, 45);
+    ASSERT_GE(w.unplugged_s, 0) << "no LED state decided before the unplug";
+    ASSERT_GE(w.replugged_s, 0);
+    // Decided, then "camera lost" once per slot, and nothing else until it is back and
+    // decided afresh.
+    std::size_t lost_at = 0;
+    while (lost_at < w.seen.size() && !w.seen[lost_at].camera_lost) ++lost_at;
+    ASSERT_LT(lost_at, w.seen.size()) << "the loss was never reported";
+    EXPECT_GE(lost_at, 2u);
+    int lost = 0;
+    std::size_t after = 0;
+    for (std::size_t i = lost_at; i < w.seen.size(); ++i) {
+        if (w.seen[i].camera_lost) {
+            ++lost;
+            EXPECT_GE(w.seen[i].t, w.unplugged_s);
+            EXPECT_LT(w.seen[i].t, w.unplugged_s + 1.0);
+        } else {
+            ++after;
+            EXPECT_GE(w.seen[i].since, w.replugged_s) << "a state from before the loss";
+        }
+    }
+    EXPECT_EQ(lost, 2);
+    EXPECT_GE(after, 1u) << "no state decided after the camera came back";
+    EXPECT_GT(w.frames_after_replug, 30);
+    // The open failed while unplugged, with the device named; reopen attempts backed off.
+    EXPECT_TRUE(mentions(w.errors, kDevice)) << joined(w.errors);
+    std::vector<double> while_gone;
+    for (double a : w.reopen_attempts_s)
+        if (a > w.unplugged_s && a <= w.replugged_s + 0.9) while_gone.push_back(a);
+    ASSERT_GE(while_gone.size(), 3u);
+    for (std::size_t i = 2; i < while_gone.size(); ++i)
+        EXPECT_GE(while_gone[i] - while_gone[i - 1], 0.2 * 0.9) << i;
+    EXPECT_GT(while_gone.back() - while_gone[while_gone.size() - 2],
+              while_gone[1] - while_gone[0] - 0.05);
+}
+
+}  // namespace
+}  // namespace linestation::vision
