@@ -55,7 +55,11 @@ SourceKind source_kind(const std::string& source) {
 }
 
 VideoCaptureSource::VideoCaptureSource(const CameraSettings& settings)
-    : kind_(source_kind(settings.source)), name_(settings.source) {
+    : kind_(source_kind(settings.source)),
+      name_(settings.source),
+      opened_at_s_(monotonic_s()),
+      timed_by_capture_(kind_ == SourceKind::Camera || settings.source.rfind("rtsp://", 0) == 0 ||
+                        settings.source.rfind("rtsps://", 0) == 0) {
     bool opened = false;
     if (kind_ == SourceKind::Camera) {
         int index = all_digits(settings.source) ? std::stoi(settings.source) : -1;
@@ -99,7 +103,6 @@ VideoCaptureSource::VideoCaptureSource(const CameraSettings& settings)
                   0.05 * *settings.white_balance_k);
         }
     }
-    opened_at_s_ = monotonic_s();
     fps_ = capture_.get(cv::CAP_PROP_FPS);
     if (!(fps_ > 0 && fps_ < 1000)) fps_ = settings.fps > 0 ? settings.fps : 30;
 }
@@ -141,29 +144,48 @@ void VideoCaptureSource::warn_once(const std::string& cause, const std::string& 
 }
 
 std::optional<double> VideoCaptureSource::capture_time(double arrival_s) {
-    // OpenCV's V4L2 backend reports the dequeued buffer's timestamp as POS_MSEC; UVC and
-    // most capture drivers stamp buffers on CLOCK_MONOTONIC, which is steady_clock here.
     double stamp_s = capture_.get(cv::CAP_PROP_POS_MSEC) / 1000.0;
-    if (!(stamp_s > 0)) {
-        warn_once("missing", "no capture timestamps; frames are timed by arrival");
-        return std::nullopt;
+    if (kind_ == SourceKind::Camera) {
+        // OpenCV's V4L2 backend reports the dequeued buffer's timestamp as POS_MSEC; UVC
+        // and most capture drivers stamp on CLOCK_MONOTONIC, which is steady_clock here.
+        if (!(stamp_s > 0)) {
+            warn_once("missing", "no capture timestamps; frames are timed by arrival");
+            return std::nullopt;
+        }
+        double age = arrival_s - stamp_s;
+        // A frame is neither from the future nor older than the driver could have kept
+        // it queued; anything else is a timestamp on another clock.
+        if (age < -0.002 || age > kMaxFrameAge_s) {
+            warn_once("clock", "capture timestamps are not on the monotonic clock (frame " +
+                                   std::to_string(index_) + " is " + std::to_string(age) +
+                                   " s old); frames are timed by arrival");
+            return std::nullopt;
+        }
     }
-    double age = arrival_s - stamp_s;
-    // A frame is neither from the future nor older than the driver could have kept it
-    // queued; anything else is a timestamp on another clock.
-    if (age < -0.002 || age > kMaxFrameAge_s) {
-        warn_once("clock", "capture timestamps are not on the monotonic clock (frame " +
-                               std::to_string(index_) + " is " + std::to_string(age) +
-                               " s old); frames are timed by arrival");
-        return std::nullopt;
-    }
-    if (stamp_s <= last_stamp_s_) {
+    if (index_ > 0 && stamp_s <= last_stamp_s_) {
         warn_once("backwards", "capture timestamp went backwards at frame " +
                                    std::to_string(index_) + "; such frames are timed by arrival");
         return std::nullopt;
     }
     last_stamp_s_ = stamp_s;
-    return stamp_s;
+    if (kind_ == SourceKind::Camera) return stamp_s;
+    // RTSP: POS_MSEC is the frame's presentation time from the camera's RTP timestamps,
+    // on the camera's clock. Mapped onto ours with the connection as the first frame's
+    // capture time; a frame never arrives before it was captured (the mapping moves back
+    // when one would), and a mapping that drifts too far behind is restarted.
+    if (index_ == 0) stream_anchor_s_ = opened_at_s_ - stamp_s;
+    double capture = stream_anchor_s_ + stamp_s;
+    if (capture > arrival_s) {
+        stream_anchor_s_ -= capture - arrival_s;
+        capture = arrival_s;
+    } else if (arrival_s - capture > kMaxFrameAge_s) {
+        warn_once("drift", "stream timestamps fell " + std::to_string(arrival_s - capture) +
+                               " s behind at frame " + std::to_string(index_) +
+                               "; timing restarted from arrival");
+        stream_anchor_s_ = arrival_s - stamp_s;
+        capture = arrival_s;
+    }
+    return capture;
 }
 
 std::optional<CameraFrame> VideoCaptureSource::read() {
@@ -176,11 +198,12 @@ std::optional<CameraFrame> VideoCaptureSource::read() {
     if (kind_ == SourceKind::File) {
         // Stream time; backends disagree on whether POS_MSEC is before or after the frame.
         t = static_cast<double>(f.index) / fps_;
-    } else if (auto stamp = kind_ == SourceKind::Camera ? capture_time(arrival_s) : std::nullopt) {
+    } else if (auto stamp = timed_by_capture_ ? capture_time(arrival_s) : std::nullopt) {
         t = *stamp - opened_at_s_;
         f.age_s = arrival_s - *stamp;
     } else {
-        // Streams (and cameras without believable timestamps): arrival time.
+        // HTTP streams (whose FFmpeg timestamps are made up) and frames without a
+        // believable timestamp: arrival time.
         t = arrival_s - opened_at_s_;
     }
     ++index_;

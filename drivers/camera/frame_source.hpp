@@ -65,14 +65,17 @@ class VideoCaptureSource final : public FrameSource {
   private:
     void apply(int property, double value, const char* name, double tolerance);
     void apply_size(int width, int height);
-    // The frame's capture time on the monotonic clock (s) from the camera's own timestamp,
-    // or nothing (and a warning, once per cause) when it is missing or not believable.
+    // The frame's capture time on the monotonic clock (s) from the camera's own timestamp
+    // (V4L2 buffer time, RTSP presentation time), or nothing (and a warning, once per
+    // cause) when it is missing or not believable.
     std::optional<double> capture_time(double arrival_s);
     void warn_once(const std::string& cause, const std::string& text);
     cv::VideoCapture capture_;
     SourceKind kind_;
     std::string name_;
-    double opened_at_s_ = 0;  // monotonic clock (steady_clock)
+    double opened_at_s_ = 0;         // when opening began, on the monotonic clock (steady_clock)
+    bool timed_by_capture_ = false;  // V4L2 cameras and RTSP streams carry capture times
+    double stream_anchor_s_ = 0;     // RTSP: our clock minus the camera's
     double fps_ = 0;
     long index_ = 0;
     double last_t_ = -1;

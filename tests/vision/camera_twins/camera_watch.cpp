@@ -1,18 +1,55 @@
 #include "tests/vision/camera_twins/camera_watch.hpp"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <thread>
+
+#include "tests/vision/vision_clips.hpp"
 
 namespace linestation::testing {
 
+virtual_line::ClipSpec two_led_scene() {
+    return clip_of(
+        {script({phase(0, "red", "blink", 2, 0.5)}), script({phase(0, "green", "steady")})},
+        59.5 / 30, {});
+}
+
+void expect_two_led_scene(const std::vector<vision::LedObservation>& seen, std::size_t from,
+                          std::size_t to) {
+    std::map<std::string, vision::LedObservation> last;
+    for (std::size_t i = from; i < std::min(to, seen.size()); ++i)
+        if (!seen[i].camera_lost) last[seen[i].slot] = seen[i];
+    ASSERT_EQ(last.size(), 2u);
+    EXPECT_EQ(last["A1"].color, "red");
+    EXPECT_EQ(last["A1"].pattern, "blink");
+    ASSERT_TRUE(last["A1"].freq_hz);
+    EXPECT_NEAR(*last["A1"].freq_hz, 2.0, 0.2);
+    EXPECT_EQ(last["A2"].color, "green");
+    EXPECT_EQ(last["A2"].pattern, "steady");
+}
+
+std::size_t first_loss(const std::vector<vision::LedObservation>& seen) {
+    std::size_t i = 0;
+    while (i < seen.size() && !seen[i].camera_lost) ++i;
+    return i;
+}
+
+std::size_t after_last_loss(const std::vector<vision::LedObservation>& seen) {
+    std::size_t i = seen.size();
+    while (i > 0 && !seen[i - 1].camera_lost) --i;
+    return i;
+}
+
 CameraWatch watch_loss_and_return(vision::CameraFeed& feed, vision::LedScanner& scanner,
                                   const Clock& clock, std::size_t unplug_after, double away_s,
-                                  const std::function<void()>& unplug,
+                                  std::size_t decided_after, const std::function<void()>& unplug,
                                   const std::function<void()>& replug, double limit_s) {
     CameraWatch w;
     double start = clock.now_s();
-    std::size_t decided_after_replug = 0;
+    std::size_t decided_after_replug = 0;  // observations seen when the camera came back
     while (clock.now_s() - start < limit_s) {
         if (w.unplugged_s < 0 && w.seen.size() >= unplug_after) {
             unplug();
@@ -40,10 +77,35 @@ CameraWatch watch_loss_and_return(vision::CameraFeed& feed, vision::LedScanner& 
             break;
         }
         if (w.replugged_s >= 0 && w.frames_after_replug > 30 &&
-            w.seen.size() > decided_after_replug)
+            w.seen.size() >= decided_after_replug + decided_after)
             break;
     }
     return w;
+}
+
+void expect_lost_once_then_decided_afresh(const CameraWatch& w, std::size_t slots,
+                                          double detect_s) {
+    ASSERT_GE(w.unplugged_s, 0) << "no LED state decided before the unplug";
+    ASSERT_GE(w.replugged_s, 0);
+    std::size_t lost_at = 0;
+    while (lost_at < w.seen.size() && !w.seen[lost_at].camera_lost) ++lost_at;
+    ASSERT_LT(lost_at, w.seen.size()) << "the loss was never reported";
+    EXPECT_GE(lost_at, slots);
+    std::size_t lost = 0, after = 0;
+    for (std::size_t i = lost_at; i < w.seen.size(); ++i) {
+        if (w.seen[i].camera_lost) {
+            ++lost;
+            EXPECT_GE(w.seen[i].t, w.unplugged_s);
+            EXPECT_LT(w.seen[i].t, w.unplugged_s + detect_s);
+            EXPECT_LT(w.seen[i].t, w.replugged_s);
+        } else {
+            ++after;
+            EXPECT_GE(w.seen[i].since, w.replugged_s) << "a state from before the loss";
+        }
+    }
+    EXPECT_EQ(lost, slots);
+    EXPECT_GE(after, slots) << "not every slot was decided after the camera came back";
+    EXPECT_GT(w.frames_after_replug, 30);
 }
 
 }  // namespace linestation::testing

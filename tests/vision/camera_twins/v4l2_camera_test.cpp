@@ -19,9 +19,6 @@
 namespace linestation::vision {
 namespace {
 
-using testing::phase;
-using testing::script;
-
 constexpr const char* kDevice = "/dev/video42";
 
 bool mentions(const std::vector<std::string>& lines, const std::string& what) {
@@ -36,14 +33,11 @@ std::string joined(const std::vector<std::string>& lines) {
     return s;
 }
 
-// A twin camera looking at two LEDs: A1 blinks red at 2 Hz, A2 is steady green. The clip
-// is 60 frames (2 s at 30 fps), four whole blink periods, so it loops seamlessly.
+// A twin camera looking at the two-LED scene (camera_watch.hpp).
 class CameraV4l2Twin : public ::testing::Test {
   protected:
     void SetUp() override {
-        spec_ = testing::clip_of(
-            {script({phase(0, "red", "blink", 2, 0.5)}), script({phase(0, "green", "steady")})},
-            59.5 / 30, {});
+        spec_ = testing::two_led_scene();
         virtual_line::write_clip_images(spec_, dir_ / "frames");
         if (!std::getenv("LD_PRELOAD") ||
             std::string(std::getenv("LD_PRELOAD")).find("v4l2_camera_twin") == std::string::npos) {
@@ -92,15 +86,7 @@ TEST_F(CameraV4l2Twin, CameraOpensThroughOpenCvV4l2AndItsLedsAreRead) {
         ++frames;
         for (auto& o : leds.process(p.frame->image, p.frame->t)) seen.push_back(o);
     }
-    std::map<std::string, LedObservation> last;
-    for (const auto& o : seen) last[o.slot] = o;
-    ASSERT_EQ(last.size(), 2u);
-    EXPECT_EQ(last["A1"].color, "red");
-    EXPECT_EQ(last["A1"].pattern, "blink");
-    ASSERT_TRUE(last["A1"].freq_hz);
-    EXPECT_NEAR(*last["A1"].freq_hz, 2.0, 0.2);
-    EXPECT_EQ(last["A2"].color, "green");
-    EXPECT_EQ(last["A2"].pattern, "steady");
+    testing::expect_two_led_scene(seen);
 }
 
 TEST_F(CameraV4l2Twin, ManualExposureAndGainAreSetAndReadBack) {
@@ -253,31 +239,11 @@ TEST_F(CameraV4l2Twin, UnpluggedCameraIsLostWithNoStateThenReopenedWithBackoff) 
     auto leds = scanner();
     auto gone = dir_ / "unplugged";
     auto w = testing::watch_loss_and_return(
-        feed, leds, clock, 2, 2.5, [&] { std::ofstream(gone) << "unplugged\n"; },
+        feed, leds, clock, 2, 2.5, 2, [&] { std::ofstream(gone) << "unplugged\n"; },
         [&] { std::filesystem::remove(gone); }, 45);
-    ASSERT_GE(w.unplugged_s, 0) << "no LED state decided before the unplug";
-    ASSERT_GE(w.replugged_s, 0);
-    // Decided, then "camera lost" once per slot, and nothing else until it is back and
-    // decided afresh.
-    std::size_t lost_at = 0;
-    while (lost_at < w.seen.size() && !w.seen[lost_at].camera_lost) ++lost_at;
-    ASSERT_LT(lost_at, w.seen.size()) << "the loss was never reported";
-    EXPECT_GE(lost_at, 2u);
-    int lost = 0;
-    std::size_t after = 0;
-    for (std::size_t i = lost_at; i < w.seen.size(); ++i) {
-        if (w.seen[i].camera_lost) {
-            ++lost;
-            EXPECT_GE(w.seen[i].t, w.unplugged_s);
-            EXPECT_LT(w.seen[i].t, w.unplugged_s + 1.0);
-        } else {
-            ++after;
-            EXPECT_GE(w.seen[i].since, w.replugged_s) << "a state from before the loss";
-        }
-    }
-    EXPECT_EQ(lost, 2);
-    EXPECT_GE(after, 1u) << "no state decided after the camera came back";
-    EXPECT_GT(w.frames_after_replug, 30);
+    testing::expect_two_led_scene(w.seen, 0, testing::first_loss(w.seen));
+    testing::expect_lost_once_then_decided_afresh(w, 2, 1.0);
+    testing::expect_two_led_scene(w.seen, testing::after_last_loss(w.seen));
     // The open failed while unplugged, with the device named; reopen attempts backed off.
     EXPECT_TRUE(mentions(w.errors, kDevice)) << joined(w.errors);
     std::vector<double> while_gone;
