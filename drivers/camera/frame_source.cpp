@@ -200,7 +200,7 @@ std::optional<CameraFrame> VideoCaptureSource::read() {
         t = static_cast<double>(f.index) / fps_;
     } else if (auto stamp = timed_by_capture_ ? capture_time(arrival_s) : std::nullopt) {
         t = *stamp - opened_at_s_;
-        f.age_s = arrival_s - *stamp;
+        f.age_s = monotonic_s() - *stamp;  // as read() returns it (decoding included)
     } else {
         // HTTP streams (whose FFmpeg timestamps are made up) and frames without a
         // believable timestamp: arrival time.

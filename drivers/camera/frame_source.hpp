@@ -20,8 +20,8 @@ struct CameraFrame {
     cv::Mat image;   // BGR8
     double t = 0;    // capture time (s): stream time for files and folders, else the source's
     long index = 0;  // frame number as the source counts it
-    // Live sources: how long before read() returned the frame was captured (the camera's
-    // own timestamp against the monotonic clock; 0 when only the arrival time is known).
+    // Live sources: how long before read() returned the frame was captured, from the
+    // camera's own timestamp (0 when only the arrival time is known).
     double age_s = 0;
 };
 

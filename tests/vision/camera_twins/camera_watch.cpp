@@ -11,6 +11,17 @@
 
 namespace linestation::testing {
 
+bool mentions(const std::vector<std::string>& lines, const std::string& what) {
+    return std::any_of(lines.begin(), lines.end(),
+                       [&](const std::string& l) { return l.find(what) != std::string::npos; });
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+    std::string s;
+    for (const auto& l : lines) s += l + "\n";
+    return s;
+}
+
 virtual_line::ClipSpec two_led_scene() {
     return clip_of(
         {script({phase(0, "red", "blink", 2, 0.5)}), script({phase(0, "green", "steady")})},
@@ -49,23 +60,27 @@ CameraWatch watch_loss_and_return(vision::CameraFeed& feed, vision::LedScanner& 
                                   const std::function<void()>& replug, double limit_s) {
     CameraWatch w;
     double start = clock.now_s();
-    std::size_t decided_after_replug = 0;  // observations seen when the camera came back
+    std::size_t decided = 0;               // states decided (not "camera lost")
+    std::size_t decided_after_replug = 0;  // ... when the camera came back
     while (clock.now_s() - start < limit_s) {
-        if (w.unplugged_s < 0 && w.seen.size() >= unplug_after) {
+        if (w.unplugged_s < 0 && decided >= unplug_after) {
             unplug();
             w.unplugged_s = clock.now_s();
         }
         if (w.unplugged_s >= 0 && w.replugged_s < 0 && clock.now_s() - w.unplugged_s > away_s) {
             replug();
             w.replugged_s = clock.now_s();
-            decided_after_replug = w.seen.size();
+            decided_after_replug = decided;
         }
         int before = feed.reopen_attempts();
         auto p = feed.poll();
         if (feed.reopen_attempts() > before) w.reopen_attempts_s.push_back(clock.now_s());
         if (p.frame) {
             if (w.replugged_s >= 0) ++w.frames_after_replug;
-            for (auto& o : scanner.process(p.frame->image, p.frame->t)) w.seen.push_back(o);
+            for (auto& o : scanner.process(p.frame->image, p.frame->t)) {
+                w.seen.push_back(o);
+                ++decided;
+            }
         } else if (p.lost) {
             ++w.lost_polls;
             if (std::find(w.errors.begin(), w.errors.end(), p.error) == w.errors.end())
@@ -77,7 +92,7 @@ CameraWatch watch_loss_and_return(vision::CameraFeed& feed, vision::LedScanner& 
             break;
         }
         if (w.replugged_s >= 0 && w.frames_after_replug > 30 &&
-            w.seen.size() >= decided_after_replug + decided_after)
+            decided >= decided_after_replug + decided_after)
             break;
     }
     return w;

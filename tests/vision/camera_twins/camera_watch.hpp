@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "fixtures/virtual/camera/led_clip.hpp"
@@ -13,6 +14,10 @@
 #include "station/vision/led_scanner.hpp"
 
 namespace linestation::testing {
+
+// Whether one of `lines` contains `what`; all of them, one per line (for messages).
+bool mentions(const std::vector<std::string>& lines, const std::string& what);
+std::string joined(const std::vector<std::string>& lines);
 
 // The scene the twins look at: A1 blinks red at 2 Hz, A2 is steady green. 60 frames (2 s
 // at 30 fps) hold four whole blink periods, so the clip loops seamlessly.

@@ -1,7 +1,9 @@
 // An RTSP camera twin: serves a folder of JPEG frames (rendered by LedScene in the tests)
 // as a live RTP/JPEG stream (RFC 2435) at rtsp://127.0.0.1:PORT/cam, through the real
-// gst-rtsp-server, as IP cameras do. Frames are pushed at --fps on the wall clock, round
-// and round, and stamped live (appsrc do-timestamp), so RTP timestamps are capture times.
+// gst-rtsp-server, as IP cameras do. Like a camera's sensor, it keeps time by the clock,
+// not by how fast it gets to run: frame n of the clip (round and round) is captured at
+// n / fps since start, stamped with that capture time (so RTP timestamps are capture
+// times), and frames it was too busy to send are skipped, not sent late in a bunch.
 //
 //   rtsp_camera_twin --frames DIR [--port 0] [--fps 30] [--tcp-only]
 //
@@ -29,7 +31,8 @@ struct Camera {
     int width = 0;
     int height = 0;
     int fps = 30;
-    std::size_t next = 0;
+    gint64 start_us = 0;  // g_get_monotonic_time() at start: frame 0's capture time
+    gint64 last_sent = -1;
     GstElement* appsrc = nullptr;  // the current client's source (a reference we hold)
 };
 
@@ -67,9 +70,24 @@ void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data
 
 gboolean push_frame(gpointer data) {
     auto& camera = *static_cast<Camera*>(data);
-    if (!camera.appsrc) return G_SOURCE_CONTINUE;
-    const auto& jpeg = camera.frames[camera.next++ % camera.frames.size()];
+    gint64 now_us = g_get_monotonic_time();
+    gint64 due = (now_us - camera.start_us) * camera.fps / 1'000'000;
+    if (!camera.appsrc || due <= camera.last_sent) return G_SOURCE_CONTINUE;
+    // Only once PLAYING are the clock and base time the ones the stream runs on.
+    GstState state = GST_STATE_NULL;
+    gst_element_get_state(camera.appsrc, &state, nullptr, 0);
+    GstClock* clock = state == GST_STATE_PLAYING ? gst_element_get_clock(camera.appsrc) : nullptr;
+    if (!clock) return G_SOURCE_CONTINUE;
+    // The frame's capture time as running time: the pipeline's now minus its lateness.
+    // GStreamer's system clock and GLib's monotonic time are both CLOCK_MONOTONIC.
+    GstClockTime running_now = gst_clock_get_time(clock) - gst_element_get_base_time(camera.appsrc);
+    gst_object_unref(clock);
+    gint64 late_ns = (now_us - camera.start_us - due * 1'000'000 / camera.fps) * 1000;
+    if (running_now < static_cast<GstClockTime>(late_ns)) return G_SOURCE_CONTINUE;
+    camera.last_sent = due;
+    const auto& jpeg = camera.frames[static_cast<std::size_t>(due) % camera.frames.size()];
     GstBuffer* buffer = gst_buffer_new_memdup(jpeg.data(), jpeg.size());
+    buffer->pts = running_now - static_cast<GstClockTime>(late_ns);
     buffer->duration = 1'000'000'000ull / static_cast<unsigned>(camera.fps);
     // The app source takes the buffer. A stream not playing (yet, or any more) answers
     // FLUSHING and drops it, as a camera's encoder drops frames nobody is watching.
@@ -126,7 +144,7 @@ int main(int argc, char** argv) {
     gst_rtsp_server_set_service(server, port.c_str());
     GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
     std::string launch =
-        "( appsrc name=src is-live=true do-timestamp=true format=time "
+        "( appsrc name=src is-live=true format=time "
         "caps=image/jpeg,width=" +
         std::to_string(camera.width) + ",height=" + std::to_string(camera.height) +
         ",framerate=" + std::to_string(camera.fps) + "/1 ! rtpjpegpay name=pay0 pt=26 )";
@@ -142,7 +160,8 @@ int main(int argc, char** argv) {
         std::cerr << "rtsp_camera_twin: cannot listen on 127.0.0.1:" << port << "\n";
         return 1;
     }
-    g_timeout_add(static_cast<guint>(1000 / camera.fps), push_frame, &camera);
+    camera.start_us = g_get_monotonic_time();
+    g_timeout_add(4, push_frame, &camera);  // a tick well inside a frame period
     std::cout << "rtsp://127.0.0.1:" << gst_rtsp_server_get_bound_port(server) << "/cam"
               << std::endl;
     GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
