@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "tests/vision/vision_clips.hpp"
@@ -76,7 +77,8 @@ CameraWatch watch_loss_and_return(vision::CameraFeed& feed, vision::LedScanner& 
         auto p = feed.poll();
         if (feed.reopen_attempts() > before) w.reopen_attempts_s.push_back(clock.now_s());
         if (p.frame) {
-            if (w.replugged_s >= 0) ++w.frames_after_replug;
+            if (w.replugged_s >= 0 && w.frames_after_replug++ == 0)
+                w.first_frame_after_replug_s = clock.now_s();
             for (auto& o : scanner.process(p.frame->image, p.frame->t)) {
                 w.seen.push_back(o);
                 ++decided;
@@ -96,6 +98,21 @@ CameraWatch watch_loss_and_return(vision::CameraFeed& feed, vision::LedScanner& 
             break;
     }
     return w;
+}
+
+std::string summary(const CameraWatch& w) {
+    double lost_t = -1, decided_again_t = -1;
+    for (const auto& o : w.seen) {
+        if (o.camera_lost && lost_t < 0) lost_t = o.t;
+        if (!o.camera_lost && lost_t >= 0 && o.t >= w.replugged_s) decided_again_t = o.t;
+    }
+    std::ostringstream s;
+    s.precision(3);
+    s << "loss reported " << lost_t - w.unplugged_s << " s after the unplug; "
+      << w.reopen_attempts_s.size() << " reopen attempts; first frame "
+      << w.first_frame_after_replug_s - w.replugged_s << " s after the replug, every slot decided "
+      << decided_again_t - w.replugged_s << " s after it";
+    return s.str();
 }
 
 void expect_lost_once_then_decided_afresh(const CameraWatch& w, std::size_t slots,

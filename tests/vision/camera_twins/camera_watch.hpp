@@ -37,6 +37,7 @@ struct CameraWatch {
     double unplugged_s = -1;                // clock time the camera was taken away
     double replugged_s = -1;                // ... and given back
     int frames_after_replug = 0;
+    double first_frame_after_replug_s = -1;
     int lost_polls = 0;
     std::vector<std::string> errors;  // distinct reasons the feed gave while lost
 };
@@ -50,6 +51,9 @@ CameraWatch watch_loss_and_return(vision::CameraFeed& feed, vision::LedScanner& 
                                   const Clock& clock, std::size_t unplug_after, double away_s,
                                   std::size_t decided_after, const std::function<void()>& unplug,
                                   const std::function<void()>& replug, double limit_s);
+
+// One line of what the watch measured (loss reported after, reopen attempts, back after).
+std::string summary(const CameraWatch& w);
 
 // Every slot was decided before the unplug; then "camera lost" once per slot, within
 // `detect_s` of the unplug; after it only states decided afresh from frames after the

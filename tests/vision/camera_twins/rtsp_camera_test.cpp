@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 #include <cmath>
 #include <memory>
 
@@ -85,6 +87,7 @@ TEST_F(CameraRtspTwin, LedsAreReadAndALostStreamIsReopenedWithNoStaleState) {
     LedScanner leds({{"A1", spec_.rois[0]}, {"A2", spec_.rois[1]}}, nullptr, TrackerOptions{});
     auto w = testing::watch_loss_and_return(
         feed, leds, clock, 2, 2.5, 2, [&] { stop(); }, [&] { start(port); }, 55);
+    std::cout << "[ measured ] " << testing::summary(w) << std::endl;
     testing::expect_two_led_scene(w.seen, 0, testing::first_loss(w.seen));
     // FFmpeg notices the closed connection at once, or after its 2 s read timeout.
     testing::expect_lost_once_then_decided_afresh(w, 2, 3.0);

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -234,6 +236,7 @@ TEST_F(CameraV4l2Twin, UnpluggedCameraIsLostWithNoStateThenReopenedWithBackoff) 
     auto w = testing::watch_loss_and_return(
         feed, leds, clock, 2, 2.5, 2, [&] { std::ofstream(gone) << "unplugged\n"; },
         [&] { std::filesystem::remove(gone); }, 45);
+    std::cout << "[ measured ] " << testing::summary(w) << std::endl;
     testing::expect_two_led_scene(w.seen, 0, testing::first_loss(w.seen));
     testing::expect_lost_once_then_decided_afresh(w, 2, 1.0);
     testing::expect_two_led_scene(w.seen, testing::after_last_loss(w.seen));

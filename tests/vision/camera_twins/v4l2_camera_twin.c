@@ -20,6 +20,7 @@
  *                         frame's due time minus a known jitter of 0..9 ms; none: zero
  *                         timestamps; backwards: every 5th frame is stamped 200 ms early.
  *   V4L2_TWIN_LOG         a file; one line "sequence seconds microseconds" per DQBUF
+ *   V4L2_TWIN_TRACE       1: report ioctls the twin does not know; all: every ioctl
  *   V4L2_TWIN_GONE        a file; while it exists the camera is unplugged: open() fails
  *                         with ENOENT, and an open device fails DQBUF/QBUF with ENODEV. */
 #define _GNU_SOURCE
@@ -401,6 +402,9 @@ static int set_control(struct twin* t, struct v4l2_control* c) {
 }
 
 static int twin_ioctl(struct twin* t, unsigned long request, void* arg) {
+    const char* trace = getenv("V4L2_TWIN_TRACE");
+    if (trace && strcmp(trace, "all") == 0)
+        fprintf(stderr, "v4l2 twin: ioctl nr %lu\n", (unsigned long)_IOC_NR(request));
     switch (request) {
         case VIDIOC_QUERYCAP: {
             struct v4l2_capability* cap = arg;
