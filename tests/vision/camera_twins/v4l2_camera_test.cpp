@@ -82,6 +82,22 @@ TEST_F(CameraV4l2Twin, CameraOpensThroughOpenCvV4l2AndItsLedsAreRead) {
     testing::expect_two_led_scene(seen);
 }
 
+TEST_F(CameraV4l2Twin, CameraOpensByIndexAndAnAbsentOneIsNamed) {
+    auto s = settings();
+    s.source = "42";  // OpenCV's V4L2 backend makes that /dev/video42
+    auto source = drivers::open_frame_source(s);
+    auto f = source->read();
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->image.cols, spec_.camera.width);
+    std::ofstream(dir_ / "unplugged") << "\n";
+    try {
+        drivers::open_frame_source(settings());
+        FAIL() << "an unplugged camera opened";
+    } catch (const drivers::CameraError& e) {
+        EXPECT_NE(std::string(e.what()).find(kDevice), std::string::npos) << e.what();
+    }
+}
+
 TEST_F(CameraV4l2Twin, ManualExposureAndGainAreSetAndReadBack) {
     setenv("V4L2_TWIN_CONTROLS", "exposure,gain,white_balance", 1);
     auto s = settings();
