@@ -135,6 +135,13 @@ TEST_F(CameraV4l2Twin, WhatTheCameraRefusesOrChangesIsWarnedByName) {
     auto f = source.read();
     ASSERT_TRUE(f);
     EXPECT_EQ(f->image.cols, spec_.camera.width);
+    // The station's feed passes the warnings on (and logs them) once, with the first frame.
+    ManualClock clock;
+    CameraFeed feed([&] { return drivers::open_frame_source(s); }, clock);
+    auto first = feed.poll();
+    ASSERT_TRUE(first.frame) << first.error;
+    EXPECT_EQ(first.warnings, w);
+    EXPECT_TRUE(feed.poll().warnings.empty());
 }
 
 struct Stamp {
