@@ -8,12 +8,14 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "drivers/camera/frame_source.hpp"
 #include "station/clock/clock.hpp"
 #include "station/vision/camera_feed.hpp"
 #include "station/vision/led_scanner.hpp"
+#include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
 #include "tests/vision/camera_twins/camera_watch.hpp"
 #include "tests/vision/vision_clips.hpp"
@@ -96,6 +98,32 @@ TEST_F(CameraV4l2Twin, CameraOpensByIndexAndAnAbsentOneIsNamed) {
     } catch (const drivers::CameraError& e) {
         EXPECT_NE(std::string(e.what()).find(kDevice), std::string::npos) << e.what();
     }
+}
+
+TEST_F(CameraV4l2Twin, LedScanCommandReadsTheCamera) {
+    // The station executable inherits the twin (LD_PRELOAD and its settings).
+    std::vector<std::string> argv{LS_STATION_BINARY, "led-scan", "--video", kDevice};
+    for (std::size_t i = 0; i < spec_.rois.size(); ++i) {
+        const auto& r = spec_.rois[i];
+        argv.push_back("--roi");
+        argv.push_back(spec_.slots[i] + "=" + std::to_string(r.x) + "," + std::to_string(r.y) +
+                       "," + std::to_string(r.w) + "," + std::to_string(r.h));
+    }
+    testing::ChildProcess scan(argv);
+    std::map<std::string, std::string> first;
+    while (first.size() < 2) {
+        auto line = scan.wait_for_line("\"slot\"", 30);
+        ASSERT_FALSE(line.empty()) << "led-scan printed no state for every slot";
+        auto slot = line.substr(line.find("\"slot\":\"") + 8, 2);
+        first.emplace(slot, line);
+    }
+    EXPECT_NE(first["A1"].find("\"color\":\"red\""), std::string::npos) << first["A1"];
+    EXPECT_NE(first["A1"].find("\"pattern\":\"blink\""), std::string::npos) << first["A1"];
+    EXPECT_NE(first["A2"].find("\"color\":\"green\""), std::string::npos) << first["A2"];
+    EXPECT_NE(first["A2"].find("\"pattern\":\"steady\""), std::string::npos) << first["A2"];
+    // Unplugged, the camera stops delivering and the scan ends.
+    std::ofstream(dir_ / "unplugged") << "\n";
+    EXPECT_EQ(scan.stop(0), 0);
 }
 
 TEST_F(CameraV4l2Twin, ManualExposureAndGainAreSetAndReadBack) {
