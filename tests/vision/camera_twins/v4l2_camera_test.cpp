@@ -11,6 +11,9 @@
 #include <map>
 #include <sstream>
 
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include "drivers/camera/frame_source.hpp"
 #include "station/clock/clock.hpp"
 #include "station/vision/camera_feed.hpp"
@@ -44,6 +47,8 @@ class CameraV4l2Twin : public ::testing::Test {
         setenv("V4L2_TWIN_LOG", log_path().c_str(), 1);
         unsetenv("V4L2_TWIN_CONTROLS");
         unsetenv("V4L2_TWIN_TIMESTAMPS");
+        unsetenv("V4L2_TWIN_FORMAT");
+        unsetenv("V4L2_TWIN_SIZE");
     }
     std::string log_path() const { return (dir_ / "dqbuf.log").string(); }
     drivers::CameraSettings settings() const {
@@ -124,6 +129,51 @@ TEST_F(CameraV4l2Twin, LedScanCommandReadsTheCamera) {
     // Unplugged, the camera stops delivering and the scan ends.
     std::ofstream(dir_ / "unplugged") << "\n";
     EXPECT_EQ(scan.stop(0), 0);
+}
+
+// Raw YUYV 4:2:2 (BT.601, full range, as OpenCV's YUV2BGR_YUYV reads it) of a BGR image.
+std::vector<std::uint8_t> to_yuyv(const cv::Mat& bgr) {
+    cv::Mat yuv;
+    cv::cvtColor(bgr, yuv, cv::COLOR_BGR2YUV);
+    std::vector<std::uint8_t> out;
+    out.reserve(static_cast<std::size_t>(bgr.total()) * 2);
+    for (int y = 0; y < yuv.rows; ++y) {
+        for (int x = 0; x + 1 < yuv.cols; x += 2) {
+            auto a = yuv.at<cv::Vec3b>(y, x), b = yuv.at<cv::Vec3b>(y, x + 1);
+            out.push_back(a[0]);
+            out.push_back(static_cast<std::uint8_t>((a[1] + b[1] + 1) / 2));
+            out.push_back(b[0]);
+            out.push_back(static_cast<std::uint8_t>((a[2] + b[2] + 1) / 2));
+        }
+    }
+    return out;
+}
+
+TEST_F(CameraV4l2Twin, YuyvOnlyCameraIsReadInItsOwnFormat) {
+    // Many cheap and infrared cameras have no MJPG: the driver's MJPG request is adjusted.
+    for (const auto& e : std::filesystem::directory_iterator(dir_ / "frames")) {
+        if (e.path().extension() != ".jpg") continue;
+        auto raw = to_yuyv(cv::imread(e.path().string(), cv::IMREAD_COLOR));
+        auto out = e.path();
+        std::ofstream(out.replace_extension(".yuyv"), std::ios::binary)
+            .write(reinterpret_cast<const char*>(raw.data()),
+                   static_cast<std::streamsize>(raw.size()));
+    }
+    setenv("V4L2_TWIN_FORMAT", "YUYV", 1);
+    auto size = std::to_string(spec_.camera.width) + "x" + std::to_string(spec_.camera.height);
+    setenv("V4L2_TWIN_SIZE", size.c_str(), 1);
+    SystemClock clock;
+    CameraFeed feed([&] { return drivers::open_frame_source(settings()); }, clock);
+    auto leds = scanner();
+    std::vector<LedObservation> seen;
+    for (int frames = 0; frames < 120; ++frames) {
+        auto p = feed.poll();
+        ASSERT_TRUE(p.frame) << p.error;
+        EXPECT_TRUE(p.warnings.empty()) << joined(p.warnings);
+        ASSERT_EQ(p.frame->image.cols, spec_.camera.width);
+        for (auto& o : leds.process(p.frame->image, p.frame->t)) seen.push_back(o);
+    }
+    testing::expect_two_led_scene(seen);
 }
 
 TEST_F(CameraV4l2Twin, ManualExposureAndGainAreSetAndReadBack) {

@@ -12,6 +12,8 @@
  * Environment, read at each open():
  *   V4L2_TWIN_DEVICE      the device path (required)
  *   V4L2_TWIN_FRAMES      a folder of JPEG files, played in name order, round and round
+ *   V4L2_TWIN_FORMAT      MJPG (default) or YUYV: a YUYV-only camera whose frames are the
+ *                         folder's *.yuyv files (raw YUYV 4:2:2 of V4L2_TWIN_SIZE, WxH)
  *   V4L2_TWIN_CONTROLS    controls the camera has, comma-separated, from
  *                         exposure (exposure_auto + exposure_absolute), gain,
  *                         white_balance (white_balance_automatic + temperature); default
@@ -57,6 +59,7 @@ struct jpeg_frame {
 struct twin {
     int fd; /* the timerfd handed to the application; -1 = slot free */
     unsigned width, height, fps;
+    uint32_t pixelformat; /* V4L2_PIX_FMT_MJPEG or V4L2_PIX_FMT_YUYV */
     int controls, stamps;
     char gone[512], log[512];
     struct jpeg_frame frames[TWIN_MAX_FRAMES];
@@ -138,9 +141,15 @@ static int is_jpeg_name(const struct dirent* e) {
     return dot && (strcmp(dot, ".jpg") == 0 || strcmp(dot, ".jpeg") == 0);
 }
 
+static int is_yuyv_name(const struct dirent* e) {
+    const char* dot = strrchr(e->d_name, '.');
+    return dot && strcmp(dot, ".yuyv") == 0;
+}
+
 static void load_frames(struct twin* t, const char* folder) {
     struct dirent** names = NULL;
-    int n = scandir(folder, &names, is_jpeg_name, by_name);
+    int n = scandir(folder, &names,
+                    t->pixelformat == V4L2_PIX_FMT_YUYV ? is_yuyv_name : is_jpeg_name, by_name);
     for (int i = 0; i < n; ++i) {
         if (t->frame_count < TWIN_MAX_FRAMES) {
             char path[1024];
@@ -221,11 +230,17 @@ static int open_twin(void) {
         !stamps || strcmp(stamps, "none") != 0
             ? (stamps && strcmp(stamps, "backwards") == 0 ? STAMP_BACKWARDS : STAMP_MONOTONIC)
             : STAMP_NONE;
+    const char* format = getenv("V4L2_TWIN_FORMAT");
+    t->pixelformat = format && strcmp(format, "YUYV") == 0 ? V4L2_PIX_FMT_YUYV : V4L2_PIX_FMT_MJPEG;
     const char* folder = getenv("V4L2_TWIN_FRAMES");
     if (folder) load_frames(t, folder);
     t->width = 320;
     t->height = 240;
-    if (t->frame_count > 0) jpeg_size(t->frames[0].data, t->frames[0].size, &t->width, &t->height);
+    const char* size = getenv("V4L2_TWIN_SIZE");
+    if (t->pixelformat == V4L2_PIX_FMT_YUYV && size)
+        sscanf(size, "%ux%u", &t->width, &t->height);
+    else if (t->frame_count > 0)
+        jpeg_size(t->frames[0].data, t->frames[0].size, &t->width, &t->height);
     t->fps = 30;
     t->exposure_auto = V4L2_EXPOSURE_APERTURE_PRIORITY;
     t->exposure_absolute = 156;
@@ -242,9 +257,9 @@ static void fill_pix(const struct twin* t, struct v4l2_pix_format* p) {
     memset(p, 0, sizeof *p);
     p->width = t->width;
     p->height = t->height;
-    p->pixelformat = V4L2_PIX_FMT_MJPEG;
+    p->pixelformat = t->pixelformat;
     p->field = V4L2_FIELD_NONE;
-    p->bytesperline = 0; /* compressed */
+    p->bytesperline = t->pixelformat == V4L2_PIX_FMT_YUYV ? t->width * 2 : 0;
     p->sizeimage = t->width * t->height * 2;
     p->colorspace = V4L2_COLORSPACE_SRGB;
 }
@@ -421,14 +436,16 @@ static int twin_ioctl(struct twin* t, unsigned long request, void* arg) {
         case VIDIOC_ENUM_FMT: {
             struct v4l2_fmtdesc* f = arg;
             if (f->index != 0 || f->type != V4L2_BUF_TYPE_VIDEO_CAPTURE) return fail(EINVAL);
-            f->flags = V4L2_FMT_FLAG_COMPRESSED;
-            f->pixelformat = V4L2_PIX_FMT_MJPEG;
-            snprintf((char*)f->description, sizeof f->description, "Motion-JPEG");
+            int yuyv = t->pixelformat == V4L2_PIX_FMT_YUYV;
+            f->flags = yuyv ? 0 : V4L2_FMT_FLAG_COMPRESSED;
+            f->pixelformat = t->pixelformat;
+            snprintf((char*)f->description, sizeof f->description,
+                     yuyv ? "YUYV 4:2:2" : "Motion-JPEG");
             return 0;
         }
         case VIDIOC_ENUM_FRAMESIZES: {
             struct v4l2_frmsizeenum* s = arg;
-            if (s->index != 0 || s->pixel_format != V4L2_PIX_FMT_MJPEG) return fail(EINVAL);
+            if (s->index != 0 || s->pixel_format != t->pixelformat) return fail(EINVAL);
             s->type = V4L2_FRMSIZE_TYPE_DISCRETE;
             s->discrete.width = t->width;
             s->discrete.height = t->height;
