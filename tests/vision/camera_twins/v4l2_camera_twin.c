@@ -87,6 +87,18 @@ static void twins_init(void) {
     for (int i = 0; i < TWIN_MAX_FDS; ++i) twins[i].fd = -1;
 }
 
+/* A fork while another thread holds the lock must not leave the child (which closes fds
+ * before exec) waiting for it forever. */
+static void lock_for_fork(void) {
+    pthread_mutex_lock(&twins_lock);
+}
+static void unlock_after_fork(void) {
+    pthread_mutex_unlock(&twins_lock);
+}
+__attribute__((constructor)) static void register_fork_handlers(void) {
+    pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork);
+}
+
 #define REAL(name, type) ((type)dlsym(RTLD_NEXT, name))
 
 static struct twin* twin_of(int fd) {
@@ -694,6 +706,9 @@ static void* map_twin(struct twin* t, size_t length, int prot, int flags, off_t 
 }
 
 void* mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
+    void* (*real)(void*, size_t, int, int, int, off_t) =
+        REAL("mmap", void* (*)(void*, size_t, int, int, int, off_t));
+    if (fd < 0) return real(addr, length, prot, flags, fd, offset); /* anonymous memory */
     pthread_mutex_lock(&twins_lock);
     struct twin* t = twin_of(fd);
     void* result = NULL;
@@ -704,8 +719,6 @@ void* mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset)
         errno = saved;
         return result;
     }
-    void* (*real)(void*, size_t, int, int, int, off_t) =
-        REAL("mmap", void* (*)(void*, size_t, int, int, int, off_t));
     return real(addr, length, prot, flags, fd, offset);
 }
 
