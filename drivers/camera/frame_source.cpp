@@ -169,23 +169,35 @@ std::optional<double> VideoCaptureSource::capture_time(double arrival_s) {
     }
     last_stamp_s_ = stamp_s;
     if (kind_ == SourceKind::Camera) return stamp_s;
-    // RTSP: POS_MSEC is the frame's presentation time from the camera's RTP timestamps,
-    // on the camera's clock. Mapped onto ours with the connection as the first frame's
-    // capture time; a frame never arrives before it was captured (the mapping moves back
-    // when one would), and a mapping that drifts too far behind is restarted.
-    if (index_ == 0) stream_anchor_s_ = opened_at_s_ - stamp_s;
-    double capture = stream_anchor_s_ + stamp_s;
-    if (capture > arrival_s) {
-        stream_anchor_s_ -= capture - arrival_s;
-        capture = arrival_s;
-    } else if (arrival_s - capture > kMaxFrameAge_s) {
-        warn_once("drift", "stream timestamps fell " + std::to_string(arrival_s - capture) +
-                               " s behind at frame " + std::to_string(index_) +
-                               "; timing restarted from arrival");
-        stream_anchor_s_ = arrival_s - stamp_s;
-        capture = arrival_s;
+    // RTSP: POS_MSEC is the frame's presentation time from the camera's RTP timestamps.
+    if (!stream_clock_) stream_clock_.emplace(opened_at_s_);
+    auto mapped = stream_clock_->map(stamp_s, arrival_s);
+    if (mapped.restarted) {
+        warn_once("drift", "stream timestamps fell more than " +
+                               std::to_string(StreamClock::kMaxLag_s) + " s behind at frame " +
+                               std::to_string(index_) + "; timing restarted from arrival");
     }
-    return capture;
+    return mapped.capture_s;
+}
+
+StreamClock::Mapped StreamClock::map(double stamp_s, double arrival_s) {
+    if (first_) {
+        first_ = false;
+        offset_s_ = opened_at_s_ - stamp_s;
+    } else {
+        offset_s_ += kCreep * (stamp_s - last_stamp_s_);
+    }
+    last_stamp_s_ = stamp_s;
+    double capture = offset_s_ + stamp_s;
+    if (capture > arrival_s) {
+        offset_s_ -= capture - arrival_s;
+        return {arrival_s, false};
+    }
+    if (arrival_s - capture > kMaxLag_s) {
+        offset_s_ = arrival_s - stamp_s;
+        return {arrival_s, true};
+    }
+    return {capture, false};
 }
 
 std::optional<CameraFrame> VideoCaptureSource::read() {

@@ -68,11 +68,12 @@ TEST_F(CameraRtspTwin, FramesAreTimedByTheStreamsOwnTimestamps) {
     }
     EXPECT_TRUE(source->warnings().empty()) << joined(source->warnings());
     // The twin captures on a 1/30 s grid and skips what it is too busy to send: every
-    // step is a whole number of frame periods (RTP's 90 kHz clock rounds a little).
+    // step is a whole number of frame periods (RTP's 90 kHz clock rounds a little, and the
+    // mapping onto our clock follows the envelope of arrivals by up to 2 ms per second).
     for (std::size_t i = 1; i < frames.size(); ++i) {
         double periods = (frames[i].t - frames[i - 1].t) * 30;
         EXPECT_GE(periods, 0.97) << i;
-        EXPECT_NEAR(periods, std::round(periods), 0.03) << i;
+        EXPECT_NEAR(periods, std::round(periods), 0.1) << i;
         EXPECT_GE(frames[i].age_s, 0.0) << i;
     }
     // The first frames waited in FFmpeg's buffer: they are reported older than the last.
