@@ -37,6 +37,14 @@ bool is_image(const std::filesystem::path& p) {
            ext == ".tif" || ext == ".tiff";
 }
 
+double monotonic_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// Longer than any driver keeps a frame queued (10 buffers at 5 fps).
+constexpr double kMaxFrameAge_s = 2.0;
+
 }  // namespace
 
 SourceKind source_kind(const std::string& source) {
@@ -47,7 +55,11 @@ SourceKind source_kind(const std::string& source) {
 }
 
 VideoCaptureSource::VideoCaptureSource(const CameraSettings& settings)
-    : kind_(source_kind(settings.source)) {
+    : kind_(source_kind(settings.source)),
+      name_(settings.source),
+      opened_at_s_(monotonic_s()),
+      timed_by_capture_(kind_ == SourceKind::Camera || settings.source.rfind("rtsp://", 0) == 0 ||
+                        settings.source.rfind("rtsps://", 0) == 0) {
     bool opened = false;
     if (kind_ == SourceKind::Camera) {
         int index = all_digits(settings.source) ? std::stoi(settings.source) : -1;
@@ -60,6 +72,8 @@ VideoCaptureSource::VideoCaptureSource(const CameraSettings& settings)
         if (kind_ == SourceKind::Stream) {
             // A stream that stalls must come back as "no frame" soon, so the feed can
             // report the camera lost and reopen it, instead of blocking the station.
+            // RTSP goes over TCP: OpenCV's FFmpeg backend asks for it unless
+            // OPENCV_FFMPEG_CAPTURE_OPTIONS says otherwise (see station/vision/README.md).
             opened = capture_.open(
                 settings.source, cv::CAP_FFMPEG,
                 {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, 5000, cv::CAP_PROP_READ_TIMEOUT_MSEC, 2000});
@@ -73,8 +87,7 @@ VideoCaptureSource::VideoCaptureSource(const CameraSettings& settings)
     if (kind_ == SourceKind::Camera) {
         // MJPG lets USB cameras deliver full resolution at full rate.
         capture_.set(cv::CAP_PROP_FOURCC, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'));
-        if (settings.width > 0) apply(cv::CAP_PROP_FRAME_WIDTH, settings.width, "width", 0.5);
-        if (settings.height > 0) apply(cv::CAP_PROP_FRAME_HEIGHT, settings.height, "height", 0.5);
+        apply_size(settings.width, settings.height);
         if (settings.fps > 0) apply(cv::CAP_PROP_FPS, settings.fps, "fps", 0.5);
         if (settings.exposure) {
             // V4L2: 1 = manual exposure, 3 = aperture priority (auto).
@@ -90,7 +103,6 @@ VideoCaptureSource::VideoCaptureSource(const CameraSettings& settings)
                   0.05 * *settings.white_balance_k);
         }
     }
-    opened_at_ = std::chrono::steady_clock::now();
     fps_ = capture_.get(cv::CAP_PROP_FPS);
     if (!(fps_ > 0 && fps_ < 1000)) fps_ = settings.fps > 0 ? settings.fps : 30;
 }
@@ -106,19 +118,107 @@ void VideoCaptureSource::apply(int property, double value, const char* name, dou
     }
 }
 
+void VideoCaptureSource::apply_size(int width, int height) {
+    if (width <= 0 && height <= 0) return;
+    // OpenCV's V4L2 backend changes the format only once it has both width and height,
+    // so a size is asked for as a pair and read back as a pair.
+    if (width <= 0) width = static_cast<int>(capture_.get(cv::CAP_PROP_FRAME_WIDTH));
+    if (height <= 0) height = static_cast<int>(capture_.get(cv::CAP_PROP_FRAME_HEIGHT));
+    bool accepted = capture_.set(cv::CAP_PROP_FRAME_WIDTH, width) &&
+                    capture_.set(cv::CAP_PROP_FRAME_HEIGHT, height);
+    int got_w = static_cast<int>(capture_.get(cv::CAP_PROP_FRAME_WIDTH));
+    int got_h = static_cast<int>(capture_.get(cv::CAP_PROP_FRAME_HEIGHT));
+    if (!accepted || got_w != width || got_h != height) {
+        std::ostringstream w;
+        w << "camera size: asked for " << width << "x" << height << ", camera reports " << got_w
+          << "x" << got_h << (accepted ? "" : " (setting refused)");
+        warnings_.push_back(w.str());
+    }
+}
+
+void VideoCaptureSource::warn_once(const std::string& cause, const std::string& text) {
+    if (std::find(warned_causes_.begin(), warned_causes_.end(), cause) != warned_causes_.end())
+        return;
+    warned_causes_.push_back(cause);
+    warnings_.push_back("camera " + name_ + ": " + text);
+}
+
+std::optional<double> VideoCaptureSource::capture_time(double arrival_s) {
+    double stamp_s = capture_.get(cv::CAP_PROP_POS_MSEC) / 1000.0;
+    if (kind_ == SourceKind::Camera) {
+        // OpenCV's V4L2 backend reports the dequeued buffer's timestamp as POS_MSEC; UVC
+        // and most capture drivers stamp on CLOCK_MONOTONIC, which is steady_clock here.
+        if (!(stamp_s > 0)) {
+            warn_once("missing", "no capture timestamps; frames are timed by arrival");
+            return std::nullopt;
+        }
+        double age = arrival_s - stamp_s;
+        // A frame is neither from the future nor older than the driver could have kept
+        // it queued; anything else is a timestamp on another clock.
+        if (age < -0.002 || age > kMaxFrameAge_s) {
+            warn_once("clock", "capture timestamps are not on the monotonic clock (frame " +
+                                   std::to_string(index_) + " is " + std::to_string(age) +
+                                   " s old); frames are timed by arrival");
+            return std::nullopt;
+        }
+    }
+    if (index_ > 0 && stamp_s <= last_stamp_s_) {
+        warn_once("backwards", "capture timestamp went backwards at frame " +
+                                   std::to_string(index_) + "; such frames are timed by arrival");
+        return std::nullopt;
+    }
+    last_stamp_s_ = stamp_s;
+    if (kind_ == SourceKind::Camera) return stamp_s;
+    // RTSP: POS_MSEC is the frame's presentation time from the camera's RTP timestamps.
+    if (!stream_clock_) stream_clock_.emplace(opened_at_s_);
+    auto mapped = stream_clock_->map(stamp_s, arrival_s);
+    if (mapped.restarted) {
+        warn_once("drift", "stream timestamps fell more than " +
+                               std::to_string(StreamClock::kMaxLag_s) + " s behind at frame " +
+                               std::to_string(index_) + "; timing restarted from arrival");
+    }
+    return mapped.capture_s;
+}
+
+StreamClock::Mapped StreamClock::map(double stamp_s, double arrival_s) {
+    if (first_) {
+        first_ = false;
+        offset_s_ = opened_at_s_ - stamp_s;
+    } else {
+        offset_s_ += kCreep * (stamp_s - last_stamp_s_);
+    }
+    last_stamp_s_ = stamp_s;
+    double capture = offset_s_ + stamp_s;
+    if (capture > arrival_s) {
+        offset_s_ -= capture - arrival_s;
+        return {arrival_s, false};
+    }
+    if (arrival_s - capture > kMaxLag_s) {
+        offset_s_ = arrival_s - stamp_s;
+        return {arrival_s, true};
+    }
+    return {capture, false};
+}
+
 std::optional<CameraFrame> VideoCaptureSource::read() {
     CameraFrame f;
-    if (!capture_.grab() || !capture_.retrieve(f.image) || f.image.empty()) return std::nullopt;
-    f.index = index_++;
+    if (!capture_.grab()) return std::nullopt;
+    double arrival_s = monotonic_s();
+    if (!capture_.retrieve(f.image) || f.image.empty()) return std::nullopt;
+    f.index = index_;
     double t;
     if (kind_ == SourceKind::File) {
         // Stream time; backends disagree on whether POS_MSEC is before or after the frame.
         t = static_cast<double>(f.index) / fps_;
+    } else if (auto stamp = timed_by_capture_ ? capture_time(arrival_s) : std::nullopt) {
+        t = *stamp - opened_at_s_;
+        f.age_s = monotonic_s() - *stamp;  // as read() returns it (decoding included)
     } else {
-        // Live: arrival time since the source opened (drivers disagree on what their
-        // timestamps mean; the station's feed restamps on its own clock anyway).
-        t = std::chrono::duration<double>(std::chrono::steady_clock::now() - opened_at_).count();
+        // HTTP streams (whose FFmpeg timestamps are made up) and frames without a
+        // believable timestamp: arrival time.
+        t = arrival_s - opened_at_s_;
     }
+    ++index_;
     if (t <= last_t_) t = last_t_ + 1e-6;
     last_t_ = t;
     f.t = t;

@@ -20,6 +20,9 @@ struct CameraFrame {
     cv::Mat image;   // BGR8
     double t = 0;    // capture time (s): stream time for files and folders, else the source's
     long index = 0;  // frame number as the source counts it
+    // Live sources: how long before read() returned the frame was captured, from the
+    // camera's own timestamp (0 when only the arrival time is known).
+    double age_s = 0;
 };
 
 struct CameraSettings {
@@ -50,6 +53,33 @@ class CameraError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A network camera's frame times (its presentation times, on its own clock) mapped onto
+// our monotonic clock. The first frame is taken as captured when the connection began
+// (FFmpeg reads ahead while it probes, so the first frames arrive together: their arrival
+// says nothing). After that the mapping follows the lower envelope of arrival minus
+// presentation time: a frame never arrives before it was captured (the mapping moves back
+// at once when one would), and between such frames it creeps forward at most kCreep
+// seconds per second, which follows a camera clock slower than ours by up to that much
+// (crystals: 100 ppm) without letting arrival jitter into the frame times.
+class StreamClock {
+  public:
+    static constexpr double kCreep = 0.002;
+    static constexpr double kMaxLag_s = 2.0;
+    explicit StreamClock(double opened_at_s) : opened_at_s_(opened_at_s) {}
+    struct Mapped {
+        double capture_s;  // on our clock
+        bool restarted;    // the mapping had fallen kMaxLag_s behind: restarted from arrival
+    };
+    // `stamp_s` must increase from call to call.
+    Mapped map(double stamp_s, double arrival_s);
+
+  private:
+    double opened_at_s_;
+    bool first_ = true;
+    double offset_s_ = 0;  // our clock minus the camera's
+    double last_stamp_s_ = 0;
+};
+
 // Frames through OpenCV's VideoCapture (V4L2, streams, video files).
 class VideoCaptureSource final : public FrameSource {
   public:
@@ -61,13 +91,24 @@ class VideoCaptureSource final : public FrameSource {
 
   private:
     void apply(int property, double value, const char* name, double tolerance);
+    void apply_size(int width, int height);
+    // The frame's capture time on the monotonic clock (s) from the camera's own timestamp
+    // (V4L2 buffer time, RTSP presentation time), or nothing (and a warning, once per
+    // cause) when it is missing or not believable.
+    std::optional<double> capture_time(double arrival_s);
+    void warn_once(const std::string& cause, const std::string& text);
     cv::VideoCapture capture_;
     SourceKind kind_;
-    std::chrono::steady_clock::time_point opened_at_;
+    std::string name_;
+    double opened_at_s_ = 0;         // when opening began, on the monotonic clock (steady_clock)
+    bool timed_by_capture_ = false;  // V4L2 cameras and RTSP streams carry capture times
+    std::optional<StreamClock> stream_clock_;  // RTSP
     double fps_ = 0;
     long index_ = 0;
     double last_t_ = -1;
+    double last_stamp_s_ = -1;
     std::vector<std::string> warnings_;
+    std::vector<std::string> warned_causes_;
 };
 
 // Numbered images (frame_000012.jpg, 12.png ...) sorted by their number; frame time is

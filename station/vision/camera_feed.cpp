@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <Poco/Logger.h>
+
 namespace linestation::vision {
 
 CameraFeed::CameraFeed(Opener open, const Clock& clock, BackoffOptions backoff)
@@ -10,6 +12,14 @@ CameraFeed::CameraFeed(Opener open, const Clock& clock, BackoffOptions backoff)
 void CameraFeed::schedule_retry() {
     delay_s_ = delay_s_ <= 0 ? backoff_.first_s : std::min(delay_s_ * 2, backoff_.max_s);
     next_attempt_s_ = clock_.now_s() + delay_s_;
+}
+
+void CameraFeed::pass_on_warnings(Poll& p) {
+    const auto& all = source_->warnings();
+    for (; warnings_passed_ < all.size(); ++warnings_passed_) {
+        Poco::Logger::get("camera").warning(all[warnings_passed_]);
+        p.warnings.push_back(all[warnings_passed_]);
+    }
 }
 
 CameraFeed::Poll CameraFeed::poll() {
@@ -34,10 +44,19 @@ CameraFeed::Poll CameraFeed::poll() {
             return p;
         }
         ever_opened_ = true;
+        warnings_passed_ = 0;
     }
-    if (auto frame = source_->read()) {
+    auto frame = source_->read();
+    pass_on_warnings(p);
+    if (frame) {
         delay_s_ = 0;
-        if (source_->live()) frame->t = clock_.now_s();
+        if (source_->live()) {
+            // On the station's clock, back-dated by what the camera says the frame's age is
+            // (its own capture timestamp), never earlier than the frame before.
+            double t = clock_.now_s() - std::max(0.0, frame->age_s);
+            frame->t = std::max(t, last_live_t_ + 1e-6);
+            last_live_t_ = frame->t;
+        }
         p.frame = std::move(frame);
         return p;
     }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <random>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -95,6 +96,81 @@ TEST(VisionCameraSource, MjpegAviFramesWithStreamTime) {
         ++frames;
     }
     EXPECT_EQ(frames, 26);  // 0 .. 1.0 s at 25 fps
+}
+
+}  // namespace
+}  // namespace linestation::drivers
+
+namespace linestation::drivers {
+namespace {
+
+// A network camera 10 ms into the connection, 20-28 ms of transport, the first 20 frames
+// held back by FFmpeg's probing until 0.7 s, its clock running at `rate` times ours.
+struct SyntheticStream {
+    double rate = 1;
+    double opened = 100.0;
+    std::vector<double> capture, stamp, arrival;
+    explicit SyntheticStream(double r, int frames = 1800) : rate(r) {
+        std::mt19937 rng(5);
+        std::uniform_real_distribution<double> jitter(0, 0.008);
+        for (int i = 0; i < frames; ++i) {
+            double c = opened + 0.01 + i / 30.0;
+            capture.push_back(c);
+            stamp.push_back(7.0 + rate * (c - capture[0]));
+            arrival.push_back(std::max(c + 0.02 + jitter(rng), i < 20 ? opened + 0.7 : 0.0));
+        }
+    }
+};
+
+TEST(VisionCameraSource, StreamClockSpacesABurstByItsTimestampsAndFollowsTheEnvelope) {
+    SyntheticStream s(1.0);
+    StreamClock clock(s.opened);
+    std::vector<double> mapped;
+    for (std::size_t i = 0; i < s.stamp.size(); ++i) {
+        auto m = clock.map(s.stamp[i], s.arrival[i]);
+        EXPECT_FALSE(m.restarted);
+        EXPECT_LE(m.capture_s, s.arrival[i]) << i;  // never captured after it arrived
+        mapped.push_back(m.capture_s);
+    }
+    // The burst (all 20 frames arrived at 0.7 s) keeps the camera's 1/30 s spacing.
+    for (std::size_t i = 1; i < mapped.size(); ++i)
+        EXPECT_NEAR(mapped[i] - mapped[i - 1], 1 / 30.0, 0.003) << i;
+    // First frame: when the connection began (10 ms early); later: on the envelope of
+    // the fastest arrivals (20 ms of transport counted as capture delay, no more).
+    EXPECT_NEAR(mapped[0] - s.capture[0], -0.01, 1e-9);
+    for (std::size_t i = 900; i < mapped.size(); ++i)
+        EXPECT_NEAR(mapped[i] - s.capture[i], 0.02, 0.005) << i;
+}
+
+TEST(VisionCameraSource, StreamClockFollowsACameraClockSlowerOrFasterThanOurs) {
+    for (double rate : {0.9995, 1.0005}) {
+        SyntheticStream s(rate);
+        StreamClock clock(s.opened);
+        for (std::size_t i = 0; i < s.stamp.size(); ++i) {
+            auto m = clock.map(s.stamp[i], s.arrival[i]);
+            EXPECT_FALSE(m.restarted) << rate;
+            EXPECT_LE(m.capture_s, s.arrival[i]) << rate << " " << i;
+            // 500 ppm for a minute is 30 ms: followed, the error stays within the jitter.
+            if (i >= 900) {
+                EXPECT_NEAR(m.capture_s - s.capture[i], 0.02, 0.008) << rate << " " << i;
+            }
+        }
+    }
+}
+
+TEST(VisionCameraSource, StreamClockRestartsWhenTheCameraFallsFarBehind) {
+    SyntheticStream s(0.9);  // 10 % slow: no crystal; a stream that stalls and resumes
+    StreamClock clock(s.opened);
+    int restarts = 0;
+    for (std::size_t i = 0; i < s.stamp.size(); ++i) {
+        auto m = clock.map(s.stamp[i], s.arrival[i]);
+        if (m.restarted) {
+            ++restarts;
+            EXPECT_DOUBLE_EQ(m.capture_s, s.arrival[i]);
+        }
+        EXPECT_LE(s.arrival[i] - m.capture_s, StreamClock::kMaxLag_s) << i;
+    }
+    EXPECT_GE(restarts, 2);
 }
 
 }  // namespace
