@@ -95,13 +95,20 @@ int run_led_scan(const Args& args) {
         std::cerr << "station led-scan: " << cli.value("video") << ": no frame could be read\n";
         return 1;
     }
+    // A file or folder ends; a live camera or stream that stops delivering has failed, and
+    // a script must not take its last states for the slots' present ones.
+    const bool camera_stopped = source->live();
+    if (camera_stopped) {
+        std::cerr << "station led-scan: " << cli.value("video")
+                  << ": the camera stopped delivering frames\n";
+    }
     if (cli.has("snapshot")) {
         if (!cv::imwrite(cli.value("snapshot"), vision::annotate(last, scanner))) {
             std::cerr << "station led-scan: cannot write " << cli.value("snapshot") << "\n";
             return 1;
         }
     }
-    return 0;
+    return camera_stopped ? 1 : 0;
 }
 
 int run_calibrate(const Args& args) {
