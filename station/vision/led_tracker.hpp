@@ -74,12 +74,20 @@ class LedTracker {
         LedColor a = LedColor::Off, b = LedColor::Off;  // the two alternating symbols
         double period = 0, dur_a = 0, dur_b = 0, onset = 0;
         bool too_fast = false;
+        // The runs that are phases of it (the oldest begins at `onset`).
+        std::size_t phases = 0;
+        double first_frame_t = 0;  // the first frame of the oldest
+    };
+    struct Frame {
+        double t = 0;
+        LedColor symbol = LedColor::Off;
     };
 
     LedColor classify_frame(const RoiSample& s);
     void learn_reference(const RoiSample& s);
     void push_symbol(double t, LedColor symbol);
     std::optional<Periodic> fit_periodic(double t) const;
+    bool faster_blink_fits(const Periodic& p) const;
     bool consistent(double duration, double expected) const;
     double run_duration(std::size_t index_from_end, double t) const;
     std::optional<LedObservation> decide(double t);
@@ -100,8 +108,12 @@ class LedTracker {
     double last_t_ = -1;
     double first_frame_t_ = 0;
     double dt_ = 0;
+    // All frame intervals since the camera (re)started, and how many frame times they
+    // span (drops counted): their ratio is the frame time, free of jitter.
+    double span_s_ = 0, span_frames_ = 0;
     LedColor last_symbol_ = LedColor::Off;
-    std::deque<Run> runs_;  // closed runs then the current one (bounded)
+    std::deque<Run> runs_;      // closed runs then the current one (bounded)
+    std::deque<Frame> frames_;  // the latest frames (bounded), for the aliasing check
 
     Kind kind_ = Kind::None;
     LedColor color_a_ = LedColor::Off, color_b_ = LedColor::Off;
