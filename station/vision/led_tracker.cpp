@@ -467,13 +467,14 @@ std::optional<LedObservation> LedTracker::decide(double t) {
             return std::nullopt;
         }
         if (kind != Kind::Unsure && periodic->period < kAliasCheckFrames * dt_) {
-            // A frequency only when no blink faster than fps/4 fits the frames: until
-            // then wait, and after three periods of it say unsure. While unsure of the
-            // same colours, look again only when a new phase begins.
+            // A frequency only when no faster blink fits the frames: until then wait,
+            // and after three periods of it say unsure. While unsure of the same colours,
+            // look again once per phase.
             bool unsure_now =
                 kind_ == Kind::Unsure && period_ > 0 && color_a_ == ca && color_b_ == cb;
-            if (unsure_now && cur.frames > 1) return std::nullopt;
+            if (unsure_now && cur.start == faster_fit_run_) return std::nullopt;
             if (faster_blink_fits(*periodic)) {
+                faster_fit_run_ = cur.start;
                 if (unsure_now || periodic->phases < 7) return std::nullopt;
                 periodic->too_fast = true;
                 kind = Kind::Unsure;
@@ -592,6 +593,7 @@ std::optional<LedObservation> LedTracker::update(double t, const RoiSample& samp
 std::optional<LedObservation> LedTracker::camera_lost(double t) {
     runs_.clear();
     frames_.clear();
+    faster_fit_run_ = -1;
     span_s_ = span_frames_ = 0;
     kind_ = Kind::None;
     period_ = 0;

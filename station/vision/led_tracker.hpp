@@ -112,8 +112,9 @@ class LedTracker {
     // span (drops counted): their ratio is the frame time, free of jitter.
     double span_s_ = 0, span_frames_ = 0;
     LedColor last_symbol_ = LedColor::Off;
-    std::deque<Run> runs_;      // closed runs then the current one (bounded)
-    std::deque<Frame> frames_;  // the latest frames (bounded), for the aliasing check
+    std::deque<Run> runs_;        // closed runs then the current one (bounded)
+    std::deque<Frame> frames_;    // the latest frames (bounded), for the aliasing check
+    double faster_fit_run_ = -1;  // the start of the run in which a faster blink last fitted
 
     Kind kind_ = Kind::None;
     LedColor color_a_ = LedColor::Off, color_b_ = LedColor::Off;
