@@ -154,6 +154,9 @@ ClipScore score_clip(const virtual_line::ClipSpec& spec,
                 for (const auto* o : mine) {
                     if (o->t < p.start_s || o->t >= end) continue;
                     if (!o->unsure && (o->pattern == "blink" || o->pattern == "alternate")) {
+                        // A decision about the phase before, just late, is no aliasing.
+                        auto before = phase_at(o->t - 3 * frame);
+                        if (before != j && matches(*o, phases[before])) continue;
                         aliased = true;
                         score.failures.push_back(spec.slots[i] + " seed " +
                                                  std::to_string(spec.seed) + ": aliased " +
