@@ -6,7 +6,9 @@
 //   the context allows for that colour (the recipe's slowest blink, or min_blink_hz),
 //   so the first on-phase of a slow blink is never reported as steady;
 // - a blink after two rising edges, once the third phase confirms the first;
-// - a blink faster than a quarter of the frame rate is reported unsure, never aliased.
+// - a blink faster than a quarter of the frame rate is reported unsure, never aliased:
+//   a frequency is given only once no faster blink could have produced the frames seen
+//   (checked exactly on their timestamps, see faster_blink_fits).
 // Frame drops and jittery timestamps are expected: durations come from timestamps.
 
 #include <array>
