@@ -2,12 +2,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace linestation::vision {
 
 namespace {
 
 constexpr std::size_t kMaxRuns = 16;
+// Frames kept for the aliasing check: three periods of a blink near fps/4 with drops.
+constexpr std::size_t kMaxFrames = 40;
+// Blinks measured under this many frames per period are checked against faster ones
+// (a blink faster than fps/4 with drops can look up to twice as slow).
+constexpr double kAliasCheckFrames = 12;
 // A blink's phases are at most this share of its period (duty 25-75%, with margin).
 constexpr double kMaxPhaseShare = 0.75;
 constexpr double kHoldMargin = 1.2;
@@ -257,6 +263,7 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
     }
     // The first run seen began before the camera looked: its length is no phase.
     if (z1.start <= first_frame_t_) return std::nullopt;
+    std::size_t oldest_phase = n - 3;  // the oldest run known to be a phase of it
     if (period < 6 * dt_ || short_runs >= 3) {
         // Near a quarter of the frame rate one period cannot tell a blink from a faster
         // one sampled unevenly (or from noise): measure over up to six periods, and ask
@@ -311,6 +318,7 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
             p.onset = runs_[n - 1 - span].start;
             return p;
         }
+        oldest_phase = std::min(oldest_phase, n - 1 - span);
         period = average;
         p.period = average;
         p.dur_a = mean_x;
@@ -357,7 +365,75 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
         --first;
     }
     p.onset = runs_[first].start;
+    oldest_phase = std::min(oldest_phase, first);
+    p.phases = n - oldest_phase;
+    p.first_frame_t = runs_[oldest_phase].first_t;
     return p;
+}
+
+bool LedTracker::faster_blink_fits(const Periodic& p) const {
+    // Could a faster blink (up to a little past fps/2: above, even sampling cannot tell
+    // it from a slower one anyway) have given exactly the frames seen since the blink
+    // began? Each frame is taken at its timestamp; a square wave of period P,
+    // any duty and any phase puts every frame at t mod P, and fits when the frames of one
+    // colour form one arc of that circle and the others the rest. Exposure and the lit
+    // threshold only widen or narrow the lit arc, which the free duty absorbs. Which frames
+    // share an arc changes only where two frames of different colours meet on the circle
+    // (t_j - t_i = m P), so one period between each pair of such points tells for all.
+    // Jitter and drops are no special case: they are just where the frames fall.
+    const bool blink = p.a == LedColor::Off || p.b == LedColor::Off;
+    const LedColor lit = p.a == LedColor::Off ? p.b : p.a;
+    std::vector<double> at_a, at_b;  // frames showing the first symbol, and the other
+    for (const auto& f : frames_) {
+        if (f.t < p.first_frame_t) continue;
+        if (blink) {
+            bool is_lit = f.symbol != LedColor::Off;
+            (is_lit == (p.a == lit) ? at_a : at_b).push_back(f.t);
+        } else if (f.symbol == p.a || f.symbol == p.b) {
+            (f.symbol == p.a ? at_a : at_b).push_back(f.t);
+        }
+    }
+    if (at_a.empty() || at_b.empty()) return true;
+    // Faster than fps/4, or a third faster than the blink measured (a phase lost to a
+    // dropped frame makes a blink look half as fast; the frequency tolerance cannot
+    // absorb that).
+    const double frame = span_frames_ > 0 ? span_s_ / span_frames_ : dt_;
+    const double lo = 1.8 * frame, hi = std::max(4 * frame, 0.75 * p.period) * (1 - 1e-9);
+    std::vector<double> cuts{lo, hi};
+    for (double ta : at_a) {
+        for (double tb : at_b) {
+            double gap = std::abs(ta - tb);
+            for (double m = std::max(1.0, std::ceil(gap / hi)); m * lo <= gap; m += 1) {
+                double period = gap / m;
+                if (period > lo && period < hi) cuts.push_back(period);
+            }
+        }
+    }
+    std::sort(cuts.begin(), cuts.end());
+    const double ref = at_a.front();
+    auto fits = [&](double period) {
+        auto position = [&](double t) {
+            double d = std::fmod(t - ref, period);
+            return d < 0 ? d + period : d;
+        };
+        // The arc of the first symbol holds `ref`; the others lie between `ahead` and
+        // `behind`, so every frame of the first symbol must lie outside that stretch.
+        double ahead = period, behind = 0;
+        for (double tb : at_b) {
+            double d = position(tb);
+            ahead = std::min(ahead, d);
+            behind = std::max(behind, d);
+        }
+        return std::none_of(at_a.begin(), at_a.end(), [&](double ta) {
+            double d = position(ta);
+            return d >= ahead && d <= behind;
+        });
+    };
+    for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
+        if (cuts[k + 1] - cuts[k] < 1e-12) continue;
+        if (fits(0.5 * (cuts[k] + cuts[k + 1]))) return true;
+    }
+    return false;
 }
 
 std::optional<LedObservation> LedTracker::decide(double t) {
@@ -389,6 +465,20 @@ std::optional<LedObservation> LedTracker::decide(double t) {
                 dur_b_ = 0.7 * dur_b_ + 0.3 * dur_dark;
             }
             return std::nullopt;
+        }
+        if (kind != Kind::Unsure && periodic->period < kAliasCheckFrames * dt_) {
+            // A frequency only when no faster blink fits the frames: until then wait,
+            // and after three periods of it say unsure. While unsure of the same colours,
+            // look again once per phase.
+            bool unsure_now =
+                kind_ == Kind::Unsure && period_ > 0 && color_a_ == ca && color_b_ == cb;
+            if (unsure_now && cur.start == faster_fit_run_) return std::nullopt;
+            if (faster_blink_fits(*periodic)) {
+                faster_fit_run_ = cur.start;
+                if (unsure_now || periodic->phases < 7) return std::nullopt;
+                periodic->too_fast = true;
+                kind = Kind::Unsure;
+            }
         }
         kind_ = kind;
         color_a_ = ca;
@@ -487,17 +577,24 @@ std::optional<LedObservation> LedTracker::update(double t, const RoiSample& samp
         } else if (interval < 1.6 * dt_) {
             dt_ += 0.1 * (interval - dt_);  // dropped frames do not stretch the frame time
         }
+        span_s_ += interval;
+        span_frames_ += std::max(1.0, std::round(interval / dt_));
     }
     if (last_t_ < 0) first_frame_t_ = t;
     last_t_ = t;
     lost_ = false;
     last_symbol_ = classify_frame(sample);
     push_symbol(t, last_symbol_);
+    frames_.push_back({t, last_symbol_});
+    while (frames_.size() > kMaxFrames) frames_.pop_front();
     return decide(t);
 }
 
 std::optional<LedObservation> LedTracker::camera_lost(double t) {
     runs_.clear();
+    frames_.clear();
+    faster_fit_run_ = -1;
+    span_s_ = span_frames_ = 0;
     kind_ = Kind::None;
     period_ = 0;
     last_t_ = -1;

@@ -6,7 +6,9 @@
 //   the context allows for that colour (the recipe's slowest blink, or min_blink_hz),
 //   so the first on-phase of a slow blink is never reported as steady;
 // - a blink after two rising edges, once the third phase confirms the first;
-// - a blink faster than a quarter of the frame rate is reported unsure, never aliased.
+// - a blink faster than a quarter of the frame rate is reported unsure, never aliased:
+//   a frequency is given only once no faster blink could have produced the frames seen
+//   (checked exactly on their timestamps, see faster_blink_fits).
 // Frame drops and jittery timestamps are expected: durations come from timestamps.
 
 #include <array>
@@ -74,12 +76,20 @@ class LedTracker {
         LedColor a = LedColor::Off, b = LedColor::Off;  // the two alternating symbols
         double period = 0, dur_a = 0, dur_b = 0, onset = 0;
         bool too_fast = false;
+        // The runs that are phases of it (the oldest begins at `onset`).
+        std::size_t phases = 0;
+        double first_frame_t = 0;  // the first frame of the oldest
+    };
+    struct Frame {
+        double t = 0;
+        LedColor symbol = LedColor::Off;
     };
 
     LedColor classify_frame(const RoiSample& s);
     void learn_reference(const RoiSample& s);
     void push_symbol(double t, LedColor symbol);
     std::optional<Periodic> fit_periodic(double t) const;
+    bool faster_blink_fits(const Periodic& p) const;
     bool consistent(double duration, double expected) const;
     double run_duration(std::size_t index_from_end, double t) const;
     std::optional<LedObservation> decide(double t);
@@ -100,8 +110,13 @@ class LedTracker {
     double last_t_ = -1;
     double first_frame_t_ = 0;
     double dt_ = 0;
+    // All frame intervals since the camera (re)started, and how many frame times they
+    // span (drops counted): their ratio is the frame time, free of jitter.
+    double span_s_ = 0, span_frames_ = 0;
     LedColor last_symbol_ = LedColor::Off;
-    std::deque<Run> runs_;  // closed runs then the current one (bounded)
+    std::deque<Run> runs_;        // closed runs then the current one (bounded)
+    std::deque<Frame> frames_;    // the latest frames (bounded), for the aliasing check
+    double faster_fit_run_ = -1;  // the start of the run in which a faster blink last fitted
 
     Kind kind_ = Kind::None;
     LedColor color_a_ = LedColor::Off, color_b_ = LedColor::Off;

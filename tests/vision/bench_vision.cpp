@@ -1,11 +1,13 @@
 // LED vision speed: 64 ROIs of 24x24 in a 1080p frame per frame (ours beside the naive
-// whole-frame HSV way), decode + classify of a 1080p MJPEG clip, and memory over an hour.
+// whole-frame HSV way), decode + classify of a 1080p MJPEG clip, memory over an hour, and
+// the tracker alone on blinks near a quarter of the frame rate (its aliasing check).
 
 #include <benchmark/benchmark.h>
 
 #include <unistd.h>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgproc.hpp>
@@ -170,5 +172,44 @@ void BM_OneHourMemory(benchmark::State& state) {
 BENCHMARK(BM_OneHourMemory)->Iterations(1)->Unit(benchmark::kSecond);
 
 }  // namespace
+
+// One tracker per frame on a blink at `state.range(0)` % of fps/4 (after a long steady of
+// its colour), 10% jitter and 5% drops: the aliasing check runs while a frequency is due
+// (every frame while waiting, once per phase while unsure). Per-frame time, averaged over
+// the steady, the undecided start and the blink.
+void BM_TrackerNearQuarterRate(benchmark::State& state) {
+    const double fps = 30, freq = fps / 4 * static_cast<double>(state.range(0)) / 100;
+    vision::RoiSample lit, dark;
+    dark.level = 0.05f;
+    dark.mean_rgb = dark.unclipped_rgb = dark.halo_rgb = {0.05f, 0.05f, 0.05f};
+    dark.halo_level = 0.05f;
+    lit.level = 0.3f;
+    lit.mean_rgb = lit.unclipped_rgb = lit.halo_rgb = {0.9f, 0.1f, 0.05f};
+    lit.halo_level = 0.3f;
+    lit.clipped_fraction = 0.05f;
+    vision::ColorTable colors;
+    const auto options = vision::TrackerOptions::for_min_blink(0.3);
+    std::mt19937_64 rng(4);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::int64_t frames = 0;
+    for (auto _ : state) {
+        state.PauseTiming();
+        vision::LedTracker tracker("A1", colors, options);
+        std::vector<std::pair<double, bool>> clip;
+        for (int i = 0; i < static_cast<int>(12 * fps); ++i) {
+            double t = i / fps + (i > 0 ? 0.1 / fps * (2 * u(rng) - 1) : 0);
+            if (i > 0 && u(rng) < 0.05) continue;
+            double along = (t - 4) * freq;
+            clip.emplace_back(t, t < 4 || along - std::floor(along) < 0.5);
+        }
+        state.ResumeTiming();
+        for (const auto& [t, on] : clip)
+            benchmark::DoNotOptimize(tracker.update(t, on ? lit : dark));
+        frames += static_cast<std::int64_t>(clip.size());
+        state.SetLabel(vision::observation_json(tracker.current()));
+    }
+    state.SetItemsProcessed(frames);  // items per second: frames through the tracker
+}
+BENCHMARK(BM_TrackerNearQuarterRate)->Arg(85)->Arg(110)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

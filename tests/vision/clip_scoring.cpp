@@ -62,6 +62,9 @@ void ClipScore::add(const ClipScore& o) {
     phases_correct += o.phases_correct;
     unsure_expected += o.unsure_expected;
     unsure_ok += o.unsure_ok;
+    unsure_reported += o.unsure_reported;
+    periodic_phases += o.periodic_phases;
+    periodic_correct += o.periodic_correct;
     observations += o.observations;
     wrong += o.wrong;
     false_blinks += o.false_blinks;
@@ -70,6 +73,8 @@ void ClipScore::add(const ClipScore& o) {
     append(freq_errors, o.freq_errors);
     append(latency_frames, o.latency_frames);
     append(latency_s, o.latency_s);
+    append(latency_after_hold_frames, o.latency_after_hold_frames);
+    append(latency_after_hold_s, o.latency_after_hold_s);
     append(latency_periods, o.latency_periods);
     append(latency_periods_from_off, o.latency_periods_from_off);
     append(failures, o.failures);
@@ -81,13 +86,21 @@ std::string ClipScore::summary() const {
     s.precision(3);
     s << "phases " << phases << ", decided right " << phases_correct << " ("
       << (phases ? 100.0 * phases_correct / phases : 0) << "%)\n"
-      << "too-fast phases " << unsure_expected << ", never aliased " << unsure_ok << "\n"
+      << "  of them blink/alternate " << periodic_phases << ", decided right " << periodic_correct
+      << "\n"
+      << "too-fast phases " << unsure_expected << ", never aliased " << unsure_ok
+      << " (reported unsure " << unsure_reported << ", left undecided "
+      << unsure_ok - unsure_reported << "), aliased " << aliased() << "\n"
       << "observations " << observations << ", wrong " << wrong << ", false blinks " << false_blinks
       << ", false steadies " << false_steadies << "\n"
       << "frequency error (relative): median " << median(freq_errors) << ", max "
       << maximum(freq_errors) << "\n"
       << "steady/off latency: median " << median(latency_s) << " s / " << median(latency_frames)
       << " frames, max " << maximum(latency_s) << " s / " << maximum(latency_frames) << " frames\n"
+      << "  from the end of the longest blink phase allowed for the colour: median "
+      << median(latency_after_hold_s) << " s / " << median(latency_after_hold_frames)
+      << " frames, max " << maximum(latency_after_hold_s) << " s / "
+      << maximum(latency_after_hold_frames) << " frames\n"
       << "blink/alternate latency: median " << median(latency_periods) << " periods, max "
       << maximum(latency_periods) << " periods\n"
       << "  of blinks that began from off: median " << median(latency_periods_from_off)
@@ -97,7 +110,9 @@ std::string ClipScore::summary() const {
 }
 
 ClipScore score_clip(const virtual_line::ClipSpec& spec,
-                     const std::vector<vision::LedObservation>& observations) {
+                     const std::vector<vision::LedObservation>& observations,
+                     const vision::TrackerOptions* options) {
+    const auto holds = options ? *options : vision::TrackerOptions::for_min_blink(0.3);
     ClipScore score;
     const double fps = spec.camera.fps, frame = 1.0 / fps;
     for (std::size_t i = 0; i < spec.slots.size(); ++i) {
@@ -135,14 +150,22 @@ ClipScore score_clip(const virtual_line::ClipSpec& spec,
             double end = j + 1 < phases.size() ? phases[j + 1].start_s : spec.duration_s;
             if (fast(p, fps)) {
                 ++score.unsure_expected;
-                bool aliased = false;
+                bool aliased = false, unsure = false;
                 for (const auto* o : mine) {
-                    if (o->t >= p.start_s && o->t < end && !o->unsure &&
-                        (o->pattern == "blink" || o->pattern == "alternate")) {
+                    if (o->t < p.start_s || o->t >= end) continue;
+                    if (!o->unsure && (o->pattern == "blink" || o->pattern == "alternate")) {
+                        // A decision about the phase before, just late, is no aliasing.
+                        auto before = phase_at(o->t - 3 * frame);
+                        if (before != j && matches(*o, phases[before])) continue;
                         aliased = true;
+                        score.failures.push_back(spec.slots[i] + " seed " +
+                                                 std::to_string(spec.seed) + ": aliased " +
+                                                 describe(*o) + " but " + describe(p));
                     }
+                    unsure |= o->unsure;
                 }
                 if (!aliased) ++score.unsure_ok;
+                if (!aliased && unsure) ++score.unsure_reported;
                 continue;
             }
             // Phases cut short by the end of the clip cannot be decided.
@@ -150,6 +173,7 @@ ClipScore score_clip(const virtual_line::ClipSpec& spec,
             double needed = periodic ? 2.0 / p.freq_hz + 4 * frame : 3.6 + 4 * frame;
             if (end - p.start_s < needed) continue;
             ++score.phases;
+            if (periodic) ++score.periodic_phases;
             // The first observation inside the phase that matches it. When the previous
             // reading already matches (the state did not change) it counts from before.
             const vision::LedObservation* hit = nullptr;
@@ -168,6 +192,7 @@ ClipScore score_clip(const virtual_line::ClipSpec& spec,
                 continue;
             }
             ++score.phases_correct;
+            if (periodic) ++score.periodic_correct;
             double latency = std::max(0.0, hit->t - p.start_s);
             if (p.pattern == "blink" || p.pattern == "alternate") {
                 score.freq_errors.push_back(std::abs(*hit->freq_hz - p.freq_hz) / p.freq_hz);
@@ -180,6 +205,11 @@ ClipScore score_clip(const virtual_line::ClipSpec& spec,
             } else if (hit->t >= p.start_s) {
                 score.latency_s.push_back(latency);
                 score.latency_frames.push_back(latency * fps);
+                auto color = vision::parse_color(p.pattern == "off" ? "off" : p.color);
+                double hold = color ? holds.hold_for(*color) : holds.base_hold_s;
+                double after_hold = std::max(0.0, latency - hold);
+                score.latency_after_hold_s.push_back(after_hold);
+                score.latency_after_hold_frames.push_back(after_hold * fps);
             }
         }
     }

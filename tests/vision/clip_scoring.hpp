@@ -16,24 +16,34 @@ struct ClipScore {
     int phases_correct = 0;   // decided right (colour + pattern, frequency within 25%)
     int unsure_expected = 0;  // phases faster than fps/4
     int unsure_ok = 0;        // ... that were reported unsure or left undecided, never aliased
+    int unsure_reported = 0;  // ... of those, reported unsure (the rest left undecided)
+    int periodic_phases = 0;  // blink/alternate phases among `phases`
+    int periodic_correct = 0;
     int observations = 0;
     int wrong = 0;  // observations that contradict the truth at their time
     int false_blinks = 0;
     int false_steadies = 0;
-    std::vector<double> freq_errors;               // relative, decided blinks/alternations
-    std::vector<double> latency_frames;            // steady/off decisions
-    std::vector<double> latency_s;                 // steady/off decisions
+    std::vector<double> freq_errors;     // relative, decided blinks/alternations
+    std::vector<double> latency_frames;  // steady/off decisions
+    std::vector<double> latency_s;       // steady/off decisions
+    // Steady/off decisions from the moment the evidence allowed them: the end of the
+    // longest blink phase the context permits for that colour (the tracker's hold).
+    std::vector<double> latency_after_hold_frames;
+    std::vector<double> latency_after_hold_s;
     std::vector<double> latency_periods;           // blink/alternate decisions
     std::vector<double> latency_periods_from_off;  // ... of blinks that began from off
     std::vector<std::string> failures;             // one line per wrong observation or missed phase
 
+    int aliased() const { return unsure_expected - unsure_ok; }
     void add(const ClipScore& other);
     std::string summary() const;
 };
 
-// `observations` in time order, as a scanner over the clip emitted them.
+// `observations` in time order, as a scanner over the clip emitted them; `options` are the
+// tracker's (for its holds; the scanner's default without a recipe when not given).
 ClipScore score_clip(const virtual_line::ClipSpec& spec,
-                     const std::vector<vision::LedObservation>& observations);
+                     const std::vector<vision::LedObservation>& observations,
+                     const vision::TrackerOptions* options = nullptr);
 
 // Renders `spec` in memory and runs a LedScanner on its ROIs.
 std::vector<vision::LedObservation> observe(const virtual_line::ClipSpec& spec,
