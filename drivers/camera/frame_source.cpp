@@ -203,6 +203,16 @@ StreamClock::Mapped StreamClock::map(double stamp_s, double arrival_s) {
 std::optional<CameraFrame> VideoCaptureSource::read() {
     CameraFrame f;
     if (!capture_.grab()) return std::nullopt;
+    // H.264 over RTSP: where a camera sends its parameter sets (SPS/PPS) ahead of a key
+    // frame, OpenCV's FFmpeg backend hands the picture it has out once more with the same
+    // presentation time. That is no new capture: counting it would put one picture into
+    // the LED trackers twice. A stream stuck on one time is left to the checks below.
+    for (int repeats = 0;
+         kind_ == SourceKind::Stream && timed_by_capture_ && index_ > 0 && repeats < 2 &&
+         capture_.get(cv::CAP_PROP_POS_MSEC) / 1000.0 == last_stamp_s_;
+         ++repeats) {
+        if (!capture_.grab()) return std::nullopt;
+    }
     double arrival_s = monotonic_s();
     if (!capture_.retrieve(f.image) || f.image.empty()) return std::nullopt;
     f.index = index_;

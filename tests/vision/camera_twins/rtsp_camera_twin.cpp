@@ -4,8 +4,12 @@
 // not by how fast it gets to run: frame n of the clip (round and round) is captured at
 // n / fps since start, stamped with that capture time (so RTP timestamps are capture
 // times), and frames it was too busy to send are skipped, not sent late in a bunch.
+// `--codec h264` sends H.264 instead (x264enc, zero latency, a key frame every 15 frames,
+// P frames between, as IP cameras stream); `--user U --password P` asks for RTSP basic
+// authentication, as most IP cameras do: a client without those credentials gets 401.
 //
-//   rtsp_camera_twin --frames DIR [--port 0] [--fps 30] [--tcp-only]
+//   rtsp_camera_twin --frames DIR [--port 0] [--fps 30] [--tcp-only] [--codec jpeg|h264]
+//                    [--user U --password P]
 //
 // Prints "rtsp://127.0.0.1:PORT/cam" on stdout once it listens; SIGTERM ends it.
 
@@ -97,7 +101,8 @@ gboolean push_frame(gpointer data) {
 
 int usage(const char* why) {
     std::cerr << "rtsp_camera_twin: " << why
-              << "\nusage: rtsp_camera_twin --frames DIR [--port 0] [--fps 30] [--tcp-only]\n";
+              << "\nusage: rtsp_camera_twin --frames DIR [--port 0] [--fps 30] [--tcp-only]"
+                 " [--codec jpeg|h264] [--user U --password P]\n";
     return 2;
 }
 
@@ -108,6 +113,7 @@ int main(int argc, char** argv) {
     std::string folder, port = "0";
     Camera camera;
     bool tcp_only = false;
+    std::string codec = "jpeg", user, password;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--frames" && i + 1 < argc) {
@@ -116,6 +122,12 @@ int main(int argc, char** argv) {
             port = argv[++i];
         } else if (a == "--fps" && i + 1 < argc) {
             camera.fps = std::atoi(argv[++i]);
+        } else if (a == "--codec" && i + 1 < argc) {
+            codec = argv[++i];
+        } else if (a == "--user" && i + 1 < argc) {
+            user = argv[++i];
+        } else if (a == "--password" && i + 1 < argc) {
+            password = argv[++i];
         } else if (a == "--tcp-only") {
             tcp_only = true;
         } else {
@@ -124,6 +136,8 @@ int main(int argc, char** argv) {
     }
     if (folder.empty()) return usage("--frames DIR is required");
     if (camera.fps <= 0 || camera.fps > 120) return usage("--fps must be 1..120");
+    if (codec != "jpeg" && codec != "h264") return usage("--codec must be jpeg or h264");
+    if (user.empty() != password.empty()) return usage("--user and --password go together");
     std::vector<std::filesystem::path> files;
     for (const auto& e : std::filesystem::directory_iterator(folder)) {
         auto ext = e.path().extension().string();
@@ -143,16 +157,44 @@ int main(int argc, char** argv) {
     gst_rtsp_server_set_address(server, "127.0.0.1");
     gst_rtsp_server_set_service(server, port.c_str());
     GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
+    std::string source = "appsrc name=src is-live=true format=time caps=image/jpeg,width=" +
+                         std::to_string(camera.width) + ",height=" + std::to_string(camera.height) +
+                         ",framerate=" + std::to_string(camera.fps) + "/1";
+    // H.264 as an IP camera encodes it: no B frames, no look-ahead (zerolatency), a key
+    // frame every 15 frames (a client joining the shared stream waits at most that long),
+    // and SPS/PPS sent with every key frame so a late joiner can decode.
     std::string launch =
-        "( appsrc name=src is-live=true format=time "
-        "caps=image/jpeg,width=" +
-        std::to_string(camera.width) + ",height=" + std::to_string(camera.height) +
-        ",framerate=" + std::to_string(camera.fps) + "/1 ! rtpjpegpay name=pay0 pt=26 )";
+        codec == "jpeg"
+            ? "( " + source + " ! rtpjpegpay name=pay0 pt=26 )"
+            : "( " + source +
+                  " ! jpegdec ! videoconvert ! video/x-raw,format=I420 ! x264enc "
+                  "tune=zerolatency speed-preset=ultrafast key-int-max=15 bitrate=1024 ! "
+                  "video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 "
+                  "config-interval=-1 )";
     gst_rtsp_media_factory_set_launch(factory, launch.c_str());
     gst_rtsp_media_factory_set_shared(factory, TRUE);
     if (tcp_only) gst_rtsp_media_factory_set_protocols(factory, GST_RTSP_LOWER_TRANS_TCP);
     g_signal_connect(factory, "media-configure", reinterpret_cast<GCallback>(on_media_configure),
                      &camera);
+    if (!user.empty()) {
+        // Basic authentication: only the one user, in the role allowed to see and start
+        // the camera's stream; anyone else gets 401 Unauthorized.
+        GstRTSPAuth* auth = gst_rtsp_auth_new();
+        GstRTSPToken* token =
+            gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, "viewer", nullptr);
+        gchar* basic = gst_rtsp_auth_make_basic(user.c_str(), password.c_str());
+        gst_rtsp_auth_add_basic(auth, basic, token);
+        g_free(basic);
+        gst_rtsp_token_unref(token);
+        gst_rtsp_server_set_auth(server, auth);
+        g_object_unref(auth);
+        GstRTSPPermissions* permissions = gst_rtsp_permissions_new();
+        gst_rtsp_permissions_add_role(permissions, "viewer", GST_RTSP_PERM_MEDIA_FACTORY_ACCESS,
+                                      G_TYPE_BOOLEAN, TRUE, GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT,
+                                      G_TYPE_BOOLEAN, TRUE, nullptr);
+        gst_rtsp_media_factory_set_permissions(factory, permissions);
+        gst_rtsp_permissions_unref(permissions);
+    }
     GstRTSPMountPoints* mounts = gst_rtsp_server_get_mount_points(server);
     gst_rtsp_mount_points_add_factory(mounts, "/cam", factory);  // takes the factory
     g_object_unref(mounts);
