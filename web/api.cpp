@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "drivers/camera/frame_source.hpp"
 #include "station/auth/password.hpp"
 #include "station/qr/pairing_qr.hpp"
 #include "web/http.hpp"
@@ -926,8 +927,9 @@ void Api::admin_fixture(Call& call) {
     if (options_.fixture_file.empty()) {
         return send_json(call.response, HTTPResponse::HTTP_OK, "{\"virtual\":true}");
     }
+    // The camera's password is the camera's business, not the page's.
     send_text(call.response, HTTPResponse::HTTP_OK, "application/json; charset=utf-8",
-              read_text_file(options_.fixture_file));
+              drivers::without_url_passwords(read_text_file(options_.fixture_file)));
 }
 
 void Api::validate_fixture(Call& call) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 
 #include <opencv2/imgcodecs.hpp>
@@ -56,7 +57,7 @@ SourceKind source_kind(const std::string& source) {
 
 VideoCaptureSource::VideoCaptureSource(const CameraSettings& settings)
     : kind_(source_kind(settings.source)),
-      name_(settings.source),
+      name_(without_url_passwords(settings.source)),
       opened_at_s_(monotonic_s()),
       timed_by_capture_(kind_ == SourceKind::Camera || settings.source.rfind("rtsp://", 0) == 0 ||
                         settings.source.rfind("rtsps://", 0) == 0) {
@@ -67,7 +68,7 @@ VideoCaptureSource::VideoCaptureSource(const CameraSettings& settings)
                             : capture_.open(settings.source, cv::CAP_V4L2);
     } else {
         if (kind_ == SourceKind::File && !std::filesystem::exists(settings.source)) {
-            throw CameraError(settings.source + ": no such video file");
+            throw CameraError(name_ + ": no such video file");
         }
         if (kind_ == SourceKind::Stream) {
             // A stream that stalls must come back as "no frame" soon, so the feed can
@@ -82,7 +83,7 @@ VideoCaptureSource::VideoCaptureSource(const CameraSettings& settings)
         }
     }
     if (!opened || !capture_.isOpened()) {
-        throw CameraError(settings.source + ": cannot open (OpenCV VideoCapture refused it)");
+        throw CameraError(name_ + ": cannot open (OpenCV VideoCapture refused it)");
     }
     if (kind_ == SourceKind::Camera) {
         // MJPG lets USB cameras deliver full resolution at full rate.
@@ -285,6 +286,13 @@ std::unique_ptr<FrameSource> open_frame_source(const CameraSettings& settings) {
         return std::make_unique<ImageFolderSource>(settings.source, settings.fps);
     }
     return std::make_unique<VideoCaptureSource>(settings);
+}
+
+std::string without_url_passwords(const std::string& text) {
+    // scheme://user:password@ -> scheme://user:***@ (user and password stop at the first
+    // character a URL's authority cannot hold there, so a path's '@' is left alone).
+    static const std::regex credentials(R"(([A-Za-z][A-Za-z0-9+.-]*://[^/\s:@"']*):[^/\s@"']*@)");
+    return std::regex_replace(text, credentials, "$1:***@");
 }
 
 }  // namespace linestation::drivers

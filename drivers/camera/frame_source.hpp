@@ -136,4 +136,8 @@ class ImageFolderSource final : public FrameSource {
 // The source for `settings.source`; throws CameraError naming the source when it cannot open.
 std::unique_ptr<FrameSource> open_frame_source(const CameraSettings& settings);
 
+// `text` with the password of every `scheme://user:password@` in it replaced by ***: camera
+// URLs carry credentials, and errors, warnings, logs and API answers name the camera.
+std::string without_url_passwords(const std::string& text);
+
 }  // namespace linestation::drivers

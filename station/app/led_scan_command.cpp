@@ -92,14 +92,15 @@ int run_led_scan(const Args& args) {
         ++frames;
     }
     if (frames == 0) {
-        std::cerr << "station led-scan: " << cli.value("video") << ": no frame could be read\n";
+        std::cerr << "station led-scan: " << drivers::without_url_passwords(cli.value("video"))
+                  << ": no frame could be read\n";
         return 1;
     }
     // A file or folder ends; a live camera or stream that stops delivering has failed, and
     // a script must not take its last states for the slots' present ones.
     const bool camera_stopped = source->live();
     if (camera_stopped) {
-        std::cerr << "station led-scan: " << cli.value("video")
+        std::cerr << "station led-scan: " << drivers::without_url_passwords(cli.value("video"))
                   << ": the camera stopped delivering frames\n";
     }
     if (cli.has("snapshot")) {

@@ -143,7 +143,8 @@ void QrScheduler::settle(const std::string& slot) {
     if (it == members_.end()) return;
     const auto& m = it->second;
     if (m.account) {
-        const bool spent = m.outcome.has_value();
+        // Ambiguous: the cloud did answer for it, only not recognisably; count it spent.
+        const bool spent = m.outcome.has_value() || m.ambiguous;
         const auto id = accounts_[*m.account].store_id;
         store_.settle_quota(kAllAccounts, m.product, m.day, spent);
         store_.settle_quota(id, kAllProducts, m.day, spent);

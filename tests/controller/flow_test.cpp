@@ -259,4 +259,9 @@ TEST(Flow, UnitsWithoutSerialSharingACodeAreInconclusive) {
         EXPECT_EQ(r.verdict, "INCONCLUSIVE") << r.slot << " " << r.reason << " " << r.detail;
         EXPECT_EQ(r.reason, "unidentified");
     }
+    // The cloud did take both attempts: the quota counts them, none is given back.
+    const auto day = linestation::flow::utc_day(rig.clock.wall_ms());
+    const auto q = rig.store->quota(0, rig.recipe.product_id, day);
+    EXPECT_EQ(q.used, 2);
+    EXPECT_EQ(q.reserved, 0);
 }

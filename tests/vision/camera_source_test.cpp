@@ -78,6 +78,25 @@ TEST(VisionCameraSource, ClearErrorsForMissingOrEmptySources) {
     EXPECT_EQ(source_kind(dir.path().string()), SourceKind::ImageFolder);
 }
 
+TEST(VisionCameraSource, CameraPasswordsNeverReachErrorTexts) {
+    EXPECT_EQ(without_url_passwords("rtsp://admin:S3cr3t@10.0.0.5:554/s1"),
+              "rtsp://admin:***@10.0.0.5:554/s1");
+    EXPECT_EQ(without_url_passwords(R"({"source":"http://u:p@cam/x.mjpg","b":"rtsp://h/s"})"),
+              R"({"source":"http://u:***@cam/x.mjpg","b":"rtsp://h/s"})");
+    // No credentials, or an '@' in the path: nothing to hide, nothing changed.
+    EXPECT_EQ(without_url_passwords("rtsp://10.0.0.5/live@main"), "rtsp://10.0.0.5/live@main");
+    EXPECT_EQ(without_url_passwords("/dev/video0"), "/dev/video0");
+    // A camera that cannot be reached is named in the error, without its password.
+    try {
+        open_frame_source(settings_for("http://viewer:Pa55-word@127.0.0.1:1/cam.mjpg"));
+        FAIL() << "a camera on a closed port opened";
+    } catch (const CameraError& e) {
+        const std::string what = e.what();
+        EXPECT_EQ(what.find("Pa55-word"), std::string::npos) << what;
+        EXPECT_NE(what.find("http://viewer:***@127.0.0.1:1/cam.mjpg"), std::string::npos) << what;
+    }
+}
+
 TEST(VisionCameraSource, MjpegAviFramesWithStreamTime) {
     testing::TempDir dir;
     testing::CleanCamera cam;

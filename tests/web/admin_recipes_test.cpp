@@ -265,4 +265,21 @@ TEST_F(AdminRecipes, TheLiveFixtureFileIsShownWhenTheLineHasOne) {
     EXPECT_EQ(a.body, read_file(fixture_file));
 }
 
+TEST_F(AdminRecipes, TheFixtureIsShownWithoutTheCamerasPassword) {
+    auto text = read_file(fs::path(LS_SOURCE_DIR) / "fixtures/virtual-8.json");
+    const std::string url = "rtsp://admin:S3cr3t-pw@10.0.0.5:554/stream1";
+    auto source = text.find("\"source\"");
+    ASSERT_NE(source, std::string::npos);
+    auto open = text.find('"', text.find(':', source) + 1);
+    auto close = text.find('"', open + 1);
+    text.replace(open + 1, close - open - 1, url);
+    auto fixture_file = dir / "rig.json";
+    std::ofstream(fixture_file) << text;
+    start(fixture_file);
+    auto a = as("adm").get("/api/admin/fixture");
+    ASSERT_EQ(a.status, 200);
+    EXPECT_EQ(a.body.find("S3cr3t-pw"), std::string::npos) << a.body;
+    EXPECT_NE(a.body.find("rtsp://admin:***@10.0.0.5:554/stream1"), std::string::npos) << a.body;
+}
+
 }  // namespace
