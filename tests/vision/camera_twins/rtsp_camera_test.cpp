@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -189,6 +190,80 @@ TEST_F(CameraRtspTwin, AuthenticatedCameraRefusesAWrongPasswordOrNoneWithACamera
     // The right credentials still open it: the refusals were about them, not the twin.
     auto source = drivers::open_frame_source(settings(with_credentials(url, "line4", "Cam-pw-71")));
     EXPECT_TRUE(source->read());
+}
+
+// The camera's password is a secret: it must not reach an error text, a source warning or
+// anything the station prints (its own lines, and OpenCV's and FFmpeg's log lines on its
+// stderr), whether the camera refused the password or took it.
+TEST_F(CameraRtspTwin, ThePasswordIsNeverInErrorsWarningsOrTheStationsOutput) {
+    const std::string password = "Cam-pw-71";
+    // A slow camera clock, so the source has a warning to give (its timing is given up on).
+    auto url = start("0", {"--user", "line4", "--password", password, "--clock-rate", "0.5"});
+    auto hidden = [&](const std::string& text) { return text.find(password) == std::string::npos; };
+    auto wrong = with_credentials(url, "line4", password + "x");
+    auto right = with_credentials(url, "line4", password);
+    const std::string shown = with_credentials(url, "line4", "***");
+
+    // Refused: the error names the camera, without the password it was given.
+    try {
+        drivers::open_frame_source(settings(wrong));
+        ADD_FAILURE() << "a wrong password opened the camera";
+    } catch (const drivers::CameraError& e) {
+        EXPECT_TRUE(hidden(e.what()) &&
+                    std::string(e.what()).find(password + "x") == std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find(shown), std::string::npos) << e.what();
+    }
+    SystemClock clock;
+    CameraFeed feed([&] { return drivers::open_frame_source(settings(wrong)); }, clock, {0.2, 0.8});
+    auto p = feed.poll();
+    EXPECT_TRUE(p.lost);
+    EXPECT_FALSE(p.error.empty());
+    EXPECT_TRUE(hidden(p.error)) << p.error;
+
+    // Taken: the warnings the source gives while it runs name the camera without it.
+    auto source = drivers::open_frame_source(settings(right));
+    double began = clock.now_s();
+    while (source->warnings().empty() && clock.now_s() - began < 12) ASSERT_TRUE(source->read());
+    ASSERT_FALSE(source->warnings().empty()) << "a camera clock at half speed went unnoticed";
+    for (const auto& w : source->warnings()) {
+        EXPECT_TRUE(hidden(w)) << w;
+        EXPECT_NE(w.find(shown), std::string::npos) << w;
+    }
+    source.reset();
+
+    // The station: a scan refused the camera, and a scan that read it until it went away.
+    auto station_output = [&](const std::string& video, bool until_decided) {
+        auto err = dir_ / "station.err";
+        std::vector<std::string> argv{
+            "/bin/sh", "-c", "exec \"$@\" 2>" + err.string(), "sh", LS_STATION_BINARY, "led-scan",
+            "--video", video};
+        for (std::size_t i = 0; i < spec_.rois.size(); ++i) {
+            const auto& r = spec_.rois[i];
+            argv.push_back("--roi");
+            argv.push_back(spec_.slots[i] + "=" + std::to_string(r.x) + "," + std::to_string(r.y) +
+                           "," + std::to_string(r.w) + "," + std::to_string(r.h));
+        }
+        testing::ChildProcess scan(argv);
+        std::string out;
+        for (int states = 0; until_decided && states < 2; ++states) {
+            auto line = scan.wait_for_line("\"slot\"", 15);
+            EXPECT_FALSE(line.empty()) << "led-scan decided no state for a slot";
+            out += line + "\n";
+        }
+        if (until_decided) stop();  // the camera goes away: the scan ends, as a failure
+        out += scan.wait_for_line("never printed", 10);
+        EXPECT_EQ(scan.stop(0), 1);
+        std::ifstream in(err);
+        return out + std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    auto refused = station_output(wrong, false);
+    EXPECT_TRUE(refused.find(password) == std::string::npos) << refused;
+    EXPECT_NE(refused.find(shown), std::string::npos) << refused;
+    auto read = station_output(right, true);
+    EXPECT_TRUE(hidden(read)) << read;
+    EXPECT_NE(read.find(shown + ": the camera stopped delivering frames"), std::string::npos)
+        << read;
 }
 
 }  // namespace

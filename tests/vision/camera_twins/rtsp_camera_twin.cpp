@@ -7,9 +7,11 @@
 // `--codec h264` sends H.264 instead (x264enc, zero latency, a key frame every 15 frames,
 // P frames between, as IP cameras stream); `--user U --password P` asks for RTSP basic
 // authentication, as most IP cameras do: a client without those credentials gets 401.
+// `--clock-rate 0.5` makes the camera's clock run slow (RTP timestamps advance half as
+// fast as frames are captured), a camera whose timing the driver must give up on.
 //
 //   rtsp_camera_twin --frames DIR [--port 0] [--fps 30] [--tcp-only] [--codec jpeg|h264]
-//                    [--user U --password P]
+//                    [--user U --password P] [--clock-rate 1]
 //
 // Prints "rtsp://127.0.0.1:PORT/cam" on stdout once it listens; SIGTERM ends it.
 
@@ -35,7 +37,8 @@ struct Camera {
     int width = 0;
     int height = 0;
     int fps = 30;
-    gint64 start_us = 0;  // g_get_monotonic_time() at start: frame 0's capture time
+    double clock_rate = 1.0;  // how fast the camera's clock (its RTP timestamps) runs
+    gint64 start_us = 0;      // g_get_monotonic_time() at start: frame 0's capture time
     gint64 last_sent = -1;
     GstElement* appsrc = nullptr;  // the current client's source (a reference we hold)
 };
@@ -91,7 +94,8 @@ gboolean push_frame(gpointer data) {
     camera.last_sent = due;
     const auto& jpeg = camera.frames[static_cast<std::size_t>(due) % camera.frames.size()];
     GstBuffer* buffer = gst_buffer_new_memdup(jpeg.data(), jpeg.size());
-    buffer->pts = running_now - static_cast<GstClockTime>(late_ns);
+    buffer->pts = static_cast<GstClockTime>(
+        static_cast<double>(running_now - static_cast<GstClockTime>(late_ns)) * camera.clock_rate);
     buffer->duration = 1'000'000'000ull / static_cast<unsigned>(camera.fps);
     // The app source takes the buffer. A stream not playing (yet, or any more) answers
     // FLUSHING and drops it, as a camera's encoder drops frames nobody is watching.
@@ -102,7 +106,7 @@ gboolean push_frame(gpointer data) {
 int usage(const char* why) {
     std::cerr << "rtsp_camera_twin: " << why
               << "\nusage: rtsp_camera_twin --frames DIR [--port 0] [--fps 30] [--tcp-only]"
-                 " [--codec jpeg|h264] [--user U --password P]\n";
+                 " [--codec jpeg|h264] [--user U --password P] [--clock-rate 1]\n";
     return 2;
 }
 
@@ -122,6 +126,8 @@ int main(int argc, char** argv) {
             port = argv[++i];
         } else if (a == "--fps" && i + 1 < argc) {
             camera.fps = std::atoi(argv[++i]);
+        } else if (a == "--clock-rate" && i + 1 < argc) {
+            camera.clock_rate = std::atof(argv[++i]);
         } else if (a == "--codec" && i + 1 < argc) {
             codec = argv[++i];
         } else if (a == "--user" && i + 1 < argc) {
@@ -136,6 +142,8 @@ int main(int argc, char** argv) {
     }
     if (folder.empty()) return usage("--frames DIR is required");
     if (camera.fps <= 0 || camera.fps > 120) return usage("--fps must be 1..120");
+    if (!(camera.clock_rate >= 0.1 && camera.clock_rate <= 1.0))
+        return usage("--clock-rate must be 0.1..1");
     if (codec != "jpeg" && codec != "h264") return usage("--codec must be jpeg or h264");
     if (user.empty() != password.empty()) return usage("--user and --password go together");
     std::vector<std::filesystem::path> files;
