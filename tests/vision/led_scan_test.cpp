@@ -25,16 +25,7 @@ namespace {
 using testing::phase;
 using testing::script;
 
-std::vector<std::string> roi_args(const virtual_line::ClipSpec& spec) {
-    std::vector<std::string> args;
-    for (std::size_t i = 0; i < spec.slots.size(); ++i) {
-        const auto& r = spec.rois[i];
-        args.push_back("--roi");
-        args.push_back(spec.slots[i] + "=" + std::to_string(r.x) + "," + std::to_string(r.y) + "," +
-                       std::to_string(r.w) + "," + std::to_string(r.h));
-    }
-    return args;
-}
+using testing::roi_args;
 
 std::vector<LedObservation> parse_lines(const std::string& out) {
     std::vector<LedObservation> seen;

@@ -49,4 +49,15 @@ virtual_line::LedPhase phase(double start, const char* color, const char* patter
     return p;
 }
 
+std::vector<std::string> roi_args(const virtual_line::ClipSpec& spec) {
+    std::vector<std::string> args;
+    for (std::size_t i = 0; i < spec.slots.size(); ++i) {
+        const auto& r = spec.rois[i];
+        args.push_back("--roi");
+        args.push_back(spec.slots[i] + "=" + std::to_string(r.x) + "," + std::to_string(r.y) + "," +
+                       std::to_string(r.w) + "," + std::to_string(r.h));
+    }
+    return args;
+}
+
 }  // namespace linestation::testing

@@ -1,6 +1,7 @@
 #pragma once
 // Small hand-made clips for the vision tests: a few LEDs on a small frame.
 
+#include <string>
 #include <vector>
 
 #include "fixtures/virtual/camera/led_clip.hpp"
@@ -25,5 +26,8 @@ virtual_line::ClipSpec clip_of(const std::vector<virtual_line::LedScript>& scrip
 virtual_line::LedScript script(std::vector<virtual_line::LedPhase> phases);
 virtual_line::LedPhase phase(double start, const char* color, const char* pattern,
                              double freq_hz = 0, double duty = 0.5);
+
+// `--roi SLOT=X,Y,W,H` for each of the clip's slots, as station led-scan takes them.
+std::vector<std::string> roi_args(const virtual_line::ClipSpec& spec);
 
 }  // namespace linestation::testing

@@ -20,6 +20,7 @@
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
 #include "tests/vision/camera_twins/camera_watch.hpp"
+#include "tests/vision/vision_clips.hpp"
 
 namespace linestation::vision {
 namespace {
@@ -238,12 +239,7 @@ TEST_F(CameraRtspTwin, ThePasswordIsNeverInErrorsWarningsOrTheStationsOutput) {
         std::vector<std::string> argv{
             "/bin/sh", "-c", "exec \"$@\" 2>" + err.string(), "sh", LS_STATION_BINARY, "led-scan",
             "--video", video};
-        for (std::size_t i = 0; i < spec_.rois.size(); ++i) {
-            const auto& r = spec_.rois[i];
-            argv.push_back("--roi");
-            argv.push_back(spec_.slots[i] + "=" + std::to_string(r.x) + "," + std::to_string(r.y) +
-                           "," + std::to_string(r.w) + "," + std::to_string(r.h));
-        }
+        for (const auto& a : testing::roi_args(spec_)) argv.push_back(a);
         testing::ChildProcess scan(argv);
         std::string out;
         for (int states = 0; until_decided && states < 2; ++states) {

@@ -108,12 +108,7 @@ TEST_F(CameraV4l2Twin, CameraOpensByIndexAndAnAbsentOneIsNamed) {
 TEST_F(CameraV4l2Twin, LedScanCommandReadsTheCamera) {
     // The station executable inherits the twin (LD_PRELOAD and its settings).
     std::vector<std::string> argv{LS_STATION_BINARY, "led-scan", "--video", kDevice};
-    for (std::size_t i = 0; i < spec_.rois.size(); ++i) {
-        const auto& r = spec_.rois[i];
-        argv.push_back("--roi");
-        argv.push_back(spec_.slots[i] + "=" + std::to_string(r.x) + "," + std::to_string(r.y) +
-                       "," + std::to_string(r.w) + "," + std::to_string(r.h));
-    }
+    for (const auto& a : testing::roi_args(spec_)) argv.push_back(a);
     testing::ChildProcess scan(argv);
     std::map<std::string, std::string> first;
     while (first.size() < 2) {
