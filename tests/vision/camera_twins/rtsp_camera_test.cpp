@@ -166,7 +166,9 @@ TEST_F(CameraRtspTwin, LedsAreReadAndALostStreamIsReopenedWithNoStaleState) {
 // before, and a reopened stream decodes only from the next key frame. The blink's edges
 // and the steady LED's colour must still read right, before and after a reopen.
 TEST_F(CameraRtspTwin, H264LedsAreReadAndALostStreamIsReopenedWithNoStaleState) {
-    watch_unplug_and_replug({"--codec", "h264"}, [](const std::string& url) { return url; });
+    // 150 kbit/s for 320x240 at 30 fps is the bits per pixel of a 1080p camera at 4 Mbit/s.
+    watch_unplug_and_replug({"--codec", "h264", "--bitrate", "150"},
+                            [](const std::string& url) { return url; });
 }
 
 // A camera that asks for a password (RTSP basic authentication) is opened with it in the

@@ -4,14 +4,16 @@
 // not by how fast it gets to run: frame n of the clip (round and round) is captured at
 // n / fps since start, stamped with that capture time (so RTP timestamps are capture
 // times), and frames it was too busy to send are skipped, not sent late in a bunch.
-// `--codec h264` sends H.264 instead (x264enc, zero latency, a key frame every 15 frames,
-// P frames between, as IP cameras stream); `--user U --password P` asks for RTSP basic
-// authentication, as most IP cameras do: a client without those credentials gets 401.
-// `--clock-rate 0.5` makes the camera's clock run slow (RTP timestamps advance half as
-// fast as frames are captured), a camera whose timing the driver must give up on.
+// `--codec h264` sends H.264 instead (x264enc, zero latency, a key frame every 15
+// frames, P frames between, as IP cameras stream; `--bitrate` in kbit/s). `--user U
+// --password P` asks for RTSP basic authentication, as most IP cameras do: a client
+// without those credentials gets 401. `--clock-rate 0.5` makes the camera's clock run
+// slow (RTP timestamps advance half as fast as frames are captured), a camera whose
+// timing the driver must give up on.
 //
-//   rtsp_camera_twin --frames DIR [--port 0] [--fps 30] [--tcp-only] [--codec jpeg|h264]
-//                    [--user U --password P] [--clock-rate 1]
+//   rtsp_camera_twin --frames DIR [--port 0] [--fps 30] [--tcp-only]
+//                    [--codec jpeg|h264 [--bitrate 1024]] [--user U --password P]
+//                    [--clock-rate 1]
 //
 // Prints "rtsp://127.0.0.1:PORT/cam" on stdout once it listens; SIGTERM ends it.
 
@@ -106,7 +108,7 @@ gboolean push_frame(gpointer data) {
 int usage(const char* why) {
     std::cerr << "rtsp_camera_twin: " << why
               << "\nusage: rtsp_camera_twin --frames DIR [--port 0] [--fps 30] [--tcp-only]"
-                 " [--codec jpeg|h264] [--user U --password P] [--clock-rate 1]\n";
+                 " [--codec jpeg|h264 [--bitrate 1024]] [--user U --password P] [--clock-rate 1]\n";
     return 2;
 }
 
@@ -118,6 +120,7 @@ int main(int argc, char** argv) {
     Camera camera;
     bool tcp_only = false;
     std::string codec = "jpeg", user, password;
+    int bitrate_kbps = 1024;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--frames" && i + 1 < argc) {
@@ -128,6 +131,8 @@ int main(int argc, char** argv) {
             camera.fps = std::atoi(argv[++i]);
         } else if (a == "--clock-rate" && i + 1 < argc) {
             camera.clock_rate = std::atof(argv[++i]);
+        } else if (a == "--bitrate" && i + 1 < argc) {
+            bitrate_kbps = std::atoi(argv[++i]);
         } else if (a == "--codec" && i + 1 < argc) {
             codec = argv[++i];
         } else if (a == "--user" && i + 1 < argc) {
@@ -144,6 +149,7 @@ int main(int argc, char** argv) {
     if (camera.fps <= 0 || camera.fps > 120) return usage("--fps must be 1..120");
     if (!(camera.clock_rate >= 0.1 && camera.clock_rate <= 1.0))
         return usage("--clock-rate must be 0.1..1");
+    if (bitrate_kbps < 16 || bitrate_kbps > 100000) return usage("--bitrate must be 16..100000");
     if (codec != "jpeg" && codec != "h264") return usage("--codec must be jpeg or h264");
     if (user.empty() != password.empty()) return usage("--user and --password go together");
     std::vector<std::filesystem::path> files;
@@ -176,7 +182,9 @@ int main(int argc, char** argv) {
             ? "( " + source + " ! rtpjpegpay name=pay0 pt=26 )"
             : "( " + source +
                   " ! jpegdec ! videoconvert ! video/x-raw,format=I420 ! x264enc "
-                  "tune=zerolatency speed-preset=ultrafast key-int-max=15 bitrate=1024 ! "
+                  "tune=zerolatency speed-preset=ultrafast key-int-max=15 bitrate=" +
+                  std::to_string(bitrate_kbps) +
+                  " ! "
                   "video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 "
                   "config-interval=-1 )";
     gst_rtsp_media_factory_set_launch(factory, launch.c_str());
