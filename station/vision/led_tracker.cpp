@@ -129,15 +129,22 @@ LedColor LedTracker::classify_frame(const RoiSample& s) {
 
 LedColor LedTracker::run_color(const Run& run) const {
     if (run.symbol == LedColor::Off) return LedColor::Off;
-    int best = -1, best_count = 0;
+    int best = -1, best_count = 0, decided = 0;
     for (int c = 1; c < kLedColorCount; ++c) {
         if (static_cast<LedColor>(c) == LedColor::Unknown) continue;
-        if (run.counts[static_cast<std::size_t>(c)] > best_count) {
+        int n = run.counts[static_cast<std::size_t>(c)];
+        decided += n;
+        if (n > best_count) {
             best = c;
-            best_count = run.counts[static_cast<std::size_t>(c)];
+            best_count = n;
         }
     }
-    if (best < 0 || 2 * best_count < run.frames) return LedColor::Unknown;
+    if (best < 0) return LedColor::Unknown;
+    // A run that began in a colour keeps it while that colour wins among the frames that
+    // showed one: a frame whose hue fell between the recipe's ranges (the halo of a
+    // clipped core bent by white balance or flicker) is no evidence for another colour.
+    bool kept = static_cast<LedColor>(best) == run.symbol && 2 * best_count > decided;
+    if (2 * best_count < run.frames && !kept) return LedColor::Unknown;
     return static_cast<LedColor>(best);
 }
 

@@ -256,6 +256,30 @@ TEST(VisionTracker, AColourAfterAnUnclearOneIsDecided) {
     EXPECT_NEAR(seen[1].since, 2.0, 0.05);
 }
 
+TEST(VisionTracker, RedWhoseHaloHueOftenFallsShortOfAmberStaysRed) {
+    // A clipped red LED whose halo hue sits at the red range's edge: three frames in four
+    // fall between red (to 15 degrees) and amber (from 20), none shows another colour, so
+    // the LED is red steady, not an unsure colour that is never decided.
+    ColorTable colors;
+    LedTracker tracker("A1", colors, TrackerOptions{});
+    RoiSample red, between;
+    red.level = between.level = 0.3f;
+    red.halo_rgb = {0.9f, 0.2067f, 0.1f};      // hue 8
+    between.halo_rgb = {0.9f, 0.3267f, 0.1f};  // hue 17
+    red.halo_level = between.halo_level = 0.3f;
+    red.clipped_fraction = between.clipped_fraction = 0.05f;
+    std::vector<LedObservation> seen;
+    for (int i = 0; i < 150; ++i) {
+        double t = i / 30.0;
+        if (auto o = tracker.update(t, i % 4 == 0 ? red : between)) seen.push_back(*o);
+    }
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].color, "red");
+    EXPECT_EQ(seen[0].pattern, "steady");
+    EXPECT_FALSE(seen[0].unsure);
+    EXPECT_NEAR(seen[0].since, 0.0, 0.05);
+}
+
 TEST(VisionTracker, AlternatingRedGreen) {
     auto spec = testing::clip_of({script({phase(0, "red/green", "alternate", 1.0)})}, 4, {});
     auto seen = testing::observe(spec);
