@@ -57,6 +57,9 @@ class MjpegCamera {
             server_.reset();
         }
         socket_.close();
+        // Poco's pool threads outlive the server: a handler still in its loop would read
+        // this camera after it is gone (a crash in whichever test runs next).
+        while (streaming_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/video.mjpg"; }
 
@@ -66,6 +69,11 @@ class MjpegCamera {
         explicit Stream(MjpegCamera& camera) : camera_(camera) {}
         void handleRequest(Poco::Net::HTTPServerRequest&,
                            Poco::Net::HTTPServerResponse& response) override {
+            ++camera_.streaming_;
+            struct Done {
+                std::atomic<int>& n;
+                ~Done() { --n; }
+            } done{camera_.streaming_};
             response.setContentType("multipart/x-mixed-replace; boundary=frame");
             response.setChunkedTransferEncoding(false);
             auto& out = response.send();
@@ -101,6 +109,7 @@ class MjpegCamera {
     Poco::UInt16 port_ = 0;
     bool bound_ = true;
     std::atomic<bool> on_{false};
+    std::atomic<int> streaming_{0};  // handlers inside handleRequest
     std::unique_ptr<Poco::Net::HTTPServer> server_;
 };
 
