@@ -18,10 +18,10 @@
 
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "station/app/command_line.hpp"
 #include "station/app/commands.hpp"
+#include "web/http.hpp"
 
 namespace linestation::app {
 
@@ -76,7 +76,7 @@ class StationSession {
         Poco::JSON::Object o;
         o.set("login", login);
         o.set("password", password);
-        auto a = call("POST", "/api/session", to_text(o));
+        auto a = call("POST", "/api/session", web::to_json(o));
         if (a.status != 200) throw StationRefused("login as " + login + ": " + why(a));
         auto session = parse(a.body);
         csrf_ = session->optValue<std::string>("csrf_token", "");
@@ -134,25 +134,12 @@ class StationSession {
         return "HTTP " + std::to_string(a.status) + ": " + text;
     }
 
-    static std::string to_text(const Poco::JSON::Object& o) {
-        std::ostringstream out;
-        o.stringify(out);
-        return out.str();
-    }
-
   private:
     Poco::URI uri_;
     std::unique_ptr<Poco::Net::HTTPClientSession> http_;
     std::string cookie_;
     std::string csrf_;
 };
-
-std::string read_password() {
-    std::string password;
-    std::getline(std::cin, password);
-    if (!password.empty() && password.back() == '\r') password.pop_back();
-    return password;
-}
 
 void add_connection_options(CommandLine& cli) {
     cli.option("url", "URL", std::string("the station's address (default ") + kDefaultUrl + ")")
@@ -170,7 +157,7 @@ std::unique_ptr<StationSession> connect(const CommandLine& cli, const std::strin
     }
     auto session =
         std::make_unique<StationSession>(cli.value_or("url", kDefaultUrl), cli.value_or("ca", ""));
-    session->login(cli.value("login"), read_password());
+    session->login(cli.value("login"), read_password_line());
     return session;
 }
 
@@ -225,7 +212,7 @@ int batch_start(const Args& args) {
         if (!serials.empty()) request.set("serials", n);
     }
     auto session = connect(cli, "start");
-    auto a = session->call("POST", "/api/batch", StationSession::to_text(request));
+    auto a = session->call("POST", "/api/batch", web::to_json(request));
     if (a.status != 201 && a.status != 200) {
         throw StationRefused("batch start: " + StationSession::why(a));
     }

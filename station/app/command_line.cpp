@@ -1,5 +1,7 @@
 #include "station/app/command_line.hpp"
 
+#include <iostream>
+
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionException.h>
@@ -8,6 +10,13 @@
 #include <charconv>
 
 namespace linestation::app {
+
+std::string read_password_line() {
+    std::string password;
+    std::getline(std::cin, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    return password;
+}
 
 CommandLine::CommandLine(std::string command, std::string usage, std::string summary)
     : command_(std::move(command)), usage_(std::move(usage)), summary_(std::move(summary)) {

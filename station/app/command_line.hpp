@@ -13,12 +13,16 @@
 namespace linestation::app {
 
 class UsageError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
+// One line from standard input (--password-stdin), without its line ending: passwords
+// never go on the command line.
+std::string read_password_line();
+
 class CommandLine {
-public:
+  public:
     CommandLine(std::string command, std::string usage, std::string summary);
 
     CommandLine& option(const std::string& name, const std::string& argument,
@@ -38,7 +42,7 @@ public:
     double number_value(const std::string& name, double fallback) const;
     const std::vector<std::string>& positional() const { return positional_; }
 
-private:
+  private:
     std::string command_, usage_, summary_;
     Poco::Util::OptionSet options_;
     std::multimap<std::string, std::string> values_;

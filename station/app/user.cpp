@@ -41,9 +41,7 @@ int user_add(const Args& args) {
             "user add: --password-stdin is required (passwords never go on the "
             "command line)");
     }
-    std::string password;
-    std::getline(std::cin, password);
-    if (!password.empty() && password.back() == '\r') password.pop_back();
+    const auto password = read_password_line();
     if (password.size() < 8) {
         std::cerr << "station user add: the password must have at least 8 characters\n";
         return 2;
