@@ -434,6 +434,8 @@ PairingToken TuyaClient::pairing_token(const std::string& uid) {
     return out;
 }
 
+// "Get the list of devices to be paired" (获取配网设备列表):
+// {"success":[{device_id,product_id,category,name}],"failed":[{device_id,name,code,msg}]}.
 TokenDevices TuyaClient::token_devices(const std::string& token) {
     auto result =
         impl_->call("GET", "/v1.0/device/paring/tokens/" + path_part(token, "pairing token"), "",
@@ -441,15 +443,16 @@ TokenDevices TuyaClient::token_devices(const std::string& token) {
     TokenDevices out;
     auto object = object_of(result, "token devices");
     try {
-        for_each_object(object->getArray("success_devices"), [&](const Object& d) {
-            out.succeeded.push_back({d.optValue<std::string>("id", ""),
+        for_each_object(object->getArray("success"), [&](const Object& d) {
+            out.succeeded.push_back({d.optValue<std::string>("device_id", ""),
                                      d.optValue<std::string>("product_id", ""),
+                                     d.optValue<std::string>("category", ""),
                                      d.optValue<std::string>("name", "")});
         });
-        for_each_object(object->getArray("error_devices"), [&](const Object& d) {
-            out.failed.push_back({d.optValue<std::string>("id", ""),
-                                  d.optValue<std::string>("error_code", ""),
-                                  d.optValue<std::string>("error_msg", "")});
+        for_each_object(object->getArray("failed"), [&](const Object& d) {
+            out.failed.push_back(
+                {d.optValue<std::string>("device_id", ""), d.optValue<std::string>("name", ""),
+                 d.optValue<std::string>("code", ""), d.optValue<std::string>("msg", "")});
         });
     } catch (const Poco::Exception& e) {
         throw CloudError(
@@ -476,6 +479,42 @@ std::string TuyaClient::device_logs(const std::string& device_id) {
     std::ostringstream text;
     Poco::JSON::Stringifier::stringify(result, text);
     return text.str();
+}
+
+// "Query Factory Information in Bulk" (批量查询设备出厂信息), GET
+// /v1.0/devices/factory-infos?device_ids=a,b: result is a list of {id, uuid, sn, mac}.
+std::vector<FactoryInfo> TuyaClient::factory_infos(const std::vector<std::string>& device_ids) {
+    // Tuya documents at most 20 ids per request ("Query the factory information of multiple
+    // devices").
+    constexpr std::size_t kIdsPerRequest = 20;
+    std::vector<FactoryInfo> out;
+    for (std::size_t first = 0; first < device_ids.size(); first += kIdsPerRequest) {
+        std::string ids;
+        const auto last = std::min(device_ids.size(), first + kIdsPerRequest);
+        for (auto i = first; i < last; ++i) {
+            if (!ids.empty()) ids += ',';
+            ids += path_part(device_ids[i], "device id");
+        }
+        auto result = impl_->call(
+            "GET", sorted_url("/v1.0/devices/factory-infos", Query{{"device_ids", ids}}), "",
+            "factory information");
+        if (result.type() != typeid(Poco::JSON::Array::Ptr)) {
+            throw CloudError(CloudFailure::Other, "",
+                             "factory information: the cloud's answer has no result list");
+        }
+        try {
+            for_each_object(result.extract<Poco::JSON::Array::Ptr>(), [&](const Object& d) {
+                out.push_back(
+                    {d.optValue<std::string>("id", ""), d.optValue<std::string>("uuid", ""),
+                     d.optValue<std::string>("sn", ""), d.optValue<std::string>("mac", "")});
+            });
+        } catch (const Poco::Exception& e) {
+            throw CloudError(
+                CloudFailure::Other, "",
+                "factory information: the cloud's list is malformed (" + e.displayText() + ")");
+        }
+    }
+    return out;
 }
 
 }  // namespace linestation::cloud

@@ -219,6 +219,24 @@ TEST(CloudClient, TokenPollListsSuccessesAndFailuresWithReasons) {
     EXPECT_THAT(logs, HasSubstr(token.token));
 }
 
+TEST(CloudClient, FactoryInformationForMoreThanTwentyDevicesTakesSeveralRequests) {
+    CloudEnv env;
+    auto client = env.client();
+    client->connect();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 25; ++i) {
+        ids.push_back("cam-" + std::to_string(i));
+        env.emulator.bind_device(ids.back(), kCamera, kOwnerUid);
+    }
+    const auto before = env.emulator.requests_served();
+    auto infos = client->factory_infos(ids);  // the cloud refuses more than 20 ids at once
+    EXPECT_EQ(env.emulator.requests_served() - before, 2);
+    ASSERT_EQ(infos.size(), 25u);
+    EXPECT_EQ(infos[24].device_id, "cam-24");
+    EXPECT_FALSE(infos[24].uuid.empty());
+    EXPECT_TRUE(client->factory_infos({}).empty());
+}
+
 TEST(CloudClient, Retries5xxWithBackoffThenSucceeds) {
     CloudEnv env;
     auto client = env.client();
