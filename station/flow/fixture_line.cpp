@@ -81,6 +81,8 @@ FixtureLine::FixtureLine(Runtime& runtime, const config::FixtureConfig& fixture,
                                   config.cloud->unbind_quota_per_product});
     }
     parts.recipes = std::move(recipes);
+    // Real time: a slow cloud must not hold the line (relays, LEDs, the web API).
+    parts.scheduler.background_cloud = true;
     LineAttachment a;
     a.line = std::make_unique<Line>(std::move(parts));
     a.clock = &clock_;
