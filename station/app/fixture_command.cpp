@@ -13,6 +13,7 @@
 #include "drivers/usb_hub/hub_port_power.hpp"
 #include "station/app/command_line.hpp"
 #include "station/app/commands.hpp"
+#include "station/config/fixture.hpp"
 
 namespace linestation::app {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "station/flow/view_json.hpp"
+#include "station/service_json.hpp"
 
 namespace linestation::flow {
 

@@ -146,6 +146,13 @@ std::vector<OperatorRecord> Store::operators() {
     return out;
 }
 
+bool Store::disable_operator(const std::string& login) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached("UPDATE operators SET disabled = 1 WHERE login = ?"));
+    s->bind_all(login).run();
+    return db_.changes() > 0;
+}
+
 std::int64_t Store::add_cloud_account(const CloudAccountRecord& a) {
     std::lock_guard lock(mutex_);
     Use s(db_.cached(

@@ -123,6 +123,8 @@ class Store {
     std::int64_t add_operator(const OperatorRecord& op);
     std::optional<OperatorRecord> find_operator(const std::string& login);
     std::vector<OperatorRecord> operators();
+    // Marks the login disabled (it can no longer sign in); false when there is no such login.
+    bool disable_operator(const std::string& login);
 
     std::int64_t add_cloud_account(const CloudAccountRecord& account);
     std::optional<CloudAccountRecord> cloud_account(std::int64_t id);
