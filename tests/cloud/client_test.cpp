@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "station/cloud/signing.hpp"
+#include "tests/cloud/cloud_failure.hpp"
 #include "tests/cloud/cloud_test_env.hpp"
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
@@ -19,17 +20,6 @@ namespace {
 using cloud::CloudError;
 using cloud::CloudFailure;
 using ::testing::HasSubstr;
-
-CloudFailure failure_of(const std::function<void()>& action, std::string* message = nullptr) {
-    try {
-        action();
-    } catch (const CloudError& e) {
-        if (message) *message = e.what();
-        return e.failure();
-    }
-    ADD_FAILURE() << "no CloudError thrown";
-    return CloudFailure::Other;
-}
 
 TEST(CloudClient, GetsAnAccessTokenThenAPairingToken) {
     CloudEnv env;
