@@ -140,7 +140,8 @@ void for_each_object(const Poco::JSON::Array::Ptr& list,
     }
 }
 
-// Where each call goes in the chosen API family, and the names its answers use.
+// Where each call goes in the chosen API family (the answers' names differ too; see
+// token_devices).
 struct ApiPaths {
     const char* pairing_token;  // POST
     const char* token_devices;  // GET, + token
