@@ -19,8 +19,9 @@ namespace {
 
 int pairing_token(const Args& args) {
     CommandLine cli("cloud pairing-token",
-                    "--endpoint URL --client-id ID (--secret SECRET | --secret-env VAR) --uid UID "
-                    "[--timeout S] [--verbose]",
+                    "--endpoint URL --client-id ID (--secret SECRET | --secret-env VAR) "
+                    "(--uid UID | --api device-registration --asset-id ID) [--timeout S] "
+                    "[--verbose]",
                     "Asks the cloud for a pairing token, the whole client path (signature, access "
                     "token, pairing token), and prints one JSON line "
                     "{\"token\":\"<region+token+secret>\",\"expire_time\":<s>}.");
@@ -29,7 +30,10 @@ int pairing_token(const Args& args) {
         .option("secret", "SECRET", "the cloud project's Access Secret (never printed)")
         .option("secret-env", "VAR",
                 "environment variable holding the secret (keeps it out of the process list)")
-        .option("uid", "UID", "the account user id the token is for", true)
+        .option("uid", "UID", "the account user id the token is for (the pairing API)")
+        .option("api", "FAMILY",
+                "pairing (default: /v1.0 device pairing) or device-registration (industry)")
+        .option("asset-id", "ID", "the asset the industry API registers devices to")
         .option("timeout", "S", "seconds per HTTP request (default 10)")
         .flag("verbose", "log the requests (never secrets) to standard error");
     if (!cli.parse(args, std::cout)) return 0;
@@ -52,6 +56,19 @@ int pairing_token(const Args& args) {
         options.secret = cli.value("secret");
     }
     options.timeout_s = cli.number_value("timeout", 10);
+    const auto api = cli.value_or("api", "pairing");
+    if (api == "device-registration") {
+        options.api = config::CloudApi::DeviceRegistration;
+        if (!cli.has("asset-id")) {
+            throw UsageError("cloud pairing-token: --api device-registration needs --asset-id");
+        }
+        options.asset_id = cli.value("asset-id");
+    } else if (api != "pairing") {
+        throw UsageError("cloud pairing-token: --api \"" + api +
+                         "\": expected pairing or device-registration");
+    } else if (!cli.has("uid")) {
+        throw UsageError("cloud pairing-token: the pairing API needs --uid");
+    }
     SystemClock clock;
     std::unique_ptr<cloud::TuyaClient> client;
     try {
@@ -60,7 +77,7 @@ int pairing_token(const Args& args) {
         throw UsageError(std::string("cloud pairing-token: ") + e.what());
     }
     try {
-        auto token = client->pairing_token(cli.value("uid"));
+        auto token = client->pairing_token(cli.value_or("uid", ""));
         Poco::JSON::Object line(Poco::JSON_PRESERVE_KEY_ORDER);
         line.set("token", token.combined());
         line.set("expire_time", token.expire_time_s);

@@ -13,12 +13,12 @@ namespace linestation::cloud {
 // The station's own words for why the cloud refused; each maps from Tuya error codes.
 enum class CloudFailure {
     SignInvalid,       // 1004
-    TokenExpired,      // 1010 / 1011 after one refresh-and-retry
+    TokenExpired,      // 1010 expired / 1011 invalid, still after one renewal and retry
     ClockSkew,         // 1013 request time invalid
     PermissionDenied,  // 1106
     DeviceOffline,     // 2001
-    QuotaExceeded,
-    Unavailable,  // HTTP 5xx / timeouts after retries
+    QuotaExceeded,     // 28841004 the project's API quota is used up
+    Unavailable,       // HTTP 5xx / timeouts after retries
     Other,
 };
 
