@@ -685,8 +685,17 @@ TEST(CloudTwin, FaultsBurstsAndStallsAreThoseAsked) {
     EXPECT_GT(failures, 0);
     EXPECT_LT(failures, 20);
     EXPECT_GE(took.count(), 20 * 0.05);
+    virtual_line::TwinFaults expiry;
+    expiry.token_expiry_probability = 1;
+    w.twin.set_faults(expiry);
+    EXPECT_EQ(w.station.get("/v1.0/devices/factory-infos?device_ids=x").code(), 1010);
     w.twin.set_faults({});
+    EXPECT_EQ(w.station.get("/v1.0/devices/factory-infos?device_ids=x").code(), 1010);
+    ASSERT_TRUE(w.station.login().success());
     EXPECT_TRUE(w.station.get("/v1.0/devices/factory-infos?device_ids=x").success());
+    const auto world = virtual_line::TwinFaults::world();
+    EXPECT_DOUBLE_EQ(world.latency_min_s, 0.05);
+    EXPECT_DOUBLE_EQ(world.latency_max_s, 3.0);
 }
 
 TEST(CloudTwin, SecretsNeverInAnAnswer) {
