@@ -17,6 +17,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -704,6 +706,28 @@ TEST(CloudTwin, SecretsNeverInAnAnswer) {
         with(token_request("/v1.0/token?grant_type=1"), &Request::sign, std::string("00")));
     EXPECT_EQ(bad.text.find(kStationSecret), std::string::npos);
     EXPECT_EQ(w.station.get("/v1.0/no/such/api").code(), 1108);
+}
+
+// The twin is written apart from the station: no header of its cloud, QR, vision or flow
+// parts in the twin.
+TEST(CloudTwin, IncludesNothingOfTheStationsCloudQrVisionOrFlow) {
+    const std::filesystem::path root = LS_SOURCE_DIR;
+    const std::vector<std::filesystem::path> files{
+        root / "fixtures/virtual/cloud/tuya_cloud_twin.hpp",
+        root / "fixtures/virtual/cloud/tuya_cloud_twin.cpp"};
+    for (const auto& file : files) {
+        std::ifstream in(file);
+        ASSERT_TRUE(in) << file;
+        int n = 0;
+        for (std::string line; std::getline(in, line);) {
+            ++n;
+            if (line.rfind("#include", 0) != 0) continue;
+            for (const char* part :
+                 {"station/cloud", "station/qr", "station/vision", "station/flow"}) {
+                EXPECT_EQ(line.find(part), std::string::npos) << file << ":" << n << ": " << line;
+            }
+        }
+    }
 }
 
 }  // namespace
