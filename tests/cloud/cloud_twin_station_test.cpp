@@ -7,6 +7,8 @@
 
 #include "fixtures/virtual/cloud/tuya_cloud_twin.hpp"
 #include "station/cloud/tuya_client.hpp"
+#include "tests/common/process.hpp"
+#include "tests/common/temp_dir.hpp"
 
 namespace linestation::testing {
 namespace {
@@ -22,16 +24,18 @@ constexpr const char* kProduct = "camera-pid-0002";
 
 struct Line {
     ManualClock clock;
-    TuyaCloudTwin twin{clock};
+    TuyaCloudTwin twin;
     std::unique_ptr<cloud::TuyaClient> client;
 
-    Line() {
+    explicit Line(virtual_line::TuyaCloudTwinOptions options = {}, std::string ca_file = "")
+        : twin(clock, std::move(options)) {
         twin.add_account({kUid, kClient, kSecret, {kProduct}});
         twin.start();
         cloud::TuyaClientOptions o;
         o.endpoint = twin.endpoint();
         o.client_id = kClient;
         o.secret = kSecret;
+        o.ca_file = std::move(ca_file);
         o.timeout_s = 5;
         o.pause = [this](double s) { clock.advance(s); };
         client = std::make_unique<cloud::TuyaClient>(o, clock);
@@ -80,6 +84,36 @@ TEST(CloudTwinWithStationClient, ClientRidesOutBurstsAndExpiredTokens) {
     EXPECT_EQ(line.client->pairing_token(kUid).combined().size(), 14u);
     EXPECT_GE(line.client->counters().retries, 2);
     line.twin.expire_access_tokens();
+    EXPECT_EQ(line.client->pairing_token(kUid).combined().size(), 14u);
+}
+
+// A self-signed certificate for 127.0.0.1, made by the openssl tool for this test only.
+struct TestCertificate {
+    TempDir dir;
+    std::string certificate = (dir / "cert.pem").string();
+    std::string key = (dir / "key.pem").string();
+    TestCertificate() {
+        auto made =
+            run_process({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                         "-keyout", key, "-out", certificate, "-days", "2", "-subj",
+                         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"});
+        if (made.exit_code != 0) throw std::runtime_error("openssl req failed: " + made.err);
+    }
+};
+
+TEST(CloudTwinWithStationClient, HttpsKeepAliveAndAGarbledAnswer) {
+    TestCertificate tls;
+    virtual_line::TuyaCloudTwinOptions options;
+    options.tls_certificate_file = tls.certificate;
+    options.tls_private_key_file = tls.key;
+    Line line(options, tls.certificate);
+    ASSERT_EQ(line.twin.endpoint().rfind("https://127.0.0.1:", 0), 0u);
+    EXPECT_EQ(line.client->connect(), kUid);
+    for (int i = 0; i < 3; ++i) line.client->pairing_token(kUid);
+    EXPECT_EQ(line.twin.requests_served(), 4);
+    EXPECT_EQ(line.twin.connections_accepted(), 1);  // one kept-alive connection
+    line.twin.garble_next(1);
+    EXPECT_THROW(line.client->pairing_token(kUid), cloud::CloudError);
     EXPECT_EQ(line.client->pairing_token(kUid).combined().size(), 14u);
 }
 
