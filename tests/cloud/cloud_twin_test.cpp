@@ -708,13 +708,16 @@ TEST(CloudTwin, SecretsNeverInAnAnswer) {
     EXPECT_EQ(w.station.get("/v1.0/no/such/api").code(), 1108);
 }
 
-// The twin is written apart from the station: no header of its cloud, QR, vision or flow
-// parts in the twin.
+// The twins are written apart from the station: no header of its cloud, QR, vision or flow
+// parts in the cloud twin nor in the virtual device that reads the screen.
 TEST(CloudTwin, IncludesNothingOfTheStationsCloudQrVisionOrFlow) {
     const std::filesystem::path root = LS_SOURCE_DIR;
-    const std::vector<std::filesystem::path> files{
-        root / "fixtures/virtual/cloud/tuya_cloud_twin.hpp",
-        root / "fixtures/virtual/cloud/tuya_cloud_twin.cpp"};
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(root / "fixtures/virtual/cloud")) {
+        files.push_back(e.path());
+    }
+    files.push_back(root / "fixtures/virtual/line/virtual_device.hpp");
+    files.push_back(root / "fixtures/virtual/line/virtual_device.cpp");
     for (const auto& file : files) {
         std::ifstream in(file);
         ASSERT_TRUE(in) << file;
