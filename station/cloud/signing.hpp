@@ -48,6 +48,7 @@ inline constexpr const char* kTokenExpired = "1010";
 inline constexpr const char* kTokenInvalid = "1011";
 inline constexpr const char* kRequestTimeInvalid = "1013";
 inline constexpr const char* kParamInvalid = "1109";
+inline constexpr const char* kTokenRangeInvalid = "1101";  // "params range invalid"
 inline constexpr const char* kPermissionDenied = "1106";
 inline constexpr const char* kDeviceOffline = "2001";
 // The documented refusal once the project's API quota is used up: "No permissions. Your quota

@@ -20,14 +20,17 @@ constexpr std::int64_t kAllAccounts = 0;
 
 std::string reason_for_cloud_code(const std::string& code) {
     namespace pf = cloud::pairing_failure;
-    if (code == pf::kNoPermission || code == cloud::codes::kPermissionDenied) {
-        return reason::kNoPermission;
-    }
+    namespace tc = cloud::codes;
+    // Tuya documents no list of codes for a device's failed attempt; a failed entry carries
+    // codes of the global table: 1106 permission deny, 1010 token is expired, 1101 (a code
+    // that served its devices: params range invalid), or the quota refusal.
+    if (code == pf::kNoPermission || code == tc::kPermissionDenied) return reason::kNoPermission;
     // A full token is a stale code too: the device retries with a fresh one.
-    if (code == pf::kTokenExpired || code == pf::kTokenFull) return reason::kTokenExpired;
-    if (code == pf::kQuotaExceeded || code == cloud::codes::kQuotaExceeded) {
-        return reason::kQuotaExceeded;
+    if (code == pf::kTokenExpired || code == pf::kTokenFull || code == tc::kTokenExpired ||
+        code == tc::kTokenRangeInvalid) {
+        return reason::kTokenExpired;
     }
+    if (code == pf::kQuotaExceeded || code == tc::kQuotaExceeded) return reason::kQuotaExceeded;
     if (code == pf::kWrongWifi) return reason::kWifiRejected;
     return reason::kCloudRefused;
 }

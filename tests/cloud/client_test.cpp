@@ -13,6 +13,7 @@
 #include "tests/cloud/cloud_test_env.hpp"
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
+#include "tests/common/test_certificate.hpp"
 
 namespace linestation::testing {
 namespace {
@@ -364,20 +365,6 @@ TEST(CloudClient, SecretsNeverReachTheLog) {
 
 namespace linestation::testing {
 namespace {
-
-// A self-signed certificate for 127.0.0.1, made by the openssl tool for this test only.
-struct TestCertificate {
-    TempDir dir;
-    std::string certificate = (dir / "cert.pem").string();
-    std::string key = (dir / "key.pem").string();
-    TestCertificate() {
-        auto made =
-            run_process({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                         "-keyout", key, "-out", certificate, "-days", "2", "-subj",
-                         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"});
-        if (made.exit_code != 0) throw std::runtime_error("openssl req failed: " + made.err);
-    }
-};
 
 TEST(CloudClient, TalksHttpsAndTrustsOnlyCertificatesItKnows) {
     TestCertificate tls;
