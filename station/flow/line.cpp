@@ -166,6 +166,7 @@ void Line::stop_batch(const std::string& actor) {
         parts_.store->audit(parts_.clock->wall_ms(), actor, "batch.stop",
                             "{\"batch\":" + std::to_string(batch_.batch_id.value_or(0)) + "}");
         batch_.state = "stopping";
+        scheduler_->sweep_now();
         pending_.push_back({"batch", to_json(batch_)});
     }
     tick();
@@ -210,6 +211,12 @@ void Line::tick() {
         }
         scheduler_->tick();
         for (auto& f : flows_) f->tick();
+        if (batch_.strays_removed != scheduler_->strays_removed() ||
+            batch_.left_bound != scheduler_->left_bound()) {
+            batch_.strays_removed = scheduler_->strays_removed();
+            batch_.left_bound = scheduler_->left_bound();
+            pending_.push_back({"batch", to_json(batch_)});
+        }
         if (scheduler_->generation_id() != last_qr_generation_) {
             auto q = scheduler_->view();
             last_qr_generation_ = q.generation;
