@@ -103,6 +103,15 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
         for (const auto& s : slots) {
             if (flow(s).busy()) throw std::invalid_argument("slot " + s + " is busy");
         }
+        if (flow_for(request.kind, r->second) == FlowKind::Wired && !parts_.wired_handover) {
+            // Tuya documents that the app negotiates a key with a wired gateway and sends
+            // the token over TCP, but not the frames: a real gateway cannot be handed one.
+            throw std::invalid_argument(
+                "this station cannot hand a pairing token to a wired device (" +
+                r->second.product_id +
+                " pairs by wire; Tuya does not document the LAN hand-over): a wired batch "
+                "would fail every unit");
+        }
         recipe_ = &r->second;
         kind_ = flow_for(request.kind, *recipe_);
         parts_.store->upsert_product({recipe_->product_id, recipe_->name, recipe_->category,

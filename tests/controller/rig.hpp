@@ -29,6 +29,7 @@ struct RigOptions {
     std::function<void(config::Recipe&)> adjust;
     bool wired = false;  // gateways found on the LAN by a real UDP listener on loopback
     bool announce = true;
+    bool handover = true;  // the line can hand a token to a wired device (the virtual one)
 };
 
 struct Rig {
@@ -59,9 +60,10 @@ struct Rig {
         parts.screen = &vline->screen();
         parts.wifi = vo.wifi;
         parts.lan = lan.get();
-        parts.wired_handover = [this](const std::string& id, const std::string& payload) {
-            vline->hand_over(id, payload);
-        };
+        if (o.handover)
+            parts.wired_handover = [this](const std::string& id, const std::string& payload) {
+                vline->hand_over(id, payload);
+            };
         parts.recipes[recipe.product_id] = recipe;
         for (const auto& a : vline->accounts()) {
             auto id = store->add_cloud_account({0, a.uid, "virtual", a.uid, a.uid, "owner", ""});
