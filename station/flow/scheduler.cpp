@@ -128,6 +128,16 @@ bool QrScheduler::join(const std::string& slot, const UnitIdentity& unit) {
         accounted_.insert(m.device_id);
         m.identified_by = "label";
     }
+    // Every code the device could have read since its reset, the one on screen last.
+    if (unit.reading_since_s >= 0 && m.account) {
+        for (const auto& shown : shown_history_) {
+            if (shown.account != *m.account || shown.token == generation_->token.token) continue;
+            if (shown.until && *shown.until < unit.reading_since_s) continue;
+            if (std::find(m.tokens.begin(), m.tokens.end(), shown.token) == m.tokens.end()) {
+                m.tokens.push_back(shown.token);
+            }
+        }
+    }
     m.tokens.push_back(generation_->token.token);
     ++generation_->devices;
     update_screen();
@@ -267,6 +277,10 @@ void QrScheduler::update_screen() {
                                                [](const auto& kv) { return !kv.second.picked_up; });
     const std::int64_t wanted = wanted_by_someone && generation_ ? generation_->id : 0;
     if (wanted == shown_) return;
+    const double now = clock_.now_s();
+    if (!shown_history_.empty() && !shown_history_.back().until) shown_history_.back().until = now;
+    std::erase_if(shown_history_, [&](const Shown& h) { return h.until && *h.until < now - 3600; });
+    if (wanted) shown_history_.push_back({generation_->account, generation_->token.token, now, {}});
     shown_ = wanted;
     if (screen_) screen_->show(wanted ? payload_of(*generation_) : std::string{});
 }

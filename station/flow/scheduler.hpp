@@ -76,6 +76,9 @@ class QrScheduler {
         std::string device_id;
         std::string label;
         config::UnitLabel label_kind = config::UnitLabel::DeviceId;
+        // Since when the device may have been reading codes (its reset's end): it may have
+        // read one that was on the screen before the station saw it ready.
+        double reading_since_s = -1;
     };
     // The slot's device is ready: it joins the code on the screen. False while there is none.
     bool join(const std::string& slot, const UnitIdentity& unit);
@@ -212,6 +215,13 @@ class QrScheduler {
     int strays_removed_ = 0;
     std::set<std::string> strangers_seen_;
     std::int64_t shown_ = 0;  // id of the generation on the screen; 0: blank
+    struct Shown {
+        std::size_t account = 0;
+        std::string token;
+        double from = 0;
+        std::optional<double> until;
+    };
+    std::vector<Shown> shown_history_;
     std::set<std::pair<std::size_t, std::string>> polls_pending_;
     // Last: destroyed first, so no request outlives the state its answer goes to.
     std::unique_ptr<CloudCalls> calls_;

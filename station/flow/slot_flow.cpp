@@ -131,6 +131,8 @@ void SlotFlow::start(UnitOrder order) {
     measurements_.clear();
     verdict_.reset();
     reason_.reset();
+    // The slot's last unit may have been switched off at its verdict.
+    actuate(hw_.power, "power", hw_.power_safe_on, false);
     set_step(Step::Admission);
     tick();
 }
@@ -310,8 +312,9 @@ void SlotFlow::tick() {
                 return;
             }
             case Step::InBatch:
-                if (scheduler_.join(slot_, {order_.device_id.value_or(""),
-                                            order_.serial.value_or(""), order_.recipe->label})) {
+                if (scheduler_.join(slot_,
+                                    {order_.device_id.value_or(""), order_.serial.value_or(""),
+                                     order_.recipe->label, reset_done_})) {
                     joined_at_ = now;
                     if (order_.kind == FlowKind::Wired) {
                         if (!handover_ || !order_.device_id) {
@@ -352,7 +355,14 @@ void SlotFlow::tick() {
                     set_step(Step::Removing);
                     return;
                 }
-                if (led_state_ == "ready") {
+                // Ready again, or already pairing again from a code on the screen: either
+                // proves the removal reset it (it pairs from nowhere else). The verdict
+                // switches it off before it can finish that pairing.
+                if (led_state_ == "ready" ||
+                    (led_.since >= removed_at_ && !led_.camera_lost &&
+                     (green_blink() || led_state_ == "joining" || led_state_ == "activating"))) {
+                    if (led_state_ != "ready")
+                        event("flow", R"({"clean":"pairing again after removal"})");
                     measurements_["time_to_clean_ready_s"] = now - removed_at_;
                     const auto* spec = order_.recipe->flow(flow_name());
                     if (spec && order_.kind == FlowKind::PreActivation) {
@@ -547,7 +557,11 @@ void SlotFlow::finish(const std::string& verdict, const std::string& why,
                       const std::string& detail) {
     if (!unit_id_ || !busy()) return;
     try {
-        to_safe_state(false);
+        actuate(hw_.reset, "reset", false, false);
+        // A unit that was reset is in pairing mode, or soon will be: switched off, it cannot
+        // read a code shown for another slot and pair to the station's account again. The
+        // next unit's start powers the slot on.
+        actuate(hw_.power, "power", reset_started_ ? false : hw_.power_safe_on, false);
     } catch (const drivers::DriverError& e) {
         faulted_ = true;
         Poco::JSON::Object o;
