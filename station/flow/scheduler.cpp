@@ -398,8 +398,13 @@ void QrScheduler::ask_factory_infos(std::size_t account, const cloud::TokenDevic
     calls_->submit([this, cloud, unknown]() -> CloudCalls::Completion {
         try {
             auto infos = cloud->factory_infos(unknown);
-            return [this, infos] {
+            return [this, infos, unknown] {
                 for (const auto& i : infos) factory_[i.device_id] = i;
+                // Asked for and not given: a device this account may not see (another
+                // product's, or another owner's).
+                for (const auto& id : unknown) {
+                    if (!factory_.count(id)) factory_refused_.insert(id);
+                }
                 // Match again every answer kept, now that labels can be told.
                 const auto kept = last_devices_;
                 for (const auto& [key, answer] : kept) take_devices(key.first, key.second, answer);
@@ -462,6 +467,31 @@ void QrScheduler::take_devices(std::size_t account, const std::string& token,
         for (const auto& f : devices.failed) match(f.device_id);
     }
     if (labels_to_match) ask_factory_infos(account, devices);
+    // One labelled unit left on this code, and one device the cloud refused it on whose
+    // factory information this account may not see (no permission for its product): that
+    // refusal is this unit's. Only a refusal: a success needs the label's match.
+    {
+        std::vector<Member*> unmatched;
+        for (auto* m : members) {
+            if (m->device_id.empty() && !m->label.empty() && !m->outcome) unmatched.push_back(m);
+        }
+        std::vector<std::string> unseen;
+        for (const auto& f : devices.failed) {
+            if (!accounted_.count(f.device_id) && factory_refused_.count(f.device_id)) {
+                unseen.push_back(f.device_id);
+            }
+        }
+        bool unknown_left = false;  // a listed device whose information has not come yet
+        for (const auto& d : devices.succeeded) {
+            unknown_left |= !accounted_.count(d.device_id) && !factory_.count(d.device_id);
+        }
+        if (unmatched.size() == 1 && unseen.size() == 1 && !unknown_left) {
+            auto* m = unmatched.front();
+            m->device_id = unseen.front();
+            m->identified_by = "elimination (no factory information for it)";
+            accounted_.insert(m->device_id);
+        }
+    }
     std::vector<Member*> unnamed;
     bool named_unanswered = false;
     for (auto* m : members) {

@@ -203,6 +203,7 @@ class QrScheduler {
     std::map<std::pair<std::size_t, std::string>, cloud::TokenDevices> last_devices_;
     std::map<std::string, cloud::FactoryInfo> factory_;  // by device id
     std::set<std::string> factory_asked_;
+    std::set<std::string> factory_refused_;
     struct Stray {
         std::size_t account = 0;
         double next_check = 0;

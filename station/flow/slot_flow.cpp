@@ -524,7 +524,8 @@ void SlotFlow::watch(double now) {
     if (waited > limit) {
         if (led_state_ == "pair_failed_cloud") {
             finish(verdict::kFail, reason::kCloudRefused, "the device reports a cloud failure");
-        } else if (seen_green_ && !order_.device_id && scheduler_.has_cloud()) {
+        } else if (seen_green_ && !order_.device_id && scheduler_.has_cloud() &&
+                   (!order_.serial || !scheduler_.unmatched_ids(slot_).empty())) {
             // It joined, but its answer could not be told from the others': the ids the
             // cloud listed go with the verdict, for a person to match.
             Poco::JSON::Array ids;

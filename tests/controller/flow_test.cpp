@@ -44,8 +44,20 @@ TEST(Flow, GoodUnitPassesWithFullTimelineCommittedBeforeItIsShown) {
     for (const char* k : {"led", "actuator", "cloud", "flow"}) EXPECT_TRUE(kinds.count(k)) << k;
     auto unit = rig.store->unit(rig.results[0].unit_id);
     EXPECT_NE(unit->measurements_json.find("time_to_ready_s"), std::string::npos);
+    // Known by its uuid label, matched to its device id through the cloud's factory
+    // information, and the match journaled.
+    ASSERT_TRUE(unit->device_id);
+    EXPECT_NE(*unit->device_id, *unit->serial);
+    const auto twin_device = rig.vline->cloud().device(*unit->device_id);
+    ASSERT_TRUE(twin_device);
+    EXPECT_EQ(twin_device->uuid, *unit->serial);
+    bool journaled = false;
+    for (const auto& e : rig.store->events(rig.results[0].unit_id)) {
+        journaled |= e.detail_json.find("\"by\":\"factory-infos uuid\"") != std::string::npos;
+    }
+    EXPECT_TRUE(journaled);
     // The unit is free of its previous owner and of the station's account.
-    EXPECT_FALSE(rig.vline->cloud().bound_to(*unit->serial));
+    EXPECT_FALSE(rig.vline->cloud().bound_to(*unit->device_id));
     // The reset relay pressed for the recipe's time and was released.
     auto& reset = rig.vline->twin("reset-relays");
     EXPECT_FALSE(reset.channel(0));
@@ -163,7 +175,8 @@ TEST(Flow, PreActivationMeasuresActivatesRemovesAndVerifiesReady) {
         EXPECT_NE(unit->measurements_json.find(m), std::string::npos) << m;
     }
     // Shipped clean: not left on the test account.
-    EXPECT_FALSE(rig.vline->cloud().bound_to(*unit->serial));
+    ASSERT_TRUE(unit->device_id);
+    EXPECT_FALSE(rig.vline->cloud().bound_to(*unit->device_id));
 }
 
 TEST(Flow, PreActivationOutOfLimitsFails) {
@@ -264,4 +277,26 @@ TEST(Flow, UnitsWithoutSerialSharingACodeAreInconclusive) {
     const auto q = rig.store->quota(0, rig.recipe.product_id, day);
     EXPECT_EQ(q.used, 2);
     EXPECT_EQ(q.reserved, 0);
+}
+
+// Issue 12: a unit whose label matches no device the cloud listed is never a PASS; its
+// verdict carries the cloud's ids for a person to match.
+TEST(Flow, AUnitWhoseLabelMatchesNoListedDeviceIsInconclusiveWithTheCloudsIds) {
+    Rig rig;
+    linestation::StartBatchRequest req;
+    req.kind = "unbind";
+    req.recipe = rig.recipe.product_id;
+    rig.vline->load("A1");
+    req.slots = {"A1"};
+    req.serials = {"tuya-a-label-nobody-has"};  // the operator scanned the wrong sticker
+    rig.line->start_batch(req);
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, "INCONCLUSIVE") << rig.results[0].detail;
+    EXPECT_EQ(rig.results[0].reason, "unidentified");
+    bool ids_recorded = false;
+    for (const auto& e : rig.store->events(rig.results[0].unit_id)) {
+        ids_recorded |= e.detail_json.find("\"unmatched_device_ids\":[\"") != std::string::npos;
+    }
+    EXPECT_TRUE(ids_recorded);
 }

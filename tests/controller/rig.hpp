@@ -44,6 +44,7 @@ struct Rig {
         vo.mix.quota_per_account = o.quota_per_account;
         vo.mix.quota_per_product = o.quota_per_product;
         vo.product = recipe.product_id;
+        vo.label = config::to_string(recipe.label);
         vo.returned_units = o.returned_units;
         if (o.wired) {
             lan = std::make_unique<flow::LanDiscovery>(clock, 0, 0, "127.0.0.1");
