@@ -4,10 +4,10 @@
 #include <iostream>
 
 #include "fixtures/virtual/line/demo_line.hpp"
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
 #include "station/config/station_config.hpp"
-#include "station/flow/fixture_line.hpp"
+#include "app/fixture_line.hpp"
 #include "station/logging.hpp"
 #include "station/runtime.hpp"
 #include "web/server.hpp"
@@ -46,13 +46,13 @@ int run_serve(const Args& args) {
     log.information("store %s (schema %d)", config.store_path.string(),
                     runtime.store().schema_version());
     std::unique_ptr<virtual_line::DemoLine> demo;
-    std::unique_ptr<flow::FixtureLine> fixture_line;
+    std::unique_ptr<FixtureLine> fixture_line;
     if (!config.fixture_file) {
         demo = std::make_unique<virtual_line::DemoLine>(runtime,
                                                         config::load_recipes(config.recipes_dir));
     } else {
         fixture_line =
-            std::make_unique<flow::FixtureLine>(runtime, config::load_fixture(*config.fixture_file),
+            std::make_unique<FixtureLine>(runtime, config::load_fixture(*config.fixture_file),
                                                 config::load_recipes(config.recipes_dir));
     }
     if (cli.has("batch")) {

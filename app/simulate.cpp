@@ -1,8 +1,8 @@
 #include <iostream>
 
 #include "fixtures/virtual/line/simulation.hpp"
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
 
 namespace linestation::app {
 

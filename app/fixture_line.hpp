@@ -16,11 +16,11 @@
 #include "station/vision/camera_feed.hpp"
 #include "station/vision/led_scanner.hpp"
 
-namespace linestation::flow {
+namespace linestation::app {
 
 // The fixture's camera through the LED vision: one observation per decided change, and
 // camera loss (never a stale state) while the camera is away.
-class CameraLedFeed final : public LedFeed {
+class CameraLedFeed final : public flow::LedFeed {
   public:
     CameraLedFeed(const config::FixtureConfig& fixture, const config::Recipe* colors,
                   const Clock& clock);
@@ -51,4 +51,4 @@ class FixtureLine {
     std::unique_ptr<cloud::Cloud> cloud_;
 };
 
-}  // namespace linestation::flow
+}  // namespace linestation::app

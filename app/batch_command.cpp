@@ -19,8 +19,8 @@
 #include <iostream>
 #include <memory>
 
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
 #include "web/http.hpp"
 
 namespace linestation::app {

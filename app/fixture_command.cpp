@@ -11,8 +11,8 @@
 #include "drivers/core/usb_device.hpp"
 #include "drivers/dcttech_hid/hid_relay_board.hpp"
 #include "drivers/usb_hub/hub_port_power.hpp"
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
 
 namespace linestation::app {
 

@@ -1,11 +1,11 @@
-#include "station/flow/fixture_line.hpp"
+#include "app/fixture_line.hpp"
 
 #include "drivers/core/board_factory.hpp"
 #include "station/cloud/tuya_client.hpp"
 #include "station/flow/line.hpp"
 #include "station/vision/snapshot.hpp"
 
-namespace linestation::flow {
+namespace linestation::app {
 
 CameraLedFeed::CameraLedFeed(const config::FixtureConfig& fixture, const config::Recipe* colors,
                              const Clock& clock) {
@@ -45,7 +45,7 @@ FixtureLine::FixtureLine(Runtime& runtime, const config::FixtureConfig& fixture,
                          std::map<std::string, config::Recipe> recipes)
     : runtime_(runtime) {
     const auto& config = runtime.config();
-    LineParts parts;
+    flow::LineParts parts;
     parts.clock = &clock_;
     parts.store = &runtime.store();
     parts.fixture = fixture;
@@ -82,7 +82,7 @@ FixtureLine::FixtureLine(Runtime& runtime, const config::FixtureConfig& fixture,
     }
     parts.recipes = std::move(recipes);
     LineAttachment a;
-    a.line = std::make_unique<Line>(std::move(parts));
+    a.line = std::make_unique<flow::Line>(std::move(parts));
     a.clock = &clock_;
     a.tick_s = 1.0 / std::max(1.0, fixture.camera.fps);
     runtime.attach_line(std::move(a));
@@ -92,4 +92,4 @@ FixtureLine::~FixtureLine() {
     runtime_.detach_line();
 }
 
-}  // namespace linestation::flow
+}  // namespace linestation::app

@@ -2,8 +2,8 @@
 #include <string>
 
 #include "linestation/version.hpp"
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
 #include "station/config/json_reader.hpp"
 
 namespace {

@@ -8,8 +8,8 @@
 #include <set>
 
 #include "fixtures/virtual/cloud/cloud_emulator.hpp"
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
 #include "station/clock/clock.hpp"
 #include "station/cloud/tuya_client.hpp"
 
