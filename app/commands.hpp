@@ -24,5 +24,6 @@ int run_led_scan(const Args& args);  // and run_calibrate: app/led_scan_command.
 int run_calibrate(const Args& args);
 int run_simulate(const Args& args);
 int run_batch(const Args& args);
+int run_twins(const Args& args);
 
 }  // namespace linestation::app
