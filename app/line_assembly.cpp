@@ -70,7 +70,9 @@ LineSetup line_setup(const config::StationConfig& config) {
     if (config.cloud) setup.clouds.push_back(*config.cloud);
     setup.wifi = config.wifi;
     for (const auto& [id, recipe] : setup.recipes) {
-        if (recipe.flows.count("wired")) setup.lan = LanPorts{};
+        if (recipe.flows.count("wired")) {
+            setup.lan = LanPorts{config.lan.plain_port, config.lan.encrypted_port, config.lan.bind};
+        }
     }
     return setup;
 }

@@ -183,6 +183,10 @@ std::string station_json(const std::filesystem::path& dir, int http_port,
     c.set("uid", cloud.uid);
     c.set("unbind_quota_per_account", cloud.unbind_quota_per_account);
     c.set("unbind_quota_per_product", cloud.unbind_quota_per_product);
+    Poco::JSON::Object lan;  // the station's LAN listener on loopback, on free ports
+    lan.set("bind", "127.0.0.1");
+    lan.set("plain_port", 0);
+    lan.set("encrypted_port", 0);
     w.set("ssid", wifi.ssid);
     w.set("password", wifi.password);
     root.set("schema", 1);
@@ -196,6 +200,7 @@ std::string station_json(const std::filesystem::path& dir, int http_port,
     root.set("recipes", config::default_station_config().recipes_dir.string());
     root.set("cloud", c);
     root.set("wifi", w);
+    root.set("lan", lan);
     return web::to_json(root);
 }
 
