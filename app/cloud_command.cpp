@@ -7,7 +7,7 @@
 #include <iostream>
 #include <set>
 
-#include "fixtures/virtual/cloud/cloud_emulator.hpp"
+#include "fixtures/virtual/cloud/tuya_cloud_twin.hpp"
 #include "app/command_line.hpp"
 #include "app/commands.hpp"
 #include "station/clock/clock.hpp"
@@ -19,8 +19,9 @@ namespace {
 
 int pairing_token(const Args& args) {
     CommandLine cli("cloud pairing-token",
-                    "--endpoint URL --client-id ID (--secret SECRET | --secret-env VAR) --uid UID "
-                    "[--timeout S] [--verbose]",
+                    "--endpoint URL --client-id ID (--secret SECRET | --secret-env VAR) "
+                    "(--uid UID | --api device-registration --asset-id ID) [--timeout S] "
+                    "[--verbose]",
                     "Asks the cloud for a pairing token, the whole client path (signature, access "
                     "token, pairing token), and prints one JSON line "
                     "{\"token\":\"<region+token+secret>\",\"expire_time\":<s>}.");
@@ -29,7 +30,10 @@ int pairing_token(const Args& args) {
         .option("secret", "SECRET", "the cloud project's Access Secret (never printed)")
         .option("secret-env", "VAR",
                 "environment variable holding the secret (keeps it out of the process list)")
-        .option("uid", "UID", "the account user id the token is for", true)
+        .option("uid", "UID", "the account user id the token is for (the pairing API)")
+        .option("api", "FAMILY",
+                "pairing (default: /v1.0 device pairing) or device-registration (industry)")
+        .option("asset-id", "ID", "the asset the industry API registers devices to")
         .option("timeout", "S", "seconds per HTTP request (default 10)")
         .flag("verbose", "log the requests (never secrets) to standard error");
     if (!cli.parse(args, std::cout)) return 0;
@@ -52,6 +56,19 @@ int pairing_token(const Args& args) {
         options.secret = cli.value("secret");
     }
     options.timeout_s = cli.number_value("timeout", 10);
+    const auto api = cli.value_or("api", "pairing");
+    if (api == "device-registration") {
+        options.api = config::CloudApi::DeviceRegistration;
+        if (!cli.has("asset-id")) {
+            throw UsageError("cloud pairing-token: --api device-registration needs --asset-id");
+        }
+        options.asset_id = cli.value("asset-id");
+    } else if (api != "pairing") {
+        throw UsageError("cloud pairing-token: --api \"" + api +
+                         "\": expected pairing or device-registration");
+    } else if (!cli.has("uid")) {
+        throw UsageError("cloud pairing-token: the pairing API needs --uid");
+    }
     SystemClock clock;
     std::unique_ptr<cloud::TuyaClient> client;
     try {
@@ -60,7 +77,7 @@ int pairing_token(const Args& args) {
         throw UsageError(std::string("cloud pairing-token: ") + e.what());
     }
     try {
-        auto token = client->pairing_token(cli.value("uid"));
+        auto token = client->pairing_token(cli.value_or("uid", ""));
         Poco::JSON::Object line(Poco::JSON_PRESERVE_KEY_ORDER);
         line.set("token", token.combined());
         line.set("expire_time", token.expire_time_s);
@@ -79,8 +96,9 @@ int emulator(const Args& args) {
                     "--client-id ID --secret SECRET --uid UID "
                     "[--products PID,PID] [--port N] [--bind ADDR] [--token-lifetime S] "
                     "[--devices-per-token N] [--daily-account N] [--daily-product N]",
-                    "Serves the cloud emulator (Tuya OpenAPI endpoints the station uses) with one "
-                    "owner account, for the demo and for tests. Prints \"listening on "
+                    "Serves the Tuya cloud twin (the OpenAPI endpoints the station uses, as Tuya "
+                    "documents them, both pairing-token families) with one account, for the demo "
+                    "and for tests. Prints \"listening on "
                     "http://ADDR:PORT/\" and runs until SIGINT or SIGTERM.");
     cli.option("client-id", "ID", "the account's Access ID", true)
         .option("secret", "SECRET", "the account's Access Secret", true)
@@ -91,15 +109,25 @@ int emulator(const Args& args) {
         .option("token-lifetime", "S", "pairing token lifetime in seconds (default 300)")
         .option("devices-per-token", "N", "devices one token serves (default 30)")
         .option("daily-account", "N", "unbinds per account per day (default 100)")
-        .option("daily-product", "N", "unbinds per product per day (default 100)");
+        .option("daily-product", "N", "unbinds per product per day (default 100)")
+        .option("faults", "KIND",
+                "none (default) or world: 50-3000 ms latency, 503 bursts, "
+                "stalls, early token expiry");
     if (!cli.parse(args, std::cout)) return 0;
-    virtual_line::CloudEmulatorOptions options;
+    virtual_line::TuyaCloudTwinOptions options;
     options.port = cli.int_value("port", 0, 0, 65535);
     options.bind = cli.value_or("bind", options.bind);
     options.pairing_token_lifetime_s = cli.int_value("token-lifetime", 300, 1, 86400);
     options.devices_per_token = cli.int_value("devices-per-token", 30, 1, 1000);
     options.daily_unbinds_per_account = cli.int_value("daily-account", 100, 0, 1000000);
     options.daily_unbinds_per_product = cli.int_value("daily-product", 100, 0, 1000000);
+    const auto faults = cli.value_or("faults", "none");
+    if (faults == "world") {
+        options.faults = virtual_line::TwinFaults::world();
+    } else if (faults != "none") {
+        throw UsageError("cloud emulator: --faults: expected none or world, got \"" + faults +
+                         "\"");
+    }
 
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -112,9 +140,8 @@ int emulator(const Args& args) {
         Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
     const std::set<std::string> products(list.begin(), list.end());
     SystemClock clock;
-    virtual_line::CloudEmulator cloud(clock, options);
-    cloud.add_account(
-        {cli.value("uid"), cli.value("client-id"), cli.value("secret"), "", products});
+    virtual_line::TuyaCloudTwin cloud(clock, options);
+    cloud.add_account({cli.value("uid"), cli.value("client-id"), cli.value("secret"), products});
     cloud.start();
     std::cout << "listening on " << cloud.endpoint() << "/" << std::endl;
     int signal = 0;
@@ -129,7 +156,7 @@ int run_cloud(const Args& args) {
     if (args.empty() || args[0] == "--help" || args[0] == "-h") {
         std::cout << "usage: station cloud pairing-token|emulator [options]\n"
                      "  pairing-token  ask the cloud for a pairing token and print it as JSON\n"
-                     "  emulator       serve the cloud emulator on loopback\n";
+                     "  emulator       serve the Tuya cloud twin on loopback\n";
         return args.empty() ? 2 : 0;
     }
     const Args rest(args.begin() + 1, args.end());

@@ -13,6 +13,7 @@
 #include "drivers/usb_hub/hub_port_power.hpp"
 #include "app/command_line.hpp"
 #include "app/commands.hpp"
+#include "station/config/fixture.hpp"
 
 namespace linestation::app {
 

@@ -96,10 +96,7 @@ LineAssembly::LineAssembly(LineSetup setup, Clock& clock, store::Store& store)
         camera_ = std::make_unique<CameraLedFeed>(setup_.fixture, colors, std::move(open), clock_);
     }
     for (const auto& c : setup_.clouds) {
-        cloud::TuyaClientOptions o;
-        o.endpoint = c.endpoint;
-        o.client_id = c.client_id;
-        o.secret = c.secret;
+        auto o = cloud::client_options(c);
         // Retry backoff on the line's clock: on virtual time it costs no wall time.
         o.pause = [&clock = clock_](double seconds) { clock.pause(seconds); };
         clients_.push_back(std::make_unique<cloud::TuyaClient>(o, clock_));
@@ -136,6 +133,7 @@ std::unique_ptr<flow::Line> LineAssembly::make_line() {
     parts.lan = lan_.get();
     parts.wired_handover = setup_.wired_handover;
     parts.scan_serial = setup_.scan_serial;
+    parts.scheduler = setup_.scheduler;
     return std::make_unique<flow::Line>(std::move(parts));
 }
 
@@ -149,8 +147,16 @@ double LineAssembly::tick_s() const {
     return 1.0 / std::max(1.0, setup_.fixture.camera.fps);
 }
 
+namespace {
+// Real time: a slow cloud must not hold the line (relays, LEDs, the web API).
+LineSetup in_real_time(LineSetup setup) {
+    setup.scheduler.background_cloud = true;
+    return setup;
+}
+}  // namespace
+
 StationLine::StationLine(Runtime& runtime, LineSetup setup, Clock& clock, Hooks hooks)
-    : runtime_(runtime), assembly_(std::move(setup), clock, runtime.store()) {
+    : runtime_(runtime), assembly_(in_real_time(std::move(setup)), clock, runtime.store()) {
     LineAttachment a;
     a.line = assembly_.make_line();
     if (hooks.on_verdict) a.line->on_verdict(std::move(hooks.on_verdict));

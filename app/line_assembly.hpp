@@ -74,6 +74,9 @@ struct LineSetup {
     std::optional<LanPorts> lan;
     std::function<void(const std::string& device_id, const std::string& payload)> wired_handover;
     std::function<std::optional<std::string>(const std::string& slot)> scan_serial;
+    // StationLine (real time) hands the cloud's calls to a worker thread; on virtual time
+    // they run inline.
+    flow::SchedulerOptions scheduler;
 };
 
 // The station's settings as a line setup (the fixture file, the recipes folder, the cloud

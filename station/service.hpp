@@ -1,9 +1,9 @@
 #pragma once
 // What the web part may ask of the station. web/ depends on station/ through this
 // interface only, so the server can be tested against any implementation.
-// The controller (station/flow) implements the line operations; the store answers
-// the history and supervisor questions directly (web may use store::Store read-only
-// queries through SupervisorQueries, see station/reports when it exists).
+// The controller (station/flow) implements the line operations; users, audit and cloud
+// accounts are store::Store's functions, and supervisor reports are station/reports' queries
+// on a store::ReadPool. web/ writes no SQL of its own (ctest Layers.WebSpeaksNoSql).
 
 #include <cstdint>
 #include <functional>

@@ -148,28 +148,6 @@ struct Api::Call {
     }
 };
 
-ReadPool::ReadPool(const std::filesystem::path& file, int size) {
-    for (int i = 0; i < size; ++i) {
-        free_.push_back(std::make_unique<store::Database>(file, store::Database::Mode::ReadOnly));
-    }
-}
-
-ReadPool::Lease ReadPool::lease() {
-    std::unique_lock lock(mutex_);
-    available_.wait(lock, [&] { return !free_.empty(); });
-    auto db = std::move(free_.back());
-    free_.pop_back();
-    return Lease(*this, std::move(db));
-}
-
-void ReadPool::give_back(std::unique_ptr<store::Database> db) {
-    {
-        std::lock_guard lock(mutex_);
-        free_.push_back(std::move(db));
-    }
-    available_.notify_one();
-}
-
 Api::Api(StationService& station, const Clock& clock, ApiOptions options)
     : station_(station),
       clock_(clock),
@@ -742,18 +720,11 @@ void Api::add_user(Call& call) {
 
 void Api::disable_user(Call& call, const std::string& login) {
     auto session = require_role(call, {"admin"});
-    if (!store_.find_operator(login)) {
-        throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no user \"" + login + "\"");
-    }
     if (login == session.login) {
         throw HttpError(HTTPResponse::HTTP_CONFLICT, "an admin cannot disable their own login");
     }
-    {
-        std::lock_guard lock(store_.mutex());
-        store_.database()
-            .prepare("UPDATE operators SET disabled = 1 WHERE login = ?1")
-            .bind_all(login)
-            .run();
+    if (!store_.disable_operator(login)) {
+        throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no user \"" + login + "\"");
     }
     sessions_.remove_login(login);
     Poco::JSON::Object detail;

@@ -21,6 +21,7 @@
 #include "station/qr/pairing_qr.hpp"
 #include "station/reports/supervisor.hpp"
 #include "station/service.hpp"
+#include "station/store/read_pool.hpp"
 #include "station/store/store.hpp"
 #include "web/live.hpp"
 
@@ -43,32 +44,6 @@ struct ApiOptions {
     std::filesystem::path recipes_dir;
     // The live fixture file; empty: the virtual line.
     std::filesystem::path fixture_file;
-};
-
-// Read-only connections to the store for reports, one per concurrent query.
-class ReadPool {
-  public:
-    ReadPool(const std::filesystem::path& file, int size);
-    class Lease {
-      public:
-        Lease(ReadPool& pool, std::unique_ptr<store::Database> db)
-            : pool_(pool), db_(std::move(db)) {}
-        ~Lease() { pool_.give_back(std::move(db_)); }
-        Lease(const Lease&) = delete;
-        Lease& operator=(const Lease&) = delete;
-        store::Database& operator*() { return *db_; }
-
-      private:
-        ReadPool& pool_;
-        std::unique_ptr<store::Database> db_;
-    };
-    Lease lease();
-
-  private:
-    void give_back(std::unique_ptr<store::Database> db);
-    std::mutex mutex_;
-    std::condition_variable available_;
-    std::vector<std::unique_ptr<store::Database>> free_;
 };
 
 // The store's part of /metrics (Prometheus text).
@@ -126,7 +101,7 @@ class Api {
     const Clock& clock_;
     ApiOptions options_;
     store::Store store_;
-    ReadPool reads_;
+    store::ReadPool reads_;
     auth::SessionTable sessions_;
     auth::LoginThrottle throttle_;     // per login and client address
     auth::LoginThrottle ip_throttle_;  // per client address, whatever login it tries

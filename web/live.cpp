@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "station/flow/view_json.hpp"
+#include "station/service_json.hpp"
 #include "web/http.hpp"
 
 namespace linestation::web {
@@ -20,15 +20,15 @@ std::string envelope(const std::string& topic, const std::string& data_json) {
 
 }  // namespace
 
-// The controller's JSON for its views, so REST answers and live events agree.
+// The service's JSON for its views, so REST answers and live events agree.
 std::string slot_json(const SlotView& slot) {
-    return flow::to_json(slot);
+    return linestation::to_json(slot);
 }
 std::string batch_json(const BatchView& batch) {
-    return flow::to_json(batch);
+    return linestation::to_json(batch);
 }
 std::string qr_meta_json(const QrView& qr) {
-    return flow::to_json(qr);
+    return linestation::to_json(qr);
 }
 
 LiveHub::LiveHub(StationService& station) : station_(station) {

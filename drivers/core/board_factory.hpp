@@ -5,8 +5,8 @@
 #include <string>
 
 #include "drivers/core/digital_output.hpp"
+#include "drivers/core/fixture_config.hpp"
 #include "drivers/core/transport.hpp"
-#include "station/config/fixture.hpp"
 
 namespace linestation::drivers {
 

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "drivers/core/clock.hpp"
 #include "drivers/core/digital_output.hpp"
-#include "station/clock/clock.hpp"
-#include "station/config/fixture.hpp"
+#include "drivers/core/fixture_config.hpp"
 
 namespace linestation::drivers {
 

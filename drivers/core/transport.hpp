@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "station/clock/clock.hpp"
+#include "drivers/core/clock.hpp"
 
 namespace linestation::drivers {
 

@@ -10,7 +10,7 @@
 
 #include "drivers/core/digital_output.hpp"
 #include "drivers/core/transport.hpp"
-#include "station/clock/clock.hpp"
+#include "drivers/core/clock.hpp"
 
 namespace linestation::drivers {
 

@@ -8,7 +8,7 @@
 #include "drivers/core/digital_output.hpp"
 #include "drivers/core/transport.hpp"
 #include "drivers/modbus_rtu/modbus_codec.hpp"
-#include "station/clock/clock.hpp"
+#include "drivers/core/clock.hpp"
 
 namespace linestation::drivers {
 

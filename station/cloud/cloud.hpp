@@ -13,12 +13,12 @@ namespace linestation::cloud {
 // The station's own words for why the cloud refused; each maps from Tuya error codes.
 enum class CloudFailure {
     SignInvalid,       // 1004
-    TokenExpired,      // 1010 / 1011 after one refresh-and-retry
+    TokenExpired,      // 1010 expired / 1011 invalid, still after one renewal and retry
     ClockSkew,         // 1013 request time invalid
     PermissionDenied,  // 1106
     DeviceOffline,     // 2001
-    QuotaExceeded,
-    Unavailable,  // HTTP 5xx / timeouts after retries
+    QuotaExceeded,     // 28841004 the project's API quota is used up
+    Unavailable,       // HTTP 5xx / timeouts after retries
     Other,
 };
 
@@ -48,13 +48,20 @@ struct PairingToken {
 struct ActivatedDevice {
     std::string device_id;
     std::string product_id;
+    std::string category;
     std::string name;
 };
 
 struct FailedDevice {
     std::string device_id;
+    std::string name;
     std::string code;     // the cloud's error code
     std::string message;  // the cloud's words
+};
+
+// A device's factory information (GET /v1.0/devices/factory-infos): what its label carries.
+struct FactoryInfo {
+    std::string device_id, uuid, sn, mac;
 };
 
 struct TokenDevices {
@@ -71,6 +78,8 @@ class Cloud {
     // Removes (unbinds) a device from the account.
     virtual void remove_device(const std::string& device_id) = 0;
     virtual std::string device_logs(const std::string& device_id) = 0;
+    // At most 20 ids per request (Tuya's limit); the client splits longer lists.
+    virtual std::vector<FactoryInfo> factory_infos(const std::vector<std::string>& device_ids) = 0;
 };
 
 }  // namespace linestation::cloud

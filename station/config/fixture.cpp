@@ -121,18 +121,4 @@ FixtureConfig load_fixture(const std::filesystem::path& file) {
     return parse_fixture(JsonNode::load(file));
 }
 
-const BoardConfig* FixtureConfig::board(const std::string& id) const {
-    for (const auto& b : boards) {
-        if (b.id == id) return &b;
-    }
-    return nullptr;
-}
-
-const SlotConfig* FixtureConfig::slot(const std::string& id) const {
-    for (const auto& s : slots) {
-        if (s.id == id) return &s;
-    }
-    return nullptr;
-}
-
 }  // namespace linestation::config

@@ -1,75 +1,18 @@
 #pragma once
-// A fixture description: the boards, the camera, and per slot which board channel
-// presses its reset, which switches its power, and where its LED sits in the image.
+// Reading a fixture file: the structs it fills (boards, camera, slots) are the drivers'
+// (drivers/core/fixture_config.hpp); this part validates the file and names what is wrong.
 
 #include <filesystem>
-#include <optional>
 #include <string>
 #include <vector>
 
+#include "drivers/core/fixture_config.hpp"
 #include "station/config/json_reader.hpp"
 
 namespace linestation::config {
 
 // Driver names, as on the command line (`station fixture --driver`).
 const std::vector<std::string>& known_board_drivers();
-
-struct SerialSettings {
-    int baud = 9600;
-    int data_bits = 8;
-    char parity = 'N';  // N E O
-    int stop_bits = 1;
-    int timeout_ms = 500;
-};
-
-struct BoardConfig {
-    std::string id;
-    std::string driver;  // modbus-rtu lcus numato ascii dcttech-hid usb-hub virtual
-    std::string port;    // serial device, tcp://host:port, USB id (VID:PID[:serial])
-    int channels = 8;
-    SerialSettings serial;
-    int modbus_address = 1;
-    int retries = 2;
-};
-
-struct ChannelRef {
-    std::string board;
-    int channel = 0;
-};
-
-struct Roi {
-    int x = 0, y = 0, w = 0, h = 0;
-};
-
-struct SlotConfig {
-    std::string id;
-    std::optional<ChannelRef> reset;
-    std::optional<ChannelRef> power;
-    // Power state when the station starts, stops or a slot is faulted.
-    bool power_safe_on = true;
-    Roi led;
-};
-
-struct CameraConfig {
-    std::string source = "virtual";  // virtual, /dev/videoN, an index, rtsp://..., a file or folder
-    int width = 640;
-    int height = 480;
-    double fps = 10;
-    std::optional<double> exposure;
-    std::optional<double> gain;
-    std::optional<double> white_balance_k;
-};
-
-struct FixtureConfig {
-    std::filesystem::path source;
-    std::string name;
-    std::vector<BoardConfig> boards;
-    CameraConfig camera;
-    std::vector<SlotConfig> slots;
-
-    const BoardConfig* board(const std::string& id) const;
-    const SlotConfig* slot(const std::string& id) const;
-};
 
 FixtureConfig parse_fixture(const JsonNode& root);
 FixtureConfig load_fixture(const std::filesystem::path& file);

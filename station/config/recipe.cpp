@@ -99,6 +99,20 @@ FlowSpec parse_flow(const JsonNode& node) {
 
 }  // namespace
 
+std::string to_string(UnitLabel label) {
+    switch (label) {
+        case UnitLabel::DeviceId:
+            return "device_id";
+        case UnitLabel::Uuid:
+            return "uuid";
+        case UnitLabel::Sn:
+            return "sn";
+        case UnitLabel::Mac:
+            return "mac";
+    }
+    return "device_id";
+}
+
 Recipe parse_recipe(const JsonNode& root) {
     root.allow_only({"schema", "product", "reset", "led", "flows", "description"});
     Recipe r;
@@ -106,7 +120,7 @@ Recipe parse_recipe(const JsonNode& root) {
     if (auto schema = root.find("schema")) schema->as_int(1, 1);
 
     auto product = root.at("product");
-    product.allow_only({"id", "name", "category", "binding", "pairing"});
+    product.allow_only({"id", "name", "category", "binding", "pairing", "label"});
     r.product_id = product.at("id").as_nonempty_string();
     r.name = product.at("name").as_nonempty_string();
     r.category = product.string_or("category", "");
@@ -117,6 +131,14 @@ Recipe parse_recipe(const JsonNode& root) {
     if (auto pairing = product.find("pairing")) {
         r.pairing = pairing->as_one_of({"qr", "wired"}) == "qr" ? PairingMethod::Qr
                                                                 : PairingMethod::Wired;
+    }
+
+    if (auto label = product.find("label")) {
+        const auto l = label->as_one_of({"device_id", "uuid", "sn", "mac"});
+        r.label = l == "uuid" ? UnitLabel::Uuid
+                  : l == "sn" ? UnitLabel::Sn
+                  : l == "mac" ? UnitLabel::Mac
+                               : UnitLabel::DeviceId;
     }
 
     auto reset = root.at("reset");

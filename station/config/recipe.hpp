@@ -15,6 +15,11 @@ namespace linestation::config {
 enum class BindingMode { Weak, Medium, Strong };
 enum class PairingMethod { Qr, Wired };
 enum class ResetMethod { LongPress, PowerCycle, PowerCycleThenPress };
+// What the barcode on a unit carries. A returned unit's label is usually its Tuya uuid,
+// sometimes its sn or MAC; only `device_id` can be matched to the cloud's answers without
+// asking the cloud for the devices' factory information.
+enum class UnitLabel { DeviceId, Uuid, Sn, Mac };
+std::string to_string(UnitLabel label);
 
 std::string to_string(BindingMode mode);
 std::string to_string(PairingMethod method);
@@ -62,6 +67,7 @@ struct Recipe {
     std::string category;
     BindingMode binding = BindingMode::Strong;
     PairingMethod pairing = PairingMethod::Qr;
+    UnitLabel label = UnitLabel::DeviceId;
     ResetProcedure reset;
     std::vector<ColorDefinition> colors;
     std::vector<LedStateRule> led_states;

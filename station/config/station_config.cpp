@@ -87,7 +87,8 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
     }
     if (auto cloud = root.find("cloud")) {
         cloud->allow_only({"endpoint", "client_id", "secret", "secret_env", "uid",
-                           "unbind_quota_per_account", "unbind_quota_per_product"});
+                           "unbind_quota_per_account", "unbind_quota_per_product", "api",
+                           "asset_id"});
         CloudSettings s;
         auto endpoint = cloud->at("endpoint");
         s.endpoint = endpoint.as_nonempty_string();
@@ -102,6 +103,23 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
             cloud->int_or("unbind_quota_per_account", s.unbind_quota_per_account, 1, 1000000));
         s.unbind_quota_per_product = static_cast<int>(
             cloud->int_or("unbind_quota_per_product", s.unbind_quota_per_product, 1, 1000000));
+        if (auto api = cloud->find("api")) {
+            if (api->as_one_of({"pairing", "device-registration"}) == "device-registration") {
+                s.api = CloudApi::DeviceRegistration;
+            }
+        }
+        if (auto asset = cloud->find("asset_id")) {
+            s.asset_id = asset->as_nonempty_string();
+            if (s.api != CloudApi::DeviceRegistration) {
+                asset->fail_problem(
+                    "an asset id is used only with \"api\": \"device-registration\"; the "
+                    "pairing API asks tokens for the uid");
+            }
+        } else if (s.api == CloudApi::DeviceRegistration) {
+            cloud->fail_problem(
+                "\"asset_id\" is required with \"api\": \"device-registration\" (the industry "
+                "API registers devices to an asset)");
+        }
         c.cloud = s;
     }
     if (auto lan = root.find("lan")) {

@@ -11,6 +11,11 @@
 
 namespace linestation::config {
 
+// Which of Tuya's two OpenAPI families the cloud project pairs through: the /v1.0 device
+// pairing APIs (tokens for a user uid), or the industry device-registration APIs (tokens for
+// an asset).
+enum class CloudApi { Pairing, DeviceRegistration };
+
 struct CloudSettings {
     std::string endpoint;  // https://openapi.tuyaeu.com, or http://127.0.0.1:PORT for the emulator
     std::string client_id;
@@ -18,6 +23,8 @@ struct CloudSettings {
     std::string uid;     // the account that owns the pairing tokens
     int unbind_quota_per_account = 100;
     int unbind_quota_per_product = 100;
+    CloudApi api = CloudApi::Pairing;  // "api": "pairing" (default) or "device-registration"
+    std::string asset_id;  // the industry family's asset the devices register to (required there)
 };
 
 struct WifiSettings {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "station/flow/view_json.hpp"
+#include "station/service_json.hpp"
 
 namespace linestation::flow {
 
@@ -51,6 +51,10 @@ std::vector<std::int64_t> Line::recover() {
                         R"({"verdict":"INTERRUPTED","reason":"station restarted"})"});
     }
     timeline_->flush();
+    if (const int spent = parts_.store->spend_open_reservations(); spent > 0) {
+        parts_.store->audit(parts_.clock->wall_ms(), "station", "quota.recovered",
+                            "{\"reservations_spent\":" + std::to_string(spent) + "}");
+    }
     for (auto& f : flows_) {
         try {
             f->to_safe_state();
@@ -83,6 +87,14 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
             request.kind != "wired") {
             throw std::invalid_argument(
                 "batch kind must be unbind, pre_activation or wired, got \"" + request.kind + "\"");
+        }
+        if (parts_.accounts.empty()) {
+            // Without a cloud nothing can confirm an unbind or an activation: the LED's
+            // green-then-ready is also what a refused activation shows.
+            throw std::invalid_argument(
+                "no cloud account is configured: a " + request.kind +
+                " batch needs the cloud's confirmation (add a \"cloud\" section to the "
+                "station config)");
         }
         std::vector<std::string> slots = request.slots;
         if (slots.empty()) {

@@ -1,6 +1,7 @@
 #include "station/flow/scheduler.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <set>
 #include <sstream>
@@ -19,14 +20,17 @@ constexpr std::int64_t kAllAccounts = 0;
 
 std::string reason_for_cloud_code(const std::string& code) {
     namespace pf = cloud::pairing_failure;
-    if (code == pf::kNoPermission || code == cloud::codes::kPermissionDenied) {
-        return reason::kNoPermission;
-    }
+    namespace tc = cloud::codes;
+    // Tuya documents no list of codes for a device's failed attempt; a failed entry carries
+    // codes of the global table: 1106 permission deny, 1010 token is expired, 1101 (a code
+    // that served its devices: params range invalid), or the quota refusal.
+    if (code == pf::kNoPermission || code == tc::kPermissionDenied) return reason::kNoPermission;
     // A full token is a stale code too: the device retries with a fresh one.
-    if (code == pf::kTokenExpired || code == pf::kTokenFull) return reason::kTokenExpired;
-    if (code == pf::kQuotaExceeded || code == cloud::codes::kQuotaExceeded) {
-        return reason::kQuotaExceeded;
+    if (code == pf::kTokenExpired || code == pf::kTokenFull || code == tc::kTokenExpired ||
+        code == tc::kTokenRangeInvalid) {
+        return reason::kTokenExpired;
     }
+    if (code == pf::kQuotaExceeded || code == tc::kQuotaExceeded) return reason::kQuotaExceeded;
     if (code == pf::kWrongWifi) return reason::kWifiRejected;
     return reason::kCloudRefused;
 }
@@ -48,7 +52,8 @@ QrScheduler::QrScheduler(Clock& clock, store::Store& store, std::vector<CloudAcc
       accounts_(std::move(accounts)),
       wifi_(std::move(wifi)),
       screen_(screen),
-      options_(options) {}
+      options_(options),
+      calls_(make_cloud_calls(options.background_cloud)) {}
 
 bool QrScheduler::reserve(std::size_t account, const std::string& product, const std::string& day) {
     const auto& a = accounts_[account];
@@ -96,7 +101,7 @@ Admission QrScheduler::admit(const std::string& slot, const std::string& product
     if (current_still_read) return Admission::Wait;
     active_ = *next;
     generation_.reset();
-    show(generation_);
+    update_screen();
     if (!reserve(active_, product, m.day)) return Admission::Exhausted;
     m.account = active_;
     members_[slot] = std::move(m);
@@ -108,17 +113,24 @@ bool QrScheduler::usable(const Generation& g, double now) const {
            now < g.expires_at - options_.refresh_margin_s / 2;
 }
 
-bool QrScheduler::join(const std::string& slot, const std::string& device_id) {
+bool QrScheduler::join(const std::string& slot, const UnitIdentity& unit) {
     auto it = members_.find(slot);
     if (it == members_.end()) return false;
     const double now = clock_.now_s();
     if (!generation_ || !usable(*generation_, now)) return false;
     auto& m = it->second;
     m.joined = true;
-    m.device_id = device_id;
-    if (!device_id.empty()) accounted_.insert(device_id);
+    m.label = unit.label;
+    m.label_kind = unit.label_kind;
+    m.device_id = unit.device_id;
+    if (m.device_id.empty() && m.label_kind == config::UnitLabel::DeviceId) m.device_id = m.label;
+    if (!m.device_id.empty()) {
+        accounted_.insert(m.device_id);
+        m.identified_by = "label";
+    }
     m.tokens.push_back(generation_->token.token);
     ++generation_->devices;
+    update_screen();
     return true;
 }
 
@@ -132,10 +144,42 @@ std::optional<CloudOutcome> QrScheduler::outcome(const std::string& slot) const 
     return it->second.outcome;
 }
 
-void QrScheduler::remove_device(const std::string& slot) {
+void QrScheduler::request_removal(const std::string& slot) {
     auto it = members_.find(slot);
     if (it == members_.end() || !it->second.account) return;
-    accounts_[*it->second.account].cloud->remove_device(it->second.device_id);
+    auto& m = it->second;
+    if (m.removal && m.removal->pending) return;
+    m.removal = Removal{true, std::nullopt};
+    auto* cloud = accounts_[*m.account].cloud;
+    const auto device = m.device_id;
+    calls_->submit([this, cloud, device, slot]() -> CloudCalls::Completion {
+        std::optional<cloud::CloudError> error;
+        try {
+            cloud->remove_device(device);
+        } catch (const cloud::CloudError& e) {
+            error = e;
+        } catch (const std::exception& e) {
+            error = cloud::CloudError(cloud::CloudFailure::Other, "", e.what());
+        }
+        return [this, slot, device, error] {
+            auto member = members_.find(slot);
+            // The slot moved on (aborted, settled): its answer is no one's any more.
+            if (member == members_.end() || member->second.device_id != device) return;
+            member->second.removal = Removal{false, error};
+        };
+    });
+}
+
+std::optional<std::string> QrScheduler::cloud_problem(const std::string& slot) const {
+    auto it = members_.find(slot);
+    if (it == members_.end()) return std::nullopt;
+    return it->second.cloud_problem;
+}
+
+std::optional<QrScheduler::Removal> QrScheduler::removal(const std::string& slot) const {
+    auto it = members_.find(slot);
+    if (it == members_.end()) return std::nullopt;
+    return it->second.removal;
 }
 
 void QrScheduler::settle(const std::string& slot) {
@@ -152,26 +196,54 @@ void QrScheduler::settle(const std::string& slot) {
     members_.erase(it);
 }
 
-void QrScheduler::new_generation(double now) {
-    Generation g;
-    g.id = next_generation_id_++;
-    g.account = active_;
+void QrScheduler::request_generation(double now) {
     if (accounts_.empty()) {
         // No cloud: a local token so the devices still see a well-formed code.
         static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
         std::uint64_t x = static_cast<std::uint64_t>(clock_.wall_ms()) * 6364136223846793005ULL +
-                          static_cast<std::uint64_t>(g.id);
+                          static_cast<std::uint64_t>(next_generation_id_);
         std::string t;
         for (int i = 0; i < 12; ++i) {
             x = x * 6364136223846793005ULL + 1442695040888963407ULL;
             t += kAlphabet[(x >> 33) % 36];
         }
-        g.token = {"EU", t.substr(0, 8), t.substr(8, 4), 600};
-    } else {
-        const auto& a = accounts_[active_];
-        g.token = a.cloud->pairing_token(a.uid);
+        take_generation(active_, {"EU", t.substr(0, 8), t.substr(8, 4), 600}, now);
+        return;
     }
-    g.expires_at = now + static_cast<double>(g.token.expire_time_s);
+    if (token_pending_) return;
+    token_pending_ = true;
+    const auto account = active_;
+    auto* cloud = accounts_[account].cloud;
+    const auto uid = accounts_[account].uid;
+    calls_->submit([this, cloud, uid, account, now]() -> CloudCalls::Completion {
+        try {
+            auto token = cloud->pairing_token(uid);
+            return [this, account, token, now] {
+                token_pending_ = false;
+                last_error_.clear();
+                take_generation(account, token, now);
+            };
+        } catch (const std::exception& e) {
+            const std::string why = std::string("pairing token: ") + e.what();
+            return [this, why] {
+                token_pending_ = false;
+                last_error_ = why;
+                next_token_try_ = clock_.now_s() + options_.token_retry_s;
+            };
+        }
+    });
+}
+
+void QrScheduler::take_generation(std::size_t account, const cloud::PairingToken& token,
+                                  double asked_at) {
+    // The screen moved to another account while the token was on its way.
+    if (account != active_) return;
+    Generation g;
+    g.id = next_generation_id_++;
+    g.account = account;
+    g.token = token;
+    // Counted from when it was asked for: the cloud's lifetime may have begun then.
+    g.expires_at = asked_at + static_cast<double>(g.token.expire_time_s);
     // Devices that joined but have not read a code yet may read this one.
     for (auto& [slot, m] : members_) {
         if (m.joined && !m.picked_up) {
@@ -180,16 +252,20 @@ void QrScheduler::new_generation(double now) {
         }
     }
     generation_ = g;
-    show(generation_);
+    update_screen();
 }
 
-void QrScheduler::show(const std::optional<Generation>& g) {
-    if (!screen_) return;
-    if (!g) {
-        screen_->show("");
-        return;
-    }
-    screen_->show(payload_of(*g));
+void QrScheduler::update_screen() {
+    // Shown while some slot's device still has to read it (resetting devices included, so
+    // the code is there the moment one becomes ready), blank as soon as none has: a device
+    // that read it, was unbound or removed and rebooted into pairing mode would otherwise
+    // read it again and pair to the station's account.
+    const bool wanted_by_someone = std::any_of(members_.begin(), members_.end(),
+                                               [](const auto& kv) { return !kv.second.picked_up; });
+    const std::int64_t wanted = wanted_by_someone && generation_ ? generation_->id : 0;
+    if (wanted == shown_) return;
+    shown_ = wanted;
+    if (screen_) screen_->show(wanted ? payload_of(*generation_) : std::string{});
 }
 
 std::string QrScheduler::payload_of(const Generation& g) const {
@@ -197,102 +273,236 @@ std::string QrScheduler::payload_of(const Generation& g) const {
 }
 
 void QrScheduler::tick() {
+    for (auto& done : calls_->take_completed()) {
+        if (done) done();
+    }
     const double now = clock_.now_s();
     const double dt = last_tick_ < 0 ? 0 : now - last_tick_;
     last_tick_ = now;
     int ready_waiting = 0;
     bool anyone_to_read = false;
     for (const auto& [slot, m] : members_) {
+        // A device still resetting will want a code: fetch it ahead, show it when ready.
         if (!m.picked_up) anyone_to_read = true;
-        if (m.joined && !m.picked_up && !generation_) ++ready_waiting;
+        if (m.joined && !m.picked_up && !shown_) ++ready_waiting;
     }
     qr_wait_s_ += dt * ready_waiting;
 
     const bool needs_code = !generation_ || !usable(*generation_, now) ||
                             now >= generation_->expires_at - options_.refresh_margin_s;
-    if (anyone_to_read && needs_code && now >= next_token_try_) {
-        try {
-            new_generation(now);
-            last_error_.clear();
-        } catch (const cloud::CloudError& e) {
-            last_error_ = std::string("pairing token: ") + e.what();
-            next_token_try_ = now + options_.token_retry_s;
-        }
-    }
-    if (!anyone_to_read && generation_ && now >= generation_->expires_at) {
-        generation_.reset();
-        show(generation_);
-    }
+    if (anyone_to_read && needs_code && now >= next_token_try_) request_generation(now);
+    if (!anyone_to_read && generation_ && now >= generation_->expires_at) generation_.reset();
     if (now >= next_poll_) {
         next_poll_ = now + options_.poll_interval_s;
         poll_cloud();
     }
+    // Inline requests have answered already: take them now, as a synchronous call would.
+    for (auto& done : calls_->take_completed()) {
+        if (done) done();
+    }
+    update_screen();
 }
 
 void QrScheduler::poll_cloud() {
     if (accounts_.empty()) return;
-    std::map<std::pair<std::size_t, std::string>, std::vector<Member*>> by_token;
+    std::set<std::pair<std::size_t, std::string>> wanted;
     for (auto& [slot, m] : members_) {
         if (!m.joined || m.outcome || !m.account) continue;
-        for (const auto& t : m.tokens) by_token[{*m.account, t}].push_back(&m);
+        for (const auto& t : m.tokens) wanted.insert({*m.account, t});
     }
-    for (auto& [key, members] : by_token) {
-        cloud::TokenDevices devices;
+    for (const auto& key : wanted) {
+        if (!polls_pending_.insert(key).second) continue;  // the last ask is still out
+        auto* cloud = accounts_[key.first].cloud;
+        calls_->submit([this, cloud, key]() -> CloudCalls::Completion {
+            try {
+                auto devices = cloud->token_devices(key.second);
+                return [this, key, devices] {
+                    polls_pending_.erase(key);
+                    take_devices(key.first, key.second, devices);
+                };
+            } catch (const std::exception& e) {
+                const std::string why = std::string("token devices: ") + e.what();
+                return [this, key, why] {
+                    polls_pending_.erase(key);
+                    last_error_ = why;
+                    for (auto& [slot, m] : members_) {
+                        if (m.account == key.first && std::find(m.tokens.begin(), m.tokens.end(),
+                                                                key.second) != m.tokens.end()) {
+                            m.cloud_problem = why;
+                        }
+                    }
+                };
+            }
+        });
+    }
+}
+
+namespace {
+std::string folded(const std::string& text, bool mac) {
+    std::string out;
+    for (char c : text) {
+        if (mac && (c == ':' || c == '-' || c == '.')) continue;
+        if (c == ' ') continue;
+        out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+}  // namespace
+
+bool QrScheduler::label_matches(const Member& m, const std::string& device_id) const {
+    auto it = factory_.find(device_id);
+    if (it == factory_.end() || m.label.empty()) return false;
+    const auto& info = it->second;
+    switch (m.label_kind) {
+        case config::UnitLabel::Uuid:
+            return !info.uuid.empty() && folded(info.uuid, false) == folded(m.label, false);
+        case config::UnitLabel::Sn:
+            return !info.sn.empty() && folded(info.sn, false) == folded(m.label, false);
+        case config::UnitLabel::Mac:
+            return !info.mac.empty() && folded(info.mac, true) == folded(m.label, true);
+        case config::UnitLabel::DeviceId:
+            return false;
+    }
+    return false;
+}
+
+void QrScheduler::ask_factory_infos(std::size_t account, const cloud::TokenDevices& devices) {
+    std::vector<std::string> unknown;
+    auto want = [&](const std::string& id) {
+        if (!id.empty() && !factory_.count(id) && factory_asked_.insert(id).second) {
+            unknown.push_back(id);
+        }
+    };
+    for (const auto& d : devices.succeeded) want(d.device_id);
+    for (const auto& f : devices.failed) want(f.device_id);
+    if (unknown.empty()) return;
+    auto* cloud = accounts_[account].cloud;
+    calls_->submit([this, cloud, unknown]() -> CloudCalls::Completion {
         try {
-            devices = accounts_[key.first].cloud->token_devices(key.second);
-        } catch (const cloud::CloudError& e) {
-            last_error_ = std::string("token devices: ") + e.what();
-            continue;
+            auto infos = cloud->factory_infos(unknown);
+            return [this, infos] {
+                for (const auto& i : infos) factory_[i.device_id] = i;
+                // Match again every answer kept, now that labels can be told.
+                const auto kept = last_devices_;
+                for (const auto& [key, answer] : kept) take_devices(key.first, key.second, answer);
+            };
+        } catch (const std::exception& e) {
+            const std::string why = std::string("factory infos: ") + e.what();
+            return [this, unknown, why] {
+                last_error_ = why;
+                for (const auto& id : unknown) factory_asked_.erase(id);  // ask again
+            };
         }
-        auto answer_for = [&](const std::string& id) -> std::optional<CloudOutcome> {
-            for (const auto& d : devices.succeeded) {
-                if (d.device_id == id) return CloudOutcome{true, "", ""};
-            }
-            for (const auto& f : devices.failed) {
-                if (f.device_id == id) return CloudOutcome{false, f.code, f.message};
-            }
-            return std::nullopt;
-        };
-        std::vector<Member*> unnamed;
-        bool named_unanswered = false;
-        for (auto* m : members) {
-            if (m->outcome) continue;
-            if (m->device_id.empty()) {
-                unnamed.push_back(m);
-            } else {
-                m->outcome = answer_for(m->device_id);
-                named_unanswered = named_unanswered || !m->outcome;
-            }
+    });
+}
+
+void QrScheduler::take_devices(std::size_t account, const std::string& token,
+                               const cloud::TokenDevices& devices) {
+    last_devices_[{account, token}] = devices;
+    bool labels_to_match = false;
+    std::vector<Member*> members;
+    for (auto& [slot, m] : members_) {
+        if (!m.joined || m.outcome || m.account != account) continue;
+        if (std::find(m.tokens.begin(), m.tokens.end(), token) != m.tokens.end()) {
+            m.cloud_problem.reset();
+            members.push_back(&m);
         }
-        // While a named unit on this code has no answer, a device the cloud lists under an
-        // id nobody claims may be that unit's (its serial is not its cloud id): naming it
-        // by elimination could lend one unit another's success.
-        if (unnamed.empty() || named_unanswered) continue;
-        // Devices the cloud saw on this code that no unit was loaded or identified as.
-        std::set<std::string> strangers;
+    }
+    auto answer_for = [&](const std::string& id) -> std::optional<CloudOutcome> {
         for (const auto& d : devices.succeeded) {
-            if (!accounted_.count(d.device_id)) strangers.insert(d.device_id);
+            if (d.device_id == id) return CloudOutcome{true, "", ""};
         }
         for (const auto& f : devices.failed) {
-            if (!accounted_.count(f.device_id)) strangers.insert(f.device_id);
+            if (f.device_id == id) return CloudOutcome{false, f.code, f.message};
         }
-        if (strangers.empty()) continue;
-        if (unnamed.size() == 1 && strangers.size() == 1) {
-            // The only unit without an id on this code, and the only device the cloud saw
-            // on it that no other slot holds: it is this one.
-            auto* m = unnamed.front();
-            m->device_id = *strangers.begin();
-            accounted_.insert(m->device_id);
-            m->outcome = answer_for(m->device_id);
+        return std::nullopt;
+    };
+    // A unit known by its uuid, sn or MAC: the device the cloud lists whose factory
+    // information carries that label is this unit.
+    for (auto* m : members) {
+        if (!m->device_id.empty() || m->label.empty() ||
+            m->label_kind == config::UnitLabel::DeviceId) {
+            continue;
+        }
+        labels_to_match = true;
+        auto match = [&](const std::string& id) {
+            if (m->device_id.empty() && label_matches(*m, id)) {
+                m->device_id = id;
+                m->identified_by = "factory-infos " + config::to_string(m->label_kind);
+                accounted_.insert(id);
+            }
+        };
+        for (const auto& d : devices.succeeded) match(d.device_id);
+        for (const auto& f : devices.failed) match(f.device_id);
+    }
+    if (labels_to_match) ask_factory_infos(account, devices);
+    std::vector<Member*> unnamed;
+    bool named_unanswered = false;
+    for (auto* m : members) {
+        if (m->outcome) continue;
+        if (m->device_id.empty() && !m->label.empty()) {
+            // Labelled, not matched yet: an id nobody claims may be this unit's.
+            named_unanswered = true;
+        } else if (m->device_id.empty()) {
+            unnamed.push_back(m);
         } else {
-            for (auto* m : unnamed) m->ambiguous = true;
+            m->outcome = answer_for(m->device_id);
+            named_unanswered = named_unanswered || !m->outcome;
         }
+    }
+    // While a named unit on this code has no answer, a device the cloud lists under an
+    // id nobody claims may be that unit's (its serial is not its cloud id): naming it
+    // by elimination could lend one unit another's success.
+    if (unnamed.empty() || named_unanswered) return;
+    // Devices the cloud saw on this code that no unit was loaded or identified as.
+    std::set<std::string> strangers;
+    for (const auto& d : devices.succeeded) {
+        if (!accounted_.count(d.device_id)) strangers.insert(d.device_id);
+    }
+    for (const auto& f : devices.failed) {
+        if (!accounted_.count(f.device_id)) strangers.insert(f.device_id);
+    }
+    if (strangers.empty()) return;
+    if (unnamed.size() == 1 && strangers.size() == 1) {
+        // The only unit without an id on this code, and the only device the cloud saw
+        // on it that no other slot holds: it is this one.
+        auto* m = unnamed.front();
+        m->device_id = *strangers.begin();
+        m->identified_by = "elimination";
+        accounted_.insert(m->device_id);
+        m->outcome = answer_for(m->device_id);
+    } else {
+        for (auto* m : unnamed) m->ambiguous = true;
     }
 }
 
 std::string QrScheduler::device_id(const std::string& slot) const {
     auto it = members_.find(slot);
     return it == members_.end() ? std::string{} : it->second.device_id;
+}
+
+std::string QrScheduler::identified_by(const std::string& slot) const {
+    auto it = members_.find(slot);
+    return it == members_.end() ? std::string{} : it->second.identified_by;
+}
+
+std::vector<std::string> QrScheduler::unmatched_ids(const std::string& slot) const {
+    std::vector<std::string> ids;
+    auto it = members_.find(slot);
+    if (it == members_.end() || !it->second.account) return ids;
+    const auto& m = it->second;
+    for (const auto& t : m.tokens) {
+        auto d = last_devices_.find({*m.account, t});
+        if (d == last_devices_.end()) continue;
+        auto add = [&](const std::string& id) {
+            if (!accounted_.count(id) && std::find(ids.begin(), ids.end(), id) == ids.end()) {
+                ids.push_back(id);
+            }
+        };
+        for (const auto& s : d->second.succeeded) add(s.device_id);
+        for (const auto& f : d->second.failed) add(f.device_id);
+    }
+    return ids;
 }
 
 bool QrScheduler::ambiguous(const std::string& slot) const {
@@ -303,7 +513,7 @@ bool QrScheduler::ambiguous(const std::string& slot) const {
 QrView QrScheduler::view() const {
     QrView v;
     v.devices_max = options_.max_devices_per_qr;
-    if (!generation_) return v;
+    if (!generation_ || shown_ != generation_->id) return v;
     v.active = true;
     v.payload = payload_of(*generation_);
     v.expires_in_s = std::max(0.0, generation_->expires_at - clock_.now_s());

@@ -14,7 +14,9 @@
 
 #include "station/clock/clock.hpp"
 #include "station/cloud/cloud.hpp"
+#include "station/config/recipe.hpp"
 #include "station/config/station_config.hpp"
+#include "station/flow/cloud_calls.hpp"
 #include "station/flow/line_parts.hpp"
 #include "station/service.hpp"
 #include "station/store/store.hpp"
@@ -35,6 +37,9 @@ struct SchedulerOptions {
     int max_devices_per_qr = 30;
     double poll_interval_s = 2;  // how often the cloud is asked about a token's devices
     double token_retry_s = 5;    // after the cloud refused a token
+    // Cloud requests on a worker thread (a real-time line); false runs them inline, for
+    // virtual time. Either way their answers are taken at the next tick.
+    bool background_cloud = false;
 };
 
 enum class Admission { Admitted, Wait, Exhausted };
@@ -61,8 +66,18 @@ class QrScheduler {
 
     // Before a slot resets its device: reserves quota for one attempt.
     Admission admit(const std::string& slot, const std::string& product);
+    // Who a unit is: its Tuya device id when known, else the label scanned off it and what
+    // that label carries (matched to the cloud's device ids by their factory information).
+    struct UnitIdentity {
+        std::string device_id;
+        std::string label;
+        config::UnitLabel label_kind = config::UnitLabel::DeviceId;
+    };
     // The slot's device is ready: it joins the code on the screen. False while there is none.
-    bool join(const std::string& slot, const std::string& device_id);
+    bool join(const std::string& slot, const UnitIdentity& unit);
+    bool join(const std::string& slot, const std::string& device_id) {
+        return join(slot, UnitIdentity{device_id, device_id, config::UnitLabel::DeviceId});
+    }
     // The device left "ready": it has read a code; later codes are no longer its.
     void picked_up(const std::string& slot);
     // The cloud's word on the slot's device, once it has one.
@@ -70,11 +85,27 @@ class QrScheduler {
     // The device id the slot's answer is for: the unit's own, or the one the cloud named
     // that no other slot can claim (a unit loaded without a serial). Empty: not known.
     std::string device_id(const std::string& slot) const;
+    // How the slot's device id was found: "label" (it was the label), "factory-infos
+    // uuid|sn|mac", "elimination"; empty while not known.
+    std::string identified_by(const std::string& slot) const;
+    // Device ids the cloud listed under the slot's codes that matched no unit's label:
+    // recorded with a verdict that could not be matched.
+    std::vector<std::string> unmatched_ids(const std::string& slot) const;
     // The slot's device joined without an id and shares its code with other such devices:
     // the cloud's answers cannot be told apart, so no verdict may rest on them.
     bool ambiguous(const std::string& slot) const;
-    // Removes the slot's device from the account it joined; throws cloud::CloudError.
-    void remove_device(const std::string& slot);
+    // Asks the cloud to remove the slot's device from the account it joined; the answer
+    // comes with a later tick (removal()). A request already in flight is not repeated.
+    void request_removal(const std::string& slot);
+    struct Removal {
+        bool pending = false;
+        std::optional<cloud::CloudError> error;  // none: removed
+    };
+    // Why the cloud could not be asked about the slot's device at its last poll; none when
+    // it answered (or was not asked yet).
+    std::optional<std::string> cloud_problem(const std::string& slot) const;
+    // The state of the slot's last removal request; nullopt when none was made.
+    std::optional<Removal> removal(const std::string& slot) const;
     // The attempt is over: the reservation is spent when the cloud saw the device,
     // given back when it never did.
     void settle(const std::string& slot);
@@ -82,12 +113,14 @@ class QrScheduler {
     void tick();
 
     QrView view() const;
-    // Id of the code on screen (0: none). Cheap: the line polls it every tick, while
+    // Id of the code on screen (0: blank). Cheap: the line polls it every tick, while
     // view() builds the payload text.
-    std::int64_t generation_id() const { return generation_ ? generation_->id : 0; }
+    std::int64_t generation_id() const { return shown_; }
     const std::string& last_error() const { return last_error_; }
     // How long devices have waited, ready, with no code to read (virtual seconds).
     double qr_wait_s() const { return qr_wait_s_; }
+    // Cloud requests sent and not yet answered.
+    int cloud_requests_outstanding() const { return calls_->outstanding(); }
 
   private:
     struct Generation {
@@ -104,9 +137,14 @@ class QrScheduler {
         bool joined = false;
         bool picked_up = false;
         std::string device_id;
+        std::string label;
+        config::UnitLabel label_kind = config::UnitLabel::DeviceId;
+        std::string identified_by;
         std::vector<std::string> tokens;  // 8-character token parts the device may have read
         std::optional<CloudOutcome> outcome;
         bool ambiguous = false;
+        std::optional<Removal> removal;
+        std::optional<std::string> cloud_problem;
     };
     // Every device id a unit was loaded with or identified as: once its slot has settled,
     // the cloud still lists it under the code, and it is no stranger then.
@@ -115,10 +153,16 @@ class QrScheduler {
     bool reserve(std::size_t account, const std::string& product, const std::string& day);
     bool has_room(std::size_t account, const std::string& product, const std::string& day);
     bool usable(const Generation& g, double now) const;
-    void new_generation(double now);
-    void show(const std::optional<Generation>& g);
+    void request_generation(double now);
+    void take_generation(std::size_t account, const cloud::PairingToken& token, double asked_at);
+    void update_screen();
     std::string payload_of(const Generation& g) const;
     void poll_cloud();
+    void take_devices(std::size_t account, const std::string& token,
+                      const cloud::TokenDevices& devices);
+    // Asks for the factory information of listed ids not known yet (labels to match).
+    void ask_factory_infos(std::size_t account, const cloud::TokenDevices& devices);
+    bool label_matches(const Member& m, const std::string& device_id) const;
 
     Clock& clock_;
     store::Store& store_;
@@ -135,6 +179,15 @@ class QrScheduler {
     double qr_wait_s_ = 0;
     std::string last_error_;
     std::map<std::string, Member> members_;
+    bool token_pending_ = false;
+    // The last answer per (account, token), to match labels once factory information comes.
+    std::map<std::pair<std::size_t, std::string>, cloud::TokenDevices> last_devices_;
+    std::map<std::string, cloud::FactoryInfo> factory_;  // by device id
+    std::set<std::string> factory_asked_;
+    std::int64_t shown_ = 0;  // id of the generation on the screen; 0: blank
+    std::set<std::pair<std::size_t, std::string>> polls_pending_;
+    // Last: destroyed first, so no request outlives the state its answer goes to.
+    std::unique_ptr<CloudCalls> calls_;
 };
 
 }  // namespace linestation::flow

@@ -1,5 +1,6 @@
 #include "station/flow/slot_flow.hpp"
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
 #include <sstream>
@@ -7,6 +8,12 @@
 namespace linestation::flow {
 
 namespace {
+
+// Between removal requests the cloud refused (device offline after its reset, 5xx).
+constexpr double kRemovalRetryS = 5;
+// A unit that keeps pairing again from codes shown for other slots is the screen's doing,
+// not the unit's; after this many removals its verdict waits no longer.
+constexpr int kMaxRemovals = 5;
 
 std::string to_json(const Poco::JSON::Object& o) {
     std::ostringstream out;
@@ -97,7 +104,11 @@ void SlotFlow::start(UnitOrder order) {
     if (busy()) throw std::invalid_argument("slot " + slot_ + " is busy");
     order_ = std::move(order);
     if (!order_.recipe) throw std::invalid_argument("slot " + slot_ + ": no recipe");
-    if (!order_.device_id && order_.serial) order_.device_id = order_.serial;
+    // A label is a device id only where the recipe says so; a uuid, sn or MAC is matched to
+    // the cloud's device ids by their factory information.
+    if (!order_.device_id && order_.serial && order_.recipe->label == config::UnitLabel::DeviceId) {
+        order_.device_id = order_.serial;
+    }
     store::UnitRecord u;
     u.batch_id = order_.batch_id;
     u.device_id = order_.device_id;
@@ -115,6 +126,7 @@ void SlotFlow::start(UnitOrder order) {
     unit_started_ = clock_.now_s();
     reset_started_.reset();
     retried_ = false;
+    removals_ = 0;
     quota_wait_logged_ = false;
     measurements_.clear();
     verdict_.reset();
@@ -298,7 +310,8 @@ void SlotFlow::tick() {
                 return;
             }
             case Step::InBatch:
-                if (scheduler_.join(slot_, order_.device_id.value_or(""))) {
+                if (scheduler_.join(slot_, {order_.device_id.value_or(""),
+                                            order_.serial.value_or(""), order_.recipe->label})) {
                     joined_at_ = now;
                     if (order_.kind == FlowKind::Wired) {
                         if (!handover_ || !order_.device_id) {
@@ -319,24 +332,24 @@ void SlotFlow::tick() {
                 watch(now);
                 return;
             case Step::Removing:
-                scheduler_.remove_device(slot_);
-                event("cloud", R"({"call":"remove_device","result":"ok"})");
-                removed_at_ = now;
-                removals_ = 1;
-                set_step(Step::VerifyingReady);
+                removing(now);
                 return;
             case Step::VerifyingReady:
                 // Back in pairing mode, a device reads whatever code the screen shows next
-                // and may pair to the station's account before its ready blink is
-                // confirmed. Online after the removal: remove it again, verify again (twice at
-                // most).
-                if (led_state_ == "online" && led_.since >= removed_at_ && removals_ < 3) {
+                // and may pair to the station's account again before its ready blink is
+                // confirmed. Online after the removal: remove it again; that is the
+                // station's doing, never the unit's fault.
+                if (led_state_ == "online" && led_.since >= removed_at_) {
+                    if (removals_ >= kMaxRemovals) {
+                        finish(verdict::kInconclusive, reason::kNotClean,
+                               "paired to the station's account again after " +
+                                   std::to_string(removals_) +
+                                   " removals; it is removed when the line sweeps the account");
+                        return;
+                    }
                     event("flow", R"({"re-paired":"removing from the account again"})");
-                    scheduler_.remove_device(slot_);
-                    event("cloud", R"({"call":"remove_device","result":"ok"})");
-                    ++removals_;
-                    removed_at_ = now;
-                    step_started_ = now;
+                    scheduler_.request_removal(slot_);
+                    set_step(Step::Removing);
                     return;
                 }
                 if (led_state_ == "ready") {
@@ -369,10 +382,55 @@ void SlotFlow::tick() {
         Poco::JSON::Object o;
         o.set("error", e.code());
         event("cloud", to_json(o));
-        const auto why = e.failure() == cloud::CloudFailure::PermissionDenied
-                             ? reason::kNoPermission
-                             : reason::kCloudUnavailable;
+        const auto why =
+            e.failure() == cloud::CloudFailure::PermissionDenied ? reason::kNoPermission
+            : e.failure() == cloud::CloudFailure::QuotaExceeded  ? reason::kQuotaExceeded
+                                                                 : reason::kCloudUnavailable;
         finish(verdict::kFail, why, e.what());
+    }
+}
+
+void SlotFlow::removing(double now) {
+    const auto r = scheduler_.removal(slot_);
+    if (!r || r->pending) {
+        if (now - step_started_ > timeout("unbind_s", 120)) {
+            finish(verdict::kInconclusive, reason::kCloudUnavailable,
+                   "the cloud did not answer the removal: the unit may still be bound to the "
+                   "station's account");
+        }
+        return;
+    }
+    if (!r->error) {
+        event("cloud", R"({"call":"remove_device","result":"ok"})");
+        removed_at_ = now;
+        ++removals_;
+        set_step(Step::VerifyingReady);
+        return;
+    }
+    const auto& e = *r->error;
+    Poco::JSON::Object o;
+    o.set("call", "remove_device");
+    o.set("error", e.code());
+    o.set("failure", cloud::to_string(e.failure()));
+    event("cloud", to_json(o));
+    if (e.failure() == cloud::CloudFailure::PermissionDenied) {
+        finish(verdict::kFail, reason::kNoPermission, e.what());
+        return;
+    }
+    if (e.failure() == cloud::CloudFailure::QuotaExceeded) {
+        finish(verdict::kFail, reason::kQuotaExceeded, e.what());
+        return;
+    }
+    // Offline (still rebooting) or a cloud that is away: ask again a little later, for as
+    // long as the flow allows; the unit is bound to the station's account until then.
+    if (now - step_started_ > timeout("unbind_s", 120)) {
+        finish(verdict::kInconclusive, reason::kCloudUnavailable,
+               std::string("could not remove the unit from the station's account: ") + e.what());
+        return;
+    }
+    if (now >= next_removal_try_) {
+        next_removal_try_ = now + kRemovalRetryS;
+        scheduler_.request_removal(slot_);
     }
 }
 
@@ -402,13 +460,16 @@ void SlotFlow::watch(double now) {
         }
         if (auto out = scheduler_.outcome(slot_)) {
             if (!order_.device_id) {
-                // Loaded without a serial: the cloud named the only device on the code that
-                // no other slot holds.
+                // Its label matched the factory information of a device the cloud listed,
+                // or (loaded without a serial) the cloud named the only device on the code
+                // that no other slot holds.
                 order_.device_id = scheduler_.device_id(slot_);
                 Poco::JSON::Object o;
                 o.set("identified", *order_.device_id);
-                o.set("by", "elimination");
+                o.set("by", scheduler_.identified_by(slot_));
+                if (order_.serial) o.set("label", *order_.serial);
                 event("cloud", to_json(o));
+                store_.set_unit_device(*unit_id_, *order_.device_id);
             }
             if (!out->succeeded) {
                 Poco::JSON::Object o;
@@ -430,14 +491,17 @@ void SlotFlow::watch(double now) {
             }
             if (seen_green_ && (!needs_online || seen_online_)) {
                 event("cloud", R"({"answer":"succeeded"})");
+                scheduler_.request_removal(slot_);
+                next_removal_try_ = now + kRemovalRetryS;
                 set_step(Step::Removing);
-                tick();
                 return;
             }
         }
-    } else if (seen_green_ && (needs_online ? seen_online_ : led_state_ == "ready")) {
-        // No cloud configured: the LED sequence is the whole evidence.
-        finish(verdict::kPass, reason::kPassed, "LED sequence only (no cloud configured)");
+    } else {
+        // Green then ready is also what a refused activation shows on some firmware: the
+        // LED alone is no evidence. Batches are refused without a cloud; this is a guard.
+        finish(verdict::kInconclusive, reason::kCloudUnavailable,
+               "no cloud account is configured: nothing can confirm the unit's state");
         return;
     }
     const double waited = now - joined_at_;
@@ -451,10 +515,25 @@ void SlotFlow::watch(double now) {
         if (led_state_ == "pair_failed_cloud") {
             finish(verdict::kFail, reason::kCloudRefused, "the device reports a cloud failure");
         } else if (seen_green_ && !order_.device_id && scheduler_.has_cloud()) {
-            // It joined, but without a serial its answer could not be told from the others'.
+            // It joined, but its answer could not be told from the others': the ids the
+            // cloud listed go with the verdict, for a person to match.
+            Poco::JSON::Array ids;
+            for (const auto& id : scheduler_.unmatched_ids(slot_)) ids.add(id);
+            Poco::JSON::Object o;
+            o.set("unmatched_device_ids", ids);
+            if (order_.serial) o.set("label", *order_.serial);
+            event("cloud", to_json(o));
             finish(verdict::kInconclusive, reason::kUnidentified,
-                   "the unit has no serial and the cloud's answers could not be matched to it "
-                   "(load it with its serial)");
+                   order_.serial
+                       ? "no device the cloud listed carries the label " + *order_.serial + " (" +
+                             config::to_string(order_.recipe->label) + ")"
+                       : "the unit has no serial and the cloud's answers could not be "
+                         "matched to it (load it with its serial)");
+        } else if (seen_green_ && scheduler_.cloud_problem(slot_)) {
+            // The cloud could not be asked: whether the unit is free is unknown.
+            finish(verdict::kInconclusive, reason::kCloudUnavailable,
+                   "the cloud could not be asked how the unit fared: " +
+                       *scheduler_.cloud_problem(slot_));
         } else if (seen_green_) {
             finish(verdict::kFail, reason::kStillBound,
                    "green kept blinking: the cloud never confirmed");

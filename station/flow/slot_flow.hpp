@@ -133,6 +133,7 @@ class SlotFlow {
                  bool force = true);
     void reset_sequence(double now);
     void watch(double now);
+    void removing(double now);
     void finish(const std::string& verdict, const std::string& why, const std::string& detail = "");
     void event(const char* kind, const std::string& detail_json);
     double timeout(const char* key, double fallback) const;
@@ -163,6 +164,7 @@ class SlotFlow {
     double reset_done_ = 0;
     double joined_at_ = 0;
     double removed_at_ = 0;
+    double next_removal_try_ = 0;
     bool seen_green_ = false;
     bool seen_online_ = false;
     bool retried_ = false;

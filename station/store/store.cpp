@@ -146,6 +146,13 @@ std::vector<OperatorRecord> Store::operators() {
     return out;
 }
 
+bool Store::disable_operator(const std::string& login) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached("UPDATE operators SET disabled = 1 WHERE login = ?"));
+    s->bind_all(login).run();
+    return db_.changes() > 0;
+}
+
 std::int64_t Store::add_cloud_account(const CloudAccountRecord& a) {
     std::lock_guard lock(mutex_);
     Use s(db_.cached(
@@ -391,6 +398,24 @@ void Store::settle_quota(std::int64_t account_id, const std::string& product_id,
         "UPDATE quota_usage SET reserved = max(reserved - 1, 0), used = used + ? WHERE account_id "
         "= ? AND product_id = ? AND day = ?"));
     s->bind_all(spent ? 1 : 0, account_id, product_id, day).run();
+}
+
+void Store::set_unit_device(std::int64_t unit_id, const std::string& device_id) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached("UPDATE units SET device_id = ? WHERE id = ?"));
+    s->bind_all(device_id, unit_id).run();
+}
+
+int Store::spend_open_reservations() {
+    std::lock_guard lock(mutex_);
+    Use count(db_.cached("SELECT coalesce(sum(reserved), 0) FROM quota_usage"));
+    int open = 0;
+    if (count->step()) open = static_cast<int>(count->int64(0));
+    count->reset();
+    Use s(db_.cached(
+        "UPDATE quota_usage SET used = used + reserved, reserved = 0 WHERE reserved > 0"));
+    s->run();
+    return open;
 }
 
 std::int64_t Store::audit(std::int64_t at_ms, const std::string& actor, const std::string& action,

@@ -123,6 +123,8 @@ class Store {
     std::int64_t add_operator(const OperatorRecord& op);
     std::optional<OperatorRecord> find_operator(const std::string& login);
     std::vector<OperatorRecord> operators();
+    // Marks the login disabled (it can no longer sign in); false when there is no such login.
+    bool disable_operator(const std::string& login);
 
     std::int64_t add_cloud_account(const CloudAccountRecord& account);
     std::optional<CloudAccountRecord> cloud_account(std::int64_t id);
@@ -164,6 +166,11 @@ class Store {
     // The reservation was spent (the cloud saw the attempt) or given back (it never did).
     void settle_quota(std::int64_t account_id, const std::string& product_id,
                       const std::string& day, bool spent);
+    // Start-up: every reservation left by a run that stopped mid-attempt is spent, since
+    // the cloud may have counted it. Returns how many were settled.
+    int spend_open_reservations();
+    // The cloud's device id of a unit that was loaded by its label (uuid, sn, MAC).
+    void set_unit_device(std::int64_t unit_id, const std::string& device_id);
 
     std::int64_t audit(std::int64_t at_ms, const std::string& actor, const std::string& action,
                        const std::string& detail_json = "{}");

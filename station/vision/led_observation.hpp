@@ -1,7 +1,7 @@
 #pragma once
 // What the LED vision says about one slot's indicator: the contract between
 // station/vision (which produces it) and the slot flows (which act on it).
-// Same fields as a `station led-scan` JSON line (see shared/DESIGN.md).
+// Same fields as a `station led-scan` JSON line (docs/ARCHITECTURE.md, "Contracts").
 
 #include <optional>
 #include <string>

@@ -44,8 +44,8 @@ class LedScanner {
     std::vector<LedTracker> trackers_;
 };
 
-// One `station led-scan` line (see shared/DESIGN.md), without the newline; with a recipe
-// the line always has "state" (null when the recipe's table has no row for the reading).
+// One `station led-scan` line (docs/ARCHITECTURE.md, "Contracts"), without the newline; with a
+// recipe the line always has "state" (null when the recipe's table has no row for the reading).
 std::string observation_json(const LedObservation& o, bool with_state = false);
 
 }  // namespace linestation::vision

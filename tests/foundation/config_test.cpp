@@ -25,7 +25,8 @@ const char* kRecipe = R"({
 
 // Parses `text` as file `name` and returns the error message, or "" when it loads.
 template <typename Parse>
-std::string error_of(const std::string& text, Parse parse, const std::string& name = "recipes/cam.json") {
+std::string error_of(const std::string& text, Parse parse,
+                     const std::string& name = "recipes/cam.json") {
     try {
         parse(JsonNode::parse(text, name));
     } catch (const ConfigError& e) {
@@ -100,11 +101,12 @@ TEST(Recipe, EachKindOfErrorIsNamed) {
                   .find("$.led.states[2].color: expected two colours"),
               std::string::npos);
     // Overlapping table rows make a state ambiguous.
-    EXPECT_NE(recipe_error(replace(kRecipe, R"("state": "online")", R"("state": "online2")")
-                               .insert(std::string(kRecipe).find(R"({"state": "online")"),
-                                       R"({"state": "lit", "color": "green", "pattern": "steady"},)"))
-                  .find("overlaps the LED state"),
-              std::string::npos);
+    EXPECT_NE(
+        recipe_error(replace(kRecipe, R"("state": "online")", R"("state": "online2")")
+                         .insert(std::string(kRecipe).find(R"({"state": "online")"),
+                                 R"({"state": "lit", "color": "green", "pattern": "steady"},)"))
+            .find("overlaps the LED state"),
+        std::string::npos);
     // Wrong container type.
     EXPECT_EQ(recipe_error(replace(kRecipe, R"("flows": {)", R"("flows": [{)").append("]")).empty(),
               false);
@@ -155,7 +157,8 @@ const char* kFixture = R"({
 })";
 
 std::string fixture_error(const std::string& text) {
-    return error_of(text, [](const JsonNode& n) { parse_fixture(n); }, "fixtures/test.json");
+    return error_of(
+        text, [](const JsonNode& n) { parse_fixture(n); }, "fixtures/test.json");
 }
 }  // namespace
 
@@ -214,7 +217,8 @@ TEST(StationConfig, LoadsWithSecretsFromEnvironmentAndRelativePaths) {
       "cloud": {"endpoint": "https://openapi.tuyaeu.com", "client_id": "cid",
                 "secret_env": "TUYA_SECRET", "uid": "u1"},
       "wifi": {"ssid": "Factory", "password": "pw123456"}
-    })", "/etc/linestation/station.json");
+    })",
+                                "/etc/linestation/station.json");
     auto c = parse_station_config(root, "/etc/linestation", fake_env);
     EXPECT_EQ(c.station_id, "rma-1");
     EXPECT_EQ(c.http_port, 9090);
@@ -245,6 +249,38 @@ TEST(StationConfig, LanListenerCanBeMovedToLoopbackAndFreePorts) {
     }
 }
 
+TEST(StationConfig, CloudApiFamilyIsPairingUnlessTheIndustryAssetIsGiven) {
+    auto parse = [](const std::string& cloud) {
+        return parse_station_config(
+            JsonNode::parse(R"({"cloud": {"endpoint": "https://openapi.tuyaeu.com", )"
+                            R"("client_id": "c", "secret": "s", "uid": "u")" +
+                                cloud + "}}",
+                            "station.json"),
+            "", fake_env);
+    };
+    EXPECT_EQ(parse("").cloud->api, CloudApi::Pairing);
+    auto industry = parse(R"(, "api": "device-registration", "asset_id": "1233213123123")");
+    EXPECT_EQ(industry.cloud->api, CloudApi::DeviceRegistration);
+    EXPECT_EQ(industry.cloud->asset_id, "1233213123123");
+    auto message = [&](const std::string& cloud) {
+        try {
+            parse(cloud);
+        } catch (const ConfigError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_EQ(message(R"(, "api": "industry")"),
+              "station.json: $.cloud.api: expected one of \"pairing\", \"device-registration\", "
+              "got \"industry\"");
+    EXPECT_EQ(message(R"(, "api": "device-registration")"),
+              "station.json: $.cloud: \"asset_id\" is required with \"api\": "
+              "\"device-registration\" (the industry API registers devices to an asset)");
+    EXPECT_EQ(message(R"(, "asset_id": "a1")"),
+              "station.json: $.cloud.asset_id: an asset id is used only with \"api\": "
+              "\"device-registration\"; the pairing API asks tokens for the uid");
+}
+
 TEST(StationConfig, ErrorsNameTheField) {
     auto err = [](const std::string& text) {
         try {
@@ -256,11 +292,13 @@ TEST(StationConfig, ErrorsNameTheField) {
     };
     EXPECT_EQ(err(R"({"http": {"port": 70000}})"),
               "station.json: $.http.port: expected an integer from 0 to 65535, got 70000");
-    EXPECT_EQ(err(R"({"cloud": {"endpoint": "http://openapi.tuyaeu.com", "client_id": "c", "secret": "s", "uid": "u"}})"),
-              "station.json: $.cloud.endpoint: expected an https:// URL (plain http only to the "
-              "loopback emulator), got \"http://openapi.tuyaeu.com\"");
-    EXPECT_EQ(err(R"({"cloud": {"endpoint": "https://x", "client_id": "c", "secret_env": "NOPE", "uid": "u"}})"),
-              "station.json: $.cloud.secret_env: environment variable NOPE is not set");
+    EXPECT_EQ(
+        err(R"({"cloud": {"endpoint": "http://openapi.tuyaeu.com", "client_id": "c", "secret": "s", "uid": "u"}})"),
+        "station.json: $.cloud.endpoint: expected an https:// URL (plain http only to the "
+        "loopback emulator), got \"http://openapi.tuyaeu.com\"");
+    EXPECT_EQ(
+        err(R"({"cloud": {"endpoint": "https://x", "client_id": "c", "secret_env": "NOPE", "uid": "u"}})"),
+        "station.json: $.cloud.secret_env: environment variable NOPE is not set");
     EXPECT_EQ(err(R"({"wifi": {"ssid": "123456789012345678901234567890123", "password": "p"}})"),
               "station.json: $.wifi.ssid: expected an SSID of at most 32 bytes, got "
               "\"123456789012345678901234567890123\"");

@@ -61,6 +61,10 @@ TEST(Store, EveryTableRoundTrips) {
     EXPECT_EQ(found->products, op.products);
     EXPECT_EQ(found->role, "operator");
     EXPECT_FALSE(store.find_operator("nobody"));
+    EXPECT_FALSE(found->disabled);
+    EXPECT_TRUE(store.disable_operator("ana"));
+    EXPECT_TRUE(store.find_operator("ana")->disabled);
+    EXPECT_FALSE(store.disable_operator("nobody"));
     // A login is unique.
     EXPECT_THROW(store.add_operator(op), SqliteError);
     // A role outside the three is refused by the schema.

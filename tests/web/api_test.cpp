@@ -383,6 +383,7 @@ TEST_F(WebApi, AdminManagesUsersWithoutSeeingHashes) {
     EXPECT_EQ(user.get("/api/session").status, 401);  // the session ended with it
     EXPECT_EQ(ApiClient(server->port()).login("new", "new-password").status, 401);
     EXPECT_EQ(adm.post("/api/users/adm/disable").status, 409);
+    EXPECT_EQ(adm.post("/api/users/nobody/disable").status, 404);
     EXPECT_TRUE(audited("adm", "user.disable"));
 }
 

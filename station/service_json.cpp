@@ -1,10 +1,10 @@
-#include "station/flow/view_json.hpp"
+#include "station/service_json.hpp"
 
 #include <Poco/JSON/Object.h>
 
 #include <sstream>
 
-namespace linestation::flow {
+namespace linestation {
 
 namespace {
 template <typename T>
@@ -62,4 +62,4 @@ std::string to_json(const QrView& v) {
     return text(o);
 }
 
-}  // namespace linestation::flow
+}  // namespace linestation

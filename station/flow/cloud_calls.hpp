@@ -1,0 +1,69 @@
+#pragma once
+// Cloud requests off the line's thread. A request can take its timeout three times over
+// (retries), and while the line waits under its lock a reset relay stays pressed, LED
+// observations queue up and the web API blocks. So the scheduler hands each request to a
+// CloudCalls, which runs it elsewhere; what the request learnt comes back as a completion
+// that the line runs at its next tick, under its own lock.
+//
+// Inline runs the request at once (virtual time: a simulated shift stays deterministic,
+// and the completion still waits for the next tick as it would in real time); Background
+// runs requests in order on one worker thread.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace linestation::flow {
+
+class CloudCalls {
+  public:
+    using Completion = std::function<void()>;
+    // Runs the request and returns what to do with its answer on the line's thread.
+    using Request = std::function<Completion()>;
+
+    virtual ~CloudCalls() = default;
+    virtual void submit(Request request) = 0;
+    // Completions whose requests have finished, in the order they finished.
+    std::vector<Completion> take_completed();
+    // Requests submitted and not yet taken back as completions.
+    int outstanding() const;
+
+  protected:
+    void completed(Completion c);
+    void submitted();
+
+  private:
+    mutable std::mutex mutex_;
+    std::vector<Completion> done_;
+    int outstanding_ = 0;
+};
+
+class InlineCloudCalls final : public CloudCalls {
+  public:
+    void submit(Request request) override;
+};
+
+class BackgroundCloudCalls final : public CloudCalls {
+  public:
+    BackgroundCloudCalls();
+    // Waits for the request in flight (its own timeout bounds that); drops the queued ones.
+    ~BackgroundCloudCalls() override;
+    BackgroundCloudCalls(const BackgroundCloudCalls&) = delete;
+    BackgroundCloudCalls& operator=(const BackgroundCloudCalls&) = delete;
+    void submit(Request request) override;
+
+  private:
+    void run(std::stop_token stop);
+    std::mutex queue_mutex_;
+    std::condition_variable_any wake_;
+    std::deque<Request> queue_;
+    std::jthread worker_;
+};
+
+std::unique_ptr<CloudCalls> make_cloud_calls(bool background);
+
+}  // namespace linestation::flow
