@@ -542,6 +542,29 @@ void TuyaClient::remove_device(const std::string& device_id) {
     }
 }
 
+// Pairing: "Get Device Details" (获取设备详情), GET /v1.0/devices/{device_id}, whose result
+// carries the owner's `uid` and `active_time` (last paired, s); industry: "Get the detailed
+// information of a specified device", GET /v1.0/iot-03/devices/{device_id}, with `asset_id`.
+DeviceDetails TuyaClient::device_details(const std::string& device_id) {
+    auto object =
+        object_of(impl_->call("GET", impl_->paths().devices + path_part(device_id, "device id"), "",
+                              "device details " + device_id),
+                  "device details");
+    DeviceDetails out;
+    try {
+        out.device_id = object->optValue<std::string>("id", device_id);
+        out.owner = object->optValue<std::string>("uid", "");
+        if (out.owner.empty()) out.owner = object->optValue<std::string>("asset_id", "");
+        out.online = object->optValue<bool>("online", false);
+        out.active_time_s = object->optValue<std::int64_t>("active_time", 0);
+    } catch (const Poco::Exception& e) {
+        throw CloudError(
+            CloudFailure::Other, "",
+            "device details: the cloud's answer is malformed (" + e.displayText() + ")");
+    }
+    return out;
+}
+
 // Pairing: "Query device log", GET /v1.0/devices/{device_id}/logs?type=...; industry: "Get
 // Device Event Log", GET /v1.0/iot-03/devices/{device_id}/logs?event_types=...; both with
 // start_time, end_time (13-digit ms) and size. The result is returned as the cloud wrote it.

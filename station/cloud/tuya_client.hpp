@@ -54,6 +54,7 @@ class TuyaClient final : public Cloud {
     void remove_device(const std::string& device_id) override;
     std::string device_logs(const std::string& device_id) override;
     std::vector<FactoryInfo> factory_infos(const std::vector<std::string>& device_ids) override;
+    DeviceDetails device_details(const std::string& device_id) override;
 
     // Makes sure an access token is held (fetching or refreshing it as needed); returns the
     // account uid the cloud reports for it.

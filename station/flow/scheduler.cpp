@@ -186,6 +186,9 @@ void QrScheduler::settle(const std::string& slot) {
     auto it = members_.find(slot);
     if (it == members_.end()) return;
     const auto& m = it->second;
+    if (m.account && m.joined && !m.device_id.empty()) {
+        watch_device(*m.account, m.device_id, options_.stray_first_check_s);
+    }
     if (m.account) {
         // Ambiguous: the cloud did answer for it, only not recognisably; count it spent.
         const bool spent = m.outcome.has_value() || m.ambiguous;
@@ -296,6 +299,7 @@ void QrScheduler::tick() {
         next_poll_ = now + options_.poll_interval_s;
         poll_cloud();
     }
+    if (!accounts_.empty()) sweep(now);
     // Inline requests have answered already: take them now, as a synchronous call would.
     for (auto& done : calls_->take_completed()) {
         if (done) done();
@@ -399,6 +403,14 @@ void QrScheduler::ask_factory_infos(std::size_t account, const cloud::TokenDevic
 void QrScheduler::take_devices(std::size_t account, const std::string& token,
                                const cloud::TokenDevices& devices) {
     last_devices_[{account, token}] = devices;
+    // A device that activated with this code and that no unit in a slot is, or was: check
+    // it at once (a unit the operator never loaded, one from a slot that gave up on it).
+    for (const auto& d : devices.succeeded) {
+        if (!d.device_id.empty() && !accounted_.count(d.device_id) &&
+            strangers_seen_.insert(d.device_id).second) {
+            watch_device(account, d.device_id, 0);
+        }
+    }
     bool labels_to_match = false;
     std::vector<Member*> members;
     for (auto& [slot, m] : members_) {
@@ -479,6 +491,103 @@ void QrScheduler::take_devices(std::size_t account, const std::string& token,
 std::string QrScheduler::device_id(const std::string& slot) const {
     auto it = members_.find(slot);
     return it == members_.end() ? std::string{} : it->second.device_id;
+}
+
+void QrScheduler::watch_device(std::size_t account, const std::string& device_id,
+                               double first_check_in) {
+    const double now = clock_.now_s();
+    auto& w = strays_[device_id];
+    w.account = account;
+    w.interval = std::max(first_check_in, 1.0);
+    if (!w.pending) w.next_check = now + first_check_in;
+    w.watch_until = std::max(w.watch_until, now + options_.stray_watch_s);
+}
+
+int QrScheduler::left_bound() const {
+    return static_cast<int>(std::count_if(strays_.begin(), strays_.end(),
+                                          [](const auto& kv) { return kv.second.bound; }));
+}
+
+void QrScheduler::sweep_now() {
+    const double now = clock_.now_s();
+    for (auto& [id, w] : strays_) w.next_check = std::min(w.next_check, now);
+}
+
+void QrScheduler::sweep(double now) {
+    for (auto it = strays_.begin(); it != strays_.end();) {
+        auto& [id, w] = *it;
+        if (!w.pending && !w.bound && now > w.watch_until) {
+            it = strays_.erase(it);
+            continue;
+        }
+        // A slot holds it (a re-test), or may (a unit known by its label, whose match waits
+        // for this device's factory information): its flow removes it, not the sweep.
+        const bool claimed = std::any_of(members_.begin(), members_.end(), [&](const auto& kv) {
+            const auto& m = kv.second;
+            if (m.device_id == id) return true;
+            if (!m.joined || !m.device_id.empty() || m.label.empty()) return false;
+            return !factory_.count(id) || label_matches(m, id);
+        });
+        if (w.pending || claimed || now < w.next_check) {
+            ++it;
+            continue;
+        }
+        w.pending = true;
+        w.next_check = now + w.interval;
+        w.interval *= 2;
+        auto* cloud = accounts_[w.account].cloud;
+        const auto owner = accounts_[w.account].uid;
+        const auto device = id;
+        calls_->submit([this, cloud, owner, device]() -> CloudCalls::Completion {
+            // Bound to the station's account? A device the account may not see (another's,
+            // or gone) is not.
+            bool bound = false;
+            bool removed = false;
+            std::string problem;
+            try {
+                bound = cloud->device_details(device).owner == owner;
+            } catch (const cloud::CloudError& e) {
+                if (e.failure() != cloud::CloudFailure::PermissionDenied &&
+                    e.failure() != cloud::CloudFailure::Other) {
+                    problem = e.what();
+                }
+            } catch (const std::exception& e) {
+                problem = e.what();
+            }
+            if (bound) {
+                try {
+                    cloud->remove_device(device);
+                    removed = true;
+                } catch (const std::exception& e) {
+                    problem = e.what();
+                }
+            }
+            return [this, device, bound, removed, problem] {
+                auto watched = strays_.find(device);
+                if (watched == strays_.end()) return;
+                watched->second.pending = false;
+                if (!problem.empty()) {
+                    last_error_ = "nothing left bound: " + device + ": " + problem;
+                    // Unknown: it may still be bound; look again soon, keep watching.
+                    watched->second.bound = watched->second.bound || bound;
+                    watched->second.watch_until =
+                        std::max(watched->second.watch_until, clock_.now_s() + 60);
+                    return;
+                }
+                watched->second.bound = false;
+                if (removed) {
+                    ++strays_removed_;
+                    store_.audit(clock_.wall_ms(), "station", "cloud.stray_removed",
+                                 "{\"device_id\":\"" + device + "\"}");
+                    // Removed, it reboots into pairing mode: watch it a while longer.
+                    watched->second.interval = options_.stray_first_check_s;
+                    watched->second.next_check = clock_.now_s() + watched->second.interval;
+                    watched->second.watch_until = clock_.now_s() + options_.stray_watch_s;
+                }
+            };
+        });
+        ++it;
+    }
 }
 
 std::string QrScheduler::identified_by(const std::string& slot) const {

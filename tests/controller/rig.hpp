@@ -33,6 +33,7 @@ struct RigOptions {
     bool wired = false;  // gateways found on the LAN by a real UDP listener on loopback
     bool announce = true;
     bool vision = false;  // the camera twin's frames through the station's LED vision
+    bool handover = true;  // the line can hand a token to a wired device (the virtual one)
 };
 
 struct Rig {
@@ -61,9 +62,11 @@ struct Rig {
         setup.screen = &vline->screen();
         // Gateways are found on the LAN by a real UDP listener on loopback.
         if (o.wired) setup.lan = app::LanPorts{0, 0, "127.0.0.1"};
-        setup.wired_handover = [this](const std::string& id, const std::string& payload) {
-            vline->hand_over(id, payload);
-        };
+        if (o.handover) {
+            setup.wired_handover = [this](const std::string& id, const std::string& payload) {
+                vline->hand_over(id, payload);
+            };
+        }
         assembly = std::make_unique<app::LineAssembly>(std::move(setup), clock, *store);
         lan = assembly->lan();
         if (lan && o.announce) vline->announce_to(lan->encrypted_port());
