@@ -58,12 +58,10 @@ struct Verdict {
 
 }  // namespace
 
-// Disabled until the station keeps a just-unbound unit from pairing again with the code
-// still on the screen (issue 11 item 4): run on 2026-12-01 it found exactly that, twice in
-// two runs: VD11-10 (good, slot A2) PASS ok, bound to station-account-1 when the shift was
-// over (24 units in 129 s; every verdict agreed with the drawn truth, 20 of 20 good PASS).
-// Run it with --gtest_also_run_disabled_tests; enable it with the fix.
-TEST(TwinsProcess, DISABLED_ServeOnTheTwinsFixtureGivesNoFalsePassAndLeavesNothingBound) {
+// Before main's "nothing left bound" (a device that re-read the code still on screen after
+// its PASS is removed again) this found VD11-10 (good, A2) PASS and bound to
+// station-account-1 at the end of the shift, in two runs of two.
+TEST(TwinsProcess, ServeOnTheTwinsFixtureGivesNoFalsePassAndLeavesNothingBound) {
     TempDir dir;
     const auto db = (dir / "station.db").string();
     auto added = run_process({LS_STATION_BINARY, "user", "add", "--login", "boss", "--role",
