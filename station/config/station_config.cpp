@@ -42,7 +42,7 @@ StationConfig default_station_config() {
 StationConfig parse_station_config(const JsonNode& root, const std::filesystem::path& base_dir,
                                    const char* (*environment)(const char*)) {
     root.allow_only({"schema", "station", "http", "store", "log", "fixture", "recipes", "cloud",
-                     "wifi", "description"});
+                     "wifi", "lan", "description"});
     StationConfig c = default_station_config();
     c.source = root.file();
     if (auto schema = root.find("schema")) schema->as_int(1, 1);
@@ -121,6 +121,13 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
                 "API registers devices to an asset)");
         }
         c.cloud = s;
+    }
+    if (auto lan = root.find("lan")) {
+        lan->allow_only({"bind", "plain_port", "encrypted_port"});
+        c.lan.bind = lan->string_or("bind", c.lan.bind);
+        c.lan.plain_port = static_cast<int>(lan->int_or("plain_port", c.lan.plain_port, 0, 65535));
+        c.lan.encrypted_port =
+            static_cast<int>(lan->int_or("encrypted_port", c.lan.encrypted_port, 0, 65535));
     }
     if (auto wifi = root.find("wifi")) {
         wifi->allow_only({"ssid", "password", "password_env"});

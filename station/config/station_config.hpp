@@ -32,6 +32,14 @@ struct WifiSettings {
     std::string password;  // never logged
 };
 
+// Where wired devices' UDP announcements are heard (Tuya's ports 6666 plain, 6667
+// encrypted); port 0 picks a free one (the twins, tests).
+struct LanSettings {
+    std::string bind = "0.0.0.0";
+    int plain_port = 6666;
+    int encrypted_port = 6667;
+};
+
 struct HttpsSettings {
     std::filesystem::path certificate;
     std::filesystem::path private_key;
@@ -52,6 +60,7 @@ struct StationConfig {
     std::filesystem::path recipes_dir;
     std::optional<CloudSettings> cloud;
     WifiSettings wifi{"LineStation-Test", "line-station-pass"};
+    LanSettings lan;  // listened on only when a recipe has a wired flow
 };
 
 // `environment` looks up a variable; nullptr means std::getenv.

@@ -144,7 +144,7 @@ TEST(Flow, StartUpPutsEveryRelayInItsSafeState) {
     RigOptions o;
     o.slots = 3;
     Rig rig(o);
-    auto boards = rig.vline->boards();
+    auto boards = rig.assembly->boards();
     for (int ch = 0; ch < 3; ++ch) {
         boards.at("reset-relays")->set(ch, true);
         boards.at("power-relays")->set(ch, false);
@@ -212,27 +212,42 @@ TEST(Flow, BindingModeChoosesTheFlow) {
     EXPECT_EQ(flow_for("unbind", r), FlowKind::Wired);
 }
 
-TEST(Flow, VirtualCameraFramesAreReadByTheRealVision) {
+// The camera twin only renders; the station's own camera feed and LED scanner read it.
+TEST(Flow, VirtualCameraFramesAreReadByTheStationsVision) {
     auto recipe = linestation::config::load_recipe(
         linestation::config::default_station_config().recipes_dir / "tuya-ipc-camera.json");
     auto fixture = linestation::virtual_line::virtual_fixture(2);
+    linestation::ManualClock clock;
+    auto program = [](const std::string& slot) {
+        return slot == "A1" ? linestation::virtual_line::LedProgram{"red", "blink", 2.0}
+                            : linestation::virtual_line::LedProgram{"green", "steady", 0};
+    };
     linestation::virtual_line::VirtualCamera camera(
-        fixture, recipe,
-        [](const std::string& slot) {
-            return slot == "A1" ? linestation::virtual_line::LedProgram{"red", "blink", 2.0}
-                                : linestation::virtual_line::LedProgram{"green", "steady", 0};
+        fixture,
+        [&](const std::string& slot, double t) {
+            return linestation::virtual_line::emitted_colour(program(slot).color_at(t));
         },
-        3);
+        clock, 3);
+    linestation::app::CameraLedFeed feed(
+        fixture, &recipe, [&] { return camera.open(); }, clock);
     std::map<std::string, std::string> state;
     // Green steady is decided only once it outlasts the slowest green blink's phase.
     for (int i = 1; i <= 100; ++i) {
-        for (const auto& o : camera.poll(i * 0.1)) state[o.slot] = o.state.value_or("?");
+        clock.set(i * 0.1);
+        for (const auto& o : feed.poll(clock.now_s())) state[o.slot] = o.state.value_or("?");
     }
     EXPECT_EQ(state["A1"], "ready");
     EXPECT_EQ(state["A2"], "online");
-    const auto png = camera.snapshot_png();
+    EXPECT_EQ(camera.frames(), 100);
+    const auto png = feed.snapshot_png();
     ASSERT_GT(png.size(), 8u);
     EXPECT_EQ(png.substr(1, 3), "PNG");
+    // Unplugged: no frame, and every slot is reported camera_lost (never a stale state).
+    camera.lose_camera(true);
+    clock.set(10.1);
+    const auto lost = feed.poll(clock.now_s());
+    ASSERT_EQ(lost.size(), 2u);
+    for (const auto& o : lost) EXPECT_TRUE(o.camera_lost) << o.slot;
 }
 
 // A unit loaded without its serial: the cloud's answer names a device id, and when it is

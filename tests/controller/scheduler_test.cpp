@@ -18,10 +18,10 @@ struct SchedulerRig {
         o.quota_per_account = quota;
         o.quota_per_product = quota;
         rig = std::make_unique<Rig>(o);
-        for (const auto& a : rig->vline->accounts()) {
+        for (const auto& a : rig->assembly->accounts()) {
             auto id = rig->store->add_cloud_account(
                 {0, a.uid + "-s", "virtual", a.uid, a.uid, "owner", ""});
-            accounts.push_back({id, a.uid, a.uid, a.client, quota, quota});
+            accounts.push_back({id, a.uid, a.uid, a.cloud, quota, quota});
         }
         scheduler =
             std::make_unique<QrScheduler>(rig->clock, *rig->store, accounts,

@@ -226,6 +226,27 @@ TEST(StationConfig, LoadsWithSecretsFromEnvironmentAndRelativePaths) {
     EXPECT_EQ(*c.fixture_file, "/etc/linestation/fixtures/rig.json");
     EXPECT_EQ(c.cloud->secret, "s3cret-from-env");
     EXPECT_EQ(c.wifi.ssid, "Factory");
+    // Without a lan section: Tuya's ports on every interface.
+    EXPECT_EQ(c.lan.bind, "0.0.0.0");
+    EXPECT_EQ(c.lan.plain_port, 6666);
+    EXPECT_EQ(c.lan.encrypted_port, 6667);
+}
+
+TEST(StationConfig, LanListenerCanBeMovedToLoopbackAndFreePorts) {
+    auto c = parse_station_config(
+        JsonNode::parse(R"({"lan": {"bind": "127.0.0.1", "plain_port": 0, "encrypted_port": 0}})",
+                        "station.json"),
+        "");
+    EXPECT_EQ(c.lan.bind, "127.0.0.1");
+    EXPECT_EQ(c.lan.plain_port, 0);
+    EXPECT_EQ(c.lan.encrypted_port, 0);
+    try {
+        parse_station_config(JsonNode::parse(R"({"lan": {"plain_port": -1}})", "station.json"), "");
+        FAIL() << "no error";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "station.json: $.lan.plain_port: expected an integer from 0 to 65535, got -1");
+    }
 }
 
 TEST(StationConfig, CloudApiFamilyIsPairingUnlessTheIndustryAssetIsGiven) {

@@ -1,4 +1,4 @@
-#include "station/app/command_line.hpp"
+#include "app/command_line.hpp"
 
 #include <iostream>
 

@@ -1,8 +1,8 @@
 #include <iostream>
 
-#include "fixtures/virtual/line/simulation.hpp"
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
+#include "app/simulation.hpp"
 
 namespace linestation::app {
 
@@ -25,7 +25,7 @@ int run_simulate(const Args& args) {
         .flag("progress", "print one line per committed verdict");
     if (!cli.parse(args, std::cout)) return 0;
 
-    virtual_line::SimulationOptions o;
+    SimulationOptions o;
     o.slots = cli.int_value("slots", 16, 1, 256);
     o.units = cli.int_value("units", 1000, 0, 10'000'000);
     o.seed = static_cast<std::uint64_t>(cli.int_value("seed", 1, 0, 2'000'000'000));
@@ -43,7 +43,7 @@ int run_simulate(const Args& args) {
                       << std::endl;
         };
     }
-    auto summary = virtual_line::run_simulation(o);
+    auto summary = run_simulation(o);
     std::cout << summary.text();
     if (cli.has("json")) std::cout << summary.json() << "\n";
     return summary.false_pass == 0 ? 0 : 4;

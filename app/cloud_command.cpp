@@ -7,9 +7,9 @@
 #include <iostream>
 #include <set>
 
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
 #include "fixtures/virtual/cloud/tuya_cloud_twin.hpp"
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
 #include "station/clock/clock.hpp"
 #include "station/cloud/tuya_client.hpp"
 

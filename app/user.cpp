@@ -4,8 +4,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
 #include "station/auth/password.hpp"
 #include "station/config/station_config.hpp"
 #include "station/store/store.hpp"

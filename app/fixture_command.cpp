@@ -5,14 +5,14 @@
 #include <cstdio>
 #include <iostream>
 
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
 #include "drivers/core/board_factory.hpp"
 #include "drivers/core/serial_transport.hpp"
 #include "drivers/core/slot_actuators.hpp"
 #include "drivers/core/usb_device.hpp"
 #include "drivers/dcttech_hid/hid_relay_board.hpp"
 #include "drivers/usb_hub/hub_port_power.hpp"
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
 #include "station/config/fixture.hpp"
 
 namespace linestation::app {

@@ -3,11 +3,11 @@
 #include <csignal>
 #include <iostream>
 
-#include "fixtures/virtual/line/demo_line.hpp"
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
+#include "app/demo_line.hpp"
+#include "app/line_assembly.hpp"
 #include "station/config/station_config.hpp"
-#include "station/flow/fixture_line.hpp"
 #include "station/logging.hpp"
 #include "station/runtime.hpp"
 #include "web/server.hpp"
@@ -45,15 +45,16 @@ int run_serve(const Args& args) {
     Runtime runtime(config);
     log.information("store %s (schema %d)", config.store_path.string(),
                     runtime.store().schema_version());
-    std::unique_ptr<virtual_line::DemoLine> demo;
-    std::unique_ptr<flow::FixtureLine> fixture_line;
+    SystemClock clock;
+    std::unique_ptr<DemoLine> demo;
+    std::unique_ptr<StationLine> fixture_line;
     if (!config.fixture_file) {
-        demo = std::make_unique<virtual_line::DemoLine>(runtime,
-                                                        config::load_recipes(config.recipes_dir));
+        demo = std::make_unique<DemoLine>(
+            runtime,
+            config::load_fixture(std::filesystem::path(LS_SOURCE_FIXTURES_DIR) / "virtual-8.json"),
+            config::load_recipes(config.recipes_dir));
     } else {
-        fixture_line =
-            std::make_unique<flow::FixtureLine>(runtime, config::load_fixture(*config.fixture_file),
-                                                config::load_recipes(config.recipes_dir));
+        fixture_line = std::make_unique<StationLine>(runtime, line_setup(config), clock);
     }
     if (cli.has("batch")) {
         const auto spec = cli.value("batch");

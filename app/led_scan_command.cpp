@@ -3,9 +3,9 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
 #include "drivers/camera/frame_source.hpp"
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
 #include "station/config/recipe.hpp"
 #include "station/vision/led_scanner.hpp"
 #include "station/vision/roi_proposal.hpp"

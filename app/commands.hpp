@@ -20,9 +20,10 @@ int run_user(const Args& args);
 int run_fixture(const Args& args);
 int run_qr(const Args& args);
 int run_cloud(const Args& args);
-int run_led_scan(const Args& args);  // and run_calibrate: station/app/led_scan_command.cpp
+int run_led_scan(const Args& args);  // and run_calibrate: app/led_scan_command.cpp
 int run_calibrate(const Args& args);
 int run_simulate(const Args& args);
 int run_batch(const Args& args);
+int run_twins(const Args& args);
 
 }  // namespace linestation::app

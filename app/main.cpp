@@ -1,9 +1,9 @@
 #include <iostream>
 #include <string>
 
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
 #include "linestation/version.hpp"
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
 #include "station/config/json_reader.hpp"
 
 namespace {
@@ -25,6 +25,8 @@ constexpr Subcommand kSubcommands[] = {
     {"simulate", "run a shift on the virtual line on virtual time", linestation::app::run_simulate},
     {"batch", "start, stop and follow batches on a running station (through its API)",
      linestation::app::run_batch},
+    {"twins", "run the virtual line's twins as a process (TCP boards, MJPEG camera, HTTP cloud)",
+     linestation::app::run_twins},
 };
 
 void print_help(std::ostream& out) {

@@ -2,8 +2,8 @@
 #include <fstream>
 #include <iostream>
 
-#include "station/app/command_line.hpp"
-#include "station/app/commands.hpp"
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
 #include "station/qr/pairing_qr.hpp"
 
 namespace linestation::app {
