@@ -367,6 +367,12 @@ std::string folded(const std::string& text, bool mac) {
 }
 }  // namespace
 
+int QrScheduler::unresolved_on(std::size_t account) const {
+    return static_cast<int>(std::count_if(members_.begin(), members_.end(), [&](const auto& kv) {
+        return kv.second.account == account && kv.second.device_id.empty() && !kv.second.outcome;
+    }));
+}
+
 bool QrScheduler::label_matches(const Member& m, const std::string& device_id) const {
     auto it = factory_.find(device_id);
     if (it == factory_.end() || m.label.empty()) return false;
@@ -485,7 +491,8 @@ void QrScheduler::take_devices(std::size_t account, const std::string& token,
         for (const auto& d : devices.succeeded) {
             unknown_left |= !accounted_.count(d.device_id) && !factory_.count(d.device_id);
         }
-        if (unmatched.size() == 1 && unseen.size() == 1 && !unknown_left) {
+        if (unmatched.size() == 1 && unseen.size() == 1 && !unknown_left &&
+            unresolved_on(account) == 1) {
             auto* m = unmatched.front();
             m->device_id = unseen.front();
             m->identified_by = "elimination (no factory information for it)";
@@ -519,7 +526,9 @@ void QrScheduler::take_devices(std::size_t account, const std::string& token,
         if (!accounted_.count(f.device_id)) strangers.insert(f.device_id);
     }
     if (strangers.empty()) return;
-    if (unnamed.size() == 1 && strangers.size() == 1) {
+    // Every unit of this account still unknown counts, joined or not: a device may read the
+    // code before the station has seen it ready.
+    if (unnamed.size() == 1 && strangers.size() == 1 && unresolved_on(account) == 1) {
         // The only unit without an id on this code, and the only device the cloud saw
         // on it that no other slot holds: it is this one.
         auto* m = unnamed.front();
@@ -639,7 +648,8 @@ std::string QrScheduler::identified_by(const std::string& slot) const {
     return it == members_.end() ? std::string{} : it->second.identified_by;
 }
 
-std::vector<std::string> QrScheduler::unmatched_ids(const std::string& slot) const {
+std::vector<std::string> QrScheduler::unmatched_ids(const std::string& slot,
+                                                    bool refused_unseen) const {
     std::vector<std::string> ids;
     auto it = members_.find(slot);
     if (it == members_.end() || !it->second.account) return ids;
@@ -653,9 +663,28 @@ std::vector<std::string> QrScheduler::unmatched_ids(const std::string& slot) con
             }
         };
         for (const auto& s : d->second.succeeded) add(s.device_id);
-        for (const auto& f : d->second.failed) add(f.device_id);
+        for (const auto& f : d->second.failed) {
+            if (refused_unseen || !factory_refused_.count(f.device_id)) add(f.device_id);
+        }
     }
     return ids;
+}
+
+std::set<std::string> QrScheduler::unseen_refusals(const std::string& slot) const {
+    std::set<std::string> codes;
+    auto it = members_.find(slot);
+    if (it == members_.end() || !it->second.account) return codes;
+    const auto& m = it->second;
+    for (const auto& t : m.tokens) {
+        auto d = last_devices_.find({*m.account, t});
+        if (d == last_devices_.end()) continue;
+        for (const auto& f : d->second.failed) {
+            if (!accounted_.count(f.device_id) && factory_refused_.count(f.device_id)) {
+                codes.insert(f.code);
+            }
+        }
+    }
+    return codes;
 }
 
 bool QrScheduler::ambiguous(const std::string& slot) const {

@@ -97,7 +97,14 @@ class QrScheduler {
     std::string identified_by(const std::string& slot) const;
     // Device ids the cloud listed under the slot's codes that matched no unit's label:
     // recorded with a verdict that could not be matched.
-    std::vector<std::string> unmatched_ids(const std::string& slot) const;
+    // Without `refused_unseen`, refused devices the account may not see are left out (a unit
+    // whose LED never said the cloud refused it is not one of them).
+    std::vector<std::string> unmatched_ids(const std::string& slot,
+                                           bool refused_unseen = true) const;
+    // The cloud's codes for refused devices on the slot's codes that no unit claims and
+    // whose factory information this account may not see: the slot's own refusal is among
+    // them when its unit could not be named.
+    std::set<std::string> unseen_refusals(const std::string& slot) const;
     // The slot's device joined without an id and shares its code with other such devices:
     // the cloud's answers cannot be told apart, so no verdict may rest on them.
     bool ambiguous(const std::string& slot) const;
@@ -180,6 +187,8 @@ class QrScheduler {
     // Asks for the factory information of listed ids not known yet (labels to match).
     void ask_factory_infos(std::size_t account, const cloud::TokenDevices& devices);
     bool label_matches(const Member& m, const std::string& device_id) const;
+    // Units of `account` whose device is not known yet and have no answer.
+    int unresolved_on(std::size_t account) const;
     void watch_device(std::size_t account, const std::string& device_id, double first_check_in);
     void sweep(double now);
 

@@ -131,8 +131,6 @@ void SlotFlow::start(UnitOrder order) {
     measurements_.clear();
     verdict_.reset();
     reason_.reset();
-    // The slot's last unit may have been switched off at its verdict.
-    actuate(hw_.power, "power", hw_.power_safe_on, false);
     set_step(Step::Admission);
     tick();
 }
@@ -266,7 +264,10 @@ void SlotFlow::tick() {
                 } else {
                     reset_phase_ = 0;
                     if (!reset_started_) reset_started_ = now;
-                    seen_green_ = seen_online_ = false;
+                    // The slot's last unit may have been switched off at its verdict; a
+                    // unit refused before its reset is never powered.
+                    actuate(hw_.power, "power", hw_.power_safe_on, false);
+                    seen_green_ = seen_online_ = seen_cloud_refusal_ = false;
                     set_step(Step::Resetting);
                     reset_sequence(now);
                 }
@@ -454,6 +455,7 @@ void SlotFlow::watch(double now) {
         seen_online_ = true;
         measurements_["time_to_online_s"] = now - joined_at_;
     }
+    if (led_state_ == "pair_failed_cloud") seen_cloud_refusal_ = true;
     if (led_state_ == "pair_failed_router") {
         finish(verdict::kFail, reason::kWifiRejected, "the device could not join the router");
         return;
@@ -522,14 +524,29 @@ void SlotFlow::watch(double now) {
     }
     const double limit = needs_online ? timeout("online_s", 120) : timeout("unbind_s", 120);
     if (waited > limit) {
-        if (led_state_ == "pair_failed_cloud") {
+        const auto refusals =
+            order_.device_id ? std::set<std::string>{} : scheduler_.unseen_refusals(slot_);
+        if (refusals.size() == 1 && seen_cloud_refusal_) {
+            // It tried, no listed success is its own, and every refusal on its codes that
+            // nobody claims says the same: that is its answer, though its device cannot be
+            // named (the account may not see it).
+            Poco::JSON::Object o;
+            o.set("answer", "failed");
+            o.set("code", *refusals.begin());
+            o.set("identified", "no: the account may not see the refused device");
+            event("cloud", to_json(o));
+            finish(verdict::kFail, reason_for_cloud_code(*refusals.begin()),
+                   "the cloud refused a device on this unit's code (" + *refusals.begin() +
+                       ") that the account may not see; no success carries its label");
+        } else if (led_state_ == "pair_failed_cloud") {
             finish(verdict::kFail, reason::kCloudRefused, "the device reports a cloud failure");
         } else if (seen_green_ && !order_.device_id && scheduler_.has_cloud() &&
-                   (!order_.serial || !scheduler_.unmatched_ids(slot_).empty())) {
+                   (!order_.serial ||
+                    !scheduler_.unmatched_ids(slot_, seen_cloud_refusal_).empty())) {
             // It joined, but its answer could not be told from the others': the ids the
             // cloud listed go with the verdict, for a person to match.
             Poco::JSON::Array ids;
-            for (const auto& id : scheduler_.unmatched_ids(slot_)) ids.add(id);
+            for (const auto& id : scheduler_.unmatched_ids(slot_, seen_cloud_refusal_)) ids.add(id);
             Poco::JSON::Object o;
             o.set("unmatched_device_ids", ids);
             if (order_.serial) o.set("label", *order_.serial);
@@ -562,7 +579,7 @@ void SlotFlow::finish(const std::string& verdict, const std::string& why,
         // A unit that was reset is in pairing mode, or soon will be: switched off, it cannot
         // read a code shown for another slot and pair to the station's account again. The
         // next unit's start powers the slot on.
-        actuate(hw_.power, "power", reset_started_ ? false : hw_.power_safe_on, false);
+        if (reset_started_) actuate(hw_.power, "power", false, false);
     } catch (const drivers::DriverError& e) {
         faulted_ = true;
         Poco::JSON::Object o;

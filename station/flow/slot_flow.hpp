@@ -167,6 +167,7 @@ class SlotFlow {
     double next_removal_try_ = 0;
     bool seen_green_ = false;
     bool seen_online_ = false;
+    bool seen_cloud_refusal_ = false;  // its LED said the cloud refused it
     bool retried_ = false;
     int removals_ = 0;
     bool quota_wait_logged_ = false;
