@@ -59,6 +59,9 @@ struct BatchView {
     int units_done = 0;
     int pass = 0;
     int fail = 0;
+    // What runs it, as the store records it with the batch.
+    std::optional<std::string> software_version;
+    std::optional<std::string> recipe_sha256;
 };
 
 struct StartBatchRequest {

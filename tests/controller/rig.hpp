@@ -27,6 +27,8 @@ struct RigOptions {
     bool returned_units = true;
     std::string recipe = "tuya-ipc-camera.json";
     std::function<void(config::Recipe&)> adjust;
+    // Changes the fixture as the station reads it (not as the virtual line is wired).
+    std::function<void(config::FixtureConfig&)> station_fixture;
     bool wired = false;  // gateways found on the LAN by a real UDP listener on loopback
     bool announce = true;
 };
@@ -54,6 +56,7 @@ struct Rig {
         parts.clock = &clock;
         parts.store = store.get();
         parts.fixture = vline->fixture();
+        if (o.station_fixture) o.station_fixture(parts.fixture);
         parts.boards = vline->boards();
         parts.leds = &vline->leds();
         parts.screen = &vline->screen();
