@@ -5,6 +5,7 @@
 #include "station/config/fixture.hpp"
 #include "station/config/recipe.hpp"
 #include "station/config/station_config.hpp"
+#include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
 
 using namespace linestation::config;
@@ -138,6 +139,21 @@ TEST(Recipe, ShippedRecipesAllLoad) {
     EXPECT_EQ(cam.state_for("green", "steady", std::nullopt), "online");
     EXPECT_EQ(recipes.at("tuya-wired-gateway").pairing, PairingMethod::Wired);
     EXPECT_EQ(recipes.at("tuya-smart-plug").binding, BindingMode::Weak);
+}
+
+// A batch records the hash of its recipe: the SHA-256 of the file's bytes, the figure
+// sha256sum prints for the file.
+TEST(Recipe, LoadedRecipeCarriesTheSha256OfItsFile) {
+    const std::string file = LS_SOURCE_RECIPES_DIR "/tuya-ipc-camera.json";
+    auto sum = linestation::testing::run_process({"/usr/bin/sha256sum", file});
+    ASSERT_EQ(sum.exit_code, 0) << sum.err;
+    EXPECT_EQ(load_recipe(file).sha256, sum.out.substr(0, 64));
+    // One changed byte, another hash.
+    TempDir dir;
+    std::ofstream(dir / "cam.json") << kRecipe;
+    std::ofstream(dir / "cam2.json") << kRecipe << " ";
+    EXPECT_EQ(load_recipe(dir / "cam.json").sha256.size(), 64u);
+    EXPECT_NE(load_recipe(dir / "cam.json").sha256, load_recipe(dir / "cam2.json").sha256);
 }
 
 TEST(Recipe, DuplicateProductIdInFolderIsRefused) {
