@@ -59,6 +59,11 @@ struct BatchView {
     int units_done = 0;
     int pass = 0;
     int fail = 0;
+    // Nothing left bound: devices the station removed from its account again after their
+    // slot let go of them (re-paired from a code on the screen, or never loaded), and those
+    // the last check found still bound to it. The target at a shift's end is 0 left bound.
+    int strays_removed = 0;
+    int left_bound = 0;
     // What runs it, as the store records it with the batch.
     std::optional<std::string> software_version;
     std::optional<std::string> recipe_sha256;

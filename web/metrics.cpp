@@ -100,6 +100,10 @@ std::string Api::metrics_text() {
         << (health.camera_ok ? 1 : 0)
         << "\n# TYPE linestation_fixture_boards_faulted gauge\nlinestation_fixture_boards_faulted "
         << health.boards_faulted << "\n";
+    const auto batch = station_.batch();
+    out << "# TYPE linestation_strays_removed_total counter\nlinestation_strays_removed_total "
+        << batch.strays_removed << "\n# TYPE linestation_left_bound gauge\nlinestation_left_bound "
+        << batch.left_bound << "\n";
     out << "# TYPE linestation_slots gauge\n";
     std::map<std::string, int> steps;
     for (const auto& s : station_.slots()) ++steps[s.step];

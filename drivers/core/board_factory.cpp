@@ -13,14 +13,13 @@ SerialLine serial_line(const config::SerialSettings& settings) {
     return SerialLine{settings.baud, settings.data_bits, settings.parity, settings.stop_bits};
 }
 
-std::unique_ptr<DigitalOutput> open_board(const config::BoardConfig& board,
-                                          const TransportOpener& opener) {
+std::unique_ptr<DigitalOutput> open_board(const config::BoardConfig& board, const Clock* clock) {
     const auto& d = board.driver;
     const auto timeout = board.serial.timeout_ms;
     const auto line = serial_line(board.serial);
     auto transport = [&] {
         try {
-            return opener ? opener(board.port, line) : open_transport(board.port, line);
+            return open_transport(board.port, line);
         } catch (const TransportError& e) {
             // Transport errors start with the port; the DriverError names it already.
             std::string cause = e.what();
@@ -31,16 +30,14 @@ std::unique_ptr<DigitalOutput> open_board(const config::BoardConfig& board,
     if (d == "modbus-rtu") {
         return std::make_unique<ModbusRelayBoard>(
             transport(),
-            ModbusOptions{board.modbus_address, board.channels, board.retries, timeout});
+            ModbusOptions{board.modbus_address, board.channels, board.retries, timeout, clock});
     }
     if (d == "lcus") {
         LcusOptions options;
         options.channels = board.channels;
         options.timeout_ms = timeout;
         options.detect_status_query = true;
-        // The pause is for the CH340 boards' slow firmware; an in-process twin needs none,
-        // and the virtual line runs many shifts' worth of switching.
-        if (board.port.rfind("virtual:", 0) == 0) options.pause_ms = 0;
+        options.clock = clock;
         return std::make_unique<LcusRelayBoard>(transport(), options);
     }
     if (d == "numato") {

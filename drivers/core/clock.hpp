@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <thread>
 
 namespace linestation {
 
@@ -16,6 +17,10 @@ class Clock {
     virtual double now_s() const = 0;
     // Unix epoch milliseconds (UTC); use for records in the store.
     virtual std::int64_t wall_ms() const = 0;
+    // Waits `seconds` of this clock's time: what a driver's pacing (a board's pause
+    // between commands, a frame gap) and a client's retry backoff wait on, so that on
+    // virtual time they cost no wall time.
+    virtual void pause(double seconds) const = 0;
 };
 
 class SystemClock final : public Clock {
@@ -28,6 +33,9 @@ class SystemClock final : public Clock {
         return std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
             .count();
+    }
+    void pause(double seconds) const override {
+        if (seconds > 0) std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
     }
 };
 
@@ -47,6 +55,9 @@ class ManualClock final : public Clock {
         std::lock_guard lock(mutex_);
         if (seconds > 0) now_s_ += seconds;
     }
+    // Virtual time moves only by advance() and set(): a pause within a step of the
+    // line is over at once (the twins it paces for live on the same clock).
+    void pause(double) const override {}
     // Never goes backwards.
     void set(double seconds) {
         std::lock_guard lock(mutex_);

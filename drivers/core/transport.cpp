@@ -9,6 +9,12 @@
 
 namespace linestation::drivers {
 
+const Clock& pacing_clock(const Clock* clock) {
+    // Stateless: every board without a clock of its own shares it.
+    static const SystemClock wall;
+    return clock ? *clock : wall;
+}
+
 double char_time_us(const SerialLine& line) {
     const int parity_bits = (line.parity == 'N' || line.parity == 'n') ? 0 : 1;
     const int bits = 1 + line.data_bits + parity_bits + line.stop_bits;

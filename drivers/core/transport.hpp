@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "drivers/core/clock.hpp"
+
 namespace linestation::drivers {
 
 using Bytes = std::vector<std::uint8_t>;
@@ -43,6 +45,9 @@ class Transport {
     // character times and frame gaps.
     virtual SerialLine line() const = 0;
 };
+
+// `clock`, or the wall clock when it is null: what a driver keeps its pacing on.
+const Clock& pacing_clock(const Clock* clock);
 
 // Microseconds one character takes on the line (start + data + parity + stop bits).
 double char_time_us(const SerialLine& line);

@@ -1,7 +1,6 @@
 #include "drivers/lcus/lcus_board.hpp"
 
 #include <string>
-#include <thread>
 
 #include "drivers/core/channel_range.hpp"
 
@@ -12,6 +11,7 @@ namespace linestation::drivers {
 LcusRelayBoard::LcusRelayBoard(std::unique_ptr<Transport> transport, LcusOptions options)
     : transport_(std::move(transport)),
       options_(options),
+      clock_(pacing_clock(options.clock)),
       commanded_(static_cast<std::size_t>(std::max(options.channels, 0)), false) {
     if (options_.detect_status_query && options_.status_query) {
         std::lock_guard lock(mutex_);
@@ -37,7 +37,7 @@ void LcusRelayBoard::check_channel(int channel) const {
 }
 
 void LcusRelayBoard::send_locked(const std::vector<std::uint8_t>& bytes) {
-    std::this_thread::sleep_until(last_command_ + std::chrono::milliseconds(options_.pause_ms));
+    clock_.pause(last_command_s_ + options_.pause_ms / 1000.0 - clock_.now_s());
     try {
         transport_->discard_input();
         transport_->write(bytes);
@@ -45,7 +45,7 @@ void LcusRelayBoard::send_locked(const std::vector<std::uint8_t>& bytes) {
     } catch (const TransportError& e) {
         throw DriverError(board_name(), transport_->name(), e.what());
     }
-    last_command_ = std::chrono::steady_clock::now();
+    last_command_s_ = clock_.now_s();
 }
 
 std::vector<bool> LcusRelayBoard::query_locked() {
@@ -63,7 +63,7 @@ std::vector<bool> LcusRelayBoard::query_locked() {
         throw DriverError(board_name(), transport_->name(),
                           std::string("status query: ") + e.what());
     }
-    last_command_ = std::chrono::steady_clock::now();
+    last_command_s_ = clock_.now_s();
     if (!states) {
         throw DriverError(board_name(), transport_->name(),
                           received.empty() ? "no answer to the status query within " +

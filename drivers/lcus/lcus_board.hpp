@@ -10,6 +10,7 @@
 
 #include "drivers/core/digital_output.hpp"
 #include "drivers/core/transport.hpp"
+#include "drivers/core/clock.hpp"
 
 namespace linestation::drivers {
 
@@ -22,6 +23,9 @@ struct LcusOptions {
     bool detect_status_query = false;
     int pause_ms = 30;  // the CH340 boards drop commands sent back to back
     int timeout_ms = 300;
+    // The clock the pause is kept on (null: the wall clock). Reply timeouts are the
+    // transport's waits for bytes and stay in wall time.
+    const Clock* clock = nullptr;
 };
 
 class LcusRelayBoard final : public DigitalOutput {
@@ -42,9 +46,10 @@ class LcusRelayBoard final : public DigitalOutput {
 
     std::unique_ptr<Transport> transport_;
     LcusOptions options_;
+    const Clock& clock_;
     std::mutex mutex_;
     std::vector<bool> commanded_;
-    std::chrono::steady_clock::time_point last_command_{};
+    double last_command_s_ = -1e300;
 };
 
 }  // namespace linestation::drivers

@@ -1,13 +1,11 @@
 #include "drivers/modbus_rtu/modbus_board.hpp"
 
-#include <thread>
-
 #include "drivers/core/channel_range.hpp"
 
 namespace linestation::drivers {
 
 ModbusRelayBoard::ModbusRelayBoard(std::unique_ptr<Transport> transport, ModbusOptions options)
-    : transport_(std::move(transport)), options_(options) {
+    : transport_(std::move(transport)), options_(options), clock_(pacing_clock(options.clock)) {
     if (options_.slave < 1 || options_.slave > 247) {
         throw DriverError(board_name(), transport_->name(),
                           "slave address must be 1 to 247, got " + std::to_string(options_.slave));
@@ -29,14 +27,13 @@ void ModbusRelayBoard::check_channel(int channel) const {
 modbus::Reply ModbusRelayBoard::transact(const modbus::Bytes& request, const std::string& what) {
     std::lock_guard lock(mutex_);
     const auto line = transport_->line();
-    const auto gap = std::chrono::microseconds(
-        static_cast<long>(modbus::frame_gap_us(char_time_us(line), line.baud)));
+    const double gap_s = modbus::frame_gap_us(char_time_us(line), line.baud) / 1e6;
     std::string cause;
     const int attempts = 1 + std::max(options_.retries, 0);
     for (int attempt = 0; attempt < attempts; ++attempt) {
         try {
             // A frame starts only after the line has been silent for 3.5 characters.
-            std::this_thread::sleep_until(last_traffic_ + gap);
+            clock_.pause(last_traffic_s_ + gap_s - clock_.now_s());
             transport_->discard_input();
             transport_->write(request);
             transport_->drain();
@@ -46,7 +43,7 @@ modbus::Reply ModbusRelayBoard::transact(const modbus::Bytes& request, const std
                 scan = modbus::find_reply(request, b);
                 return scan.reply.has_value();
             });
-            last_traffic_ = std::chrono::steady_clock::now();
+            last_traffic_s_ = clock_.now_s();
             if (scan.reply) {
                 if (scan.reply->exception) {
                     throw DriverError(board_name(), transport_->name(),

@@ -8,6 +8,7 @@
 #include "drivers/core/digital_output.hpp"
 #include "drivers/core/transport.hpp"
 #include "drivers/modbus_rtu/modbus_codec.hpp"
+#include "drivers/core/clock.hpp"
 
 namespace linestation::drivers {
 
@@ -16,6 +17,9 @@ struct ModbusOptions {
     int channels = 8;
     int retries = 2;  // extra attempts after a timeout or a bad frame
     int timeout_ms = 300;
+    // The clock the frame gap is kept on (null: the wall clock). Reply timeouts are the
+    // transport's waits for bytes and stay in wall time.
+    const Clock* clock = nullptr;
 };
 
 class ModbusRelayBoard final : public DigitalOutput {
@@ -37,7 +41,8 @@ class ModbusRelayBoard final : public DigitalOutput {
     std::unique_ptr<Transport> transport_;
     ModbusOptions options_;
     std::mutex mutex_;  // one request on the line at a time
-    std::chrono::steady_clock::time_point last_traffic_{};
+    const Clock& clock_;
+    double last_traffic_s_ = -1e300;
 };
 
 }  // namespace linestation::drivers

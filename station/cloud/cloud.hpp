@@ -13,12 +13,12 @@ namespace linestation::cloud {
 // The station's own words for why the cloud refused; each maps from Tuya error codes.
 enum class CloudFailure {
     SignInvalid,       // 1004
-    TokenExpired,      // 1010 / 1011 after one refresh-and-retry
+    TokenExpired,      // 1010 expired / 1011 invalid, still after one renewal and retry
     ClockSkew,         // 1013 request time invalid
     PermissionDenied,  // 1106
     DeviceOffline,     // 2001
-    QuotaExceeded,
-    Unavailable,  // HTTP 5xx / timeouts after retries
+    QuotaExceeded,     // 28841004 the project's API quota is used up
+    Unavailable,       // HTTP 5xx / timeouts after retries
     Other,
 };
 
@@ -60,6 +60,15 @@ struct FailedDevice {
 };
 
 // A device's factory information (GET /v1.0/devices/factory-infos): what its label carries.
+// "Get Device Details": the owner's user id (`uid`; the asset for the industry API family)
+// and when the device last paired.
+struct DeviceDetails {
+    std::string device_id;
+    std::string owner;
+    bool online = false;
+    std::int64_t active_time_s = 0;
+};
+
 struct FactoryInfo {
     std::string device_id, uuid, sn, mac;
 };
@@ -80,6 +89,9 @@ class Cloud {
     virtual std::string device_logs(const std::string& device_id) = 0;
     // At most 20 ids per request (Tuya's limit); the client splits longer lists.
     virtual std::vector<FactoryInfo> factory_infos(const std::vector<std::string>& device_ids) = 0;
+    // Who the device is bound to now ("Get Device Details"); a device the account may not see
+    // (another's, or unknown) is a CloudError.
+    virtual DeviceDetails device_details(const std::string& device_id) = 0;
 };
 
 }  // namespace linestation::cloud

@@ -37,18 +37,24 @@ std::string tuya_sign(const std::string& client_id, const std::string& secret,
                       const std::string& access_token, std::int64_t t_ms, const std::string& nonce,
                       const SignedRequest& request);
 
-// Tuya's error codes the station tells apart. The quota code is the emulator's choice:
-// the real cloud words its daily-limit refusal differently per API.
+// Tuya's error codes the station tells apart, as its "Global error codes" page (全局错误码)
+// lists them: 1010 "token is expired", 1011 "token invalid", 1013 "request time is invalid",
+// 1106 "permission deny", 2001 "device is offline", 500 "system error".
 namespace codes {
+inline constexpr const char* kSystemError = "500";
 inline constexpr const char* kSignInvalid = "1004";
 inline constexpr const char* kClientIdInvalid = "1005";
-inline constexpr const char* kTokenInvalid = "1010";
-inline constexpr const char* kTokenExpired = "1011";
+inline constexpr const char* kTokenExpired = "1010";
+inline constexpr const char* kTokenInvalid = "1011";
 inline constexpr const char* kRequestTimeInvalid = "1013";
 inline constexpr const char* kParamInvalid = "1109";
+inline constexpr const char* kTokenRangeInvalid = "1101";  // "params range invalid"
 inline constexpr const char* kPermissionDenied = "1106";
 inline constexpr const char* kDeviceOffline = "2001";
-inline constexpr const char* kQuotaExceeded = "2017";
+// The documented refusal once the project's API quota is used up: "No permissions. Your quota
+// of Trial Edition is used up." (error-code page, 28841004). Tuya documents no separate
+// per-day unbind code.
+inline constexpr const char* kQuotaExceeded = "28841004";
 }  // namespace codes
 
 // Reasons a device failed to use a pairing token (FailedDevice::code in the token poll).

@@ -84,6 +84,10 @@ CloudError error_from(const Object& answer, const std::string& what, std::int64_
         return {CloudFailure::TokenExpired, code,
                 what + ": the access token was refused even after renewing it" + said};
     }
+    if (code == codes::kSystemError) {
+        return {CloudFailure::Unavailable, code,
+                what + ": the cloud reports a system error; try again later" + said};
+    }
     if (code == codes::kRequestTimeInvalid) {
         std::string offset;
         if (answer.has("t")) {
@@ -106,7 +110,8 @@ CloudError error_from(const Object& answer, const std::string& what, std::int64_
         return {CloudFailure::DeviceOffline, code, what + ": the device is offline" + said};
     }
     if (code == codes::kQuotaExceeded) {
-        return {CloudFailure::QuotaExceeded, code, what + ": the daily quota is used up" + said};
+        return {CloudFailure::QuotaExceeded, code,
+                what + ": the cloud project's API quota is used up" + said};
     }
     return {CloudFailure::Other, code, what + ": the cloud refused" + said};
 }
@@ -135,6 +140,27 @@ void for_each_object(const Poco::JSON::Array::Ptr& list,
     }
 }
 
+// Where each call goes in the chosen API family (the answers' names differ too; see
+// token_devices).
+struct ApiPaths {
+    const char* pairing_token;  // POST
+    const char* token_devices;  // GET, + token
+    const char* devices;        // DELETE + id; GET + id + "/logs"
+    const char* factory_infos;  // GET ?device_ids=
+    const char* log_types;      // the query parameter naming the event types
+};
+
+// Documents: "Pair Device Management" (the /v1.0 pairing APIs), "Remove device", "Query device
+// log" and "Query Factory Information in Bulk".
+constexpr ApiPaths kPairingPaths{"/v1.0/device/paring/token", "/v1.0/device/paring/tokens/",
+                                 "/v1.0/devices/", "/v1.0/devices/factory-infos", "type"};
+// Industry documents: "Generate Pairing Token", "Query device activation result based on
+// network distribution token", "Delete a device" (Industrial General Device Management), "Get
+// Device Event Log" and "Query the factory information of multiple devices".
+constexpr ApiPaths kRegistrationPaths{
+    "/v1.0/iot-03/device-registration/token", "/v1.1/iot-03/device-registration/tokens/",
+    "/v1.0/iot-03/devices/", "/v1.0/iot-03/devices/factory-infos", "event_types"};
+
 }  // namespace
 
 struct TuyaClient::Impl {
@@ -161,6 +187,11 @@ struct TuyaClient::Impl {
     Counters counters;
     std::int64_t last_sent_ms = 0;  // t of the latest request
 
+    const ApiPaths& paths() const {
+        return options.api == config::CloudApi::DeviceRegistration ? kRegistrationPaths
+                                                                   : kPairingPaths;
+    }
+
     Impl(TuyaClientOptions o, const Clock& c) : options(std::move(o)), clock(c) {
         try {
             base = Poco::URI(options.endpoint);
@@ -186,6 +217,10 @@ struct TuyaClient::Impl {
         }
         if (options.client_id.empty()) throw std::invalid_argument("cloud client id is empty");
         if (options.secret.empty()) throw std::invalid_argument("cloud secret is empty");
+        if (options.api == config::CloudApi::DeviceRegistration && options.asset_id.empty()) {
+            throw std::invalid_argument(
+                "cloud api device-registration needs an asset id (the asset devices register to)");
+        }
         if (options.attempts < 1) options.attempts = 1;
         if (!options.pause) {
             options.pause = [](double s) {
@@ -325,6 +360,8 @@ struct TuyaClient::Impl {
         token = std::move(fresh);
     }
 
+    // "Get a token" (获取令牌), GET /v1.0/token?grant_type=1, simple mode; the answer's result
+    // is {access_token, expire_time (s), refresh_token, uid}. The same for both API families.
     void grant() {
         ++counters.token_grants;
         auto answer =
@@ -334,6 +371,8 @@ struct TuyaClient::Impl {
                         token->expires_at_s - clock.now_s());
     }
 
+    // "Refresh token" (刷新令牌), GET /v1.0/token/{refresh_token}: the same result as a grant.
+    // A refresh token works once ("Authorization management": 只能生效一次).
     void refresh() {
         ++counters.token_refreshes;
         auto answer =
@@ -359,7 +398,9 @@ struct TuyaClient::Impl {
         }
     }
 
-    // A business request: token handled, 1010/1011 answered by one renewal and retry.
+    // A business request: token handled, one renewal and retry when the cloud refuses the
+    // access token: 1010 "token is expired" takes the refresh token, 1011 "token invalid" a
+    // new grant (the refresh token of an unknown access token is no better).
     Poco::Dynamic::Var call(const std::string& method, const std::string& url,
                             const std::string& body, const std::string& what) {
         std::lock_guard lock(mutex);
@@ -388,6 +429,8 @@ TuyaClientOptions client_options(const config::CloudSettings& settings) {
     options.endpoint = settings.endpoint;
     options.client_id = settings.client_id;
     options.secret = settings.secret;
+    options.api = settings.api;
+    options.asset_id = settings.asset_id;
     return options;
 }
 
@@ -407,15 +450,26 @@ TuyaClient::Counters TuyaClient::counters() const {
     return impl_->counters;
 }
 
+// Pairing: "Generate a paring token" (Pair Device Management), POST /v1.0/device/paring/token
+// with {uid, time_zone_id, paring_type}. Industry: "Generate Pairing Token", POST
+// /v1.0/iot-03/device-registration/token with {asset_id, time_zone_id, pairing_type}. Both
+// answer {region, token, secret, expire_time (s)}.
 PairingToken TuyaClient::pairing_token(const std::string& uid) {
-    Object body;
-    body.set("uid", uid);
-    body.set("time_zone_id", impl_->options.time_zone_id);
-    body.set("paring_type", impl_->options.pairing_type);
+    const auto& o = impl_->options;
+    Object body(Poco::JSON_PRESERVE_KEY_ORDER);
+    if (o.api == config::CloudApi::DeviceRegistration) {
+        body.set("asset_id", o.asset_id);
+        body.set("time_zone_id", o.time_zone_id);
+        body.set("pairing_type", o.pairing_type);
+    } else {
+        body.set("uid", uid);
+        body.set("time_zone_id", o.time_zone_id);
+        body.set("paring_type", o.pairing_type);  // sic: the /v1.0 API spells it so
+    }
     std::ostringstream text;
     body.stringify(text);
     auto object =
-        object_of(impl_->call("POST", "/v1.0/device/paring/token", text.str(), "pairing token"),
+        object_of(impl_->call("POST", impl_->paths().pairing_token, text.str(), "pairing token"),
                   "pairing token");
     PairingToken out;
     try {
@@ -434,26 +488,35 @@ PairingToken TuyaClient::pairing_token(const std::string& uid) {
     return out;
 }
 
-// "Get the list of devices to be paired" (获取配网设备列表):
-// {"success":[{device_id,product_id,category,name}],"failed":[{device_id,name,code,msg}]}.
+// Pairing: "Get the list of devices to be paired" (获取配网设备列表), GET
+// /v1.0/device/paring/tokens/{token}: {"success":[{device_id, product_id, category, name}],
+// "failed":[{device_id, name, code, msg}]}.
+// Industry: "Query device activation result based on network distribution token", GET
+// /v1.1/iot-03/device-registration/tokens/{token}: {"success_devices":[{id, name, product_id,
+// ...}], "error_devices":[{id, name, error_code, error_msg}]}.
 TokenDevices TuyaClient::token_devices(const std::string& token) {
+    const bool industry = impl_->options.api == config::CloudApi::DeviceRegistration;
     auto result =
-        impl_->call("GET", "/v1.0/device/paring/tokens/" + path_part(token, "pairing token"), "",
+        impl_->call("GET", impl_->paths().token_devices + path_part(token, "pairing token"), "",
                     "token devices");
     TokenDevices out;
     auto object = object_of(result, "token devices");
+    const std::string id = industry ? "id" : "device_id";
+    const std::string code = industry ? "error_code" : "code";
+    const std::string message = industry ? "error_msg" : "msg";
     try {
-        for_each_object(object->getArray("success"), [&](const Object& d) {
-            out.succeeded.push_back({d.optValue<std::string>("device_id", ""),
-                                     d.optValue<std::string>("product_id", ""),
-                                     d.optValue<std::string>("category", ""),
-                                     d.optValue<std::string>("name", "")});
-        });
-        for_each_object(object->getArray("failed"), [&](const Object& d) {
-            out.failed.push_back(
-                {d.optValue<std::string>("device_id", ""), d.optValue<std::string>("name", ""),
-                 d.optValue<std::string>("code", ""), d.optValue<std::string>("msg", "")});
-        });
+        for_each_object(
+            object->getArray(industry ? "success_devices" : "success"), [&](const Object& d) {
+                out.succeeded.push_back(
+                    {d.optValue<std::string>(id, ""), d.optValue<std::string>("product_id", ""),
+                     d.optValue<std::string>("category", ""), d.optValue<std::string>("name", "")});
+            });
+        for_each_object(
+            object->getArray(industry ? "error_devices" : "failed"), [&](const Object& d) {
+                out.failed.push_back(
+                    {d.optValue<std::string>(id, ""), d.optValue<std::string>("name", ""),
+                     d.optValue<std::string>(code, ""), d.optValue<std::string>(message, "")});
+            });
     } catch (const Poco::Exception& e) {
         throw CloudError(
             CloudFailure::Other, "",
@@ -462,27 +525,67 @@ TokenDevices TuyaClient::token_devices(const std::string& token) {
     return out;
 }
 
+// Pairing: "Remove device", DELETE /v1.0/devices/{device_id}. Industry: "Delete a device",
+// DELETE /v1.0/iot-03/devices/{device_id}. Both answer {"result": true}.
 void TuyaClient::remove_device(const std::string& device_id) {
-    impl_->call("DELETE", "/v1.0/devices/" + path_part(device_id, "device id"), "",
-                "remove device " + device_id);
+    auto result = impl_->call("DELETE", impl_->paths().devices + path_part(device_id, "device id"),
+                              "", "remove device " + device_id);
+    bool removed = false;
+    try {
+        removed = result.convert<bool>();
+    } catch (const Poco::Exception&) {
+    }
+    if (!removed) {
+        throw CloudError(
+            CloudFailure::Other, "",
+            "remove device " + device_id + ": the cloud answered success without \"result\": true");
+    }
 }
 
+// Pairing: "Get Device Details" (获取设备详情), GET /v1.0/devices/{device_id}, whose result
+// carries the owner's `uid` and `active_time` (last paired, s); industry: "Get the detailed
+// information of a specified device", GET /v1.0/iot-03/devices/{device_id}, with `asset_id`.
+DeviceDetails TuyaClient::device_details(const std::string& device_id) {
+    auto object =
+        object_of(impl_->call("GET", impl_->paths().devices + path_part(device_id, "device id"), "",
+                              "device details " + device_id),
+                  "device details");
+    DeviceDetails out;
+    try {
+        out.device_id = object->optValue<std::string>("id", device_id);
+        out.owner = object->optValue<std::string>("uid", "");
+        if (out.owner.empty()) out.owner = object->optValue<std::string>("asset_id", "");
+        out.online = object->optValue<bool>("online", false);
+        out.active_time_s = object->optValue<std::int64_t>("active_time", 0);
+    } catch (const Poco::Exception& e) {
+        throw CloudError(
+            CloudFailure::Other, "",
+            "device details: the cloud's answer is malformed (" + e.displayText() + ")");
+    }
+    return out;
+}
+
+// Pairing: "Query device log", GET /v1.0/devices/{device_id}/logs?type=...; industry: "Get
+// Device Event Log", GET /v1.0/iot-03/devices/{device_id}/logs?event_types=...; both with
+// start_time, end_time (13-digit ms) and size. The result is returned as the cloud wrote it.
 std::string TuyaClient::device_logs(const std::string& device_id) {
     path_part(device_id, "device id");
     const auto now = impl_->clock.wall_ms();
     Query query{{"start_time", std::to_string(now - 7LL * 24 * 3600 * 1000)},
                 {"end_time", std::to_string(now)},
-                {"type", "1,2,3,4,5,6,7,8,9,10"},
+                {impl_->paths().log_types, "1,2,3,4,5,6,7,8,9,10"},
                 {"size", "100"}};
-    auto result = impl_->call("GET", sorted_url("/v1.0/devices/" + device_id + "/logs", query), "",
-                              "device logs " + device_id);
+    auto result =
+        impl_->call("GET", sorted_url(impl_->paths().devices + device_id + "/logs", query), "",
+                    "device logs " + device_id);
     std::ostringstream text;
     Poco::JSON::Stringifier::stringify(result, text);
     return text.str();
 }
 
-// "Query Factory Information in Bulk" (批量查询设备出厂信息), GET
-// /v1.0/devices/factory-infos?device_ids=a,b: result is a list of {id, uuid, sn, mac}.
+// Pairing: "Query Factory Information in Bulk" (批量查询设备出厂信息), GET
+// /v1.0/devices/factory-infos?device_ids=a,b; industry: "Query the factory information of
+// multiple devices", GET /v1.0/iot-03/devices/factory-infos. Both: a list of {id, uuid, sn, mac}.
 std::vector<FactoryInfo> TuyaClient::factory_infos(const std::vector<std::string>& device_ids) {
     // Tuya documents at most 20 ids per request ("Query the factory information of multiple
     // devices").
@@ -495,9 +598,9 @@ std::vector<FactoryInfo> TuyaClient::factory_infos(const std::vector<std::string
             if (!ids.empty()) ids += ',';
             ids += path_part(device_ids[i], "device id");
         }
-        auto result = impl_->call(
-            "GET", sorted_url("/v1.0/devices/factory-infos", Query{{"device_ids", ids}}), "",
-            "factory information");
+        auto result =
+            impl_->call("GET", sorted_url(impl_->paths().factory_infos, Query{{"device_ids", ids}}),
+                        "", "factory information");
         if (result.type() != typeid(Poco::JSON::Array::Ptr)) {
             throw CloudError(CloudFailure::Other, "",
                              "factory information: the cloud's answer has no result list");

@@ -29,6 +29,9 @@ struct TuyaClientOptions {
     double refresh_margin_s = 120;
     std::string time_zone_id = "Etc/UTC";
     std::string pairing_type = "EZ";
+    // Which API family the endpoints and answer shapes follow; the callers never see it.
+    config::CloudApi api = config::CloudApi::Pairing;
+    std::string asset_id;  // DeviceRegistration: the asset the tokens register devices to
     // How to wait between tries; default sleeps. Tests on virtual time advance the clock.
     std::function<void(double seconds)> pause;
 };
@@ -38,17 +41,20 @@ TuyaClientOptions client_options(const config::CloudSettings& settings);
 
 class TuyaClient final : public Cloud {
   public:
-    // Throws std::invalid_argument for an endpoint that is not https:// nor a loopback http://.
+    // Throws std::invalid_argument for an endpoint that is not https:// nor a loopback http://,
+    // or for DeviceRegistration without an asset id.
     TuyaClient(TuyaClientOptions options, const Clock& clock);
     ~TuyaClient() override;
     TuyaClient(const TuyaClient&) = delete;
     TuyaClient& operator=(const TuyaClient&) = delete;
 
+    // DeviceRegistration tokens belong to the asset: `uid` is not sent.
     PairingToken pairing_token(const std::string& uid) override;
     TokenDevices token_devices(const std::string& token) override;
     void remove_device(const std::string& device_id) override;
     std::string device_logs(const std::string& device_id) override;
     std::vector<FactoryInfo> factory_infos(const std::vector<std::string>& device_ids) override;
+    DeviceDetails device_details(const std::string& device_id) override;
 
     // Makes sure an access token is held (fetching or refreshing it as needed); returns the
     // account uid the cloud reports for it.

@@ -16,7 +16,8 @@ std::string read_secret(const JsonNode& node, const std::string& key,
                         const char* (*environment)(const char*)) {
     auto env_key = key + "_env";
     if (auto inline_value = node.find(key)) {
-        if (node.has(env_key)) inline_value->fail_problem("give " + key + " or " + env_key + ", not both");
+        if (node.has(env_key))
+            inline_value->fail_problem("give " + key + " or " + env_key + ", not both");
         return inline_value->as_string();
     }
     auto env_node = node.find(env_key);
@@ -41,7 +42,7 @@ StationConfig default_station_config() {
 StationConfig parse_station_config(const JsonNode& root, const std::filesystem::path& base_dir,
                                    const char* (*environment)(const char*)) {
     root.allow_only({"schema", "station", "http", "store", "log", "fixture", "recipes", "cloud",
-                     "wifi", "description"});
+                     "wifi", "lan", "description"});
     StationConfig c = default_station_config();
     c.source = root.file();
     if (auto schema = root.find("schema")) schema->as_int(1, 1);
@@ -57,9 +58,9 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
         c.http_port = static_cast<int>(http->int_or("port", c.http_port, 0, 65535));
         if (auto https = http->find("https")) {
             https->allow_only({"certificate", "private_key"});
-            c.https = HttpsSettings{
-                resolve(base_dir, https->at("certificate").as_nonempty_string()),
-                resolve(base_dir, https->at("private_key").as_nonempty_string())};
+            c.https =
+                HttpsSettings{resolve(base_dir, https->at("certificate").as_nonempty_string()),
+                              resolve(base_dir, https->at("private_key").as_nonempty_string())};
         }
     }
     if (auto store = root.find("store")) {
@@ -72,8 +73,8 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
         log->allow_only({"file", "level"});
         c.log_file = resolve(base_dir, log->string_or("file", c.log_file.string()));
         if (auto level = log->find("level")) {
-            c.log_level = level->as_one_of(
-                {"fatal", "critical", "error", "warning", "notice", "information", "debug", "trace"});
+            c.log_level = level->as_one_of({"fatal", "critical", "error", "warning", "notice",
+                                            "information", "debug", "trace"});
         }
     } else {
         c.log_file = resolve(base_dir, c.log_file.string());
@@ -86,7 +87,8 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
     }
     if (auto cloud = root.find("cloud")) {
         cloud->allow_only({"endpoint", "client_id", "secret", "secret_env", "uid",
-                           "unbind_quota_per_account", "unbind_quota_per_product"});
+                           "unbind_quota_per_account", "unbind_quota_per_product", "api",
+                           "asset_id"});
         CloudSettings s;
         auto endpoint = cloud->at("endpoint");
         s.endpoint = endpoint.as_nonempty_string();
@@ -101,7 +103,31 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
             cloud->int_or("unbind_quota_per_account", s.unbind_quota_per_account, 1, 1000000));
         s.unbind_quota_per_product = static_cast<int>(
             cloud->int_or("unbind_quota_per_product", s.unbind_quota_per_product, 1, 1000000));
+        if (auto api = cloud->find("api")) {
+            if (api->as_one_of({"pairing", "device-registration"}) == "device-registration") {
+                s.api = CloudApi::DeviceRegistration;
+            }
+        }
+        if (auto asset = cloud->find("asset_id")) {
+            s.asset_id = asset->as_nonempty_string();
+            if (s.api != CloudApi::DeviceRegistration) {
+                asset->fail_problem(
+                    "an asset id is used only with \"api\": \"device-registration\"; the "
+                    "pairing API asks tokens for the uid");
+            }
+        } else if (s.api == CloudApi::DeviceRegistration) {
+            cloud->fail_problem(
+                "\"asset_id\" is required with \"api\": \"device-registration\" (the industry "
+                "API registers devices to an asset)");
+        }
         c.cloud = s;
+    }
+    if (auto lan = root.find("lan")) {
+        lan->allow_only({"bind", "plain_port", "encrypted_port"});
+        c.lan.bind = lan->string_or("bind", c.lan.bind);
+        c.lan.plain_port = static_cast<int>(lan->int_or("plain_port", c.lan.plain_port, 0, 65535));
+        c.lan.encrypted_port =
+            static_cast<int>(lan->int_or("encrypted_port", c.lan.encrypted_port, 0, 65535));
     }
     if (auto wifi = root.find("wifi")) {
         wifi->allow_only({"ssid", "password", "password_env"});

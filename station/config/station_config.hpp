@@ -11,6 +11,11 @@
 
 namespace linestation::config {
 
+// Which of Tuya's two OpenAPI families the cloud project pairs through: the /v1.0 device
+// pairing APIs (tokens for a user uid), or the industry device-registration APIs (tokens for
+// an asset).
+enum class CloudApi { Pairing, DeviceRegistration };
+
 struct CloudSettings {
     std::string endpoint;  // https://openapi.tuyaeu.com, or http://127.0.0.1:PORT for the emulator
     std::string client_id;
@@ -18,11 +23,21 @@ struct CloudSettings {
     std::string uid;     // the account that owns the pairing tokens
     int unbind_quota_per_account = 100;
     int unbind_quota_per_product = 100;
+    CloudApi api = CloudApi::Pairing;  // "api": "pairing" (default) or "device-registration"
+    std::string asset_id;  // the industry family's asset the devices register to (required there)
 };
 
 struct WifiSettings {
     std::string ssid;
     std::string password;  // never logged
+};
+
+// Where wired devices' UDP announcements are heard (Tuya's ports 6666 plain, 6667
+// encrypted); port 0 picks a free one (the twins, tests).
+struct LanSettings {
+    std::string bind = "0.0.0.0";
+    int plain_port = 6666;
+    int encrypted_port = 6667;
 };
 
 struct HttpsSettings {
@@ -45,11 +60,11 @@ struct StationConfig {
     std::filesystem::path recipes_dir;
     std::optional<CloudSettings> cloud;
     WifiSettings wifi{"LineStation-Test", "line-station-pass"};
+    LanSettings lan;  // listened on only when a recipe has a wired flow
 };
 
 // `environment` looks up a variable; nullptr means std::getenv.
-StationConfig parse_station_config(const JsonNode& root,
-                                   const std::filesystem::path& base_dir,
+StationConfig parse_station_config(const JsonNode& root, const std::filesystem::path& base_dir,
                                    const char* (*environment)(const char*) = nullptr);
 StationConfig load_station_config(const std::filesystem::path& file);
 // Defaults for running without a config file: the virtual line, local store.

@@ -119,6 +119,15 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
         for (const auto& s : slots) {
             if (flow(s).busy()) throw std::invalid_argument("slot " + s + " is busy");
         }
+        if (flow_for(request.kind, r->second) == FlowKind::Wired && !parts_.wired_handover) {
+            // Tuya documents that the app negotiates a key with a wired gateway and sends
+            // the token over TCP, but not the frames: a real gateway cannot be handed one.
+            throw std::invalid_argument(
+                "this station cannot hand a pairing token to a wired device (" +
+                r->second.product_id +
+                " pairs by wire; Tuya does not document the LAN hand-over): a wired batch "
+                "would fail every unit");
+        }
         recipe_ = &r->second;
         kind_ = flow_for(request.kind, *recipe_);
         parts_.store->upsert_product({recipe_->product_id, recipe_->name, recipe_->category,
@@ -196,6 +205,7 @@ void Line::stop_batch(const std::string& actor) {
         parts_.store->audit(parts_.clock->wall_ms(), actor, "batch.stop",
                             "{\"batch\":" + std::to_string(batch_.batch_id.value_or(0)) + "}");
         batch_.state = "stopping";
+        scheduler_->sweep_now();
         pending_.push_back({"batch", to_json(batch_)});
     }
     tick();
@@ -246,6 +256,12 @@ void Line::tick() {
         }
         scheduler_->tick();
         for (auto& f : flows_) f->tick();
+        if (batch_.strays_removed != scheduler_->strays_removed() ||
+            batch_.left_bound != scheduler_->left_bound()) {
+            batch_.strays_removed = scheduler_->strays_removed();
+            batch_.left_bound = scheduler_->left_bound();
+            pending_.push_back({"batch", to_json(batch_)});
+        }
         if (scheduler_->generation_id() != last_qr_generation_) {
             auto q = scheduler_->view();
             last_qr_generation_ = q.generation;

@@ -20,14 +20,17 @@ constexpr std::int64_t kAllAccounts = 0;
 
 std::string reason_for_cloud_code(const std::string& code) {
     namespace pf = cloud::pairing_failure;
-    if (code == pf::kNoPermission || code == cloud::codes::kPermissionDenied) {
-        return reason::kNoPermission;
-    }
+    namespace tc = cloud::codes;
+    // Tuya documents no list of codes for a device's failed attempt; a failed entry carries
+    // codes of the global table: 1106 permission deny, 1010 token is expired, 1101 (a code
+    // that served its devices: params range invalid), or the quota refusal.
+    if (code == pf::kNoPermission || code == tc::kPermissionDenied) return reason::kNoPermission;
     // A full token is a stale code too: the device retries with a fresh one.
-    if (code == pf::kTokenExpired || code == pf::kTokenFull) return reason::kTokenExpired;
-    if (code == pf::kQuotaExceeded || code == cloud::codes::kQuotaExceeded) {
-        return reason::kQuotaExceeded;
+    if (code == pf::kTokenExpired || code == pf::kTokenFull || code == tc::kTokenExpired ||
+        code == tc::kTokenRangeInvalid) {
+        return reason::kTokenExpired;
     }
+    if (code == pf::kQuotaExceeded || code == tc::kQuotaExceeded) return reason::kQuotaExceeded;
     if (code == pf::kWrongWifi) return reason::kWifiRejected;
     return reason::kCloudRefused;
 }
@@ -125,6 +128,16 @@ bool QrScheduler::join(const std::string& slot, const UnitIdentity& unit) {
         accounted_.insert(m.device_id);
         m.identified_by = "label";
     }
+    // Every code the device could have read since its reset, the one on screen last.
+    if (unit.reading_since_s >= 0 && m.account) {
+        for (const auto& shown : shown_history_) {
+            if (shown.account != *m.account || shown.token == generation_->token.token) continue;
+            if (shown.until && *shown.until < unit.reading_since_s) continue;
+            if (std::find(m.tokens.begin(), m.tokens.end(), shown.token) == m.tokens.end()) {
+                m.tokens.push_back(shown.token);
+            }
+        }
+    }
     m.tokens.push_back(generation_->token.token);
     ++generation_->devices;
     update_screen();
@@ -183,6 +196,9 @@ void QrScheduler::settle(const std::string& slot) {
     auto it = members_.find(slot);
     if (it == members_.end()) return;
     const auto& m = it->second;
+    if (m.account && m.joined && !m.device_id.empty()) {
+        watch_device(*m.account, m.device_id, options_.stray_first_check_s);
+    }
     if (m.account) {
         // Ambiguous: the cloud did answer for it, only not recognisably; count it spent.
         const bool spent = m.outcome.has_value() || m.ambiguous;
@@ -261,6 +277,10 @@ void QrScheduler::update_screen() {
                                                [](const auto& kv) { return !kv.second.picked_up; });
     const std::int64_t wanted = wanted_by_someone && generation_ ? generation_->id : 0;
     if (wanted == shown_) return;
+    const double now = clock_.now_s();
+    if (!shown_history_.empty() && !shown_history_.back().until) shown_history_.back().until = now;
+    std::erase_if(shown_history_, [&](const Shown& h) { return h.until && *h.until < now - 3600; });
+    if (wanted) shown_history_.push_back({generation_->account, generation_->token.token, now, {}});
     shown_ = wanted;
     if (screen_) screen_->show(wanted ? payload_of(*generation_) : std::string{});
 }
@@ -293,6 +313,7 @@ void QrScheduler::tick() {
         next_poll_ = now + options_.poll_interval_s;
         poll_cloud();
     }
+    if (!accounts_.empty()) sweep(now);
     // Inline requests have answered already: take them now, as a synchronous call would.
     for (auto& done : calls_->take_completed()) {
         if (done) done();
@@ -377,8 +398,13 @@ void QrScheduler::ask_factory_infos(std::size_t account, const cloud::TokenDevic
     calls_->submit([this, cloud, unknown]() -> CloudCalls::Completion {
         try {
             auto infos = cloud->factory_infos(unknown);
-            return [this, infos] {
+            return [this, infos, unknown] {
                 for (const auto& i : infos) factory_[i.device_id] = i;
+                // Asked for and not given: a device this account may not see (another
+                // product's, or another owner's).
+                for (const auto& id : unknown) {
+                    if (!factory_.count(id)) factory_refused_.insert(id);
+                }
                 // Match again every answer kept, now that labels can be told.
                 const auto kept = last_devices_;
                 for (const auto& [key, answer] : kept) take_devices(key.first, key.second, answer);
@@ -396,6 +422,14 @@ void QrScheduler::ask_factory_infos(std::size_t account, const cloud::TokenDevic
 void QrScheduler::take_devices(std::size_t account, const std::string& token,
                                const cloud::TokenDevices& devices) {
     last_devices_[{account, token}] = devices;
+    // A device that activated with this code and that no unit in a slot is, or was: check
+    // it at once (a unit the operator never loaded, one from a slot that gave up on it).
+    for (const auto& d : devices.succeeded) {
+        if (!d.device_id.empty() && !accounted_.count(d.device_id) &&
+            strangers_seen_.insert(d.device_id).second) {
+            watch_device(account, d.device_id, 0);
+        }
+    }
     bool labels_to_match = false;
     std::vector<Member*> members;
     for (auto& [slot, m] : members_) {
@@ -433,6 +467,31 @@ void QrScheduler::take_devices(std::size_t account, const std::string& token,
         for (const auto& f : devices.failed) match(f.device_id);
     }
     if (labels_to_match) ask_factory_infos(account, devices);
+    // One labelled unit left on this code, and one device the cloud refused it on whose
+    // factory information this account may not see (no permission for its product): that
+    // refusal is this unit's. Only a refusal: a success needs the label's match.
+    {
+        std::vector<Member*> unmatched;
+        for (auto* m : members) {
+            if (m->device_id.empty() && !m->label.empty() && !m->outcome) unmatched.push_back(m);
+        }
+        std::vector<std::string> unseen;
+        for (const auto& f : devices.failed) {
+            if (!accounted_.count(f.device_id) && factory_refused_.count(f.device_id)) {
+                unseen.push_back(f.device_id);
+            }
+        }
+        bool unknown_left = false;  // a listed device whose information has not come yet
+        for (const auto& d : devices.succeeded) {
+            unknown_left |= !accounted_.count(d.device_id) && !factory_.count(d.device_id);
+        }
+        if (unmatched.size() == 1 && unseen.size() == 1 && !unknown_left) {
+            auto* m = unmatched.front();
+            m->device_id = unseen.front();
+            m->identified_by = "elimination (no factory information for it)";
+            accounted_.insert(m->device_id);
+        }
+    }
     std::vector<Member*> unnamed;
     bool named_unanswered = false;
     for (auto* m : members) {
@@ -476,6 +535,103 @@ void QrScheduler::take_devices(std::size_t account, const std::string& token,
 std::string QrScheduler::device_id(const std::string& slot) const {
     auto it = members_.find(slot);
     return it == members_.end() ? std::string{} : it->second.device_id;
+}
+
+void QrScheduler::watch_device(std::size_t account, const std::string& device_id,
+                               double first_check_in) {
+    const double now = clock_.now_s();
+    auto& w = strays_[device_id];
+    w.account = account;
+    w.interval = std::max(first_check_in, 1.0);
+    if (!w.pending) w.next_check = now + first_check_in;
+    w.watch_until = std::max(w.watch_until, now + options_.stray_watch_s);
+}
+
+int QrScheduler::left_bound() const {
+    return static_cast<int>(std::count_if(strays_.begin(), strays_.end(),
+                                          [](const auto& kv) { return kv.second.bound; }));
+}
+
+void QrScheduler::sweep_now() {
+    const double now = clock_.now_s();
+    for (auto& [id, w] : strays_) w.next_check = std::min(w.next_check, now);
+}
+
+void QrScheduler::sweep(double now) {
+    for (auto it = strays_.begin(); it != strays_.end();) {
+        auto& [id, w] = *it;
+        if (!w.pending && !w.bound && now > w.watch_until) {
+            it = strays_.erase(it);
+            continue;
+        }
+        // A slot holds it (a re-test), or may (a unit known by its label, whose match waits
+        // for this device's factory information): its flow removes it, not the sweep.
+        const bool claimed = std::any_of(members_.begin(), members_.end(), [&](const auto& kv) {
+            const auto& m = kv.second;
+            if (m.device_id == id) return true;
+            if (!m.joined || !m.device_id.empty() || m.label.empty()) return false;
+            return !factory_.count(id) || label_matches(m, id);
+        });
+        if (w.pending || claimed || now < w.next_check) {
+            ++it;
+            continue;
+        }
+        w.pending = true;
+        w.next_check = now + w.interval;
+        w.interval *= 2;
+        auto* cloud = accounts_[w.account].cloud;
+        const auto owner = accounts_[w.account].uid;
+        const auto device = id;
+        calls_->submit([this, cloud, owner, device]() -> CloudCalls::Completion {
+            // Bound to the station's account? A device the account may not see (another's,
+            // or gone) is not.
+            bool bound = false;
+            bool removed = false;
+            std::string problem;
+            try {
+                bound = cloud->device_details(device).owner == owner;
+            } catch (const cloud::CloudError& e) {
+                if (e.failure() != cloud::CloudFailure::PermissionDenied &&
+                    e.failure() != cloud::CloudFailure::Other) {
+                    problem = e.what();
+                }
+            } catch (const std::exception& e) {
+                problem = e.what();
+            }
+            if (bound) {
+                try {
+                    cloud->remove_device(device);
+                    removed = true;
+                } catch (const std::exception& e) {
+                    problem = e.what();
+                }
+            }
+            return [this, device, bound, removed, problem] {
+                auto watched = strays_.find(device);
+                if (watched == strays_.end()) return;
+                watched->second.pending = false;
+                if (!problem.empty()) {
+                    last_error_ = "nothing left bound: " + device + ": " + problem;
+                    // Unknown: it may still be bound; look again soon, keep watching.
+                    watched->second.bound = watched->second.bound || bound;
+                    watched->second.watch_until =
+                        std::max(watched->second.watch_until, clock_.now_s() + 60);
+                    return;
+                }
+                watched->second.bound = false;
+                if (removed) {
+                    ++strays_removed_;
+                    store_.audit(clock_.wall_ms(), "station", "cloud.stray_removed",
+                                 "{\"device_id\":\"" + device + "\"}");
+                    // Removed, it reboots into pairing mode: watch it a while longer.
+                    watched->second.interval = options_.stray_first_check_s;
+                    watched->second.next_check = clock_.now_s() + watched->second.interval;
+                    watched->second.watch_until = clock_.now_s() + options_.stray_watch_s;
+                }
+            };
+        });
+        ++it;
+    }
 }
 
 std::string QrScheduler::identified_by(const std::string& slot) const {

@@ -40,6 +40,10 @@ struct SchedulerOptions {
     // Cloud requests on a worker thread (a real-time line); false runs them inline, for
     // virtual time. Either way their answers are taken at the next tick.
     bool background_cloud = false;
+    // How long a device is watched for a re-pair after its slot let go of it: a device in
+    // pairing mode reads any code it sees (Tuya's EZ mode lasts about 3 minutes).
+    double stray_watch_s = 300;
+    double stray_first_check_s = 10;  // then doubling
 };
 
 enum class Admission { Admitted, Wait, Exhausted };
@@ -72,6 +76,9 @@ class QrScheduler {
         std::string device_id;
         std::string label;
         config::UnitLabel label_kind = config::UnitLabel::DeviceId;
+        // Since when the device may have been reading codes (its reset's end): it may have
+        // read one that was on the screen before the station saw it ready.
+        double reading_since_s = -1;
     };
     // The slot's device is ready: it joins the code on the screen. False while there is none.
     bool join(const std::string& slot, const UnitIdentity& unit);
@@ -119,6 +126,16 @@ class QrScheduler {
     const std::string& last_error() const { return last_error_; }
     // How long devices have waited, ready, with no code to read (virtual seconds).
     double qr_wait_s() const { return qr_wait_s_; }
+    // Nothing left bound: devices that activated with one of the station's codes are
+    // watched after their slot let go of them (and devices the cloud listed that nobody
+    // loaded, at once); one found bound to the station's account is removed again.
+    int strays_removed() const { return strays_removed_; }
+    // Devices the last check found bound to the station's account and not yet removed.
+    int left_bound() const;
+    // Checks every watched device at the next tick (a batch's end, a shift's end).
+    void sweep_now();
+    // Devices still watched (their check pending, due or scheduled).
+    int watched() const { return static_cast<int>(strays_.size()); }
     // Cloud requests sent and not yet answered.
     int cloud_requests_outstanding() const { return calls_->outstanding(); }
 
@@ -163,6 +180,8 @@ class QrScheduler {
     // Asks for the factory information of listed ids not known yet (labels to match).
     void ask_factory_infos(std::size_t account, const cloud::TokenDevices& devices);
     bool label_matches(const Member& m, const std::string& device_id) const;
+    void watch_device(std::size_t account, const std::string& device_id, double first_check_in);
+    void sweep(double now);
 
     Clock& clock_;
     store::Store& store_;
@@ -184,7 +203,26 @@ class QrScheduler {
     std::map<std::pair<std::size_t, std::string>, cloud::TokenDevices> last_devices_;
     std::map<std::string, cloud::FactoryInfo> factory_;  // by device id
     std::set<std::string> factory_asked_;
+    std::set<std::string> factory_refused_;
+    struct Stray {
+        std::size_t account = 0;
+        double next_check = 0;
+        double interval = 0;
+        double watch_until = 0;
+        bool pending = false;
+        bool bound = false;  // the last check found it on the station's account
+    };
+    std::map<std::string, Stray> strays_;  // by device id
+    int strays_removed_ = 0;
+    std::set<std::string> strangers_seen_;
     std::int64_t shown_ = 0;  // id of the generation on the screen; 0: blank
+    struct Shown {
+        std::size_t account = 0;
+        std::string token;
+        double from = 0;
+        std::optional<double> until;
+    };
+    std::vector<Shown> shown_history_;
     std::set<std::pair<std::size_t, std::string>> polls_pending_;
     // Last: destroyed first, so no request outlives the state its answer goes to.
     std::unique_ptr<CloudCalls> calls_;

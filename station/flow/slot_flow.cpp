@@ -200,16 +200,21 @@ void SlotFlow::hold(const ResetPhase& phase, bool held) {
     });
 }
 
+void SlotFlow::press(bool pressed, bool force) {
+    if (!button_) return;
+    const auto act = [&] { pressed ? button_->hold() : button_->release(); };
+    actuate("reset", pressed, act, force);
+}
+
+void SlotFlow::switch_power(bool on, bool force) {
+    if (!power_) return;
+    const auto act = [&] { on ? power_->on() : power_->off(); };
+    actuate("power", on, act, force);
+}
+
 void SlotFlow::to_safe_state(bool force) {
-    if (button_) {
-        const auto release = [&] { button_->release(); };
-        actuate("reset", false, release, force);
-    }
-    if (power_) {
-        const bool on = hw_.power_safe_on;
-        const auto switch_power = [&] { on ? power_->on() : power_->off(); };
-        actuate("power", on, switch_power, force);
-    }
+    press(false, force);
+    switch_power(hw_.power_safe_on, force);
 }
 
 void SlotFlow::observe(const vision::LedObservation& led) {
@@ -308,6 +313,9 @@ void SlotFlow::tick() {
                 } else {
                     reset_phase_ = 0;
                     if (!reset_started_) reset_started_ = now;
+                    // The slot's last unit may have been switched off at its verdict; a
+                    // unit refused before its reset is never powered.
+                    switch_power(hw_.power_safe_on, false);
                     seen_green_ = seen_online_ = false;
                     set_step(Step::Resetting);
                     reset_sequence(now);
@@ -354,8 +362,9 @@ void SlotFlow::tick() {
                 return;
             }
             case Step::InBatch:
-                if (scheduler_.join(slot_, {order_.device_id.value_or(""),
-                                            order_.serial.value_or(""), order_.recipe->label})) {
+                if (scheduler_.join(slot_,
+                                    {order_.device_id.value_or(""), order_.serial.value_or(""),
+                                     order_.recipe->label, reset_done_})) {
                     joined_at_ = now;
                     if (order_.kind == FlowKind::Wired) {
                         if (!handover_ || !order_.device_id) {
@@ -396,7 +405,14 @@ void SlotFlow::tick() {
                     set_step(Step::Removing);
                     return;
                 }
-                if (led_state_ == "ready") {
+                // Ready again, or already pairing again from a code on the screen: either
+                // proves the removal reset it (it pairs from nowhere else). The verdict
+                // switches it off before it can finish that pairing.
+                if (led_state_ == "ready" ||
+                    (led_.since >= removed_at_ && !led_.camera_lost &&
+                     (green_blink() || led_state_ == "joining" || led_state_ == "activating"))) {
+                    if (led_state_ != "ready")
+                        event("flow", R"({"clean":"pairing again after removal"})");
                     measurements_["time_to_clean_ready_s"] = now - removed_at_;
                     // Every limit is judged and every miss named, not only the first.
                     std::string missed;
@@ -555,7 +571,8 @@ void SlotFlow::watch(double now) {
     if (waited > limit) {
         if (led_state_ == "pair_failed_cloud") {
             finish(verdict::kFail, reason::kCloudRefused, "the device reports a cloud failure");
-        } else if (seen_green_ && !order_.device_id && scheduler_.has_cloud()) {
+        } else if (seen_green_ && !order_.device_id && scheduler_.has_cloud() &&
+                   (!order_.serial || !scheduler_.unmatched_ids(slot_).empty())) {
             // It joined, but its answer could not be told from the others': the ids the
             // cloud listed go with the verdict, for a person to match.
             Poco::JSON::Array ids;
@@ -613,7 +630,11 @@ void SlotFlow::finish(const std::string& verdict, const std::string& why,
                       const std::string& detail) {
     if (!unit_id_ || !busy()) return;
     try {
-        to_safe_state(false);
+        press(false, false);
+        // A unit that was reset is in pairing mode, or soon will be: switched off, it cannot
+        // read a code shown for another slot and pair to the station's account again. The
+        // next unit's start powers the slot on.
+        if (reset_started_) switch_power(false, false);
     } catch (const drivers::DriverError& e) {
         faulted_ = true;
         Poco::JSON::Object o;

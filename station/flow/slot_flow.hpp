@@ -144,6 +144,8 @@ class SlotFlow {
     // function (button pressed, device powered), not the relay's level.
     void actuate(const char* role, bool on, const std::function<void()>& act, bool force = true);
     void hold(const ResetPhase& phase, bool held);
+    void press(bool pressed, bool force);    // the reset button
+    void switch_power(bool on, bool force);  // the device's power, whatever the wiring
     void reset_sequence(double now);
     void watch(double now);
     void removing(double now);

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "station/qr/pairing_qr.hpp"
+#include "tests/cloud/golden_cloud.hpp"
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
 
@@ -105,6 +106,30 @@ TEST(CloudClient, CommandPrintsAPairingTokenFromTheEmulator) {
     EXPECT_EQ(other_uid.exit_code, 1);
     EXPECT_THAT(other_uid.err, HasSubstr("permission_denied"));
     EXPECT_EQ(cloud.stop(), 0);
+}
+
+TEST(CloudClient, CommandAsksTheIndustryFamilyForAnAssetToken) {
+    GoldenCloud cloud;
+    cloud.on("GET /v1.0/token", "token_grant");
+    cloud.on("POST /v1.0/iot-03/device-registration/token", "pairing_token_registration");
+    auto ok = run_process({LS_STATION_BINARY, "cloud", "pairing-token", "--endpoint",
+                           cloud.endpoint(), "--client-id", "c", "--secret", "s", "--api",
+                           "device-registration", "--asset-id", "1233213123123"});
+    ASSERT_EQ(ok.exit_code, 0) << ok.err;
+    EXPECT_EQ(ok.out, "{\"token\":\"AYH73H****pr_0\",\"expire_time\":300}\n");
+    ASSERT_EQ(cloud.seen().size(), 2u);
+    EXPECT_THAT(cloud.seen()[1].body, HasSubstr("\"asset_id\":\"1233213123123\""));
+
+    auto no_asset =
+        run_process({LS_STATION_BINARY, "cloud", "pairing-token", "--endpoint", cloud.endpoint(),
+                     "--client-id", "c", "--secret", "s", "--api", "device-registration"});
+    EXPECT_EQ(no_asset.exit_code, 2);
+    EXPECT_THAT(no_asset.err, HasSubstr("--asset-id"));
+    auto bad_api =
+        run_process({LS_STATION_BINARY, "cloud", "pairing-token", "--endpoint", cloud.endpoint(),
+                     "--client-id", "c", "--secret", "s", "--api", "industry", "--uid", "u"});
+    EXPECT_EQ(bad_api.exit_code, 2);
+    EXPECT_THAT(bad_api.err, HasSubstr("expected pairing or device-registration"));
 }
 
 TEST(CloudClient, CommandRefusesPlainHttpToAnotherHost) {

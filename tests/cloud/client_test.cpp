@@ -9,9 +9,11 @@
 #include <mutex>
 
 #include "station/cloud/signing.hpp"
+#include "tests/cloud/cloud_failure.hpp"
 #include "tests/cloud/cloud_test_env.hpp"
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
+#include "tests/common/test_certificate.hpp"
 
 namespace linestation::testing {
 namespace {
@@ -19,17 +21,6 @@ namespace {
 using cloud::CloudError;
 using cloud::CloudFailure;
 using ::testing::HasSubstr;
-
-CloudFailure failure_of(const std::function<void()>& action, std::string* message = nullptr) {
-    try {
-        action();
-    } catch (const CloudError& e) {
-        if (message) *message = e.what();
-        return e.failure();
-    }
-    ADD_FAILURE() << "no CloudError thrown";
-    return CloudFailure::Other;
-}
 
 TEST(CloudClient, GetsAnAccessTokenThenAPairingToken) {
     CloudEnv env;
@@ -83,7 +74,7 @@ TEST(CloudClient, AfterTheAccessTokenExpiredItGetsANewOneWithTheRefreshToken) {
     CloudEnv env;
     auto client = env.client();
     client->pairing_token(kOwnerUid);
-    env.emulator.expire_access_tokens();  // the cloud now answers 1011 token expired
+    env.emulator.expire_access_tokens();  // the cloud now answers 1010 "token is expired"
     auto token = client->pairing_token(kOwnerUid);
     EXPECT_EQ(token.combined().size(), 14u);
     EXPECT_EQ(client->counters().token_refreshes, 1);
@@ -93,7 +84,7 @@ TEST(CloudClient, AnUnknownAccessTokenIsReplacedByANewGrant) {
     CloudEnv env;
     auto client = env.client();
     client->pairing_token(kOwnerUid);
-    env.emulator.revoke_access_tokens();  // the cloud now answers 1010 token invalid
+    env.emulator.revoke_access_tokens();  // the cloud now answers 1011 "token invalid"
     EXPECT_EQ(client->pairing_token(kOwnerUid).combined().size(), 14u);
     EXPECT_EQ(client->counters().token_grants, 2);
     EXPECT_EQ(client->counters().token_refreshes, 0);
@@ -118,7 +109,7 @@ TEST(CloudClient, ATokenRefusedAgainAfterRenewalIsTokenExpired) {
     std::string message;
     EXPECT_EQ(failure_of([&] { client->pairing_token(kOwnerUid); }, &message),
               CloudFailure::TokenExpired);
-    EXPECT_THAT(message, HasSubstr("1011"));
+    EXPECT_THAT(message, HasSubstr("1010"));  // "token is expired", after one refresh
 }
 
 TEST(CloudClient, WrongSecretIsSignInvalid) {
@@ -348,7 +339,7 @@ TEST(CloudClient, SecretsNeverReachTheLog) {
         client->pairing_token(kOwnerUid);
         env.clock.advance(7200 - 10);  // refresh by refresh token
         client->pairing_token(kOwnerUid);
-        env.emulator.expire_access_tokens();  // renewal after 1011
+        env.emulator.expire_access_tokens();  // renewal after 1010
         client->pairing_token(kOwnerUid);
         env.emulator.inject({.status_count = 1});
         client->pairing_token(kOwnerUid);
@@ -374,20 +365,6 @@ TEST(CloudClient, SecretsNeverReachTheLog) {
 
 namespace linestation::testing {
 namespace {
-
-// A self-signed certificate for 127.0.0.1, made by the openssl tool for this test only.
-struct TestCertificate {
-    TempDir dir;
-    std::string certificate = (dir / "cert.pem").string();
-    std::string key = (dir / "key.pem").string();
-    TestCertificate() {
-        auto made =
-            run_process({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                         "-keyout", key, "-out", certificate, "-days", "2", "-subj",
-                         "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"});
-        if (made.exit_code != 0) throw std::runtime_error("openssl req failed: " + made.err);
-    }
-};
 
 TEST(CloudClient, TalksHttpsAndTrustsOnlyCertificatesItKnows) {
     TestCertificate tls;

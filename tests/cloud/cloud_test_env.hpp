@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "fixtures/virtual/cloud/cloud_emulator.hpp"
+#include "tests/cloud/cloud_emulator.hpp"
 #include "station/cloud/tuya_client.hpp"
 
 namespace linestation::testing {

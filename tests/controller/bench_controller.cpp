@@ -5,18 +5,18 @@
 
 #include <benchmark/benchmark.h>
 
-#include "fixtures/virtual/line/simulation.hpp"
+#include "app/simulation.hpp"
 
 namespace {
 
 void run_shift(benchmark::State& state, bool vision) {
-    linestation::virtual_line::SimulationOptions o;
+    linestation::app::SimulationOptions o;
     o.slots = 16;
     o.units = static_cast<int>(state.range(0));
     o.vision = vision;
-    linestation::virtual_line::SimulationSummary sum;
+    linestation::app::SimulationSummary sum;
     for (auto _ : state) {
-        sum = linestation::virtual_line::run_simulation(o);
+        sum = linestation::app::run_simulation(o);
         benchmark::DoNotOptimize(sum.units);
     }
     state.counters["units_per_s"] =

@@ -143,7 +143,7 @@ TEST(Crash, ServeOnARealFixtureFileReleasesEveryRelayAtStartUp) {
     std::ofstream(dir / "station.json")
         << R"({"schema":1,"station":{"id":"rig-1"},"store":{"path":"station.db"},)"
         << R"("log":{"file":"station.log"},"fixture":"fixture.json","recipes":")" << LS_SOURCE_DIR
-        << R"(/recipes"})";
+        << R"(/recipes","lan":{"bind":"127.0.0.1","plain_port":0,"encrypted_port":0}})";
     // Twins start with every relay off: power off is not the slots' safe state.
     ASSERT_FALSE(power.channel(0));
     ChildProcess serve(

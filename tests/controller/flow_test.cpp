@@ -44,8 +44,20 @@ TEST(Flow, GoodUnitPassesWithFullTimelineCommittedBeforeItIsShown) {
     for (const char* k : {"led", "actuator", "cloud", "flow"}) EXPECT_TRUE(kinds.count(k)) << k;
     auto unit = rig.store->unit(rig.results[0].unit_id);
     EXPECT_NE(unit->measurements_json.find("time_to_ready_s"), std::string::npos);
+    // Known by its uuid label, matched to its device id through the cloud's factory
+    // information, and the match journaled.
+    ASSERT_TRUE(unit->device_id);
+    EXPECT_NE(*unit->device_id, *unit->serial);
+    const auto twin_device = rig.vline->cloud().device(*unit->device_id);
+    ASSERT_TRUE(twin_device);
+    EXPECT_EQ(twin_device->uuid, *unit->serial);
+    bool journaled = false;
+    for (const auto& e : rig.store->events(rig.results[0].unit_id)) {
+        journaled |= e.detail_json.find("\"by\":\"factory-infos uuid\"") != std::string::npos;
+    }
+    EXPECT_TRUE(journaled);
     // The unit is free of its previous owner and of the station's account.
-    EXPECT_FALSE(rig.vline->cloud().bound_to(*unit->serial));
+    EXPECT_FALSE(rig.vline->cloud().bound_to(*unit->device_id));
     // The reset relay pressed for the recipe's time and was released.
     auto& reset = rig.vline->twin("reset-relays");
     EXPECT_FALSE(reset.channel(0));
@@ -132,7 +144,7 @@ TEST(Flow, StartUpPutsEveryRelayInItsSafeState) {
     RigOptions o;
     o.slots = 3;
     Rig rig(o);
-    auto boards = rig.vline->boards();
+    auto boards = rig.assembly->boards();
     for (int ch = 0; ch < 3; ++ch) {
         boards.at("reset-relays")->set(ch, true);
         boards.at("power-relays")->set(ch, false);
@@ -199,7 +211,8 @@ TEST(Flow, PreActivationMeasuresActivatesRemovesAndVerifiesReady) {
         EXPECT_NE(unit->measurements_json.find(m), std::string::npos) << m;
     }
     // Shipped clean: not left on the test account.
-    EXPECT_FALSE(rig.vline->cloud().bound_to(*unit->serial));
+    ASSERT_TRUE(unit->device_id);
+    EXPECT_FALSE(rig.vline->cloud().bound_to(*unit->device_id));
 }
 
 TEST(Flow, PreActivationOutOfLimitsFails) {
@@ -307,27 +320,42 @@ TEST(Flow, BindingModeChoosesTheFlow) {
     EXPECT_EQ(flow_for("unbind", r), FlowKind::Wired);
 }
 
-TEST(Flow, VirtualCameraFramesAreReadByTheRealVision) {
+// The camera twin only renders; the station's own camera feed and LED scanner read it.
+TEST(Flow, VirtualCameraFramesAreReadByTheStationsVision) {
     auto recipe = linestation::config::load_recipe(
         linestation::config::default_station_config().recipes_dir / "tuya-ipc-camera.json");
     auto fixture = linestation::virtual_line::virtual_fixture(2);
+    linestation::ManualClock clock;
+    auto program = [](const std::string& slot) {
+        return slot == "A1" ? linestation::virtual_line::LedProgram{"red", "blink", 2.0}
+                            : linestation::virtual_line::LedProgram{"green", "steady", 0};
+    };
     linestation::virtual_line::VirtualCamera camera(
-        fixture, recipe,
-        [](const std::string& slot) {
-            return slot == "A1" ? linestation::virtual_line::LedProgram{"red", "blink", 2.0}
-                                : linestation::virtual_line::LedProgram{"green", "steady", 0};
+        fixture,
+        [&](const std::string& slot, double t) {
+            return linestation::virtual_line::emitted_colour(program(slot).color_at(t));
         },
-        3);
+        clock, 3);
+    linestation::app::CameraLedFeed feed(
+        fixture, &recipe, [&] { return camera.open(); }, clock);
     std::map<std::string, std::string> state;
     // Green steady is decided only once it outlasts the slowest green blink's phase.
     for (int i = 1; i <= 100; ++i) {
-        for (const auto& o : camera.poll(i * 0.1)) state[o.slot] = o.state.value_or("?");
+        clock.set(i * 0.1);
+        for (const auto& o : feed.poll(clock.now_s())) state[o.slot] = o.state.value_or("?");
     }
     EXPECT_EQ(state["A1"], "ready");
     EXPECT_EQ(state["A2"], "online");
-    const auto png = camera.snapshot_png();
+    EXPECT_EQ(camera.frames(), 100);
+    const auto png = feed.snapshot_png();
     ASSERT_GT(png.size(), 8u);
     EXPECT_EQ(png.substr(1, 3), "PNG");
+    // Unplugged: no frame, and every slot is reported camera_lost (never a stale state).
+    camera.lose_camera(true);
+    clock.set(10.1);
+    const auto lost = feed.poll(clock.now_s());
+    ASSERT_EQ(lost.size(), 2u);
+    for (const auto& o : lost) EXPECT_TRUE(o.camera_lost) << o.slot;
 }
 
 // A unit loaded without its serial: the cloud's answer names a device id, and when it is
@@ -372,4 +400,26 @@ TEST(Flow, UnitsWithoutSerialSharingACodeAreInconclusive) {
     const auto q = rig.store->quota(0, rig.recipe.product_id, day);
     EXPECT_EQ(q.used, 2);
     EXPECT_EQ(q.reserved, 0);
+}
+
+// Issue 12: a unit whose label matches no device the cloud listed is never a PASS; its
+// verdict carries the cloud's ids for a person to match.
+TEST(Flow, AUnitWhoseLabelMatchesNoListedDeviceIsInconclusiveWithTheCloudsIds) {
+    Rig rig;
+    linestation::StartBatchRequest req;
+    req.kind = "unbind";
+    req.recipe = rig.recipe.product_id;
+    rig.vline->load("A1");
+    req.slots = {"A1"};
+    req.serials = {"tuya-a-label-nobody-has"};  // the operator scanned the wrong sticker
+    rig.line->start_batch(req);
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, "INCONCLUSIVE") << rig.results[0].detail;
+    EXPECT_EQ(rig.results[0].reason, "unidentified");
+    bool ids_recorded = false;
+    for (const auto& e : rig.store->events(rig.results[0].unit_id)) {
+        ids_recorded |= e.detail_json.find("\"unmatched_device_ids\":[\"") != std::string::npos;
+    }
+    EXPECT_TRUE(ids_recorded);
 }

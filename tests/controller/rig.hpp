@@ -1,5 +1,7 @@
 #pragma once
-// A small virtual line with the real controller on it, on virtual time, for the tests.
+// A small virtual line with the station assembled on it (app/line_assembly: real drivers
+// over TCP to the board twins, the cloud over HTTP), on virtual time, for the tests. The
+// LEDs are reported straight from the devices' programs (no camera) unless `vision`.
 
 #include <chrono>
 #include <functional>
@@ -9,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/line_assembly.hpp"
 #include "fixtures/virtual/line/virtual_line.hpp"
 #include "station/config/recipe.hpp"
 #include "station/config/station_config.hpp"
@@ -31,6 +34,8 @@ struct RigOptions {
     std::function<void(config::FixtureConfig&)> station_fixture;
     bool wired = false;  // gateways found on the LAN by a real UDP listener on loopback
     bool announce = true;
+    bool vision = false;   // the camera twin's frames through the station's LED vision
+    bool handover = true;  // the line can hand a token to a wired device (the virtual one)
 };
 
 struct Rig {
@@ -45,33 +50,31 @@ struct Rig {
         vo.mix.quota_per_account = o.quota_per_account;
         vo.mix.quota_per_product = o.quota_per_product;
         vo.product = recipe.product_id;
+        vo.label = config::to_string(recipe.label);
         vo.returned_units = o.returned_units;
-        if (o.wired) {
-            lan = std::make_unique<flow::LanDiscovery>(clock, 0, 0, "127.0.0.1");
-            vo.wired = true;
-            vo.lan_port = o.announce ? lan->encrypted_port() : 0;
-        }
+        vo.wired = o.wired;
         vline = std::make_unique<virtual_line::VirtualLine>(clock, vo);
-        flow::LineParts parts;
-        parts.clock = &clock;
-        parts.store = store.get();
-        parts.fixture = vline->fixture();
-        if (o.station_fixture) o.station_fixture(parts.fixture);
-        parts.boards = vline->boards();
-        parts.leds = &vline->leds();
-        parts.screen = &vline->screen();
-        parts.wifi = vo.wifi;
-        parts.lan = lan.get();
-        parts.wired_handover = [this](const std::string& id, const std::string& payload) {
-            vline->hand_over(id, payload);
-        };
-        parts.recipes[recipe.product_id] = recipe;
-        for (const auto& a : vline->accounts()) {
-            auto id = store->add_cloud_account({0, a.uid, "virtual", a.uid, a.uid, "owner", ""});
-            parts.accounts.push_back(
-                {id, a.uid, a.uid, a.client, o.quota_per_account, o.quota_per_product});
+        app::LineSetup setup;
+        setup.fixture = vline->fixture();
+        if (o.station_fixture) o.station_fixture(setup.fixture);
+        setup.recipes[recipe.product_id] = recipe;
+        setup.led_colors = recipe.product_id;
+        setup.clouds = vline->cloud_accounts();
+        setup.wifi = vo.wifi;
+        setup.camera = [this] { return vline->open_camera(); };
+        if (!o.vision) setup.leds = &vline->led_programs();
+        setup.screen = &vline->screen();
+        // Gateways are found on the LAN by a real UDP listener on loopback.
+        if (o.wired) setup.lan = app::LanPorts{0, 0, "127.0.0.1"};
+        if (o.handover) {
+            setup.wired_handover = [this](const std::string& id, const std::string& payload) {
+                vline->hand_over(id, payload);
+            };
         }
-        line = std::make_unique<flow::Line>(std::move(parts));
+        assembly = std::make_unique<app::LineAssembly>(std::move(setup), clock, *store);
+        lan = assembly->lan();
+        if (lan && o.announce) vline->announce_to(lan->encrypted_port());
+        line = assembly->make_line();
         line->on_verdict([this](const flow::UnitResult& r) { results.push_back(r); });
         line->recover();  // start-up: relays to their safe state (power on)
     }
@@ -112,8 +115,9 @@ struct Rig {
     ManualClock clock;
     config::Recipe recipe;
     std::unique_ptr<store::Store> store;
-    std::unique_ptr<flow::LanDiscovery> lan;
     std::unique_ptr<virtual_line::VirtualLine> vline;
+    std::unique_ptr<app::LineAssembly> assembly;
+    flow::LanDiscovery* lan = nullptr;
     std::unique_ptr<flow::Line> line;
     std::vector<flow::UnitResult> results;
 };

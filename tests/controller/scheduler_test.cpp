@@ -18,10 +18,10 @@ struct SchedulerRig {
         o.quota_per_account = quota;
         o.quota_per_product = quota;
         rig = std::make_unique<Rig>(o);
-        for (const auto& a : rig->vline->accounts()) {
+        for (const auto& a : rig->assembly->accounts()) {
             auto id = rig->store->add_cloud_account(
                 {0, a.uid + "-s", "virtual", a.uid, a.uid, "owner", ""});
-            accounts.push_back({id, a.uid, a.uid, a.client, quota, quota});
+            accounts.push_back({id, a.uid, a.uid, a.cloud, quota, quota});
         }
         scheduler =
             std::make_unique<QrScheduler>(rig->clock, *rig->store, accounts,
@@ -141,4 +141,36 @@ TEST(Quota, SpreadsWorkOverSeveralAuthorizedAccounts) {
     for (const auto& r : rig.results) EXPECT_EQ(r.verdict, "PASS") << r.reason << " " << r.detail;
     EXPECT_EQ(rig.vline->cloud().unbinds_today_for_account("station-account-1"), 2);
     EXPECT_EQ(rig.vline->cloud().unbinds_today_for_account("station-account-2"), 2);
+}
+
+// Issue 12, "the cloud never stalls the line": with every cloud answer held for seconds, the
+// scheduler's tick (run by the line under its lock, between a relay's press and release)
+// returns at once; the code and the cloud's answers arrive with later ticks.
+TEST(Scheduler, ASlowCloudNeverHoldsTheTick) {
+    SchedulerRig s;
+    linestation::virtual_line::TwinFaults slow;
+    slow.latency_min_s = slow.latency_max_s = 1.5;
+    s.rig->vline->cloud().set_faults(slow);
+    linestation::flow::SchedulerOptions o;
+    o.background_cloud = true;
+    QrScheduler scheduler(s.rig->clock, *s.rig->store, s.accounts,
+                          linestation::config::WifiSettings{"ssid", "pw"}, &s.screen, o);
+    ASSERT_EQ(scheduler.admit("A1", "tuya-ipc-camera"), Admission::Admitted);
+    using Clock = std::chrono::steady_clock;
+    double longest_ms = 0;
+    const auto began = Clock::now();
+    bool shown = false;
+    while (Clock::now() - began < std::chrono::seconds(8) && !shown) {
+        const auto t0 = Clock::now();
+        scheduler.tick();
+        longest_ms = std::max(longest_ms,
+                              std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        shown = scheduler.generation_id() != 0;
+        s.rig->clock.advance(0.1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(shown) << "the code never came: " << scheduler.last_error();
+    // Token grant and pairing token took 1.5 s each; no tick waited for them.
+    EXPECT_GT(std::chrono::duration<double>(Clock::now() - began).count(), 2.9);
+    EXPECT_LT(longest_ms, 50.0);
 }

@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "fixtures/virtual/line/simulation.hpp"
+#include "app/simulation.hpp"
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
 
@@ -76,11 +76,11 @@ TEST(Simulate, BadMixNamesTheFieldAndWhatWasExpected) {
 // after it; nothing else keeps a device waiting. Simulated time: the figure is exact and
 // the same on any machine.
 TEST(Simulate, VerdictFollowsTheReadyBlinkWithinFramesAndNeverBeforeIt) {
-    linestation::virtual_line::SimulationOptions o;
+    linestation::app::SimulationOptions o;
     o.slots = 4;
     o.units = 16;
     o.seed = 3;
-    const auto sum = linestation::virtual_line::run_simulation(o);
+    const auto sum = linestation::app::run_simulation(o);
     ASSERT_EQ(sum.units, 16);
     ASSERT_GT(sum.pass, 8);
     EXPECT_EQ(sum.false_pass, 0);

@@ -112,3 +112,24 @@ TEST(Wired, GatewayThatNeverAnnouncesItselfIsNotDiscovered) {
     EXPECT_EQ(rig.results[0].verdict, "FAIL");
     EXPECT_EQ(rig.results[0].reason, "not_discovered");
 }
+
+// Issue 12: a job the station cannot finish is refused at start with its reason, instead of
+// failing every unit fixture_fault.
+TEST(Wired, AStationThatCannotHandOverTheTokenRefusesAWiredBatch) {
+    linestation::testing::RigOptions o;
+    o.wired = true;
+    o.handover = false;  // a real fixture: no documented way to hand a gateway its token
+    o.recipe = "tuya-wired-gateway.json";
+    linestation::testing::Rig rig(o);
+    linestation::StartBatchRequest req;
+    req.kind = "wired";
+    req.recipe = rig.recipe.product_id;
+    try {
+        rig.line->start_batch(req);
+        FAIL() << "a wired batch was accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("cannot hand a pairing token"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(rig.line->batch().state, "idle");
+}

@@ -5,8 +5,8 @@
 #include "drivers/core/board_factory.hpp"
 #include "drivers/core/board_supervisor.hpp"
 #include "fixtures/virtual/boards/board_endpoints.hpp"
+#include "fixtures/virtual/boards/board_twins.hpp"
 #include "fixtures/virtual/boards/serial_board_twins.hpp"
-#include "fixtures/virtual/boards/virtual_line_boards.hpp"
 #include "station/clock/clock.hpp"
 
 using namespace linestation;
@@ -191,18 +191,22 @@ TEST(FixtureBoards, NormallyClosedPowerFollowsItsWiring) {
     EXPECT_FALSE(power.channel(0));
 }
 
-TEST(VirtualLineBoards, TheVirtualFixtureRunsTheRealDriversInProcess) {
+TEST(BoardTwins, TheVirtualFixtureRunsTheRealDriversOverTcp) {
     ManualClock clock;
     auto fixture = config::load_fixture(std::string(LS_SOURCE_DIR) + "/fixtures/virtual-8.json");
     for (auto& b : fixture.boards) b.serial.timeout_ms = 40;  // the silent-board case stays short
-    fixtures::VirtualLineBoards line(fixture, clock);
-    auto* resets = line.board("virtual:reset-relays");
-    auto* power = line.board("virtual:power-relays");
+    fixtures::BoardTwins twins(fixture, clock);
+    auto* resets = twins.board("reset-relays");
+    auto* power = twins.board("power-relays");
     ASSERT_TRUE(resets && power);
-    const auto opener = line.opener();
+    // The fixture file asks for any free port; the twins say which one they listen on.
+    for (const auto& b : twins.fixture().boards) {
+        EXPECT_EQ(b.port, twins.endpoint(b.id)->url());
+        EXPECT_NE(b.port, "tcp://127.0.0.1:0");
+    }
     {
-        FixtureBoards boards(fixture, clock,
-                             [&](const config::BoardConfig& b) { return open_board(b, opener); });
+        FixtureBoards boards(twins.fixture(), clock,
+                             [&](const config::BoardConfig& b) { return open_board(b, &clock); });
         EXPECT_TRUE(boards.faulted_slots().empty());
         const auto& slot = fixture.slots.front();
         ASSERT_TRUE(slot.reset && slot.power);
@@ -218,15 +222,15 @@ TEST(VirtualLineBoards, TheVirtualFixtureRunsTheRealDriversInProcess) {
         EXPECT_TRUE(boards.faulted_slots().empty());
         EXPECT_FALSE(resets->channel(slot.reset->channel));
     }
-    config::BoardConfig ghost;
-    ghost.id = "ghost";
-    ghost.driver = "lcus";
-    ghost.port = "virtual:nowhere";
+    EXPECT_GE(twins.endpoint("reset-relays")->connections(), 1);
+    auto elsewhere = fixture;
+    elsewhere.boards.front().port = "/dev/ttyUSB0";
     try {
-        open_board(ghost, opener);
+        fixtures::BoardTwins wrong(elsewhere, clock);
         FAIL() << "no error";
-    } catch (const DriverError& e) {
+    } catch (const std::invalid_argument& e) {
         EXPECT_EQ(std::string(e.what()),
-                  "ghost on virtual:nowhere: no such board on the virtual line");
+                  "board twins: board \"reset-relays\": port \"/dev/ttyUSB0\" is not "
+                  "tcp://127.0.0.1:PORT (0: any free port)");
     }
 }

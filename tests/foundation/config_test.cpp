@@ -277,6 +277,59 @@ TEST(StationConfig, LoadsWithSecretsFromEnvironmentAndRelativePaths) {
     EXPECT_EQ(*c.fixture_file, "/etc/linestation/fixtures/rig.json");
     EXPECT_EQ(c.cloud->secret, "s3cret-from-env");
     EXPECT_EQ(c.wifi.ssid, "Factory");
+    // Without a lan section: Tuya's ports on every interface.
+    EXPECT_EQ(c.lan.bind, "0.0.0.0");
+    EXPECT_EQ(c.lan.plain_port, 6666);
+    EXPECT_EQ(c.lan.encrypted_port, 6667);
+}
+
+TEST(StationConfig, LanListenerCanBeMovedToLoopbackAndFreePorts) {
+    auto c = parse_station_config(
+        JsonNode::parse(R"({"lan": {"bind": "127.0.0.1", "plain_port": 0, "encrypted_port": 0}})",
+                        "station.json"),
+        "");
+    EXPECT_EQ(c.lan.bind, "127.0.0.1");
+    EXPECT_EQ(c.lan.plain_port, 0);
+    EXPECT_EQ(c.lan.encrypted_port, 0);
+    try {
+        parse_station_config(JsonNode::parse(R"({"lan": {"plain_port": -1}})", "station.json"), "");
+        FAIL() << "no error";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "station.json: $.lan.plain_port: expected an integer from 0 to 65535, got -1");
+    }
+}
+
+TEST(StationConfig, CloudApiFamilyIsPairingUnlessTheIndustryAssetIsGiven) {
+    auto parse = [](const std::string& cloud) {
+        return parse_station_config(
+            JsonNode::parse(R"({"cloud": {"endpoint": "https://openapi.tuyaeu.com", )"
+                            R"("client_id": "c", "secret": "s", "uid": "u")" +
+                                cloud + "}}",
+                            "station.json"),
+            "", fake_env);
+    };
+    EXPECT_EQ(parse("").cloud->api, CloudApi::Pairing);
+    auto industry = parse(R"(, "api": "device-registration", "asset_id": "1233213123123")");
+    EXPECT_EQ(industry.cloud->api, CloudApi::DeviceRegistration);
+    EXPECT_EQ(industry.cloud->asset_id, "1233213123123");
+    auto message = [&](const std::string& cloud) {
+        try {
+            parse(cloud);
+        } catch (const ConfigError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    EXPECT_EQ(message(R"(, "api": "industry")"),
+              "station.json: $.cloud.api: expected one of \"pairing\", \"device-registration\", "
+              "got \"industry\"");
+    EXPECT_EQ(message(R"(, "api": "device-registration")"),
+              "station.json: $.cloud: \"asset_id\" is required with \"api\": "
+              "\"device-registration\" (the industry API registers devices to an asset)");
+    EXPECT_EQ(message(R"(, "asset_id": "a1")"),
+              "station.json: $.cloud.asset_id: an asset id is used only with \"api\": "
+              "\"device-registration\"; the pairing API asks tokens for the uid");
 }
 
 TEST(StationConfig, ErrorsNameTheField) {

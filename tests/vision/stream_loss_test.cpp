@@ -1,21 +1,15 @@
 // Camera loss with the real driver: an MJPEG-over-HTTP camera (multipart/x-mixed-replace,
 // as IP cameras serve it) on loopback, opened through OpenCV, that goes away and returns.
 
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 
-#include <opencv2/imgcodecs.hpp>
-
 #include "drivers/camera/frame_source.hpp"
+#include "fixtures/virtual/camera/mjpeg_server.hpp"
 #include "station/clock/clock.hpp"
 #include "station/vision/camera_feed.hpp"
 #include "station/vision/led_scanner.hpp"
@@ -27,101 +21,37 @@ namespace {
 using testing::phase;
 using testing::script;
 
-// Serves the same few JPEG frames round and round, at about 30 fps, while `on`.
+// The virtual line's network camera (fixtures/virtual/camera/mjpeg_server), serving the
+// same few frames round and round at about 30 fps while it is on, on the same port each time.
 class MjpegCamera {
   public:
-    explicit MjpegCamera(std::vector<std::vector<std::uint8_t>> frames)
-        : frames_(std::move(frames)), socket_(Poco::Net::SocketAddress("127.0.0.1", 0)) {
-        port_ = socket_.address().port();
-    }
-    ~MjpegCamera() { stop(); }
-    MjpegCamera(const MjpegCamera&) = delete;
-    MjpegCamera& operator=(const MjpegCamera&) = delete;
-
+    explicit MjpegCamera(std::vector<cv::Mat> frames)
+        : frames_(std::move(frames)), port_(free_port()) {}
     void start() {
-        on_ = true;
-        auto params = Poco::AutoPtr<Poco::Net::HTTPServerParams>(new Poco::Net::HTTPServerParams);
-        params->setMaxThreads(2);
-        if (!bound_) {
-            socket_ = Poco::Net::ServerSocket(Poco::Net::SocketAddress("127.0.0.1", port_));
-        }
-        bound_ = false;
-        // Poco takes ownership of the factory (raw pointer by its API).
-        server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this), socket_, params);
-        server_->start();
+        server_.emplace(
+            [this]() -> std::optional<cv::Mat> { return frames_[next_++ % frames_.size()]; }, 30,
+            port_);
     }
-    void stop() {
-        on_ = false;
-        if (server_) {
-            server_->stopAll(true);
-            server_.reset();
-        }
-        socket_.close();
-        // Poco's pool threads outlive the server: a handler still in its loop would read
-        // this camera after it is gone (a crash in whichever test runs next).
-        while (streaming_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    void stop() { server_.reset(); }
     std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/video.mjpg"; }
 
   private:
-    class Stream final : public Poco::Net::HTTPRequestHandler {
-      public:
-        explicit Stream(MjpegCamera& camera) : camera_(camera) {}
-        void handleRequest(Poco::Net::HTTPServerRequest&,
-                           Poco::Net::HTTPServerResponse& response) override {
-            ++camera_.streaming_;
-            struct Done {
-                std::atomic<int>& n;
-                ~Done() { --n; }
-            } done{camera_.streaming_};
-            response.setContentType("multipart/x-mixed-replace; boundary=frame");
-            response.setChunkedTransferEncoding(false);
-            auto& out = response.send();
-            for (std::size_t i = 0; camera_.on_ && out.good(); ++i) {
-                const auto& jpeg = camera_.frames_[i % camera_.frames_.size()];
-                out << "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: " << jpeg.size()
-                    << "\r\n\r\n";
-                out.write(reinterpret_cast<const char*>(jpeg.data()),
-                          static_cast<std::streamsize>(jpeg.size()));
-                out << "\r\n";
-                out.flush();
-                std::this_thread::sleep_for(std::chrono::milliseconds(33));
-            }
-        }
-
-      private:
-        MjpegCamera& camera_;
-    };
-    class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
-      public:
-        explicit Factory(MjpegCamera& camera) : camera_(camera) {}
-        Poco::Net::HTTPRequestHandler* createRequestHandler(
-            const Poco::Net::HTTPServerRequest&) override {
-            return new Stream(camera_);  // Poco owns and deletes the handler
-        }
-
-      private:
-        MjpegCamera& camera_;
-    };
-
-    std::vector<std::vector<std::uint8_t>> frames_;
-    Poco::Net::ServerSocket socket_;
-    Poco::UInt16 port_ = 0;
-    bool bound_ = true;
-    std::atomic<bool> on_{false};
-    std::atomic<int> streaming_{0};  // handlers inside handleRequest
-    std::unique_ptr<Poco::Net::HTTPServer> server_;
+    static int free_port() {
+        Poco::Net::ServerSocket s(Poco::Net::SocketAddress("127.0.0.1", 0));
+        return s.address().port();
+    }
+    std::vector<cv::Mat> frames_;
+    int port_;
+    std::atomic<std::size_t> next_{0};
+    std::optional<virtual_line::MjpegServer> server_;
 };
 
 TEST(VisionCameraFeed, NetworkCameraThatGoesAwayIsLostThenReopened) {
     auto spec = testing::clip_of({script({phase(0, "green", "steady")})}, 0.3, {});
-    std::vector<std::vector<std::uint8_t>> jpegs;
+    std::vector<cv::Mat> frames;
     virtual_line::ClipPlayer player(spec);
-    while (auto f = player.next()) {
-        jpegs.emplace_back();
-        cv::imencode(".jpg", f->image, jpegs.back());
-    }
-    MjpegCamera camera(jpegs);
+    while (auto f = player.next()) frames.push_back(f->image.clone());
+    MjpegCamera camera(frames);
     camera.start();
     SystemClock clock;
     drivers::CameraSettings settings;

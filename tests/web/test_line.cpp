@@ -88,8 +88,13 @@ std::int64_t TestLine::start_batch(const StartBatchRequest& request) {
         id = store_->start_batch(b);
     }
     audit(request.operator_login, "batch.start", "{\"batch\":" + std::to_string(id) + "}");
-    batch_ = BatchView{id, request.kind, request.recipe, "running", request.operator_login, 0, 0,
-                       0,  "test-line",  std::nullopt};
+    batch_ = BatchView{};
+    batch_.batch_id = id;
+    batch_.kind = request.kind;
+    batch_.recipe = request.recipe;
+    batch_.state = "running";
+    batch_.operator_login = request.operator_login;
+    batch_.software_version = "test-line";
     ++qr_generation_;
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         auto& s = slots_[i];

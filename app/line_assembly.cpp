@@ -1,0 +1,174 @@
+#include "app/line_assembly.hpp"
+
+#include <Poco/Exception.h>
+#include <Poco/Logger.h>
+
+#include "drivers/core/board_factory.hpp"
+#include "station/cloud/tuya_client.hpp"
+#include "station/vision/snapshot.hpp"
+
+namespace linestation::app {
+
+namespace {
+
+drivers::CameraSettings camera_settings(const config::CameraConfig& camera) {
+    drivers::CameraSettings settings;
+    settings.source = camera.source;
+    settings.width = camera.width;
+    settings.height = camera.height;
+    settings.fps = camera.fps;
+    settings.exposure = camera.exposure;
+    settings.gain = camera.gain;
+    settings.white_balance_k = camera.white_balance_k;
+    return settings;
+}
+
+// The store's row for a configured account, made on first use.
+std::int64_t account_row(store::Store& store, const config::CloudSettings& cloud) {
+    const std::string name = "config:" + cloud.uid;
+    for (std::int64_t i = 1;; ++i) {
+        auto rec = store.cloud_account(i);
+        if (!rec) break;
+        if (rec->name == name) return i;
+    }
+    return store.add_cloud_account(
+        {0, name, cloud.endpoint, cloud.client_id, cloud.uid, "owner", "station config"});
+}
+
+}  // namespace
+
+CameraLedFeed::CameraLedFeed(const config::FixtureConfig& fixture, const config::Recipe* colors,
+                             vision::CameraFeed::Opener open, const Clock& clock) {
+    camera_ = std::make_unique<vision::CameraFeed>(std::move(open), clock);
+    std::vector<vision::SlotRoi> rois;
+    for (const auto& s : fixture.slots)
+        rois.push_back({s.id, {s.led.x, s.led.y, s.led.w, s.led.h}});
+    scanner_ = std::make_unique<vision::LedScanner>(rois, colors);
+}
+
+std::vector<vision::LedObservation> CameraLedFeed::poll(double now_s) {
+    auto p = camera_->poll();
+    if (p.frame) {
+        last_frame_ = p.frame->image;
+        return scanner_->process(p.frame->image, p.frame->t);
+    }
+    if (p.lost || p.ended) return scanner_->camera_lost(now_s);
+    return {};
+}
+
+std::string CameraLedFeed::snapshot_png() {
+    if (last_frame_.empty()) return {};
+    const auto png = vision::snapshot_png(last_frame_, *scanner_);
+    return std::string(png.begin(), png.end());
+}
+
+LineSetup line_setup(const config::StationConfig& config) {
+    LineSetup setup;
+    setup.station_id = config.station_id;
+    if (config.fixture_file) setup.fixture = config::load_fixture(*config.fixture_file);
+    setup.recipes = config::load_recipes(config.recipes_dir);
+    if (config.cloud) setup.clouds.push_back(*config.cloud);
+    setup.wifi = config.wifi;
+    for (const auto& [id, recipe] : setup.recipes) {
+        if (recipe.flows.count("wired")) {
+            setup.lan = LanPorts{config.lan.plain_port, config.lan.encrypted_port, config.lan.bind};
+        }
+    }
+    return setup;
+}
+
+LineAssembly::LineAssembly(LineSetup setup, Clock& clock, store::Store& store)
+    : setup_(std::move(setup)), clock_(clock), store_(store) {
+    for (const auto& b : setup_.fixture.boards) boards_[b.id] = drivers::open_board(b, &clock_);
+    if (!setup_.leds) {
+        const config::Recipe* colors = nullptr;
+        if (auto it = setup_.recipes.find(setup_.led_colors); it != setup_.recipes.end()) {
+            colors = &it->second;
+        } else if (!setup_.recipes.empty()) {
+            colors = &setup_.recipes.begin()->second;
+        }
+        auto open = setup_.camera;
+        if (!open) {
+            open = [settings = camera_settings(setup_.fixture.camera)] {
+                return drivers::open_frame_source(settings);
+            };
+        }
+        camera_ = std::make_unique<CameraLedFeed>(setup_.fixture, colors, std::move(open), clock_);
+    }
+    for (const auto& c : setup_.clouds) {
+        auto o = cloud::client_options(c);
+        // Retry backoff on the line's clock: on virtual time it costs no wall time.
+        o.pause = [&clock = clock_](double seconds) { clock.pause(seconds); };
+        clients_.push_back(std::make_unique<cloud::TuyaClient>(o, clock_));
+        accounts_.push_back({account_row(store_, c), "config:" + c.uid, c.uid,
+                             clients_.back().get(), c.unbind_quota_per_account,
+                             c.unbind_quota_per_product});
+    }
+    if (setup_.lan) {
+        try {
+            lan_ = std::make_unique<flow::LanDiscovery>(clock_, setup_.lan->plain,
+                                                        setup_.lan->encrypted, setup_.lan->bind);
+        } catch (const Poco::Exception& e) {
+            Poco::Logger::get("station").warning("LAN discovery off: UDP %d/%d: %s",
+                                                 setup_.lan->plain, setup_.lan->encrypted,
+                                                 e.displayText());
+        }
+    }
+}
+
+LineAssembly::~LineAssembly() = default;
+
+std::unique_ptr<flow::Line> LineAssembly::make_line() {
+    flow::LineParts parts;
+    parts.clock = &clock_;
+    parts.store = &store_;
+    parts.fixture = setup_.fixture;
+    parts.boards = boards();
+    parts.leds = setup_.leds ? setup_.leds : camera_.get();
+    parts.screen = setup_.screen;
+    parts.accounts = accounts_;
+    parts.wifi = setup_.wifi;
+    parts.recipes = setup_.recipes;
+    parts.station_id = setup_.station_id;
+    parts.lan = lan_.get();
+    parts.wired_handover = setup_.wired_handover;
+    parts.scan_serial = setup_.scan_serial;
+    parts.scheduler = setup_.scheduler;
+    return std::make_unique<flow::Line>(std::move(parts));
+}
+
+std::map<std::string, drivers::DigitalOutput*> LineAssembly::boards() {
+    std::map<std::string, drivers::DigitalOutput*> m;
+    for (auto& [id, b] : boards_) m[id] = b.get();
+    return m;
+}
+
+double LineAssembly::tick_s() const {
+    return 1.0 / std::max(1.0, setup_.fixture.camera.fps);
+}
+
+namespace {
+// Real time: a slow cloud must not hold the line (relays, LEDs, the web API).
+LineSetup in_real_time(LineSetup setup) {
+    setup.scheduler.background_cloud = true;
+    return setup;
+}
+}  // namespace
+
+StationLine::StationLine(Runtime& runtime, LineSetup setup, Clock& clock, Hooks hooks)
+    : runtime_(runtime), assembly_(in_real_time(std::move(setup)), clock, runtime.store()) {
+    LineAttachment a;
+    a.line = assembly_.make_line();
+    if (hooks.on_verdict) a.line->on_verdict(std::move(hooks.on_verdict));
+    a.clock = &clock;
+    a.tick_s = assembly_.tick_s();
+    a.before_tick = std::move(hooks.before_tick);
+    a.after_tick = std::move(hooks.after_tick);
+    runtime.attach_line(std::move(a));
+}
+
+StationLine::~StationLine() {
+    runtime_.detach_line();
+}
+
+}  // namespace linestation::app

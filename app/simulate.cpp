@@ -1,0 +1,52 @@
+#include <iostream>
+
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
+#include "app/simulation.hpp"
+
+namespace linestation::app {
+
+int run_simulate(const Args& args) {
+    CommandLine cli("simulate",
+                    "--slots N --units M [--mix FILE] [--seed S] [--db FILE] "
+                    "[--json] [--progress]",
+                    "Runs a shift on the virtual line on virtual time, as fast as the machine "
+                    "allows, and prints the verdicts by reason and how many disagree with the "
+                    "devices' hidden truth. With --json the last line is one JSON object.");
+    cli.option("slots", "N", "slots on the virtual fixture (default 16)")
+        .option("units", "M", "units to test (default 1000)")
+        .option("mix", "FILE", "JSON mix of hidden truths and shift settings")
+        .option("seed", "S", "random seed (default 1)")
+        .option("db", "FILE", "store file to record into (default: a temporary one)")
+        .option("fps", "F", "camera frame rate, the simulation's step (default 10)")
+        .option("recipe", "FILE", "recipe (default recipes/tuya-ipc-camera.json)")
+        .flag("no-vision", "report LED states directly instead of rendering camera frames")
+        .flag("json", "print the summary as one JSON object on the last line")
+        .flag("progress", "print one line per committed verdict");
+    if (!cli.parse(args, std::cout)) return 0;
+
+    SimulationOptions o;
+    o.slots = cli.int_value("slots", 16, 1, 256);
+    o.units = cli.int_value("units", 1000, 0, 10'000'000);
+    o.seed = static_cast<std::uint64_t>(cli.int_value("seed", 1, 0, 2'000'000'000));
+    o.fps = cli.number_value("fps", 10);
+    if (!(o.fps >= 1 && o.fps <= 120)) throw UsageError("simulate: --fps must be 1..120");
+    o.vision = !cli.has("no-vision");
+    if (cli.has("mix")) o.mix = virtual_line::load_mix(cli.value("mix"));
+    if (cli.has("db")) o.db = cli.value("db");
+    if (cli.has("recipe")) o.recipe = cli.value("recipe");
+    if (cli.has("progress")) {
+        o.on_unit = [](const flow::UnitResult& r, const virtual_line::DeviceTruth& truth) {
+            // Printed only after the verdict is committed: a test may kill us at any line.
+            std::cout << "unit " << r.unit_id << " " << r.slot << " " << r.serial.value_or("-")
+                      << " " << r.verdict << " " << r.reason << " truth=" << truth.kind
+                      << std::endl;
+        };
+    }
+    auto summary = run_simulation(o);
+    std::cout << summary.text();
+    if (cli.has("json")) std::cout << summary.json() << "\n";
+    return summary.false_pass == 0 ? 0 : 4;
+}
+
+}  // namespace linestation::app
