@@ -124,10 +124,7 @@ std::vector<std::string> Runtime::recipes() {
 
 std::int64_t Runtime::start_batch(const StartBatchRequest& request) {
     std::lock_guard lock(line_mutex_);
-    auto id = line().start_batch(request);
-    store_->audit(attachment_.clock->wall_ms(), request.operator_login, "batch.start",
-                  "{\"batch\":" + std::to_string(id) + "}");
-    return id;
+    return line().start_batch(request);
 }
 
 void Runtime::stop_batch(const std::string& actor) {

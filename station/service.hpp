@@ -64,6 +64,9 @@ struct BatchView {
     // the last check found still bound to it. The target at a shift's end is 0 left bound.
     int strays_removed = 0;
     int left_bound = 0;
+    // What runs it, as the store records it with the batch.
+    std::optional<std::string> software_version;
+    std::optional<std::string> recipe_sha256;
 };
 
 struct StartBatchRequest {

@@ -51,6 +51,8 @@ std::string to_json(const BatchView& v) {
     o.set("fail", v.fail);
     o.set("strays_removed", v.strays_removed);
     o.set("left_bound", v.left_bound);
+    set_optional(o, "software_version", v.software_version);
+    set_optional(o, "recipe_sha256", v.recipe_sha256);
     return text(o);
 }
 

@@ -289,15 +289,11 @@ void Api::route(Call& call) {
                          [&](const SlotView& s) { return s.slot == slot; })) {
             throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no slot \"" + slot + "\"");
         }
-        Poco::JSON::Object detail;
-        detail.set("slot", slot);
+        // The station audits line actions itself, with the actor passed here.
         if (p[3] == "abort") {
             station_.abort_slot(slot, session.login);
-            audit(session.login, "slot.abort", detail);
         } else {
             station_.reload_slot(slot, retest, session.login);
-            detail.set("retest", retest);
-            audit(session.login, retest ? "slot.retest" : "slot.reload", detail);
         }
         return ok_json("{\"ok\":true}");
     }
@@ -311,7 +307,6 @@ void Api::route(Call& call) {
         call.only("POST");
         auto session = require_role(call, {"operator", "admin"});
         station_.stop_batch(session.login);
-        audit(session.login, "batch.stop", Poco::JSON::Object());
         return ok_json("{\"ok\":true}");
     }
     if (p.size() == 2 && what == "recipes") {
@@ -474,13 +469,7 @@ void Api::start_batch(Call& call) {
                         "no permission for product \"" + req.recipe + "\"");
     }
     req.operator_login = session.login;
-    auto id = station_.start_batch(req);
-    Poco::JSON::Object detail;
-    detail.set("batch_id", id);
-    detail.set("recipe", req.recipe);
-    detail.set("kind", req.kind);
-    detail.set("slots", string_array(req.slots));
-    audit(session.login, "batch.start", detail);
+    auto id = station_.start_batch(req);  // audited by the station, with the slots it chose
     Poco::JSON::Object out;
     out.set("batch_id", id);
     send_json(call.response, HTTPResponse::HTTP_CREATED, out);
@@ -651,12 +640,15 @@ void Api::unit_history(Call& call, const std::string& serial_in) {
     Poco::JSON::Object out;
     out.set("serial", serial);
     out.set("attempts", table_object(attempts));
-    Poco::JSON::Object::Ptr events = new Poco::JSON::Object;  // Poco::SharedPtr owns it
+    Poco::JSON::Object::Ptr events = new Poco::JSON::Object;  // Poco::SharedPtr owns them
+    Poco::JSON::Object::Ptr measurements = new Poco::JSON::Object;
     for (const auto& row : attempts.rows) {
         auto id = std::get<std::int64_t>(row[0]);
         events->set(std::to_string(id), table_object(reports::unit_events(*db, id)));
+        measurements->set(std::to_string(id), table_object(reports::unit_measurements(*db, id)));
     }
     out.set("events", events);
+    out.set("measurements", measurements);
     send_json(call.response, HTTPResponse::HTTP_OK, out);
 }
 

@@ -111,8 +111,8 @@ std::vector<SafeOutput> safe_outputs(const config::FixtureConfig& fixture) {
         if (slot.reset)
             out.push_back({slot.reset->board, slot.reset->channel, false, "reset of " + slot.id});
         if (slot.power) {
-            out.push_back({slot.power->board, slot.power->channel, slot.power_safe_on,
-                           "power of " + slot.id});
+            out.push_back({slot.power->board, slot.power->channel,
+                           slot.power_energized(slot.power_safe_on), "power of " + slot.id});
         }
     }
     return out;
@@ -164,7 +164,7 @@ bool FixtureBoards::set_power(const std::string& slot, bool on) noexcept {
     const auto* s = find_slot(slots_, slot);
     if (!s || !s->power) return false;
     auto* b = board(s->power->board);
-    return b && b->set(s->power->channel, on);
+    return b && b->set(s->power->channel, s->power_energized(on));
 }
 
 std::vector<std::string> FixtureBoards::drive_safe_state() noexcept {

@@ -72,7 +72,7 @@ class BoardSupervisor {
 struct SafeOutput {
     std::string board;
     int channel = 0;
-    bool on = false;
+    bool on = false;   // the channel's level (energized), the wiring already applied
     std::string role;  // "reset of A1", "power of A1"
 };
 std::vector<SafeOutput> safe_outputs(const config::FixtureConfig& fixture);
@@ -93,6 +93,7 @@ class FixtureBoards {
     // when the slot has no such output or its board is faulted; the controller then marks
     // the slot faulted. The controller times presses on its own Clock.
     bool press_reset(const std::string& slot, bool pressed) noexcept;
+    // `on` is the device's power, whatever the relay's wiring.
     bool set_power(const std::string& slot, bool on) noexcept;
     // Drives every output to its safe state; returns one line per output that failed.
     std::vector<std::string> drive_safe_state() noexcept;

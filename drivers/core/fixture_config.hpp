@@ -39,13 +39,23 @@ struct Roi {
     int x = 0, y = 0, w = 0, h = 0;
 };
 
+// How a power relay is wired: through its normally-open contact (energized = powered) or
+// its normally-closed one (energized = cut). A USB hub port is always "normally open".
+enum class PowerWiring { NormallyOpen, NormallyClosed };
+
 struct SlotConfig {
     std::string id;
     std::optional<ChannelRef> reset;
     std::optional<ChannelRef> power;
     // Power state when the station starts, stops or a slot is faulted.
     bool power_safe_on = true;
+    PowerWiring power_wiring = PowerWiring::NormallyOpen;
     Roi led;
+
+    // The relay level that gives the slot's device power `on`.
+    bool power_energized(bool on) const {
+        return on == (power_wiring == PowerWiring::NormallyOpen);
+    }
 };
 
 struct CameraConfig {

@@ -5,7 +5,7 @@
 namespace linestation::config {
 
 const std::vector<std::string>& known_board_drivers() {
-    static const std::vector<std::string> drivers{"modbus-rtu", "lcus",    "numato", "ascii",
+    static const std::vector<std::string> drivers{"modbus-rtu",  "lcus",    "numato", "ascii",
                                                   "dcttech-hid", "usb-hub", "virtual"};
     return drivers;
 }
@@ -23,8 +23,16 @@ SerialSettings parse_serial(const JsonNode& node) {
     return s;
 }
 
-ChannelRef parse_channel(const JsonNode& node, const FixtureConfig& fixture) {
-    node.allow_only({"board", "channel"});
+ChannelRef parse_channel(const JsonNode& node, const FixtureConfig& fixture, bool power) {
+    if (!power && node.has("wiring")) {
+        node.at("wiring").fail_problem(
+            "only a power channel has a wiring; a reset relay presses its button when energized");
+    }
+    if (power) {
+        node.allow_only({"board", "channel", "wiring"});
+    } else {
+        node.allow_only({"board", "channel"});
+    }
     ChannelRef ref;
     auto board_node = node.at("board");
     ref.board = board_node.as_nonempty_string();
@@ -85,14 +93,16 @@ FixtureConfig parse_fixture(const JsonNode& root) {
     }
 
     if (auto cam = root.find("camera")) {
-        cam->allow_only({"source", "width", "height", "fps", "exposure", "gain", "white_balance_k"});
+        cam->allow_only(
+            {"source", "width", "height", "fps", "exposure", "gain", "white_balance_k"});
         f.camera.source = cam->at("source").as_nonempty_string();
         f.camera.width = static_cast<int>(cam->int_or("width", f.camera.width, 16, 8192));
         f.camera.height = static_cast<int>(cam->int_or("height", f.camera.height, 16, 8192));
         f.camera.fps = cam->positive_or("fps", f.camera.fps);
         if (auto e = cam->find("exposure")) f.camera.exposure = e->as_number();
         if (auto g = cam->find("gain")) f.camera.gain = g->as_number();
-        if (auto w = cam->find("white_balance_k")) f.camera.white_balance_k = w->as_positive_number();
+        if (auto w = cam->find("white_balance_k"))
+            f.camera.white_balance_k = w->as_positive_number();
     }
 
     std::set<std::string> slot_ids;
@@ -103,8 +113,20 @@ FixtureConfig parse_fixture(const JsonNode& root) {
         SlotConfig s;
         s.id = node.at("id").as_nonempty_string();
         if (!slot_ids.insert(s.id).second) node.at("id").fail_problem("slot id used twice");
-        if (auto r = node.find("reset")) s.reset = parse_channel(*r, f);
-        if (auto p = node.find("power")) s.power = parse_channel(*p, f);
+        if (auto r = node.find("reset")) s.reset = parse_channel(*r, f, false);
+        if (auto p = node.find("power")) {
+            s.power = parse_channel(*p, f, true);
+            if (auto wiring = p->find("wiring")) {
+                const bool closed =
+                    wiring->as_one_of({"normally_open", "normally_closed"}) == "normally_closed";
+                if (closed && f.board(s.power->board)->driver == "usb-hub") {
+                    wiring->fail_problem(
+                        "a USB hub port powers its device when switched on; normally_closed is "
+                        "for a relay wired through its normally-closed contact");
+                }
+                s.power_wiring = closed ? PowerWiring::NormallyClosed : PowerWiring::NormallyOpen;
+            }
+        }
         if (!s.reset && !s.power) {
             node.fail_problem("a slot needs a reset or a power channel (or both)");
         }

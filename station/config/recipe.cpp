@@ -1,15 +1,22 @@
 #include "station/config/recipe.hpp"
 
+#include <Poco/SHA2Engine.h>
+
 #include <algorithm>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 namespace linestation::config {
 
 std::string to_string(BindingMode mode) {
     switch (mode) {
-        case BindingMode::Weak: return "weak";
-        case BindingMode::Medium: return "medium";
-        case BindingMode::Strong: return "strong";
+        case BindingMode::Weak:
+            return "weak";
+        case BindingMode::Medium:
+            return "medium";
+        case BindingMode::Strong:
+            return "strong";
     }
     return "?";
 }
@@ -20,16 +27,19 @@ std::string to_string(PairingMethod method) {
 
 std::string to_string(ResetMethod method) {
     switch (method) {
-        case ResetMethod::LongPress: return "long_press";
-        case ResetMethod::PowerCycle: return "power_cycle";
-        case ResetMethod::PowerCycleThenPress: return "power_cycle_then_press";
+        case ResetMethod::LongPress:
+            return "long_press";
+        case ResetMethod::PowerCycle:
+            return "power_cycle";
+        case ResetMethod::PowerCycleThenPress:
+            return "power_cycle_then_press";
     }
     return "?";
 }
 
 std::vector<ColorDefinition> default_colors() {
     return {
-        {"red", 340, 15, 0.35},  {"amber", 20, 50, 0.35}, {"green", 75, 170, 0.30},
+        {"red", 340, 15, 0.35},   {"amber", 20, 50, 0.35}, {"green", 75, 170, 0.30},
         {"blue", 190, 260, 0.30}, {"white", 0, 360, 0.0},
     };
 }
@@ -86,6 +96,7 @@ FlowSpec parse_flow(const JsonNode& node) {
             Limit limit;
             if (auto mn = limit_node.find("min")) limit.min = mn->as_number();
             if (auto mx = limit_node.find("max")) limit.max = mx->as_number();
+            if (auto u = limit_node.find("unit")) limit.unit = u->as_nonempty_string();
             if (!limit.min && !limit.max) limit_node.fail("an object with \"min\" and/or \"max\"");
             if (limit.min && limit.max && *limit.min > *limit.max) {
                 limit_node.fail_problem("min " + std::to_string(*limit.min) + " exceeds max " +
@@ -129,21 +140,22 @@ Recipe parse_recipe(const JsonNode& root) {
                 : binding == "medium" ? BindingMode::Medium
                                       : BindingMode::Strong;
     if (auto pairing = product.find("pairing")) {
-        r.pairing = pairing->as_one_of({"qr", "wired"}) == "qr" ? PairingMethod::Qr
-                                                                : PairingMethod::Wired;
+        r.pairing =
+            pairing->as_one_of({"qr", "wired"}) == "qr" ? PairingMethod::Qr : PairingMethod::Wired;
     }
 
     if (auto label = product.find("label")) {
         const auto l = label->as_one_of({"device_id", "uuid", "sn", "mac"});
-        r.label = l == "uuid" ? UnitLabel::Uuid
-                  : l == "sn" ? UnitLabel::Sn
+        r.label = l == "uuid"  ? UnitLabel::Uuid
+                  : l == "sn"  ? UnitLabel::Sn
                   : l == "mac" ? UnitLabel::Mac
                                : UnitLabel::DeviceId;
     }
 
     auto reset = root.at("reset");
     reset.allow_only({"method", "press_s", "power_off_s"});
-    auto method = reset.at("method").as_one_of({"long_press", "power_cycle", "power_cycle_then_press"});
+    auto method =
+        reset.at("method").as_one_of({"long_press", "power_cycle", "power_cycle_then_press"});
     r.reset.method = method == "long_press"    ? ResetMethod::LongPress
                      : method == "power_cycle" ? ResetMethod::PowerCycle
                                                : ResetMethod::PowerCycleThenPress;
@@ -187,9 +199,9 @@ Recipe parse_recipe(const JsonNode& root) {
             const auto& a = r.led_states[i];
             const auto& b = r.led_states[j];
             if (a.color != b.color || a.pattern != b.pattern) continue;
-            bool overlap = !a.freq_hz || !b.freq_hz ||
-                           (a.freq_hz->first <= b.freq_hz->second &&
-                            b.freq_hz->first <= a.freq_hz->second);
+            bool overlap =
+                !a.freq_hz || !b.freq_hz ||
+                (a.freq_hz->first <= b.freq_hz->second && b.freq_hz->first <= a.freq_hz->second);
             if (overlap) {
                 states.items()[j].fail_problem("overlaps the LED state \"" + a.state +
                                                "\" (same colour and pattern, frequency ranges "
@@ -204,7 +216,19 @@ Recipe parse_recipe(const JsonNode& root) {
     return r;
 }
 
-Recipe load_recipe(const std::filesystem::path& file) { return parse_recipe(JsonNode::load(file)); }
+Recipe load_recipe(const std::filesystem::path& file) {
+    // Read once: the hash is of the very bytes that were parsed.
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw ConfigError(file.string(), "$", "cannot open the file");
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    const auto text = bytes.str();
+    auto recipe = parse_recipe(JsonNode::parse(text, file.string()));
+    Poco::SHA2Engine sha(Poco::SHA2Engine::SHA_256);
+    sha.update(text);
+    recipe.sha256 = Poco::DigestEngine::digestToHex(sha.digest());
+    return recipe;
+}
 
 std::map<std::string, Recipe> load_recipes(const std::filesystem::path& folder) {
     std::map<std::string, Recipe> out;

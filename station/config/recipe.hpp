@@ -27,7 +27,10 @@ std::string to_string(ResetMethod method);
 
 struct ResetProcedure {
     ResetMethod method = ResetMethod::LongPress;
-    double press_s = 3.0;      // how long the reset button is held
+    // How long the reset button is held. Tuya's IPC convention resets on a press held
+    // longer than 3 s ("IPC 通用按键逻辑: 长按 Reset 3 秒", Peripheral Control); 5 s leaves
+    // margin for the relay board's bus latency.
+    double press_s = 5.0;
     double power_off_s = 2.0;  // how long power stays off in a power cycle
 };
 
@@ -50,9 +53,8 @@ struct LedStateRule {
 struct Limit {
     std::optional<double> min;
     std::optional<double> max;
-    bool accepts(double value) const {
-        return (!min || value >= *min) && (!max || value <= *max);
-    }
+    std::string unit;  // as the recipe names it ("s"); a label, not a conversion
+    bool accepts(double value) const { return (!min || value >= *min) && (!max || value <= *max); }
 };
 
 struct FlowSpec {
@@ -62,6 +64,9 @@ struct FlowSpec {
 
 struct Recipe {
     std::filesystem::path source;
+    // SHA-256 (lower-case hex) of the file's bytes as they were loaded, the same figure
+    // `sha256sum` prints for it; empty for a recipe parsed from text held elsewhere.
+    std::string sha256;
     std::string product_id;
     std::string name;
     std::string category;

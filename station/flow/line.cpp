@@ -1,10 +1,25 @@
 #include "station/flow/line.hpp"
 
-#include <algorithm>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
 
+#include <algorithm>
+#include <sstream>
+
+#include "linestation/version.hpp"
 #include "station/service_json.hpp"
 
 namespace linestation::flow {
+
+namespace {
+
+std::string json_text(const Poco::JSON::Object& o) {
+    std::ostringstream out;
+    o.stringify(out);
+    return out.str();
+}
+
+}  // namespace
 
 Line::Line(LineParts parts) : parts_(std::move(parts)) {
     if (!parts_.clock || !parts_.store) throw std::invalid_argument("line: clock and store needed");
@@ -22,7 +37,8 @@ Line::Line(LineParts parts) : parts_(std::move(parts)) {
         return SlotChannel{it->second, ref->board, ref->channel};
     };
     for (const auto& s : parts_.fixture.slots) {
-        SlotHardware hw{channel(s.reset, s.id), channel(s.power, s.id), s.power_safe_on};
+        SlotHardware hw{channel(s.reset, s.id), channel(s.power, s.id), s.power_safe_on,
+                        s.power_wiring};
         auto f = std::make_unique<SlotFlow>(s.id, hw, *parts_.clock, *parts_.store, *scheduler_,
                                             *timeline_, parts_.station_id, parts_.lan);
         f->on_handover(parts_.wired_handover);
@@ -125,6 +141,8 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
         if (!request.operator_login.empty()) b.operator_login = request.operator_login;
         if (!parts_.accounts.empty()) b.cloud_account_id = parts_.accounts.front().store_id;
         b.started_ms = parts_.clock->wall_ms();
+        b.software_version = kVersion;
+        if (!recipe_->sha256.empty()) b.recipe_sha256 = recipe_->sha256;
         id = parts_.store->start_batch(b);
         batch_ = BatchView{};
         batch_.batch_id = id;
@@ -132,7 +150,19 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
         batch_.recipe = recipe_->product_id;
         batch_.state = "running";
         if (!request.operator_login.empty()) batch_.operator_login = request.operator_login;
+        batch_.software_version = b.software_version;
+        batch_.recipe_sha256 = b.recipe_sha256;
         batch_slots_ = slots;
+        // Audited here, once, where the actor and the batch are both known: the web part
+        // that called does not audit line actions of its own.
+        Poco::JSON::Object detail;
+        detail.set("batch", id);
+        detail.set("recipe", recipe_->product_id);
+        detail.set("kind", request.kind);
+        Poco::JSON::Array audited_slots;
+        for (const auto& s : slots) audited_slots.add(s);
+        detail.set("slots", audited_slots);
+        parts_.store->audit(b.started_ms, request.operator_login, "batch.start", json_text(detail));
         pending_.push_back({"batch", to_json(batch_)});
         for (std::size_t i = 0; i < slots.size(); ++i) {
             std::optional<std::string> serial;
@@ -186,6 +216,9 @@ void Line::abort_slot(const std::string& slot, const std::string& actor) {
         std::lock_guard lock(mutex_);
         auto& f = flow(slot);
         if (!f.busy()) throw std::invalid_argument("slot " + slot + " has no unit in flight");
+        Poco::JSON::Object detail;
+        detail.set("slot", slot);
+        parts_.store->audit(parts_.clock->wall_ms(), actor, "slot.abort", json_text(detail));
         f.abort(actor);
     }
     flush_events();
@@ -196,14 +229,17 @@ void Line::reload_slot(const std::string& slot, bool retest, const std::string& 
         std::lock_guard lock(mutex_);
         auto& f = flow(slot);
         if (f.busy()) throw std::invalid_argument("slot " + slot + " is busy");
+        if (retest && batch_.state != "running") {
+            throw std::invalid_argument("no batch is running");
+        }
         auto serial = f.view().unit_serial;
         f.clear();
-        if (retest) {
-            if (batch_.state != "running") throw std::invalid_argument("no batch is running");
-            parts_.store->audit(parts_.clock->wall_ms(), actor, "slot.retest",
-                                "{\"slot\":\"" + slot + "\"}");
-            start_unit(f, serial);
-        }
+        Poco::JSON::Object detail;
+        detail.set("slot", slot);
+        detail.set("retest", retest);
+        parts_.store->audit(parts_.clock->wall_ms(), actor, retest ? "slot.retest" : "slot.reload",
+                            json_text(detail));
+        if (retest) start_unit(f, serial);
     }
     flush_events();
 }

@@ -3,7 +3,9 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
+#include <iomanip>
 #include <sstream>
+#include <string_view>
 
 namespace linestation::flow {
 
@@ -23,6 +25,26 @@ std::string to_json(const Poco::JSON::Object& o) {
 
 bool is_green_state(const std::optional<std::string>& s) {
     return s && (*s == "joining" || *s == "activating" || *s == "online");
+}
+
+// A measurement's outcome, in OpenHTF's words.
+constexpr const char* kMeasurementPass = "PASS";
+constexpr const char* kMeasurementFail = "FAIL";
+constexpr const char* kMeasurementUnset = "UNSET";
+
+std::string number(double v) {
+    std::ostringstream out;
+    out << std::fixed << std::setprecision(2) << v;
+    return out.str();
+}
+
+// "time_to_ready_s = 38.40 s, above its max 20.00 s", "boot_current_a not measured".
+std::string describe_miss(const store::MeasurementRecord& m) {
+    if (!m.value) return m.name + " not measured";
+    std::string out = m.name + " = " + number(*m.value) + " " + m.unit;
+    if (m.max && *m.value > *m.max) return out + ", above its max " + number(*m.max) + " " + m.unit;
+    if (m.min && *m.value < *m.min) return out + ", below its min " + number(*m.min) + " " + m.unit;
+    return out;
 }
 
 const char* step_name(int step) {
@@ -68,6 +90,15 @@ SlotFlow::SlotFlow(std::string slot, SlotHardware hardware, Clock& clock, store:
       station_id_(std::move(station_id)),
       lan_(lan) {
     led_.slot = slot_;
+    if (hw_.power && hw_.power->board) {
+        power_ = std::make_unique<drivers::RelayPower>(
+            *hw_.power->board, hw_.power->channel,
+            hw_.power_wiring == config::PowerWiring::NormallyOpen);
+        power_cycle_ = std::make_unique<drivers::PowerCycleReset>(*power_);
+    }
+    if (hw_.reset && hw_.reset->board) {
+        button_ = std::make_unique<drivers::RelayReset>(*hw_.reset->board, hw_.reset->channel);
+    }
 }
 
 bool SlotFlow::busy() const {
@@ -135,8 +166,9 @@ void SlotFlow::start(UnitOrder order) {
     tick();
 }
 
-void SlotFlow::actuate(const std::optional<SlotChannel>& ch, const char* role, bool on,
-                       bool force) {
+void SlotFlow::actuate(const char* role, bool on, const std::function<void()>& act, bool force) {
+    const bool power = std::string_view(role) == "power";
+    const auto& ch = power ? hw_.power : hw_.reset;
     if (!ch || !ch->board) return;
     if (!force) {
         auto it = commanded_.find(role);
@@ -148,16 +180,41 @@ void SlotFlow::actuate(const std::optional<SlotChannel>& ch, const char* role, b
     o.set("board", ch->board_id);
     o.set("channel", ch->channel);
     o.set("on", on);
+    // The relay's level too: on a normally-closed power wiring it is the opposite of `on`.
+    const bool open_wiring = hw_.power_wiring == config::PowerWiring::NormallyOpen;
+    o.set("energized", power ? on == open_wiring : on);
     event("actuator", to_json(o));
     // In the store before the relay moves: a crash never hides an action taken.
     timeline_.flush();
-    ch->board->set(ch->channel, on);
+    act();
     commanded_[role] = on;
 }
 
+void SlotFlow::hold(const ResetPhase& phase, bool held) {
+    actuate(phase.role, phase.cuts_power ? !held : held, [&] {
+        if (held) {
+            phase.reset->hold();
+        } else {
+            phase.reset->release();
+        }
+    });
+}
+
+void SlotFlow::press(bool pressed, bool force) {
+    if (!button_) return;
+    const auto act = [&] { pressed ? button_->hold() : button_->release(); };
+    actuate("reset", pressed, act, force);
+}
+
+void SlotFlow::switch_power(bool on, bool force) {
+    if (!power_) return;
+    const auto act = [&] { on ? power_->on() : power_->off(); };
+    actuate("power", on, act, force);
+}
+
 void SlotFlow::to_safe_state(bool force) {
-    actuate(hw_.reset, "reset", false, force);
-    actuate(hw_.power, "power", hw_.power_safe_on, force);
+    press(false, force);
+    switch_power(hw_.power_safe_on, force);
 }
 
 void SlotFlow::observe(const vision::LedObservation& led) {
@@ -205,44 +262,36 @@ std::string SlotFlow::not_ready_detail() const {
 
 void SlotFlow::reset_sequence(double now) {
     const auto& reset = order_.recipe->reset;
-    const double elapsed = now - step_started_;
     const bool press = reset.method != config::ResetMethod::PowerCycle;
     const bool cycle = reset.method != config::ResetMethod::LongPress;
-    if ((press && !hw_.reset) || (cycle && !hw_.power)) {
+    if ((press && !button_) || (cycle && !power_cycle_)) {
         finish(verdict::kFail, reason::kFixtureFault,
-               std::string("slot has no ") + (press && !hw_.reset ? "reset" : "power") +
+               std::string("slot has no ") + (press && !button_ ? "reset" : "power") +
                    " channel for the recipe's reset");
         return;
     }
-    // Phases: 0 start, 1 power off (cycle), 2 button held (press), 3 released.
-    if (reset_phase_ == 0) {
-        if (cycle) {
-            actuate(hw_.power, "power", false);
-            reset_phase_ = 1;
-        } else {
-            actuate(hw_.reset, "reset", true);
-            reset_phase_ = 2;
-        }
+    // The recipe's reset as held resets, one after the other: a power cut, a long press,
+    // or a power cut then a long press.
+    std::vector<ResetPhase> phases;
+    if (cycle) phases.push_back({power_cycle_.get(), "power", true, reset.power_off_s});
+    if (press) phases.push_back({button_.get(), "reset", false, reset.press_s});
+    // reset_phase_ counts actions: even, phase reset_phase_/2 is still to be held; odd, it
+    // is held since step_started_.
+    if (reset_phase_ % 2 == 1) {
+        const auto& held = phases[static_cast<std::size_t>(reset_phase_ / 2)];
+        if (now - step_started_ < held.hold_s) return;
+        hold(held, false);
+        ++reset_phase_;
+    }
+    const auto next = static_cast<std::size_t>(reset_phase_ / 2);
+    if (next < phases.size()) {
+        hold(phases[next], true);
+        ++reset_phase_;
         step_started_ = now;
         return;
     }
-    if (reset_phase_ == 1 && elapsed >= reset.power_off_s) {
-        actuate(hw_.power, "power", true);
-        if (press) {
-            actuate(hw_.reset, "reset", true);
-            reset_phase_ = 2;
-            step_started_ = now;
-        } else {
-            reset_phase_ = 3;
-        }
-    } else if (reset_phase_ == 2 && elapsed >= reset.press_s) {
-        actuate(hw_.reset, "reset", false);
-        reset_phase_ = 3;
-    }
-    if (reset_phase_ == 3) {
-        reset_done_ = now;
-        set_step(Step::WaitingReady);
-    }
+    reset_done_ = now;
+    set_step(Step::WaitingReady);
 }
 
 void SlotFlow::tick() {
@@ -266,7 +315,7 @@ void SlotFlow::tick() {
                     if (!reset_started_) reset_started_ = now;
                     // The slot's last unit may have been switched off at its verdict; a
                     // unit refused before its reset is never powered.
-                    actuate(hw_.power, "power", hw_.power_safe_on, false);
+                    switch_power(hw_.power_safe_on, false);
                     seen_green_ = seen_online_ = seen_cloud_refusal_ = false;
                     set_step(Step::Resetting);
                     reset_sequence(now);
@@ -365,18 +414,15 @@ void SlotFlow::tick() {
                     if (led_state_ != "ready")
                         event("flow", R"({"clean":"pairing again after removal"})");
                     measurements_["time_to_clean_ready_s"] = now - removed_at_;
-                    const auto* spec = order_.recipe->flow(flow_name());
-                    if (spec && order_.kind == FlowKind::PreActivation) {
-                        for (const auto& [name, limit] : spec->limits) {
-                            auto m = measurements_.find(name);
-                            if (m == measurements_.end() || !limit.accepts(m->second)) {
-                                finish(verdict::kFail, reason::kOutOfLimits,
-                                       name + (m == measurements_.end()
-                                                   ? " not measured"
-                                                   : " = " + std::to_string(m->second)));
-                                return;
-                            }
-                        }
+                    // Every limit is judged and every miss named, not only the first.
+                    std::string missed;
+                    for (const auto& m : measurement_records()) {
+                        if (m.outcome == kMeasurementPass) continue;
+                        missed += (missed.empty() ? "" : "; ") + describe_miss(m);
+                    }
+                    if (!missed.empty()) {
+                        finish(verdict::kFail, reason::kOutOfLimits, missed);
+                        return;
                     }
                     finish(verdict::kPass, reason::kPassed);
                 } else if (now - step_started_ > timeout("clean_ready_s", 60)) {
@@ -571,15 +617,40 @@ void SlotFlow::watch(double now) {
     }
 }
 
+std::vector<store::MeasurementRecord> SlotFlow::measurement_records() const {
+    // Limits are the pre-activation test's; other flows record their times unjudged.
+    static const std::map<std::string, config::Limit> kNoLimits;
+    const auto* spec = order_.recipe ? order_.recipe->flow(flow_name()) : nullptr;
+    const auto& limits = spec && order_.kind == FlowKind::PreActivation ? spec->limits : kNoLimits;
+    // The flow's own measurements are all durations in seconds.
+    std::vector<store::MeasurementRecord> out;
+    for (const auto& [name, value] : measurements_) {
+        auto limit = limits.find(name);
+        if (limit == limits.end()) {
+            out.push_back({name, value, "s", std::nullopt, std::nullopt, kMeasurementPass});
+            continue;
+        }
+        const auto& l = limit->second;
+        out.push_back({name, value, l.unit.empty() ? "s" : l.unit, l.min, l.max,
+                       l.accepts(value) ? kMeasurementPass : kMeasurementFail});
+    }
+    for (const auto& [name, l] : limits) {
+        if (measurements_.count(name)) continue;
+        out.push_back(
+            {name, std::nullopt, l.unit.empty() ? "s" : l.unit, l.min, l.max, kMeasurementUnset});
+    }
+    return out;
+}
+
 void SlotFlow::finish(const std::string& verdict, const std::string& why,
                       const std::string& detail) {
     if (!unit_id_ || !busy()) return;
     try {
-        actuate(hw_.reset, "reset", false, false);
+        press(false, false);
         // A unit that was reset is in pairing mode, or soon will be: switched off, it cannot
         // read a code shown for another slot and pair to the station's account again. The
         // next unit's start powers the slot on.
-        if (reset_started_) actuate(hw_.power, "power", false, false);
+        if (reset_started_) switch_power(false, false);
     } catch (const drivers::DriverError& e) {
         faulted_ = true;
         Poco::JSON::Object o;
@@ -597,7 +668,8 @@ void SlotFlow::finish(const std::string& verdict, const std::string& why,
     event("flow", to_json(o));
     // Committed (durable, its timeline with it) before the step changes or anyone is told.
     timeline_.flush();
-    store_.finish_unit(*unit_id_, verdict, why, to_json(m), clock_.wall_ms());
+    store_.finish_unit(*unit_id_, verdict, why, to_json(m), clock_.wall_ms(),
+                       measurement_records());
     verdict_ = verdict;
     reason_ = why;
     step_ = Step::Done;

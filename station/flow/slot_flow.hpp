@@ -7,10 +7,12 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "drivers/core/digital_output.hpp"
+#include "drivers/core/slot_actuators.hpp"
 #include "station/clock/clock.hpp"
 #include "station/config/fixture.hpp"
 #include "station/config/recipe.hpp"
@@ -37,6 +39,7 @@ struct SlotHardware {
     std::optional<SlotChannel> reset;
     std::optional<SlotChannel> power;
     bool power_safe_on = true;
+    config::PowerWiring power_wiring = config::PowerWiring::NormallyOpen;
 };
 
 // Devices the wired flow found on the LAN (gwId -> when it was last heard).
@@ -129,8 +132,20 @@ class SlotFlow {
         Done,
     };
     void set_step(Step s);
-    void actuate(const std::optional<SlotChannel>& ch, const char* role, bool on,
-                 bool force = true);
+    // One step of a reset: a Reset held for a time. `cuts_power` for a power cycle, whose
+    // hold is the power off.
+    struct ResetPhase {
+        drivers::Reset* reset;
+        const char* role;
+        bool cuts_power;
+        double hold_s;
+    };
+    // Records the action on the timeline, in the store, then takes it. `on` is the output's
+    // function (button pressed, device powered), not the relay's level.
+    void actuate(const char* role, bool on, const std::function<void()>& act, bool force = true);
+    void hold(const ResetPhase& phase, bool held);
+    void press(bool pressed, bool force);    // the reset button
+    void switch_power(bool on, bool force);  // the device's power, whatever the wiring
     void reset_sequence(double now);
     void watch(double now);
     void removing(double now);
@@ -140,10 +155,17 @@ class SlotFlow {
     std::string flow_name() const;
     std::string not_ready_detail() const;
     bool green_blink() const;
+    // Every measurement taken and every limit of the flow, each with its own outcome.
+    std::vector<store::MeasurementRecord> measurement_records() const;
     void publish();
 
     std::string slot_;
     SlotHardware hw_;
+    // The fixture's outputs composed as the drivers define them: the power relay wired as
+    // the fixture says, the relay across the reset button, and a reset by power cut.
+    std::unique_ptr<drivers::Power> power_;
+    std::unique_ptr<drivers::Reset> button_;
+    std::unique_ptr<drivers::Reset> power_cycle_;
     Clock& clock_;
     store::Store& store_;
     QrScheduler& scheduler_;

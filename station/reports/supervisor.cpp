@@ -226,17 +226,19 @@ Table quota_today(store::Database& db, const std::string& day, const QuotaLimits
 Table unit_history(store::Database& db, const std::string& serial) {
     Table t{"unit_history",
             {"unit_id", "serial", "device_id", "product_id", "station_id", "slot", "attempt",
-             "batch_id", "operator", "started_ms", "ended_ms", "verdict", "reason"},
+             "batch_id", "operator", "started_ms", "ended_ms", "verdict", "reason",
+             "software_version", "recipe_sha256"},
             {}};
     auto& s = db.cached(
         "SELECT u.id, u.serial, u.device_id, u.product_id, u.station_id, u.slot, u.attempt, "
-        "u.batch_id, b.operator_login, u.started_ms, u.ended_ms, u.verdict, u.reason "
+        "u.batch_id, b.operator_login, u.started_ms, u.ended_ms, u.verdict, u.reason, "
+        "b.software_version, b.recipe_sha256 "
         "FROM units u LEFT JOIN batches b ON b.id = u.batch_id "
         "WHERE u.serial = ?1 OR u.device_id = ?1 ORDER BY u.started_ms, u.id");
     s.bind_all(serial);
     while (s.step()) {
         std::vector<Cell> row;
-        for (int c = 0; c < 13; ++c) {
+        for (int c = 0; c < 15; ++c) {
             if (s.is_null(c)) {
                 row.emplace_back(std::monostate{});
             } else if (c == 0 || c == 6 || c == 7 || c == 9 || c == 10) {
@@ -258,6 +260,21 @@ Table unit_events(store::Database& db, std::int64_t unit_id) {
         "ORDER BY t_ms, id");
     s.bind_all(unit_id);
     while (s.step()) t.rows.push_back({s.int64(0), s.text(1), s.text(2)});
+    s.reset();
+    return t;
+}
+
+Table unit_measurements(store::Database& db, std::int64_t unit_id) {
+    Table t{"unit_measurements", {"name", "value", "unit", "min", "max", "outcome"}, {}};
+    auto& s = db.cached(
+        "SELECT name, value, unit, min, max, outcome FROM measurements WHERE unit_id = ?1 "
+        "ORDER BY id");
+    s.bind_all(unit_id);
+    const auto real = [&](int c) -> Cell {
+        if (s.is_null(c)) return std::monostate{};
+        return s.real(c);
+    };
+    while (s.step()) t.rows.push_back({s.text(0), real(1), s.text(2), real(3), real(4), s.text(5)});
     s.reset();
     return t;
 }

@@ -58,6 +58,9 @@ Table quota_today(store::Database& db, const std::string& day, const QuotaLimits
 Table unit_history(store::Database& db, const std::string& serial);
 // The event timeline of one attempt (LED changes, actuators, cloud answers, camera).
 Table unit_events(store::Database& db, std::int64_t unit_id);
+// The measurements of one attempt, each with its limits and its own outcome (store
+// migration 3): name, value (null: never measured), unit, min, max, PASS|FAIL|UNSET.
+Table unit_measurements(store::Database& db, std::int64_t unit_id);
 
 // The cloud accounts the station may use (never a secret: only where it is kept).
 Table cloud_accounts(store::Database& db);

@@ -102,6 +102,27 @@ CREATE INDEX units_report ON units(ended_ms, verdict, reason, product_id, statio
                                    started_ms, serial, device_id);
 CREATE INDEX quota_usage_day ON quota_usage(day, product_id);
 )sql"},
+    Migration{3, "batch provenance and measurement records", R"sql(
+-- What ran a batch: the station software's version and the SHA-256 (hex) of the recipe
+-- file's bytes as the station loaded them. NULL for batches recorded before this version.
+ALTER TABLE batches ADD COLUMN software_version TEXT;
+ALTER TABLE batches ADD COLUMN recipe_sha256 TEXT;
+-- One row per measurement of an attempt with the limit it was held to and its own outcome,
+-- as OpenHTF records them: PASS within its limits (or set, with none), FAIL outside, UNSET
+-- when the flow never measured it. A table, not JSON, so limits can be queried per name.
+CREATE TABLE measurements (
+    id       INTEGER PRIMARY KEY,
+    unit_id  INTEGER NOT NULL REFERENCES units(id),
+    name     TEXT NOT NULL,
+    value    REAL,
+    unit     TEXT NOT NULL DEFAULT '',
+    min      REAL,
+    max      REAL,
+    outcome  TEXT NOT NULL CHECK (outcome IN ('PASS','FAIL','UNSET')),
+    UNIQUE (unit_id, name)
+);
+CREATE INDEX measurements_name ON measurements(name, outcome);
+)sql"},
 };
 }  // namespace
 

@@ -193,11 +193,12 @@ std::optional<ProductRecord> Store::product(const std::string& id) {
 
 std::int64_t Store::start_batch(const BatchRecord& b) {
     std::lock_guard lock(mutex_);
-    Use s(db_.cached(
-        "INSERT INTO batches(kind, recipe, product_id, station_id, operator_login, "
-        "cloud_account_id, token, started_ms, state) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    Use s(
+        db_.cached("INSERT INTO batches(kind, recipe, product_id, station_id, operator_login, "
+                   "cloud_account_id, token, started_ms, state, software_version, recipe_sha256) "
+                   "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     s->bind_all(b.kind, b.recipe, b.product_id, b.station_id, b.operator_login, b.cloud_account_id,
-                b.token, b.started_ms, b.state)
+                b.token, b.started_ms, b.state, b.software_version, b.recipe_sha256)
         .run();
     return db_.last_insert_id();
 }
@@ -212,7 +213,7 @@ std::optional<BatchRecord> Store::batch(std::int64_t id) {
     std::lock_guard lock(mutex_);
     Use s(db_.cached(
         "SELECT id, kind, recipe, product_id, station_id, operator_login, cloud_account_id, token, "
-        "started_ms, ended_ms, state FROM batches WHERE id = ?"));
+        "started_ms, ended_ms, state, software_version, recipe_sha256 FROM batches WHERE id = ?"));
     s->bind_all(id);
     if (!s->step()) return std::nullopt;
     BatchRecord b;
@@ -227,6 +228,8 @@ std::optional<BatchRecord> Store::batch(std::int64_t id) {
     b.started_ms = s->int64(8);
     b.ended_ms = s->optional_int64(9);
     b.state = s->text(10);
+    b.software_version = s->optional_text(11);
+    b.recipe_sha256 = s->optional_text(12);
     return b;
 }
 
@@ -254,12 +257,38 @@ void Store::insert_event_locked(const UnitEventRecord& e) {
 }
 
 void Store::finish_unit(std::int64_t id, const std::string& verdict, const std::string& reason,
-                        const std::string& measurements_json, std::int64_t ended_ms) {
+                        const std::string& measurements_json, std::int64_t ended_ms,
+                        const std::vector<MeasurementRecord>& measurements) {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_);
+    {
+        Use s(
+            db_.cached("UPDATE units SET verdict = ?, reason = ?, measurements = ?, ended_ms = ? "
+                       "WHERE id = ?"));
+        s->bind_all(verdict, reason, measurements_json, ended_ms, id).run();
+    }
+    if (db_.changes() != 1) throw std::runtime_error("finish_unit: no unit " + std::to_string(id));
+    for (const auto& m : measurements) {
+        Use s(
+            db_.cached("INSERT INTO measurements(unit_id, name, value, unit, min, max, outcome) "
+                       "VALUES(?, ?, ?, ?, ?, ?, ?)"));
+        s->bind_all(id, m.name, m.value, m.unit, m.min, m.max, m.outcome).run();
+    }
+    tx.commit();
+}
+
+std::vector<MeasurementRecord> Store::measurements(std::int64_t unit_id) {
     std::lock_guard lock(mutex_);
     Use s(db_.cached(
-        "UPDATE units SET verdict = ?, reason = ?, measurements = ?, ended_ms = ? WHERE id = ?"));
-    s->bind_all(verdict, reason, measurements_json, ended_ms, id).run();
-    if (db_.changes() != 1) throw std::runtime_error("finish_unit: no unit " + std::to_string(id));
+        "SELECT name, value, unit, min, max, outcome FROM measurements WHERE unit_id = ? "
+        "ORDER BY id"));
+    s->bind_all(unit_id);
+    std::vector<MeasurementRecord> out;
+    while (s->step()) {
+        out.push_back({s->text(0), s->optional_real(1), s->text(2), s->optional_real(3),
+                       s->optional_real(4), s->text(5)});
+    }
+    return out;
 }
 
 UnitRecord Store::read_unit(const Statement& s) const {

@@ -64,6 +64,9 @@ struct BatchRecord {
     std::int64_t started_ms = 0;
     std::optional<std::int64_t> ended_ms;
     std::string state = "running";
+    // What ran it: the station's version, and the SHA-256 (hex) of the recipe file's bytes.
+    std::optional<std::string> software_version;
+    std::optional<std::string> recipe_sha256;
 };
 
 struct UnitRecord {
@@ -88,6 +91,16 @@ struct UnitEventRecord {
     std::int64_t t_ms = 0;
     std::string kind;  // led | actuator | cloud | operator | flow | camera
     std::string detail_json = "{}";
+};
+
+// One measurement of an attempt with its limit and its own outcome (OpenHTF's record).
+struct MeasurementRecord {
+    std::string name;
+    std::optional<double> value;  // none: never measured
+    std::string unit;
+    std::optional<double> min;
+    std::optional<double> max;
+    std::string outcome;  // PASS | FAIL | UNSET
 };
 
 struct QuotaUsage {
@@ -140,9 +153,12 @@ class Store {
     // either both or neither (an in-flight unit always shows how it began). The events'
     // unit_id is filled in.
     std::int64_t begin_unit(const UnitRecord& unit, std::vector<UnitEventRecord> first_events = {});
-    // Commits the verdict; durable when this returns.
+    // Commits the verdict with its measurement records, in one transaction; durable when
+    // this returns.
     void finish_unit(std::int64_t id, const std::string& verdict, const std::string& reason,
-                     const std::string& measurements_json, std::int64_t ended_ms);
+                     const std::string& measurements_json, std::int64_t ended_ms,
+                     const std::vector<MeasurementRecord>& measurements = {});
+    std::vector<MeasurementRecord> measurements(std::int64_t unit_id);
     std::optional<UnitRecord> unit(std::int64_t id);
     std::vector<UnitRecord> units_by_serial(const std::string& serial);
     std::int64_t count_units();

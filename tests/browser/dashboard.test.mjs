@@ -242,6 +242,12 @@ test('supervisor sees charts whose numbers match the store', async () => {
   assert.ok(ledPoints.includes(1) && ledPoints.includes(3), `LED timeline ${ledPoints}`);
   assert.equal(ledPoints.length, Number(sql("SELECT COUNT(*) FROM unit_events e JOIN units u ON u.id = e.unit_id WHERE u.serial = 'BAD-0001' AND e.kind = 'led'")[0][0]));
   assert.match(await page.locator('#unit-attempts').textContent(), /never_ready_after_unbind/);
+  // Its measurements with their limits and outcomes, one table row per stored record.
+  const measured = await page.locator('#unit-measurements tr').count();
+  const records = Number(sql("SELECT COUNT(*) FROM measurements m JOIN units u ON u.id = m.unit_id WHERE u.serial = 'BAD-0001'")[0][0]);
+  assert.ok(records > 0, 'the test line records a measurement per verdict');
+  assert.equal(measured - (await page.locator('#unit-measurements table').count()), records);
+  assert.match(await page.locator('#unit-measurements').textContent(), /time_to_ready_s.*PASS/);
   await logout(page);
   await page.close();
 });

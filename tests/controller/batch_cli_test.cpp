@@ -4,11 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <regex>
 
+#include "linestation/version.hpp"
+#include "station/store/store.hpp"
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
+#include "tests/web/api_client.hpp"
 
+using linestation::testing::ApiClient;
 using linestation::testing::ChildProcess;
 using linestation::testing::run_process;
 using linestation::testing::TempDir;
@@ -19,6 +24,7 @@ struct ServedStation {
     TempDir dir;
     std::unique_ptr<ChildProcess> serve;
     std::string url;
+    int port = 0;
 
     ServedStation() {
         const auto db = (dir / "station.db").string();
@@ -37,6 +43,7 @@ struct ServedStation {
         std::smatch m;
         if (std::regex_search(line, m, std::regex(R"(:(\d+)/)"))) {
             url = "http://127.0.0.1:" + m[1].str();
+            port = std::stoi(m[1].str());
         }
     }
 
@@ -73,6 +80,17 @@ TEST(BatchCli, StartsFollowsAndStopsABatchThroughTheApi) {
     EXPECT_NE(running.out.find("\"state\":\"running\""), std::string::npos) << running.out;
     EXPECT_NE(running.out.find("\"operator\":\"op\""), std::string::npos) << running.out;
     EXPECT_NE(running.out.find("RMA-0001"), std::string::npos) << "A1's serial: " << running.out;
+    // What runs the batch: this build's version, and the recipe file's hash as sha256sum
+    // prints it (the station hashes the bytes it loaded).
+    EXPECT_NE(
+        running.out.find(std::string("\"software_version\":\"") + linestation::kVersion + "\""),
+        std::string::npos)
+        << running.out;
+    auto sum = run_process({"/usr/bin/sha256sum", LS_SOURCE_DIR "/recipes/tuya-ipc-camera.json"});
+    ASSERT_EQ(sum.exit_code, 0) << sum.err;
+    const auto hex = sum.out.substr(0, 64);
+    EXPECT_NE(running.out.find("\"recipe_sha256\":\"" + hex + "\""), std::string::npos)
+        << running.out;
 
     // A second start while one runs: the station's refusal, said plainly, exit 1.
     auto again = station.batch({"start", "--recipe", "tuya-ipc-camera"});
@@ -89,6 +107,48 @@ TEST(BatchCli, StartsFollowsAndStopsABatchThroughTheApi) {
     auto after = station.batch({"status"});
     EXPECT_EQ(after.out.find("\"state\":\"running\""), std::string::npos) << after.out;
     EXPECT_EQ(station.serve->stop(), 0);
+}
+
+// Each line action leaves exactly one audit row, written by the station with the actor the
+// API passed: a supervisor counting actions in the audit log counts each once.
+TEST(BatchCli, EveryLineActionIsAuditedOnce) {
+    ServedStation station;
+    ASSERT_NE(station.port, 0) << "serve did not print its port";
+    auto started = station.batch({"start", "--recipe", "tuya-ipc-camera", "--slots", "A1,A2"});
+    ASSERT_EQ(started.exit_code, 0) << started.err;
+    ApiClient op(station.port);
+    ASSERT_EQ(op.login("op", "op-password-1").status, 200);
+    auto aborted = op.post("/api/slots/A1/abort");
+    ASSERT_EQ(aborted.status, 200) << aborted.body;
+    auto retest = op.post("/api/slots/A1/reload", R"({"retest":true})");
+    ASSERT_EQ(retest.status, 200) << retest.body;
+    auto stopped = station.batch({"stop"});
+    ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+    ASSERT_EQ(station.serve->stop(), 0);
+
+    linestation::store::Store store(station.dir / "station.db");
+    std::map<std::string, int> rows;
+    std::map<std::string, std::string> detail;
+    for (const auto& a : store.audit_log(0)) {
+        if (a.actor != "op") continue;
+        ++rows[a.action];
+        detail[a.action] = a.detail_json;
+    }
+    for (const char* action : {"batch.start", "slot.abort", "slot.retest", "batch.stop"}) {
+        EXPECT_EQ(rows[action], 1) << action;
+    }
+    // The batch row carries what ran it.
+    auto batch = store.batch(1);
+    ASSERT_TRUE(batch);
+    EXPECT_EQ(batch->software_version, std::string(linestation::kVersion));
+    ASSERT_TRUE(batch->recipe_sha256);
+    EXPECT_EQ(batch->recipe_sha256->size(), 64u);
+    // The one row keeps what the API's row used to say.
+    EXPECT_NE(detail["batch.start"].find(R"("kind":"unbind")"), std::string::npos)
+        << detail["batch.start"];
+    EXPECT_NE(detail["batch.start"].find(R"("slots":["A1","A2"])"), std::string::npos)
+        << detail["batch.start"];
+    EXPECT_NE(detail["slot.retest"].find(R"("slot":"A1")"), std::string::npos);
 }
 
 TEST(BatchCli, RefusalsNameTheCause) {

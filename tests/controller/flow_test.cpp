@@ -156,6 +156,42 @@ TEST(Flow, StartUpPutsEveryRelayInItsSafeState) {
     }
 }
 
+// A power relay wired through its normally-closed contact powers the slot while released.
+// The station drives it by the fixture's word, through the drivers' RelayPower and
+// PowerCycleReset: its safe "on" leaves the relay released, the recipe's power cut
+// energizes it for power_off_s, and the timeline records both the power and the level.
+TEST(Flow, NormallyClosedPowerWiringIsDrivenByItsWiring) {
+    RigOptions o;
+    o.recipe = "tuya-smart-plug.json";  // power_cycle_then_press
+    o.station_fixture = [](linestation::config::FixtureConfig& f) {
+        for (auto& s : f.slots) s.power_wiring = linestation::config::PowerWiring::NormallyClosed;
+    };
+    Rig rig(o);
+    auto& power = rig.vline->twin("power-relays");
+    EXPECT_FALSE(power.channel(0)) << "safe state on: an NC relay stays released";
+    rig.start();
+    bool cut = false;
+    for (int i = 0; i < 200 && !(cut && !power.channel(0)); ++i) {
+        cut = cut || power.channel(0);
+        rig.step();
+    }
+    ASSERT_TRUE(cut) << "the power cut never energized the relay";
+    EXPECT_FALSE(power.channel(0));
+    ASSERT_TRUE(power.last_on_time(0));
+    EXPECT_NEAR(*power.last_on_time(0), rig.recipe.reset.power_off_s, 0.15);
+    std::vector<std::string> power_events;
+    for (const auto& e : rig.store->events(rig.line->slots()[0].unit_id.value())) {
+        if (e.kind == "actuator" && e.detail_json.find(R"("role":"power")") != std::string::npos) {
+            power_events.push_back(e.detail_json);
+        }
+    }
+    ASSERT_GE(power_events.size(), 2u);
+    EXPECT_NE(power_events[0].find(R"("on":false)"), std::string::npos) << power_events[0];
+    EXPECT_NE(power_events[0].find(R"("energized":true)"), std::string::npos) << power_events[0];
+    EXPECT_NE(power_events[1].find(R"("on":true)"), std::string::npos) << power_events[1];
+    EXPECT_NE(power_events[1].find(R"("energized":false)"), std::string::npos) << power_events[1];
+}
+
 TEST(Flow, PreActivationMeasuresActivatesRemovesAndVerifiesReady) {
     RigOptions o;
     o.returned_units = false;
@@ -192,6 +228,78 @@ TEST(Flow, PreActivationOutOfLimitsFails) {
     EXPECT_EQ(rig.results[0].verdict, "FAIL");
     EXPECT_EQ(rig.results[0].reason, "out_of_limits");
     EXPECT_NE(rig.results[0].detail.find("time_to_ready_s"), std::string::npos);
+}
+
+// As OpenHTF records a phase: every limit is judged and kept with its own outcome, and the
+// verdict names every miss, not only the first.
+TEST(Flow, PreActivationRecordsEveryLimitWithItsOwnOutcome) {
+    RigOptions o = only("slow_boot");  // 30-40 s to ready
+    o.returned_units = false;
+    o.adjust = [](linestation::config::Recipe& r) {
+        auto& limits = r.flows["pre_activation"].limits;
+        limits["time_to_ready_s"].max = 20;
+        limits["time_to_online_s"].max = 0.5;  // no device activates in half a second
+        limits["time_to_clean_ready_s"] = {0.0, 600.0, "s"};
+        limits["boot_current_a"] = {0.1, 0.5, "A"};  // this flow never measures a current
+    };
+    Rig rig(o);
+    rig.start("pre_activation");
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    const auto& r = rig.results[0];
+    EXPECT_EQ(r.verdict, "FAIL");
+    EXPECT_EQ(r.reason, "out_of_limits");
+    for (const char* named : {"time_to_ready_s = ", "above its max 20.00 s", "time_to_online_s = ",
+                              "above its max 0.50 s", "boot_current_a not measured"}) {
+        EXPECT_NE(r.detail.find(named), std::string::npos) << named << " in: " << r.detail;
+    }
+    EXPECT_EQ(r.detail.find("time_to_clean_ready_s"), std::string::npos) << r.detail;
+    // The stored verdict says the same.
+    EXPECT_NE(rig.store->unit(r.unit_id)->measurements_json.find("time_to_online_s = "),
+              std::string::npos);
+
+    std::map<std::string, linestation::store::MeasurementRecord> by_name;
+    for (const auto& m : rig.store->measurements(r.unit_id)) by_name[m.name] = m;
+    ASSERT_EQ(by_name.size(), 4u);
+    const auto& ready = by_name["time_to_ready_s"];
+    EXPECT_EQ(ready.outcome, "FAIL");
+    ASSERT_TRUE(ready.value);
+    EXPECT_GT(*ready.value, 20);
+    EXPECT_EQ(ready.max, 20.0);
+    EXPECT_FALSE(ready.min);
+    EXPECT_EQ(ready.unit, "s");
+    EXPECT_EQ(by_name["time_to_online_s"].outcome, "FAIL");
+    EXPECT_EQ(by_name["time_to_online_s"].max, 0.5);
+    const auto& clean = by_name["time_to_clean_ready_s"];
+    EXPECT_EQ(clean.outcome, "PASS");
+    EXPECT_EQ(clean.min, 0.0);
+    EXPECT_EQ(clean.max, 600.0);
+    const auto& current = by_name["boot_current_a"];
+    EXPECT_EQ(current.outcome, "UNSET");
+    EXPECT_FALSE(current.value);
+    EXPECT_EQ(current.unit, "A");
+    EXPECT_EQ(current.min, 0.1);
+}
+
+// Only the pre-activation test judges limits: an unbind's times are recorded, each one
+// set, none held to a limit, even where the recipe writes one for it.
+TEST(Flow, UnbindRecordsItsTimesUnjudged) {
+    RigOptions o;
+    o.adjust = [](linestation::config::Recipe& r) {
+        r.flows["unbind"].limits["time_to_ready_s"].max = 0.1;
+    };
+    Rig rig(o);
+    rig.start();
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    ASSERT_EQ(rig.results[0].verdict, "PASS") << rig.results[0].detail;
+    auto records = rig.store->measurements(rig.results[0].unit_id);
+    ASSERT_FALSE(records.empty());
+    for (const auto& m : records) {
+        EXPECT_EQ(m.outcome, "PASS") << m.name;
+        EXPECT_TRUE(m.value) << m.name;
+        EXPECT_FALSE(m.min || m.max) << m.name;
+    }
 }
 
 TEST(Flow, BindingModeChoosesTheFlow) {

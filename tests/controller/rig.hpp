@@ -30,9 +30,11 @@ struct RigOptions {
     bool returned_units = true;
     std::string recipe = "tuya-ipc-camera.json";
     std::function<void(config::Recipe&)> adjust;
+    // Changes the fixture as the station reads it (not as the virtual line is wired).
+    std::function<void(config::FixtureConfig&)> station_fixture;
     bool wired = false;  // gateways found on the LAN by a real UDP listener on loopback
     bool announce = true;
-    bool vision = false;  // the camera twin's frames through the station's LED vision
+    bool vision = false;   // the camera twin's frames through the station's LED vision
     bool handover = true;  // the line can hand a token to a wired device (the virtual one)
 };
 
@@ -54,6 +56,7 @@ struct Rig {
         vline = std::make_unique<virtual_line::VirtualLine>(clock, vo);
         app::LineSetup setup;
         setup.fixture = vline->fixture();
+        if (o.station_fixture) o.station_fixture(setup.fixture);
         setup.recipes[recipe.product_id] = recipe;
         setup.led_colors = recipe.product_id;
         setup.clouds = vline->cloud_accounts();

@@ -161,6 +161,36 @@ TEST(FixtureBoards, SafeStateAtStartAndStopAndOtherSlotsCarryOn) {
     EXPECT_TRUE(resets.channel(7));
 }
 
+// A power relay wired through its normally-closed contact: the safe state "on" and
+// set_power(on) leave it released, a power cut energizes it.
+TEST(FixtureBoards, NormallyClosedPowerFollowsItsWiring) {
+    SystemClock wall;
+    ManualClock clock;
+    fixtures::NumatoTwin power(8, wall);
+    fixtures::TcpEndpoint power_server(power);
+    {
+        auto pre = open_board(tcp_board("p", "numato", power_server.url(), 8));
+        pre->set(0, true);  // a crashed run left the power cut
+    }
+    config::FixtureConfig fixture;
+    fixture.boards = {tcp_board("power", "numato", power_server.url(), 8)};
+    config::SlotConfig slot;
+    slot.id = "A1";
+    slot.power = config::ChannelRef{"power", 0};
+    slot.power_safe_on = true;
+    slot.power_wiring = config::PowerWiring::NormallyClosed;
+    fixture.slots.push_back(slot);
+    ASSERT_EQ(safe_outputs(fixture).size(), 1u);
+    EXPECT_FALSE(safe_outputs(fixture)[0].on);
+    FixtureBoards boards(fixture, clock,
+                         [](const config::BoardConfig& b) { return open_board(b); });
+    EXPECT_FALSE(power.channel(0));  // powered: released
+    EXPECT_TRUE(boards.set_power("A1", false));
+    EXPECT_TRUE(power.channel(0));
+    EXPECT_TRUE(boards.set_power("A1", true));
+    EXPECT_FALSE(power.channel(0));
+}
+
 TEST(BoardTwins, TheVirtualFixtureRunsTheRealDriversOverTcp) {
     ManualClock clock;
     auto fixture = config::load_fixture(std::string(LS_SOURCE_DIR) + "/fixtures/virtual-8.json");

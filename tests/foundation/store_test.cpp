@@ -33,6 +33,66 @@ TEST(Store, MigratesFromFirstVersionWithDataKept) {
     EXPECT_EQ(latest.station("st-1")->name, "Line 1");
 }
 
+// Migration 3: a batch recorded before it keeps its row with no provenance; batches after
+// it carry the software version and recipe hash, and an attempt's measurements are kept
+// with their limits and outcomes, in the verdict's transaction.
+TEST(Store, Migration3AddsBatchProvenanceAndMeasurementRecords) {
+    TempDir dir;
+    BatchRecord b;
+    b.kind = "pre_activation";
+    b.recipe = "tuya-ipc-camera";
+    b.station_id = "st-1";
+    b.started_ms = 1000;
+    std::int64_t old_batch = 0;
+    {
+        Store v2(dir / "s.db", 2);
+        // Written as version 2 knew a batch: no provenance columns yet.
+        v2.database().exec(
+            "INSERT INTO batches(kind, recipe, station_id, started_ms) "
+            "VALUES('unbind', 'tuya-ipc-camera', 'st-1', 500)");
+        old_batch = v2.database().last_insert_id();
+    }
+    Store store(dir / "s.db");
+    EXPECT_EQ(store.schema_version(), 3);
+    auto before = store.batch(old_batch);
+    ASSERT_TRUE(before);
+    EXPECT_FALSE(before->software_version);
+    EXPECT_FALSE(before->recipe_sha256);
+
+    b.software_version = "1.2.3";
+    b.recipe_sha256 = std::string(64, 'a');
+    auto id = store.start_batch(b);
+    EXPECT_EQ(store.batch(id)->software_version, "1.2.3");
+    EXPECT_EQ(store.batch(id)->recipe_sha256, std::string(64, 'a'));
+
+    UnitRecord u;
+    u.batch_id = id;
+    u.station_id = "st-1";
+    u.slot = "A1";
+    u.started_ms = 1000;
+    auto unit = store.begin_unit(u);
+    store.finish_unit(unit, "FAIL", "out_of_limits", "{}", 2000,
+                      {{"time_to_ready_s", 50.5, "s", std::nullopt, 45.0, "FAIL"},
+                       {"time_to_online_s", std::nullopt, "s", 1.0, 90.0, "UNSET"}});
+    auto m = store.measurements(unit);
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m[0].name, "time_to_ready_s");
+    EXPECT_EQ(m[0].value, 50.5);
+    EXPECT_FALSE(m[0].min);
+    EXPECT_EQ(m[0].max, 45.0);
+    EXPECT_EQ(m[0].outcome, "FAIL");
+    EXPECT_FALSE(m[1].value);
+    EXPECT_EQ(m[1].min, 1.0);
+    EXPECT_EQ(m[1].outcome, "UNSET");
+    // An outcome outside OpenHTF's three is refused, and with it the verdict: both or neither.
+    auto other = store.begin_unit(u);
+    EXPECT_THROW(store.finish_unit(other, "PASS", "ok", "{}", 2000,
+                                   {{"x", 1.0, "s", std::nullopt, std::nullopt, "MAYBE"}}),
+                 std::exception);
+    EXPECT_FALSE(store.unit(other)->verdict);
+    EXPECT_TRUE(store.measurements(other).empty());
+}
+
 TEST(Store, RefusesFileFromNewerVersion) {
     TempDir dir;
     {
@@ -74,7 +134,8 @@ TEST(Store, EveryTableRoundTrips) {
         {0, "owner", "https://openapi.tuyaeu.com", "cid", "uid-1", "owner", "env:TUYA_SECRET"});
     EXPECT_EQ(store.cloud_account(account)->secret_ref, "env:TUYA_SECRET");
 
-    store.upsert_product({"tuya-ipc-camera", "Tuya IP camera", "ipc", "strong", "tuya-ipc-camera.json"});
+    store.upsert_product(
+        {"tuya-ipc-camera", "Tuya IP camera", "ipc", "strong", "tuya-ipc-camera.json"});
     EXPECT_EQ(store.product("tuya-ipc-camera")->binding_mode, "strong");
 
     BatchRecord batch;
@@ -142,8 +203,8 @@ TEST(Store, QuotaReservationStopsAtLimitAndGivesBack) {
     Store store(dir / "s.db");
     for (int i = 0; i < 3; ++i) EXPECT_TRUE(store.reserve_quota(1, "p", "2026-11-22", 3));
     EXPECT_FALSE(store.reserve_quota(1, "p", "2026-11-22", 3));
-    store.settle_quota(1, "p", "2026-11-22", true);    // spent
-    store.settle_quota(1, "p", "2026-11-22", false);   // never reached the cloud
+    store.settle_quota(1, "p", "2026-11-22", true);   // spent
+    store.settle_quota(1, "p", "2026-11-22", false);  // never reached the cloud
     auto q = store.quota(1, "p", "2026-11-22");
     EXPECT_EQ(q.used, 1);
     EXPECT_EQ(q.reserved, 1);

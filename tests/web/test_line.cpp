@@ -84,10 +84,17 @@ std::int64_t TestLine::start_batch(const StartBatchRequest& request) {
         b.station_id = "station-1";
         b.operator_login = request.operator_login;
         b.started_ms = now_ms();
+        b.software_version = "test-line";
         id = store_->start_batch(b);
     }
-    batch_ =
-        BatchView{id, request.kind, request.recipe, "running", request.operator_login, 0, 0, 0};
+    audit(request.operator_login, "batch.start", "{\"batch\":" + std::to_string(id) + "}");
+    batch_ = BatchView{};
+    batch_.batch_id = id;
+    batch_.kind = request.kind;
+    batch_.recipe = request.recipe;
+    batch_.state = "running";
+    batch_.operator_login = request.operator_login;
+    batch_.software_version = "test-line";
     ++qr_generation_;
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         auto& s = slots_[i];
@@ -114,10 +121,17 @@ std::int64_t TestLine::start_batch(const StartBatchRequest& request) {
     return id;
 }
 
+void TestLine::audit(const std::string& actor, const std::string& action,
+                     const std::string& detail_json) {
+    // As the station does: the line audits its own actions, once.
+    if (store_) store_->audit(now_ms(), actor, action, detail_json);
+}
+
 void TestLine::stop_batch(const std::string& actor) {
     std::lock_guard lock(mutex_);
     calls_.push_back("stop by " + actor);
     if (batch_.state != "running") throw std::invalid_argument("no batch is running");
+    audit(actor, "batch.stop", "{}");
     batch_.state = "done";
     publish("batch", web::batch_json(batch_));
 }
@@ -125,6 +139,7 @@ void TestLine::stop_batch(const std::string& actor) {
 void TestLine::abort_slot(const std::string& slot, const std::string& actor) {
     std::lock_guard lock(mutex_);
     calls_.push_back("abort " + slot + " by " + actor);
+    audit(actor, "slot.abort", "{\"slot\":\"" + slot + "\"}");
     for (auto& s : slots_) {
         if (s.slot == slot && !s.verdict) finish_locked(s, "INTERRUPTED", "aborted by operator");
     }
@@ -133,6 +148,7 @@ void TestLine::abort_slot(const std::string& slot, const std::string& actor) {
 void TestLine::reload_slot(const std::string& slot, bool retest, const std::string& actor) {
     std::lock_guard lock(mutex_);
     calls_.push_back(std::string(retest ? "retest " : "reload ") + slot + " by " + actor);
+    audit(actor, retest ? "slot.retest" : "slot.reload", "{\"slot\":\"" + slot + "\"}");
     for (auto& s : slots_) {
         if (s.slot != slot) continue;
         s.verdict.reset();
@@ -236,7 +252,11 @@ std::vector<std::string> TestLine::calls() {
 
 void TestLine::finish_locked(SlotView& s, const std::string& verdict, const std::string& reason) {
     // Data before display: the verdict is in the store before the screen hears of it.
-    if (store_ && s.unit_id) store_->finish_unit(*s.unit_id, verdict, reason, "{}", now_ms());
+    // One measurement with its limit, recorded as the controller records them.
+    if (store_ && s.unit_id) {
+        store_->finish_unit(*s.unit_id, verdict, reason, R"({"time_to_ready_s":12.5})", now_ms(),
+                            {{"time_to_ready_s", 12.5, "s", std::nullopt, 45.0, "PASS"}});
+    }
     s.step = "done";
     s.verdict = verdict;
     if (!reason.empty()) s.reason = reason;

@@ -49,6 +49,7 @@ class TestLine : public StationService {
 
   private:
     void publish(const std::string& topic, const std::string& json);
+    void audit(const std::string& actor, const std::string& action, const std::string& detail_json);
     void publish_slot_locked(const SlotView& s);
     void finish_locked(SlotView& s, const std::string& verdict, const std::string& reason);
 
