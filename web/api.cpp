@@ -157,6 +157,7 @@ Api::Api(StationService& station, const Clock& clock, ApiOptions options)
       sessions_(clock),
       throttle_(clock, options_.login_max_failures, options_.login_window_s),
       ip_throttle_(clock, options_.login_max_failures_per_address, options_.login_window_s),
+      login_throttle_(clock, options_.login_max_failures_per_login, options_.login_window_s),
       live_(station) {
     std::ifstream in(options_.openapi_file);
     std::ostringstream text;
@@ -404,7 +405,10 @@ void Api::login(Call& call) {
     auto login = required_string(*body, "login", 64);
     auto password = required_string(*body, "password", 1024);
     auto key = login + "|" + call.client;
-    if (auto wait = std::max(throttle_.retry_after_s(key), ip_throttle_.retry_after_s(call.client));
+    // The same answer whether or not the login exists: the throttles count attempts on
+    // the name given, not on accounts.
+    if (auto wait = std::max({throttle_.retry_after_s(key), ip_throttle_.retry_after_s(call.client),
+                              login_throttle_.retry_after_s(login)});
         wait > 0) {
         call.response.set("Retry-After", std::to_string(static_cast<int>(wait) + 1));
         Poco::JSON::Object detail;
@@ -425,10 +429,14 @@ void Api::login(Call& call) {
     if (!ok) {
         throttle_.record_failure(key);
         ip_throttle_.record_failure(call.client);
+        login_throttle_.record_failure(login);
         audit(login, "session.login_failed", detail);
         throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED, "wrong login or password");
     }
     throttle_.record_success(key);
+    // A new id at every login: a session the browser already had (perhaps one planted
+    // by someone else) ends here rather than being promoted.
+    sessions_.remove(cookie_value(call.request, kSessionCookie));
     auto session = sessions_.create(user->login, user->role, user->products);
     audit(user->login, "session.login", detail);
     call.response.set("Set-Cookie", session_cookie(session.id, options_.secure_cookies, false));
@@ -924,6 +932,10 @@ void Api::validate_fixture(Call& call) {
 
 void Api::live(Call& call) {
     require_session(call);
+    // Each client costs a socket and a share of every send: a bound, answered plainly.
+    if (live_.clients() >= options_.max_live_clients) {
+        throw HttpError(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "too many live clients");
+    }
     // Browsers send Origin on WebSocket upgrades; a foreign page must not ride the cookie.
     auto origin = call.request.get("Origin", "");
     if (!origin.empty()) {
