@@ -414,7 +414,7 @@ void Api::login(Call& call) {
         Poco::JSON::Object detail;
         detail.set("login", login);
         detail.set("client", call.client);
-        audit(login, "session.login_throttled", detail);
+        if (first_refusal_in_a_minute(key)) audit(login, "session.login_throttled", detail);
         throw HttpError(HTTPResponse::HTTP_TOO_MANY_REQUESTS,
                         "too many failed logins; try again later");
     }
@@ -436,17 +436,34 @@ void Api::login(Call& call) {
     throttle_.record_success(key);
     // A new id at every login: a session the browser already had (perhaps one planted
     // by someone else) ends here rather than being promoted.
-    sessions_.remove(cookie_value(call.request, kSessionCookie));
+    const auto previous = cookie_value(call.request, kSessionCookie);
+    sessions_.remove(previous);
+    live_.end_session(previous);
     auto session = sessions_.create(user->login, user->role, user->products);
     audit(user->login, "session.login", detail);
     call.response.set("Set-Cookie", session_cookie(session.id, options_.secure_cookies, false));
     send_json(call.response, HTTPResponse::HTTP_OK, session_json(session));
 }
 
+// A client hammering a throttled login must not fill the disk with audit rows: one row per
+// login+address a minute says the same.
+bool Api::first_refusal_in_a_minute(const std::string& key) {
+    const double now = clock_.now_s();
+    std::lock_guard lock(throttle_audit_mutex_);
+    if (throttle_audited_.size() > 10000) {
+        std::erase_if(throttle_audited_, [&](const auto& kv) { return now - kv.second >= 60; });
+    }
+    auto [it, fresh] = throttle_audited_.try_emplace(key, now);
+    if (!fresh && now - it->second < 60) return false;
+    it->second = now;
+    return true;
+}
+
 void Api::logout(Call& call) {
     auto session = require_session(call);
     require_csrf(call, session);
     sessions_.remove(session.id);
+    live_.end_session(session.id);
     audit(session.login, "session.logout", Poco::JSON::Object());
     call.response.set("Set-Cookie", session_cookie("", options_.secure_cookies, true));
     send_json(call.response, HTTPResponse::HTTP_OK, "{\"ok\":true}");
@@ -931,7 +948,7 @@ void Api::validate_fixture(Call& call) {
 }
 
 void Api::live(Call& call) {
-    require_session(call);
+    auto session = require_session(call);
     // Each client costs a socket and a share of every send: a bound, answered plainly.
     if (live_.clients() >= options_.max_live_clients) {
         throw HttpError(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "too many live clients");
@@ -951,7 +968,7 @@ void Api::live(Call& call) {
     }
     try {
         Poco::Net::WebSocket socket(call.request, call.response);
-        live_.add(socket);
+        live_.add(socket, session.id);
     } catch (const Poco::Net::WebSocketException&) {
         throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "expected a WebSocket upgrade");
     }

@@ -74,6 +74,7 @@ class Api {
                const Poco::JSON::Object& detail);
 
     void login(Call& call);
+    bool first_refusal_in_a_minute(const std::string& key);
     void logout(Call& call);
     void me(Call& call);
     void start_batch(Call& call);
@@ -109,6 +110,8 @@ class Api {
     auth::LoginThrottle throttle_;     // per login and client address
     auth::LoginThrottle ip_throttle_;  // per client address, whatever login it tries
     auth::LoginThrottle login_throttle_;  // per login, from whatever address
+    std::mutex throttle_audit_mutex_;
+    std::map<std::string, double> throttle_audited_;  // login|address → last audited refusal
     LiveHub live_;
     std::string openapi_;
     std::mutex qr_mutex_;

@@ -201,7 +201,30 @@ TEST_F(WebSecurity, ACookieReusedAfterLogoutIsRefused) {
     auto op = as("op");
     auto cookie = op.cookie();
     auto csrf = op.csrf();
+    // The operator's page had its live socket open.
+    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(server->port()));
+    Poco::Net::HTTPRequest upgrade("GET", "/api/live", Poco::Net::HTTPMessage::HTTP_1_1);
+    upgrade.set("Cookie", "ls_session=" + cookie);
+    Poco::Net::HTTPResponse upgraded;
+    Poco::Net::WebSocket live(session, upgrade, upgraded);
+    live.setReceiveTimeout(Poco::Timespan(3, 0));
+    char buffer[65536];
+    int flags = 0;
+    ASSERT_GT(live.receiveFrame(buffer, sizeof buffer, flags), 0);  // the hello
     ASSERT_EQ(op.call("DELETE", "/api/session").status, 200);
+    // The server closes the socket: the next read ends (0 bytes or a reset), not a timeout.
+    bool ended = false;
+    try {
+        ended = live.receiveFrame(buffer, sizeof buffer, flags) <= 0 ||
+                (flags & Poco::Net::WebSocket::FRAME_OP_BITMASK) ==
+                    Poco::Net::WebSocket::FRAME_OP_CLOSE;
+    } catch (const Poco::TimeoutException&) {
+        ended = false;
+    } catch (const Poco::Exception&) {
+        ended = true;
+    }
+    EXPECT_TRUE(ended) << "the live socket outlived its session";
+    EXPECT_EQ(server->live_clients(), 0u);
     ApiClient replay(server->port());
     std::map<std::string, std::string> stolen{{"Cookie", "ls_session=" + cookie},
                                               {"X-CSRF-Token", csrf}};
@@ -231,7 +254,10 @@ TEST_F(WebSecurity, OneLoginGuessedFromManyAddressesIsThrottledWithoutTellingIfI
     EXPECT_EQ(real.body, ghost.body);  // an existing login answers like an unknown one
     EXPECT_GE(std::stoi(real.header("Retry-After")), 1);
     EXPECT_FALSE(ghost.header("Retry-After").empty());
-    EXPECT_GE(audit_rows("session.login_throttled"), 2u);
+    EXPECT_EQ(audit_rows("session.login_throttled"), 2u);
+    // Hammering on goes on being refused, and the audit says so once a minute, not per try.
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(fresh.login("op", "op-pw").status, 429);
+    EXPECT_EQ(audit_rows("session.login_throttled"), 2u);
     EXPECT_EQ(audit_rows("session.login_failed"), 40u);
     // Other logins from that address are not locked out by it.
     EXPECT_EQ(fresh.login("sup", "sup-pw").status, 200);
