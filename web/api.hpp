@@ -107,8 +107,8 @@ class Api {
     store::Store store_;
     store::ReadPool reads_;
     auth::SessionTable sessions_;
-    auth::LoginThrottle throttle_;     // per login and client address
-    auth::LoginThrottle ip_throttle_;  // per client address, whatever login it tries
+    auth::LoginThrottle throttle_;        // per login and client address
+    auth::LoginThrottle ip_throttle_;     // per client address, whatever login it tries
     auth::LoginThrottle login_throttle_;  // per login, from whatever address
     std::mutex throttle_audit_mutex_;
     std::map<std::string, double> throttle_audited_;  // login|address → last audited refusal

@@ -15,10 +15,10 @@
 #include <regex>
 #include <thread>
 
-#include "station/auth/password.hpp"
 #include "tests/common/temp_dir.hpp"
 #include "tests/web/api_client.hpp"
 #include "tests/web/test_line.hpp"
+#include "tests/web/test_users.hpp"
 #include "web/server.hpp"
 
 using linestation::testing::Answer;
@@ -36,13 +36,8 @@ class WebSecurity : public ::testing::Test {
         store = std::make_unique<linestation::store::Store>(dir / "st.db");
         for (auto [login, role] : {std::pair{"op", "operator"}, std::pair{"sup", "supervisor"},
                                    std::pair{"adm", "admin"}}) {
-            linestation::store::OperatorRecord op;
-            op.login = login;
-            op.role = role;
-            op.products = {"cam-a"};
-            // Few iterations keep the tests fast; verification reads the count from the hash.
-            op.password_hash = linestation::auth::hash_password(std::string(login) + "-pw", 1000);
-            store->add_operator(op);
+            linestation::testing::add_test_user(*store, login, role, {"cam-a"},
+                                                std::string(login) + "-pw");
         }
         line = std::make_unique<TestLine>(store.get(), std::vector<std::string>{"cam-a"});
         options.port = 0;
