@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <stdexcept>
@@ -51,6 +52,36 @@ void refuse(Poco::Net::StreamSocket& socket, int status, std::string_view reason
     }
 }
 
+// Where the header ends (just past its blank line), or npos.
+std::size_t header_end(std::string_view seen) {
+    auto crlf = seen.find("\r\n\r\n");
+    auto lf = seen.find("\n\n");
+    if (crlf == std::string_view::npos && lf == std::string_view::npos)
+        return std::string_view::npos;
+    if (crlf != std::string_view::npos && (lf == std::string_view::npos || crlf < lf))
+        return crlf + 4;
+    return lf + 2;
+}
+
+// Bytes of body to have in before a worker takes the request: the announced length up to
+// `limit`; none for chunked bodies or Expect: 100-continue.
+std::size_t body_to_wait_for(std::string_view header, std::size_t limit) {
+    std::string lower(header);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower.find("\nexpect:") != std::string::npos) return 0;
+    auto at = lower.find("\ncontent-length:");
+    if (at == std::string::npos) return 0;
+    std::size_t length = 0;
+    for (auto i = at + 16; i < lower.size() && lower[i] != '\r' && lower[i] != '\n'; ++i) {
+        if (lower[i] == ' ' || lower[i] == '\t') continue;
+        if (lower[i] < '0' || lower[i] > '9') return 0;  // Poco's parser answers it
+        length = length * 10 + static_cast<std::size_t>(lower[i] - '0');
+        if (length > limit) return limit;
+    }
+    return length;
+}
+
 // Poco's MessageHeader refuses long names/values and too many fields with these words;
 // the client should hear 431, not a bare 400.
 bool header_too_large(const Poco::Net::MessageException& e) {
@@ -68,10 +99,25 @@ class OneRequest : public Poco::Net::TCPServerConnection {
         : TCPServerConnection(socket), params_(params), router_(router), gate_(gate) {}
 
     void run() override {
-        Poco::Net::HTTPServerSession session(socket(), params_);
+        auto connection = socket();
+        for (int served = 1; serve_one(connection); ++served) {
+            // A kept-alive client usually sends its next request at once: when that is
+            // complete within a moment it is served here, saving a trip through the gate;
+            // anything slower waits at the gate, holding no thread.
+            if (served >= 100 || !gate_.complete_within(connection, 2)) {
+                gate_.give_back(connection);
+                return;
+            }
+        }
+    }
+
+  private:
+    // Answers one request; true when the connection stays open for another.
+    bool serve_one(Poco::Net::StreamSocket& connection) {
+        Poco::Net::HTTPServerSession session(connection, params_);
         // Counts the request against the session's keep-alive allowance (Poco's loop does
         // the same); the header is in already, so this does not wait.
-        if (!session.hasMoreRequests()) return;
+        if (!session.hasMoreRequests()) return false;
         bool keep = false;
         try {
             Poco::Net::HTTPServerResponseImpl response(session);
@@ -91,7 +137,7 @@ class OneRequest : public Poco::Net::TCPServerConnection {
                        response.getStatus() != HTTPResponse::HTTP_SWITCHING_PROTOCOLS &&
                        body_consumed(request);
             } catch (const Poco::Net::NoMessageException&) {
-                return;  // closed before sending a request
+                return false;  // closed before sending a request
             } catch (const Poco::Net::MessageException& e) {
                 if (!response.sent()) {
                     send_error(
@@ -100,22 +146,23 @@ class OneRequest : public Poco::Net::TCPServerConnection {
                                             : HTTPResponse::HTTP_BAD_REQUEST,
                         header_too_large(e) ? "request header too large" : "malformed request");
                 }
-                return;
+                return false;
             } catch (const Poco::Exception&) {
                 if (!response.sent()) {
                     response.setKeepAlive(false);
                     send_error(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR,
                                "internal error");
                 }
-                return;
+                return false;
             }
         } catch (const Poco::Exception&) {
-            return;  // the client went away while we answered
+            return false;  // the client went away while we answered
         }
-        if (keep) gate_.give_back(session.detachSocket());
+        // Detached, the session's end does not close the connection.
+        if (keep) session.detachSocket();
+        return keep;
     }
 
-  private:
     // Body bytes a handler left unread would be parsed as the next request.
     static bool body_consumed(Poco::Net::HTTPServerRequestImpl& request) {
         if (request.getContentLength() <= 0 && !request.getChunkedTransferEncoding()) return true;
@@ -202,6 +249,18 @@ void HeaderGate::give_back(const Poco::Net::StreamSocket& socket) {
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
+bool HeaderGate::complete_within(const Poco::Net::StreamSocket& socket, int ms) {
+    pollfd fd{socket.impl()->sockfd(), POLLIN, 0};
+    if (::poll(&fd, 1, ms) != 1 || !(fd.revents & POLLIN)) return false;
+    std::vector<char> buffer(limits_.max_header_bytes + limits_.body_wait_bytes + 1);
+    auto n = ::recv(fd.fd, buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
+    if (n <= 0) return false;
+    std::string_view seen(buffer.data(), static_cast<std::size_t>(n));
+    auto end = header_end(seen);
+    return end != std::string_view::npos && end <= limits_.max_header_bytes &&
+           seen.size() >= end + body_to_wait_for(seen.substr(0, end), limits_.body_wait_bytes);
+}
+
 bool HeaderGate::look(Waiting& w, double now, std::vector<char>& buffer) {
     auto n =
         ::recv(w.socket.impl()->sockfd(), buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
@@ -211,12 +270,19 @@ bool HeaderGate::look(Waiting& w, double now, std::vector<char>& buffer) {
     }
     if (n < 0) return false;
     std::string_view seen(buffer.data(), static_cast<std::size_t>(n));
-    if (seen.find("\r\n\r\n") != std::string_view::npos ||
-        seen.find("\n\n") != std::string_view::npos) {
-        dispatcher_->enqueue(w.socket);
-        return true;
-    }
-    if (static_cast<std::size_t>(n) > limits_.max_header_bytes) {
+    if (auto end = header_end(seen); end != std::string_view::npos) {
+        if (end > limits_.max_header_bytes) {
+            refuse(w.socket, 431, "Request Header Fields Too Large", "request header too large");
+            return true;
+        }
+        // A small body waits here too, so a client trickling its POST body holds no
+        // worker either; a large one (or one announced with Expect: 100-continue, whose
+        // client waits for our answer first) goes on with its header.
+        if (seen.size() >= end + body_to_wait_for(seen.substr(0, end), limits_.body_wait_bytes)) {
+            dispatcher_->enqueue(w.socket);
+            return true;
+        }
+    } else if (static_cast<std::size_t>(n) > limits_.max_header_bytes) {
         refuse(w.socket, 431, "Request Header Fields Too Large", "request header too large");
         return true;
     }
@@ -234,7 +300,7 @@ void HeaderGate::run() {
     std::vector<Waiting> waiting;
     std::vector<pollfd> fds;
     std::vector<std::size_t> polled;  // index into `waiting` of fds[i + 2]
-    std::vector<char> buffer(limits_.max_header_bytes + 1);
+    std::vector<char> buffer(limits_.max_header_bytes + limits_.body_wait_bytes + 1);
     const int listen_fd = listener_.impl()->sockfd();
     while (!stopping_) {
         double now = now_s();
@@ -287,6 +353,9 @@ void HeaderGate::run() {
         if (fds[0].revents & POLLIN) {
             try {
                 auto socket = listener_.acceptConnection();
+                // As Poco's TCPServer does: a response's header and body go out as two
+                // writes, and Nagle would hold the second for the client's delayed ACK.
+                socket.setNoDelay(true);
                 if (waiting.size() >= limits_.max_waiting) {
                     socket.close();
                 } else {

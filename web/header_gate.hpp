@@ -4,11 +4,12 @@
 // now and then (slowloris) take every thread and /api/health goes unanswered.
 //
 // The gate instead waits for requests on one thread with poll(2): a connection reaches a
-// worker thread only when its whole header is in the kernel's buffer (seen with MSG_PEEK,
-// so Poco's own parser reads it unchanged). A header that does not complete within
-// `header_timeout_s`, or grows past `max_header_bytes`, is answered 408 / 431 and closed.
-// A worker answers one request and hands a kept-alive connection back to the gate, so an
-// idle keep-alive connection holds no thread either.
+// worker thread only when its whole header (and a body of up to 16 KiB) is in the kernel's
+// buffer (seen with MSG_PEEK, so Poco's own parser reads it unchanged). A header that does
+// not complete within `header_timeout_s`, or grows past `max_header_bytes`, is answered
+// 408 / 431 and closed. A worker answers a request and hands a kept-alive connection back
+// to the gate unless its next request is complete within 2 ms, so an idle keep-alive
+// connection holds no thread either.
 //
 // Plain HTTP only: under TLS the gate cannot see the header (the server then uses Poco's
 // HTTPServer with short timeouts; see Server::start).
@@ -37,6 +38,8 @@ struct GateLimits {
     // A kept-alive connection waiting for its next request.
     double idle_timeout_s = 10.0;
     std::size_t max_header_bytes = 32 * 1024;
+    // A body up to this size must be in before a worker takes the request (same deadline).
+    std::size_t body_wait_bytes = 16 * 1024;
     // Connections waiting for a header; beyond this new ones are closed at once.
     std::size_t max_waiting = 2000;
     int max_threads = 16;
@@ -59,6 +62,9 @@ class HeaderGate {
     std::size_t waiting();
     // A worker is done with a kept-alive connection: wait for its next request.
     void give_back(const Poco::Net::StreamSocket& socket);
+    // For a worker: is the connection's next request (header and small body) complete
+    // within `ms`? Never reads it.
+    bool complete_within(const Poco::Net::StreamSocket& socket, int ms);
 
   private:
     struct Waiting {
