@@ -157,6 +157,7 @@ Api::Api(StationService& station, const Clock& clock, ApiOptions options)
       sessions_(clock),
       throttle_(clock, options_.login_max_failures, options_.login_window_s),
       ip_throttle_(clock, options_.login_max_failures_per_address, options_.login_window_s),
+      login_throttle_(clock, options_.login_max_failures_per_login, options_.login_window_s),
       live_(station) {
     std::ifstream in(options_.openapi_file);
     std::ostringstream text;
@@ -399,13 +400,16 @@ void Api::login(Call& call) {
     auto login = required_string(*body, "login", 64);
     auto password = required_string(*body, "password", 1024);
     auto key = login + "|" + call.client;
-    if (auto wait = std::max(throttle_.retry_after_s(key), ip_throttle_.retry_after_s(call.client));
+    // The same answer whether or not the login exists: the throttles count attempts on
+    // the name given, not on accounts.
+    if (auto wait = std::max({throttle_.retry_after_s(key), ip_throttle_.retry_after_s(call.client),
+                              login_throttle_.retry_after_s(login)});
         wait > 0) {
         call.response.set("Retry-After", std::to_string(static_cast<int>(wait) + 1));
         Poco::JSON::Object detail;
         detail.set("login", login);
         detail.set("client", call.client);
-        audit(login, "session.login_throttled", detail);
+        if (first_refusal_in_a_minute(key)) audit(login, "session.login_throttled", detail);
         throw HttpError(HTTPResponse::HTTP_TOO_MANY_REQUESTS,
                         "too many failed logins; try again later");
     }
@@ -420,20 +424,41 @@ void Api::login(Call& call) {
     if (!ok) {
         throttle_.record_failure(key);
         ip_throttle_.record_failure(call.client);
+        login_throttle_.record_failure(login);
         audit(login, "session.login_failed", detail);
         throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED, "wrong login or password");
     }
     throttle_.record_success(key);
+    // A new id at every login: a session the browser already had (perhaps one planted
+    // by someone else) ends here rather than being promoted.
+    const auto previous = cookie_value(call.request, kSessionCookie);
+    sessions_.remove(previous);
+    live_.end_session(previous);
     auto session = sessions_.create(user->login, user->role, user->products);
     audit(user->login, "session.login", detail);
     call.response.set("Set-Cookie", session_cookie(session.id, options_.secure_cookies, false));
     send_json(call.response, HTTPResponse::HTTP_OK, session_json(session));
 }
 
+// A client hammering a throttled login must not fill the disk with audit rows: one row per
+// login+address a minute says the same.
+bool Api::first_refusal_in_a_minute(const std::string& key) {
+    const double now = clock_.now_s();
+    std::lock_guard lock(throttle_audit_mutex_);
+    if (throttle_audited_.size() > 10000) {
+        std::erase_if(throttle_audited_, [&](const auto& kv) { return now - kv.second >= 60; });
+    }
+    auto [it, fresh] = throttle_audited_.try_emplace(key, now);
+    if (!fresh && now - it->second < 60) return false;
+    it->second = now;
+    return true;
+}
+
 void Api::logout(Call& call) {
     auto session = require_session(call);
     require_csrf(call, session);
     sessions_.remove(session.id);
+    live_.end_session(session.id);
     audit(session.login, "session.logout", Poco::JSON::Object());
     call.response.set("Set-Cookie", session_cookie("", options_.secure_cookies, true));
     send_json(call.response, HTTPResponse::HTTP_OK, "{\"ok\":true}");
@@ -915,7 +940,11 @@ void Api::validate_fixture(Call& call) {
 }
 
 void Api::live(Call& call) {
-    require_session(call);
+    auto session = require_session(call);
+    // Each client costs a socket and a share of every send: a bound, answered plainly.
+    if (live_.clients() >= options_.max_live_clients) {
+        throw HttpError(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, "too many live clients");
+    }
     // Browsers send Origin on WebSocket upgrades; a foreign page must not ride the cookie.
     auto origin = call.request.get("Origin", "");
     if (!origin.empty()) {
@@ -931,7 +960,7 @@ void Api::live(Call& call) {
     }
     try {
         Poco::Net::WebSocket socket(call.request, call.response);
-        live_.add(socket);
+        live_.add(socket, session.id);
     } catch (const Poco::Net::WebSocketException&) {
         throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "expected a WebSocket upgrade");
     }

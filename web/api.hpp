@@ -39,6 +39,9 @@ struct ApiOptions {
     int read_connections = 4;
     int login_max_failures = 5;
     int login_max_failures_per_address = 20;
+    // One login tried from many addresses (a spread-out guess at one account).
+    int login_max_failures_per_login = 20;
+    std::size_t max_live_clients = 200;
     double login_window_s = 300;
     // The station's recipes folder (admin recipe editing); empty: not offered.
     std::filesystem::path recipes_dir;
@@ -71,6 +74,7 @@ class Api {
                const Poco::JSON::Object& detail);
 
     void login(Call& call);
+    bool first_refusal_in_a_minute(const std::string& key);
     void logout(Call& call);
     void me(Call& call);
     void start_batch(Call& call);
@@ -103,8 +107,11 @@ class Api {
     store::Store store_;
     store::ReadPool reads_;
     auth::SessionTable sessions_;
-    auth::LoginThrottle throttle_;     // per login and client address
-    auth::LoginThrottle ip_throttle_;  // per client address, whatever login it tries
+    auth::LoginThrottle throttle_;        // per login and client address
+    auth::LoginThrottle ip_throttle_;     // per client address, whatever login it tries
+    auth::LoginThrottle login_throttle_;  // per login, from whatever address
+    std::mutex throttle_audit_mutex_;
+    std::map<std::string, double> throttle_audited_;  // login|address → last audited refusal
     LiveHub live_;
     std::string openapi_;
     std::mutex qr_mutex_;

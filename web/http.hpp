@@ -24,6 +24,17 @@ class HttpError : public std::runtime_error {
     Poco::Net::HTTPResponse::HTTPStatus status_;
 };
 
+// Every answer: no MIME sniffing, no framing, no Referer. `csp` is the page's policy; API
+// answers get one that allows nothing (they are data, never documents to render).
+void security_headers(Poco::Net::HTTPServerResponse& response,
+                      const std::string& csp = "default-src 'none'; frame-ancestors 'none'");
+// The policy for a UI page: its own files, plus the inline scripts of `html` by hash
+// (CSP level 2 'sha256-...'), so no other inline script runs.
+std::string page_csp(const std::string& html);
+// Rejects a decoded request path that could name something outside its folder: a NUL,
+// a backslash or a "." / ".." segment.
+bool safe_request_path(const std::string& decoded_path);
+
 std::string to_json(const Poco::JSON::Object& object);
 std::string to_json(const Poco::JSON::Array& array);
 void send_text(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse::HTTPStatus status,

@@ -90,7 +90,7 @@ std::string LiveHub::snapshot() {
                                  ",\"qr\":" + qr_meta_json(station_.qr()) + "}");
 }
 
-void LiveHub::add(Poco::Net::WebSocket socket) {
+void LiveHub::add(Poco::Net::WebSocket socket, const std::string& session_id) {
     socket.setSendTimeout(Poco::Timespan(1, 0));
     // select() says a frame is there; a stalled partial frame must not hang the reader.
     socket.setReceiveTimeout(Poco::Timespan(0, 200000));
@@ -102,6 +102,35 @@ void LiveHub::add(Poco::Net::WebSocket socket) {
     }
     std::lock_guard lock(mutex_);
     clients_.push_back(socket);
+    if (!session_id.empty()) by_session_[session_id].push_back(socket);
+}
+
+void LiveHub::end_session(const std::string& session_id) {
+    std::vector<Poco::Net::WebSocket> sockets;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = by_session_.find(session_id);
+        if (it == by_session_.end()) return;
+        sockets = std::move(it->second);
+        by_session_.erase(it);
+        for (const auto& socket : sockets) std::erase(clients_, socket);
+    }
+    for (auto& socket : sockets) {
+        try {
+            socket.shutdown();
+            socket.close();
+        } catch (const Poco::Exception&) {
+            // The peer is gone already.
+        }
+    }
+}
+
+void LiveHub::forget_locked(const Poco::Net::WebSocket& socket) {
+    std::erase(clients_, socket);
+    for (auto it = by_session_.begin(); it != by_session_.end();) {
+        std::erase(it->second, socket);
+        it = it->second.empty() ? by_session_.erase(it) : std::next(it);
+    }
 }
 
 std::size_t LiveHub::clients() {
@@ -116,7 +145,7 @@ std::uint64_t LiveHub::frames_sent() {
 
 void LiveHub::drop(const Poco::Net::WebSocket& socket) {
     std::lock_guard lock(mutex_);
-    std::erase(clients_, socket);
+    forget_locked(socket);
 }
 
 void LiveHub::send_loop() {
@@ -138,7 +167,7 @@ void LiveHub::send_loop() {
         }
         lock.lock();
         frames_sent_ += targets.size() - failed.size();
-        for (const auto& socket : failed) std::erase(clients_, socket);
+        for (const auto& socket : failed) forget_locked(socket);
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -23,8 +24,11 @@ class LiveHub {
     LiveHub(const LiveHub&) = delete;
     LiveHub& operator=(const LiveHub&) = delete;
 
-    // Takes an upgraded socket; it first gets a snapshot of the slots and the batch.
-    void add(Poco::Net::WebSocket socket);
+    // Takes an upgraded socket opened by session `session_id`; it first gets a snapshot of
+    // the slots and the batch.
+    void add(Poco::Net::WebSocket socket, const std::string& session_id = "");
+    // Logout: the session's sockets close too, so nothing keeps receiving after it.
+    void end_session(const std::string& session_id);
     // Queues a station event for every client; never blocks the caller for long.
     void publish(const StationEvent& event);
     std::size_t clients();
@@ -35,6 +39,7 @@ class LiveHub {
     void send_loop();
     void read_loop();
     void drop(const Poco::Net::WebSocket& socket);
+    void forget_locked(const Poco::Net::WebSocket& socket);
     std::string snapshot();
 
     StationService& station_;
@@ -43,6 +48,7 @@ class LiveHub {
     std::condition_variable wake_;
     std::deque<std::string> queue_;
     std::vector<Poco::Net::WebSocket> clients_;
+    std::map<std::string, std::vector<Poco::Net::WebSocket>> by_session_;
     std::uint64_t frames_sent_ = 0;
     bool stopping_ = false;
     std::thread sender_;

@@ -116,14 +116,12 @@ class StaticHandler : public Poco::Net::HTTPRequestHandler {
         auto text = data.str();
         response.setStatus(HTTPResponse::HTTP_OK);
         response.setContentType(content_type_for(file));
-        response.set("X-Content-Type-Options", "nosniff");
-        response.set("X-Frame-Options", "DENY");
-        // Everything the pages load comes from the station itself (no CDN); QR codes
-        // arrive as blob: URLs.
-        response.set("Content-Security-Policy",
-                     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
-                     "'unsafe-inline'; img-src 'self' blob: data:; connect-src 'self'; "
-                     "frame-ancestors 'none'");
+        // Everything the pages load comes from the station itself (no CDN).
+        if (file.extension() == ".html") {
+            security_headers(response, page_csp(text));
+        } else {
+            security_headers(response);
+        }
         response.set("Cache-Control", "no-cache");
         response.setContentLength(static_cast<std::streamsize>(text.size()));
         response.send() << text;
@@ -149,6 +147,11 @@ class Router : public Poco::Net::HTTPRequestHandlerFactory {
             path = Poco::URI(request.getURI()).getPath();
         } catch (const Poco::Exception&) {
             return new ErrorHandler(HTTPResponse::HTTP_BAD_REQUEST, "malformed URI");
+        }
+        // Before any handler: no static file and no path parameter ({slot}, {serial},
+        // {login}, {id}, {table}) ever sees "..", a NUL or a backslash.
+        if (!safe_request_path(path)) {
+            return new ErrorHandler(HTTPResponse::HTTP_BAD_REQUEST, "malformed path");
         }
         const auto& method = request.getMethod();
         if (path == "/api/health") {
@@ -198,6 +201,7 @@ void Server::start() {
         api_options.summary_max_age_s = options_.summary_max_age_s;
         api_options.recipes_dir = options_.recipes_dir;
         api_options.fixture_file = options_.fixture_file;
+        api_options.max_live_clients = options_.max_live_clients;
         api_ = std::make_unique<Api>(station_, options_.clock ? *options_.clock : system_clock_,
                                      api_options);
     }
@@ -216,16 +220,32 @@ void Server::start() {
             Poco::Net::Context::PROTO_TLSV1 | Poco::Net::Context::PROTO_TLSV1_1);
         socket = std::make_unique<Poco::Net::SecureServerSocket>(address, 64, context);
     } else {
-        socket = std::make_unique<Poco::Net::ServerSocket>(address);
+        // A burst of connections waits in the kernel until the gate accepts it.
+        socket = std::make_unique<Poco::Net::ServerSocket>(address, 1024);
     }
-    auto* params = new Poco::Net::HTTPServerParams;  // reference-counted by Poco
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;  // Poco-counted
     params->setMaxThreads(options_.max_threads);
     params->setMaxQueued(256);
     params->setKeepAlive(true);
-    params->setTimeout(Poco::Timespan(30, 0));
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Router(station_, options_, api_.get()),
-                                                      *socket, params);
-    server_->start();
+    // Per receive: a client that stops sending mid-body frees its thread after this.
+    params->setTimeout(Poco::Timespan(static_cast<long>(options_.header_timeout_s * 1e6)));
+    params->setKeepAliveTimeout(Poco::Timespan(static_cast<long>(options_.idle_timeout_s * 1e6)));
+    Poco::Net::HTTPRequestHandlerFactory::Ptr router =
+        new Router(station_, options_, api_.get());  // Poco::SharedPtr owns it
+    if (https) {
+        // TLS hides the header from the gate: Poco's server, a thread per connection.
+        server_ = std::make_unique<Poco::Net::HTTPServer>(router, *socket, params);
+        server_->start();
+        return;
+    }
+    GateLimits limits;
+    limits.header_timeout_s = options_.header_timeout_s;
+    limits.idle_timeout_s = options_.idle_timeout_s;
+    limits.max_header_bytes = options_.max_header_bytes;
+    limits.max_waiting = options_.max_waiting_connections;
+    limits.max_threads = options_.max_threads;
+    gate_ = std::make_unique<HeaderGate>(*socket, params, router, limits);
+    gate_->start();
 }
 
 void Server::stop() {
@@ -233,10 +253,19 @@ void Server::stop() {
         server_->stopAll(true);
         server_.reset();
     }
+    if (gate_) {
+        gate_->stop();
+        gate_.reset();
+    }
 }
 
 int Server::port() const {
+    if (gate_) return gate_->port();
     return server_ ? server_->port() : 0;
+}
+
+std::size_t Server::waiting_connections() const {
+    return gate_ ? gate_->waiting() : 0;
 }
 
 std::size_t Server::live_clients() const {

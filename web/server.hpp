@@ -10,6 +10,7 @@
 #include "station/clock/clock.hpp"
 #include "station/reports/supervisor.hpp"
 #include "station/service.hpp"
+#include "web/header_gate.hpp"
 
 namespace linestation::web {
 
@@ -34,6 +35,14 @@ struct ServerOptions {
     // live fixture file (empty: the virtual line).
     std::filesystem::path recipes_dir;
     std::filesystem::path fixture_file;
+    // Slow and idle clients (plain HTTP; see web/header_gate.hpp): a header must arrive
+    // within header_timeout_s, an idle kept-alive connection closes after idle_timeout_s.
+    double header_timeout_s = 5.0;
+    double idle_timeout_s = 10.0;
+    std::size_t max_header_bytes = 32 * 1024;
+    std::size_t max_waiting_connections = 2000;
+    // /api/live WebSocket clients at once; more get 503.
+    std::size_t max_live_clients = 200;
 };
 
 class Api;
@@ -50,6 +59,8 @@ class Server {
     int port() const;
     // Connected /api/live clients (for tests and benchmarks).
     std::size_t live_clients() const;
+    // Connections waiting for their request header (plain HTTP; tests).
+    std::size_t waiting_connections() const;
 
   private:
     StationService& station_;
@@ -57,7 +68,8 @@ class Server {
     SystemClock system_clock_;
     std::unique_ptr<Api> api_;
     bool ssl_initialized_ = false;
-    std::unique_ptr<Poco::Net::HTTPServer> server_;
+    std::unique_ptr<Poco::Net::HTTPServer> server_;  // HTTPS
+    std::unique_ptr<HeaderGate> gate_;               // plain HTTP
 };
 
 }  // namespace linestation::web

@@ -13,6 +13,7 @@
 #include "tests/common/temp_dir.hpp"
 #include "tests/web/api_client.hpp"
 #include "tests/web/test_line.hpp"
+#include "tests/web/test_users.hpp"
 #include "web/server.hpp"
 
 using linestation::testing::Answer;
@@ -47,12 +48,8 @@ class AdminRecipes : public ::testing::Test {
         store = std::make_unique<linestation::store::Store>(dir / "st.db");
         for (const auto& [login, role] :
              {std::pair{"adm", "admin"}, {"sup", "supervisor"}, {"op", "operator"}}) {
-            linestation::store::OperatorRecord op;
-            op.login = login;
-            op.role = role;
-            op.products = {"tuya-smart-plug"};
-            op.password_hash = linestation::auth::hash_password(std::string(login) + "-pw", 1000);
-            store->add_operator(op);
+            linestation::testing::add_test_user(*store, login, role, {"tuya-smart-plug"},
+                                                std::string(login) + "-pw");
         }
         line = std::make_unique<TestLine>(store.get(), std::vector<std::string>{"tuya-smart-plug"});
     }

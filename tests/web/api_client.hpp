@@ -6,6 +6,7 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 
 #include <map>
@@ -32,7 +33,10 @@ class ApiClient {
 
     Answer call(const std::string& method, const std::string& path, const std::string& body = "",
                 std::map<std::string, std::string> extra = {}) {
-        Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port_));
+        Poco::Net::StreamSocket socket(Poco::Net::SocketAddress::IPv4);
+        if (!source.empty()) socket.impl()->bind(Poco::Net::SocketAddress(source, 0), false);
+        socket.connect(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port_)));
+        Poco::Net::HTTPClientSession session(socket);
         session.setTimeout(Poco::Timespan(10, 0));
         Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
         if (!cookie_.empty()) request.set("Cookie", "ls_session=" + cookie_);
@@ -69,6 +73,9 @@ class ApiClient {
     const std::string& csrf() const { return csrf_; }
     void set_csrf(const std::string& token) { csrf_ = token; }
     bool send_csrf = true;
+    // Another loopback address to connect from (127.0.0.0/8 is all loopback): a second
+    // "client address" for throttling tests.
+    std::string source;
 
   private:
     int port_;

@@ -258,7 +258,8 @@ TEST_F(WebApi, StaticFilesRefuseTraversal) {
     for (const char* path : {"/../../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
                              "/..%2f..%2f..%2fetc%2fpasswd", "/vendor/../../server.cpp"}) {
         auto a = c.get(path);
-        EXPECT_EQ(a.status, 404) << path;
+        // 400 when the decoded path has a ".." segment (refused before any handler).
+        EXPECT_TRUE(a.status == 404 || a.status == 400) << path << " " << a.status;
         EXPECT_EQ(a.body.find("root:"), std::string::npos);
         EXPECT_EQ(a.body.find("#include"), std::string::npos);
     }

@@ -72,3 +72,9 @@ const ls = {
 
   time(ms) { return ms === null || ms === undefined ? '' : new Date(ms).toLocaleString(); },
 };
+
+// The pages carry no inline event handlers (the CSP refuses them): a button says what it
+// does with data-action.
+document.addEventListener('click', (ev) => {
+  if (ev.target.closest && ev.target.closest('[data-action="logout"]')) ls.logout();
+});
