@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 WERROR ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build run test bench format clean
+.PHONY: all deps configure build run test bench fuzz format clean
 
 all: build
 
@@ -28,6 +28,17 @@ test: build
 
 bench: build
 	@for b in $(BUILD_DIR)/bin/bench_*; do echo "== $$b"; $$b; done
+
+# libFuzzer targets for every parser of outside input (tests/fuzz), in their own clang
+# build; each runs FUZZ_SECONDS on its seed corpus. Fails on a crash.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_CXX_COMPILER=clang++ -DLS_FUZZ=ON -DLS_BUILD_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD_DIR) --parallel $(JOBS) --target fuzz_targets
+	@bash scripts/run-fuzz $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
 format:
 	find station drivers fixtures web tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format -i

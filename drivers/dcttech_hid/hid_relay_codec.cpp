@@ -42,6 +42,8 @@ std::optional<int> relays_from_product(const std::string& product) {
     for (std::size_t i = prefix.size(); i < product.size(); ++i) {
         if (product[i] < '0' || product[i] > '9') return std::nullopt;
         n = n * 10 + (product[i] - '0');
+        // Boards have 1..8 relays; stop before a long run of digits overflows the count.
+        if (n > 8) return std::nullopt;
     }
     if (n < 1 || n > 8) return std::nullopt;
     return n;

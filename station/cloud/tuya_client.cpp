@@ -25,6 +25,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "station/cloud/answers.hpp"
 #include "station/cloud/signing.hpp"
 
 namespace linestation::cloud {
@@ -62,82 +63,12 @@ bool is_loopback_host(const std::string& host) {
     return Poco::Net::IPAddress::tryParse(host, address) && address.isLoopback();
 }
 
-std::string code_text(const Object& answer) {
-    if (!answer.has("code")) return "";
-    return answer.get("code").convert<std::string>();
-}
-
-// The refusal in `answer` in the station's words. `sent_ms` is the request's t, so a
-// request-time refusal can say how far off the station's clock is from the cloud's.
-CloudError error_from(const Object& answer, const std::string& what, std::int64_t sent_ms) {
-    const auto code = code_text(answer);
-    const auto message = answer.optValue<std::string>("msg", "");
-    const std::string said = " (cloud code " + code + ": " + message + ")";
-    if (code == codes::kSignInvalid || code == codes::kClientIdInvalid) {
-        return {CloudFailure::SignInvalid, code,
-                what +
-                    ": the cloud rejected the request signature; check the client id and "
-                    "secret" +
-                    said};
-    }
-    if (code == codes::kTokenInvalid || code == codes::kTokenExpired) {
-        return {CloudFailure::TokenExpired, code,
-                what + ": the access token was refused even after renewing it" + said};
-    }
-    if (code == codes::kSystemError) {
-        return {CloudFailure::Unavailable, code,
-                what + ": the cloud reports a system error; try again later" + said};
-    }
-    if (code == codes::kRequestTimeInvalid) {
-        std::string offset;
-        if (answer.has("t")) {
-            const auto cloud_ms = answer.optValue<std::int64_t>("t", sent_ms);
-            const auto ahead_s = static_cast<double>(sent_ms - cloud_ms) / 1000.0;
-            char text[96];
-            std::snprintf(text, sizeof text, " by about %.0f s (%s the cloud)",
-                          ahead_s < 0 ? -ahead_s : ahead_s, ahead_s < 0 ? "behind" : "ahead of");
-            offset = text;
-        }
-        return {CloudFailure::ClockSkew, code,
-                what + ": the cloud says the request time is invalid: the station's clock is off" +
-                    offset + "; set it with NTP" + said};
-    }
-    if (code == codes::kPermissionDenied) {
-        return {CloudFailure::PermissionDenied, code,
-                what + ": permission denied for this account" + said};
-    }
-    if (code == codes::kDeviceOffline) {
-        return {CloudFailure::DeviceOffline, code, what + ": the device is offline" + said};
-    }
-    if (code == codes::kQuotaExceeded) {
-        return {CloudFailure::QuotaExceeded, code,
-                what + ": the cloud project's API quota is used up" + said};
-    }
-    return {CloudFailure::Other, code, what + ": the cloud refused" + said};
-}
-
 // An id that goes into a URL path: no separators, so it cannot reach another endpoint.
 const std::string& path_part(const std::string& id, const std::string& what) {
     if (id.empty() || id.find_first_of("/?#&= ") != std::string::npos) {
         throw std::invalid_argument(what + " \"" + id + "\": not a valid id");
     }
     return id;
-}
-
-// The "result" of an answer as a JSON object; anything else is a malformed answer.
-Object::Ptr object_of(const Poco::Dynamic::Var& result, const std::string& what) {
-    if (result.type() == typeid(Object::Ptr)) {
-        if (auto object = result.extract<Object::Ptr>()) return object;
-    }
-    throw CloudError(CloudFailure::Other, "", what + ": the cloud's answer has no result object");
-}
-
-void for_each_object(const Poco::JSON::Array::Ptr& list,
-                     const std::function<void(const Object&)>& visit) {
-    if (!list) return;
-    for (std::size_t i = 0; i < list->size(); ++i) {
-        if (auto item = list->getObject(static_cast<unsigned>(i))) visit(*item);
-    }
 }
 
 // Where each call goes in the chosen API family (the answers' names differ too; see
@@ -327,15 +258,7 @@ struct TuyaClient::Impl {
                             options.attempts);
                 continue;
             }
-            try {
-                Poco::JSON::Parser parser;
-                auto parsed = parser.parse(answer.body).extract<Object::Ptr>();
-                if (parsed) return parsed;
-            } catch (const Poco::Exception&) {
-            }
-            throw CloudError(CloudFailure::Other, std::to_string(answer.status),
-                             method + " " + shown + ": HTTP " + std::to_string(answer.status) +
-                                 " with an answer that is not a JSON object");
+            return answer_object(answer.status, answer.body, method + " " + shown);
         }
         throw CloudError(CloudFailure::Unavailable, "",
                          "cloud " + options.endpoint + " unavailable: " + method + " " + shown +
@@ -344,18 +267,12 @@ struct TuyaClient::Impl {
     }
 
     void take_token(const Object& answer, const std::string& what) {
-        if (!answer.optValue<bool>("success", false)) {
-            throw error_from(answer, what, last_sent_ms);
-        }
-        auto result = answer.getObject("result");
-        if (!result || !result->has("access_token") || !result->has("refresh_token")) {
-            throw CloudError(CloudFailure::Other, "", what + ": the answer has no access token");
-        }
+        auto grant = token_grant(answer, what, last_sent_ms);
         AccessToken fresh;
-        fresh.access = result->getValue<std::string>("access_token");
-        fresh.refresh = result->getValue<std::string>("refresh_token");
-        fresh.uid = result->optValue<std::string>("uid", "");
-        fresh.lifetime_s = result->optValue<double>("expire_time", 7200);
+        fresh.access = std::move(grant.access);
+        fresh.refresh = std::move(grant.refresh);
+        fresh.uid = std::move(grant.uid);
+        fresh.lifetime_s = grant.lifetime_s;
         fresh.expires_at_s = clock.now_s() + fresh.lifetime_s;
         token = std::move(fresh);
     }
@@ -407,8 +324,8 @@ struct TuyaClient::Impl {
         for (int round = 0;; ++round) {
             ensure_token();
             auto answer = exchange(method, url, body, token->access, url);
-            if (answer->optValue<bool>("success", false)) return answer->get("result");
-            auto code = code_text(*answer);
+            if (answer_succeeded(*answer)) return answer->get("result");
+            auto code = answer_code(*answer);
             if (round == 0 && (code == codes::kTokenInvalid || code == codes::kTokenExpired)) {
                 log.notice("%s: access token refused (%s); renewing it and trying again", what,
                            code);
@@ -468,24 +385,8 @@ PairingToken TuyaClient::pairing_token(const std::string& uid) {
     }
     std::ostringstream text;
     body.stringify(text);
-    auto object =
-        object_of(impl_->call("POST", impl_->paths().pairing_token, text.str(), "pairing token"),
-                  "pairing token");
-    PairingToken out;
-    try {
-        out.region = object->optValue<std::string>("region", "");
-        out.token = object->optValue<std::string>("token", "");
-        out.secret = object->optValue<std::string>("secret", "");
-        out.expire_time_s = object->optValue<std::int64_t>("expire_time", 0);
-    } catch (const Poco::Exception&) {
-        out = {};
-    }
-    if (out.region.size() != 2 || out.token.size() != 8 || out.secret.size() != 4) {
-        throw CloudError(CloudFailure::Other, "",
-                         "pairing token: the cloud's answer does not have a 2-character region, "
-                         "an 8-character token and a 4-character secret");
-    }
-    return out;
+    return pairing_token_from(
+        impl_->call("POST", impl_->paths().pairing_token, text.str(), "pairing token"));
 }
 
 // Pairing: "Get the list of devices to be paired" (获取配网设备列表), GET
@@ -499,30 +400,7 @@ TokenDevices TuyaClient::token_devices(const std::string& token) {
     auto result =
         impl_->call("GET", impl_->paths().token_devices + path_part(token, "pairing token"), "",
                     "token devices");
-    TokenDevices out;
-    auto object = object_of(result, "token devices");
-    const std::string id = industry ? "id" : "device_id";
-    const std::string code = industry ? "error_code" : "code";
-    const std::string message = industry ? "error_msg" : "msg";
-    try {
-        for_each_object(
-            object->getArray(industry ? "success_devices" : "success"), [&](const Object& d) {
-                out.succeeded.push_back(
-                    {d.optValue<std::string>(id, ""), d.optValue<std::string>("product_id", ""),
-                     d.optValue<std::string>("category", ""), d.optValue<std::string>("name", "")});
-            });
-        for_each_object(
-            object->getArray(industry ? "error_devices" : "failed"), [&](const Object& d) {
-                out.failed.push_back(
-                    {d.optValue<std::string>(id, ""), d.optValue<std::string>("name", ""),
-                     d.optValue<std::string>(code, ""), d.optValue<std::string>(message, "")});
-            });
-    } catch (const Poco::Exception& e) {
-        throw CloudError(
-            CloudFailure::Other, "",
-            "token devices: the cloud's device lists are malformed (" + e.displayText() + ")");
-    }
-    return out;
+    return token_devices_from(result, industry);
 }
 
 // Pairing: "Remove device", DELETE /v1.0/devices/{device_id}. Industry: "Delete a device",
@@ -530,12 +408,7 @@ TokenDevices TuyaClient::token_devices(const std::string& token) {
 void TuyaClient::remove_device(const std::string& device_id) {
     auto result = impl_->call("DELETE", impl_->paths().devices + path_part(device_id, "device id"),
                               "", "remove device " + device_id);
-    bool removed = false;
-    try {
-        removed = result.convert<bool>();
-    } catch (const Poco::Exception&) {
-    }
-    if (!removed) {
+    if (!device_removed(result)) {
         throw CloudError(
             CloudFailure::Other, "",
             "remove device " + device_id + ": the cloud answered success without \"result\": true");
@@ -546,23 +419,10 @@ void TuyaClient::remove_device(const std::string& device_id) {
 // carries the owner's `uid` and `active_time` (last paired, s); industry: "Get the detailed
 // information of a specified device", GET /v1.0/iot-03/devices/{device_id}, with `asset_id`.
 DeviceDetails TuyaClient::device_details(const std::string& device_id) {
-    auto object =
-        object_of(impl_->call("GET", impl_->paths().devices + path_part(device_id, "device id"), "",
-                              "device details " + device_id),
-                  "device details");
-    DeviceDetails out;
-    try {
-        out.device_id = object->optValue<std::string>("id", device_id);
-        out.owner = object->optValue<std::string>("uid", "");
-        if (out.owner.empty()) out.owner = object->optValue<std::string>("asset_id", "");
-        out.online = object->optValue<bool>("online", false);
-        out.active_time_s = object->optValue<std::int64_t>("active_time", 0);
-    } catch (const Poco::Exception& e) {
-        throw CloudError(
-            CloudFailure::Other, "",
-            "device details: the cloud's answer is malformed (" + e.displayText() + ")");
-    }
-    return out;
+    return device_details_from(
+        impl_->call("GET", impl_->paths().devices + path_part(device_id, "device id"), "",
+                    "device details " + device_id),
+        device_id);
 }
 
 // Pairing: "Query device log", GET /v1.0/devices/{device_id}/logs?type=...; industry: "Get
@@ -601,21 +461,8 @@ std::vector<FactoryInfo> TuyaClient::factory_infos(const std::vector<std::string
         auto result =
             impl_->call("GET", sorted_url(impl_->paths().factory_infos, Query{{"device_ids", ids}}),
                         "", "factory information");
-        if (result.type() != typeid(Poco::JSON::Array::Ptr)) {
-            throw CloudError(CloudFailure::Other, "",
-                             "factory information: the cloud's answer has no result list");
-        }
-        try {
-            for_each_object(result.extract<Poco::JSON::Array::Ptr>(), [&](const Object& d) {
-                out.push_back(
-                    {d.optValue<std::string>("id", ""), d.optValue<std::string>("uuid", ""),
-                     d.optValue<std::string>("sn", ""), d.optValue<std::string>("mac", "")});
-            });
-        } catch (const Poco::Exception& e) {
-            throw CloudError(
-                CloudFailure::Other, "",
-                "factory information: the cloud's list is malformed (" + e.displayText() + ")");
-        }
+        auto infos = factory_infos_from(result);
+        out.insert(out.end(), infos.begin(), infos.end());
     }
     return out;
 }

@@ -119,11 +119,14 @@ std::optional<LanDevice> decode_announcement(std::span<const std::uint8_t> d) {
     if (16 + len != d.size()) return std::nullopt;
     if (crc32(d.subspan(0, d.size() - 8)) != be32(d, d.size() - 8)) return std::nullopt;
     std::size_t start = 16;
-    // Device-sent frames carry a return code; its high bytes are zero.
-    if ((be32(d, 16) & 0xFFFFFF00u) == 0) start = 20;
+    // Device-sent frames carry a return code; its high bytes are zero. A frame with no
+    // payload has no room for one (its CRC sits at 16).
+    if (d.size() >= 28 && (be32(d, 16) & 0xFFFFFF00u) == 0) start = 20;
     auto payload = d.subspan(start, d.size() - 8 - start);
     if (!payload.empty() && payload[0] == '{') {
-        return parse_json(std::string(payload.begin(), payload.end()));
+        if (auto device = parse_json(std::string(payload.begin(), payload.end()))) return device;
+        // One ciphertext in 256 starts with '{' too, and a device repeats the same frame: not
+        // plain JSON, so try it as encrypted rather than never hearing that device.
     }
     if (payload.empty() || payload.size() % 16 != 0) return std::nullopt;
     auto text = aes_ecb(payload, false);

@@ -48,6 +48,21 @@ TEST(Wired, EncryptedFrameRoundTripsAndIsReallyEncrypted) {
     EXPECT_FALSE(d->active);
 }
 
+// Found by fuzzing: ECB encrypts the first 16 bytes alone, so a device whose announcement
+// begins {"ip":"10.0.4.81" sends a ciphertext starting with '{' in every broadcast; read as
+// plain JSON it was dropped each time and the device was never heard.
+TEST(Wired, EncryptedFrameWhoseCiphertextStartsWithABraceIsDecrypted) {
+    const std::string json =
+        R"({"ip":"10.0.4.81","gwId":"bf1234567890abcdef","active":0,"productKey":"keyabc",)"
+        R"("version":"3.3"})";
+    auto frame = encode_announcement(json, true);
+    ASSERT_EQ(frame.at(20), '{');  // the payload after the return code
+    auto d = decode_announcement(frame);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->gw_id, "bf1234567890abcdef");
+    EXPECT_EQ(d->ip, "10.0.4.81");
+}
+
 TEST(Wired, CorruptedFramesAndForeignDatagramsAreRejected) {
     auto frame = encode_announcement(kJson, true);
     frame[25] ^= 0x01;  // payload bit flip: the CRC no longer matches

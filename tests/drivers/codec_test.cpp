@@ -162,6 +162,9 @@ TEST(HidRelayCodec, ReportsMatchTheProtocol) {
     EXPECT_EQ(hid_relay::state_report(state), report);
     EXPECT_EQ(hid_relay::relays_from_product("USBRelay2"), 2);
     EXPECT_FALSE(hid_relay::relays_from_product("USBasp"));
+    // Found by fuzzing: a long run of digits overflowed the relay count (signed overflow).
+    EXPECT_FALSE(hid_relay::relays_from_product("USBRelay44444444444444444"));
+    EXPECT_FALSE(hid_relay::relays_from_product("USBRelay9"));
 }
 
 TEST(UsbHubCodec, DescriptorAndPortStatus) {
