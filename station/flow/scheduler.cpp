@@ -568,7 +568,9 @@ void QrScheduler::sweep_now() {
 
 void QrScheduler::sweep(double now) {
     for (auto it = strays_.begin(); it != strays_.end();) {
-        auto& [id, w] = *it;
+        // Named, not bound: clang 14 cannot capture a structured binding in a lambda.
+        const std::string& id = it->first;
+        auto& w = it->second;
         if (!w.pending && !w.bound && now > w.watch_until) {
             it = strays_.erase(it);
             continue;
