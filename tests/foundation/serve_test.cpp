@@ -83,7 +83,8 @@ TEST(Serve, StaticFilesStayInsideTheUiFolder) {
     for (const auto* path : {"/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt",
                              "/ui/../../secret.txt"}) {
         auto a = http_get(server.port(), path);
-        EXPECT_EQ(a.status, 404) << path;
+        // Refused before any handler (400) or not found (404): never the file.
+        EXPECT_TRUE(a.status == 400 || a.status == 404) << path << ": " << a.status;
         EXPECT_EQ(a.body.find("do not serve"), std::string::npos) << path;
     }
     auto missing = http_get(server.port(), "/api/nothing");

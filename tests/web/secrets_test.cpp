@@ -17,7 +17,8 @@
 #include <regex>
 #include <thread>
 
-#include "fixtures/virtual/line/demo_line.hpp"
+#include "app/demo_line.hpp"
+#include "station/config/fixture.hpp"
 #include "station/config/recipe.hpp"
 #include "station/config/station_config.hpp"
 #include "station/logging.hpp"
@@ -82,12 +83,16 @@ TEST(Secrets, NoConfiguredSecretInAnyApiAnswerOrInTheLog) {
         EXPECT_EQ(add.err.find(password), std::string::npos);
     }
 
-    // What `station serve --config` does (station/app/serve.cpp), with the recipes kept.
+    // What `station serve --config` does without a fixture (app/serve.cpp).
     auto station_config = linestation::config::load_station_config(config);
     linestation::configure_logging(station_config.log_file, station_config.log_level, false);
     auto runtime = std::make_unique<linestation::Runtime>(station_config);
     const auto recipe_set = linestation::config::load_recipes(station_config.recipes_dir);
-    auto demo = std::make_unique<linestation::virtual_line::DemoLine>(*runtime, recipe_set);
+    auto demo = std::make_unique<linestation::app::DemoLine>(
+        *runtime,
+        linestation::config::load_fixture(std::filesystem::path(LS_SOURCE_DIR) / "fixtures" /
+                                          "virtual-8.json"),
+        recipe_set);
     linestation::web::ServerOptions options;
     options.bind = station_config.http_bind;
     options.port = 0;
