@@ -148,6 +148,15 @@ LedColor LedTracker::run_color(const Run& run) const {
     return static_cast<LedColor>(best);
 }
 
+int LedTracker::clear_frames(const Run& run) {
+    int n = 0;
+    for (int c = 1; c < kLedColorCount; ++c) {
+        if (static_cast<LedColor>(c) != LedColor::Unknown)
+            n += run.counts[static_cast<std::size_t>(c)];
+    }
+    return n;
+}
+
 void LedTracker::push_symbol(double t, LedColor symbol) {
     auto start_run = [&](double start, double first_t, LedColor s) {
         Run r;
@@ -181,8 +190,13 @@ void LedTracker::push_symbol(double t, LedColor symbol) {
         cur.pending_frames = 0;
         return;
     }
-    if (cur.symbol == LedColor::Unknown && cur.frames <= 3) {
-        // A run that began on an unclear frame takes the first clear colour.
+    if (cur.symbol == LedColor::Unknown &&
+        (cur.frames <= 3 || (cur.counts[idx(symbol)] == clear_frames(cur) &&
+                             4 * cur.counts[idx(symbol)] >= cur.frames))) {
+        // A run that began on an unclear frame takes the first clear colour, or later the
+        // only one it shows once a quarter of its frames show it: which frame a steady
+        // LED's run began on must not decide its colour (an amber whose halo often falls
+        // between amber and green was "unknown" when its run began on such a frame).
         cur.symbol = symbol;
         cur.pending_frames = 0;
         return;

@@ -95,6 +95,8 @@ class LedTracker {
     std::optional<LedObservation> decide(double t);
     std::optional<LedObservation> emit(double t);
     LedColor run_color(const Run& run) const;
+    // Frames of the run that showed a colour the recipe knows.
+    static int clear_frames(const Run& run);
 
     std::string slot_;
     const ColorTable& colors_;

@@ -280,6 +280,31 @@ TEST(VisionTracker, RedWhoseHaloHueOftenFallsShortOfAmberStaysRed) {
     EXPECT_NEAR(seen[0].since, 0.0, 0.05);
 }
 
+TEST(VisionTracker, SteadyWhoseRunBeganOnAnUnclearFrameTakesTheColourItShows) {
+    // An amber LED whose halo hue often sits between amber (to 50 degrees) and green (from
+    // 75), every other frame inside amber, no frame another colour: amber steady, whichever
+    // frame its run began on (here five unclear ones first). It was "unknown".
+    ColorTable colors;
+    LedTracker tracker("A1", colors, TrackerOptions{});
+    RoiSample amber, between;
+    amber.level = between.level = 0.3f;
+    amber.halo_rgb = {0.9f, 0.6925f, 0.1f};    // hue 44
+    between.halo_rgb = {0.9f, 0.9267f, 0.1f};  // hue 62
+    amber.halo_level = between.halo_level = 0.3f;
+    amber.clipped_fraction = between.clipped_fraction = 0.05f;
+    std::vector<LedObservation> seen;
+    for (int i = 0; i < 150; ++i) {
+        double t = i / 30.0;
+        if (auto o = tracker.update(t, i >= 4 && i % 2 == 1 ? amber : between)) seen.push_back(*o);
+    }
+    std::string all;
+    for (const auto& o : seen) all += observation_json(o) + "\n";
+    ASSERT_EQ(seen.size(), 1u) << all;
+    EXPECT_EQ(seen[0].color, "amber");
+    EXPECT_EQ(seen[0].pattern, "steady");
+    EXPECT_FALSE(seen[0].unsure);
+}
+
 TEST(VisionTracker, AlternatingRedGreen) {
     auto spec = testing::clip_of({script({phase(0, "red/green", "alternate", 1.0)})}, 4, {});
     auto seen = testing::observe(spec);
