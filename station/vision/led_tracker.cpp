@@ -315,7 +315,9 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
         // Only a blink: a lit/off edge is a level step past hysteresis, while two lit
         // colours can trade places for a few frames at a colour change under PWM.
         bool blink = x == LedColor::Off || y == LedColor::Off;
-        bool settled_start = blink && after_state && span >= 2 && z1.frames >= 2 && z2.frames >= 2;
+        bool fresh = !after_state && span >= 2 && fresh_start(n - 1 - span, x, y, d1, d2, t);
+        bool settled_start =
+            blink && (after_state || fresh) && span >= 2 && z1.frames >= 2 && z2.frames >= 2;
         if (span < 6 && !settled_start) return std::nullopt;
         double sum[2] = {0, 0};
         int count[2] = {0, 0};
@@ -372,7 +374,10 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
         bool before =
             d0 >= std::max(options_.hold_for(c0 == LedColor::Unknown ? LedColor::White : c0),
                            2 * std::max(d1, d2) + 2 * dt_);
-        if (r0.start > first_frame_t_ && !phase && !before) return std::nullopt;
+        if (r0.start > first_frame_t_ && !phase && !before &&
+            !fresh_start(n - back, x, y, d1, d2, t)) {
+            return std::nullopt;
+        }
     }
     // Onset: walk back over earlier runs that belong to the same alternation.
     std::size_t first = n - back;
@@ -390,6 +395,30 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
     p.phases = n - oldest_phase;
     p.first_frame_t = runs_[oldest_phase].first_t;
     return p;
+}
+
+bool LedTracker::fresh_start(std::size_t index, LedColor x, LedColor y, double d1, double d2,
+                             double t) const {
+    // The first phase began at an edge into a colour of the new pattern, and no run since
+    // the state before (back to one as long as a steady/off reading needs, or as far as the
+    // runs kept reach) showed either of its colours: the first phase cannot be the cut-off
+    // tail of an earlier pattern (a red blink's last phase before a red blink at another
+    // rate), so it is a whole phase and the blink is decided on one period, as after off.
+    // A dark first phase is never such a start: the previous pattern's dark tail is in it.
+    auto own = [&](LedColor c) { return c != LedColor::Off && (c == x || c == y); };
+    auto c = run_color(runs_[index]);
+    if (!own(c) || runs_[index].symbol != c || index == 0) return false;
+    for (std::size_t i = index; i-- > 0;) {
+        const Run& r = runs_[i];
+        auto ci = run_color(r);
+        if (own(ci) || own(r.symbol) || (ci == LedColor::Unknown && r.symbol != LedColor::Off))
+            return false;
+        double d = run_duration(runs_.size() - 1 - i, t);
+        double hold = options_.hold_for(ci == LedColor::Unknown ? LedColor::White : ci);
+        if (d >= std::max(hold, 2 * std::max(d1, d2) + 2 * dt_) || r.start <= first_frame_t_)
+            return true;
+    }
+    return true;
 }
 
 bool LedTracker::faster_blink_fits(const Periodic& p) const {

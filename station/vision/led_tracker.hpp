@@ -90,6 +90,8 @@ class LedTracker {
     void push_symbol(double t, LedColor symbol);
     std::optional<Periodic> fit_periodic(double t) const;
     bool faster_blink_fits(const Periodic& p) const;
+    bool fresh_start(std::size_t index, LedColor x, LedColor y, double d1, double d2,
+                     double t) const;
     bool consistent(double duration, double expected) const;
     double run_duration(std::size_t index_from_end, double t) const;
     std::optional<LedObservation> decide(double t);

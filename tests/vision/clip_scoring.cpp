@@ -80,6 +80,7 @@ void ClipScore::add(const ClipScore& o) {
     append(failures, o.failures);
     append(late, o.late);
     late_from_off += o.late_from_off;
+    decided_after_start += o.decided_after_start;
 }
 
 std::string ClipScore::summary() const {
@@ -108,7 +109,8 @@ std::string ClipScore::summary() const {
       << "  of blinks that began from off: median " << median(latency_periods_from_off)
       << " periods, max " << maximum(latency_periods_from_off)
       << " periods (n=" << latency_periods_from_off.size() << ")\n"
-      << "  later than 1.5 periods: " << late.size() << " of " << latency_periods.size()
+      << "  later than 1.5 periods: " << late.size() << " of " << decided_after_start
+      << " that began after the first frame"
       << " (of blinks from off: " << late_from_off << " of " << latency_periods_from_off.size()
       << ")\n";
     return s.str();
@@ -207,7 +209,10 @@ ClipScore score_clip(const virtual_line::ClipSpec& spec,
                     const bool from_off =
                         j > 0 && phases[j - 1].pattern == "off" && p.pattern == "blink";
                     if (from_off) score.latency_periods_from_off.push_back(periods);
-                    if (periods > 1.5) {
+                    // A phase the clip begins with began before the tracker's first frame
+                    // could show its onset: its lateness says nothing.
+                    if (j > 0) ++score.decided_after_start;
+                    if (periods > 1.5 && j > 0) {
                         char line[64];
                         std::snprintf(line, sizeof line, ": %.2f periods (fps %.0f) ", periods,
                                       fps);
