@@ -261,10 +261,16 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
     p.dur_a = d1;
     p.dur_b = d2;
     // Runs of a single frame in the recent history: the LED changes faster than the
-    // camera can follow, or noise toggles it.
+    // camera can follow, or noise toggles it. Only since the state the pattern began from
+    // (a run as long as a steady/off reading needs): the flicker of an earlier pattern
+    // before a long steady says nothing about this one.
     int short_runs = 0;
     for (std::size_t k = 1; k < std::min<std::size_t>(n, 9); ++k) {
-        if (runs_[n - 1 - k].frames <= 1) ++short_runs;
+        const Run& r = runs_[n - 1 - k];
+        auto c = run_color(r);
+        double hold = options_.hold_for(c == LedColor::Unknown ? LedColor::White : c);
+        if (k >= 3 && run_duration(k, t) >= std::max(hold, 2 * std::max(d1, d2) + 2 * dt_)) break;
+        if (r.frames <= 1) ++short_runs;
     }
     if (period < 3.8 * dt_) {
         // Faster than a quarter of the frame rate: the phases are a frame or two long, so
@@ -399,19 +405,21 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
 
 bool LedTracker::fresh_start(std::size_t index, LedColor x, LedColor y, double d1, double d2,
                              double t) const {
-    // The first phase began at an edge into a colour of the new pattern, and no run since
-    // the state before (back to one as long as a steady/off reading needs, or as far as the
-    // runs kept reach) showed either of its colours: the first phase cannot be the cut-off
-    // tail of an earlier pattern (a red blink's last phase before a red blink at another
-    // rate), so it is a whole phase and the blink is decided on one period, as after off.
-    // A dark first phase is never such a start: the previous pattern's dark tail is in it.
-    auto own = [&](LedColor c) { return c != LedColor::Off && (c == x || c == y); };
+    // The first phase began at an edge into a lit colour of the new pattern, and no run
+    // since the state before (back to one as long as a steady/off reading needs, or as far
+    // as the runs kept reach) showed that colour: the first phase cannot hold the cut-off
+    // tail of an earlier pattern's phase (a red blink's last lit phase running into a red
+    // blink at another rate), so it is a whole phase and the blink is decided on one
+    // period, as after off. The phases after it begin and end at the new pattern's own
+    // edges. A dark first phase is never such a start: the previous pattern's dark tail
+    // may be in it.
     auto c = run_color(runs_[index]);
-    if (!own(c) || runs_[index].symbol != c || index == 0) return false;
+    if (c == LedColor::Off || c == LedColor::Unknown || (c != x && c != y)) return false;
+    if (runs_[index].symbol != c || index == 0) return false;
     for (std::size_t i = index; i-- > 0;) {
         const Run& r = runs_[i];
         auto ci = run_color(r);
-        if (own(ci) || own(r.symbol) || (ci == LedColor::Unknown && r.symbol != LedColor::Off))
+        if (ci == c || r.symbol == c || (ci == LedColor::Unknown && r.symbol != LedColor::Off))
             return false;
         double d = run_duration(runs_.size() - 1 - i, t);
         double hold = options_.hold_for(ci == LedColor::Unknown ? LedColor::White : ci);

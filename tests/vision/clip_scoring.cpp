@@ -236,6 +236,12 @@ ClipScore score_clip(const virtual_line::ClipSpec& spec,
     return score;
 }
 
+std::string joined_failures(const ClipScore& score) {
+    std::string s;
+    for (const auto& f : score.failures) s += f + "\n";
+    return s;
+}
+
 std::vector<vision::LedObservation> observe(const virtual_line::ClipSpec& spec,
                                             std::optional<vision::TrackerOptions> options,
                                             const config::Recipe* recipe) {

@@ -50,6 +50,9 @@ ClipScore score_clip(const virtual_line::ClipSpec& spec,
                      const std::vector<vision::LedObservation>& observations,
                      const vision::TrackerOptions* options = nullptr);
 
+// The score's failures, one a line (for test messages).
+std::string joined_failures(const ClipScore& score);
+
 // Renders `spec` in memory and runs a LedScanner on its ROIs.
 std::vector<vision::LedObservation> observe(const virtual_line::ClipSpec& spec,
                                             std::optional<vision::TrackerOptions> options = {},

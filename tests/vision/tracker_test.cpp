@@ -166,6 +166,53 @@ TEST(VisionTracker, BlinkAfterALongSteadyOfItsColourIsDecidedWithinTwoPeriods) {
     }
 }
 
+TEST(VisionTracker, BlinkAfterAPatternOfOtherColoursIsDecidedWithinOnePointFivePeriods) {
+    // A blink (or alternation) right after a blink of other colours: its first lit phase
+    // began at its own edge, and no earlier phase of its colour can run into it, so one
+    // period confirmed by the third phase decides it, as after off. It used to wait one
+    // more phase (1.7-1.8 periods). The same colour at another rate still waits: there the
+    // first phase may be the old blink's last one, run on.
+    const double onset = 6.0;
+    struct Case {
+        const char* before_color;
+        const char* before_pattern;
+        double before_hz;
+        const char* color;
+        const char* pattern;
+        double hz;
+    };
+    const Case cases[] = {{"amber", "blink", 0.7, "green", "blink", 1.0},
+                          {"red/green", "alternate", 0.8, "blue", "blink", 1.2},
+                          {"blue", "blink", 0.9, "red/green", "alternate", 0.8},
+                          {"white", "blink", 1.3, "red", "blink", 0.6}};
+    for (double fps : {15.0, 30.0}) {
+        for (const auto& c : cases) {
+            testing::CleanCamera cam;
+            cam.fps = fps;
+            auto spec = testing::clip_of(
+                {script({phase(0, "off", "off"),
+                         phase(1, c.before_color, c.before_pattern, c.before_hz, 0.5),
+                         phase(onset, c.color, c.pattern, c.hz, 0.5)})},
+                onset + 3.0 / c.hz + 1, cam);
+            auto seen = testing::observe(spec);
+            auto score = testing::score_clip(spec, seen);
+            std::string what = std::to_string(fps) + " fps, " + c.color + " " + c.pattern;
+            EXPECT_EQ(score.wrong, 0) << what << "\n" << testing::joined_failures(score);
+            const LedObservation* hit = nullptr;
+            for (const auto& o : seen) {
+                if (o.t > onset && o.pattern == c.pattern && o.color == c.color && !o.unsure) {
+                    hit = &o;
+                    break;
+                }
+            }
+            ASSERT_NE(hit, nullptr) << what;
+            ASSERT_TRUE(hit->freq_hz) << what;
+            EXPECT_NEAR(*hit->freq_hz, c.hz, 0.1 * c.hz) << what;
+            EXPECT_LE((hit->t - onset) * c.hz, 1.5) << what << ": " << observation_json(*hit);
+        }
+    }
+}
+
 TEST(VisionTracker, BlinkFasterThanAQuarterOfTheFrameRateAfterALongSteadyIsNeverAFrequency) {
     // The quick decision after a long steady must not give a frequency to a blink the
     // camera cannot follow: evenly sampled, such a blink never shows 4.5 frames a period.
