@@ -413,6 +413,9 @@ bool LedTracker::fresh_start(std::size_t index, LedColor x, LedColor y, double d
     // period, as after off. The phases after it begin and end at the new pattern's own
     // edges. A dark first phase is never such a start: the previous pattern's dark tail
     // may be in it.
+    // Only a blink: two lit colours can trade places for a few frames under PWM (a dimmed
+    // white seen partly green), and such flicker must not pass for a fresh alternation.
+    if (x != LedColor::Off && y != LedColor::Off) return false;
     auto c = run_color(runs_[index]);
     if (c == LedColor::Off || c == LedColor::Unknown || (c != x && c != y)) return false;
     if (runs_[index].symbol != c || index == 0) return false;
