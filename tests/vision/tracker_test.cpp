@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <iostream>
 
 #include "station/vision/led_scanner.hpp"
@@ -302,23 +303,34 @@ TEST(VisionTracker, AColourAfterAnUnclearOneIsDecided) {
     EXPECT_NEAR(seen[1].since, 2.0, 0.05);
 }
 
+// A lit LED with a clipped core and a halo of colour `halo` (linear RGB), seen before any
+// off reference exists.
+RoiSample clipped_core(std::array<float, 3> halo) {
+    RoiSample s;
+    s.level = s.halo_level = 0.3f;
+    s.halo_rgb = halo;
+    s.clipped_fraction = 0.05f;
+    return s;
+}
+
+// 150 frames at 30 fps through one tracker with the default colours and holds.
+std::vector<LedObservation> track(const std::function<RoiSample(int)>& frame) {
+    ColorTable colors;
+    LedTracker tracker("A1", colors, TrackerOptions{});
+    std::vector<LedObservation> seen;
+    for (int i = 0; i < 150; ++i) {
+        if (auto o = tracker.update(i / 30.0, frame(i))) seen.push_back(*o);
+    }
+    return seen;
+}
+
 TEST(VisionTracker, RedWhoseHaloHueOftenFallsShortOfAmberStaysRed) {
     // A clipped red LED whose halo hue sits at the red range's edge: three frames in four
     // fall between red (to 15 degrees) and amber (from 20), none shows another colour, so
     // the LED is red steady, not an unsure colour that is never decided.
-    ColorTable colors;
-    LedTracker tracker("A1", colors, TrackerOptions{});
-    RoiSample red, between;
-    red.level = between.level = 0.3f;
-    red.halo_rgb = {0.9f, 0.2067f, 0.1f};      // hue 8
-    between.halo_rgb = {0.9f, 0.3267f, 0.1f};  // hue 17
-    red.halo_level = between.halo_level = 0.3f;
-    red.clipped_fraction = between.clipped_fraction = 0.05f;
-    std::vector<LedObservation> seen;
-    for (int i = 0; i < 150; ++i) {
-        double t = i / 30.0;
-        if (auto o = tracker.update(t, i % 4 == 0 ? red : between)) seen.push_back(*o);
-    }
+    auto red = clipped_core({0.9f, 0.2067f, 0.1f});      // hue 8
+    auto between = clipped_core({0.9f, 0.3267f, 0.1f});  // hue 17
+    auto seen = track([&](int i) { return i % 4 == 0 ? red : between; });
     ASSERT_EQ(seen.size(), 1u);
     EXPECT_EQ(seen[0].color, "red");
     EXPECT_EQ(seen[0].pattern, "steady");
@@ -330,19 +342,9 @@ TEST(VisionTracker, SteadyWhoseRunBeganOnAnUnclearFrameTakesTheColourItShows) {
     // An amber LED whose halo hue often sits between amber (to 50 degrees) and green (from
     // 75), every other frame inside amber, no frame another colour: amber steady, whichever
     // frame its run began on (here five unclear ones first). It was "unknown".
-    ColorTable colors;
-    LedTracker tracker("A1", colors, TrackerOptions{});
-    RoiSample amber, between;
-    amber.level = between.level = 0.3f;
-    amber.halo_rgb = {0.9f, 0.6925f, 0.1f};    // hue 44
-    between.halo_rgb = {0.9f, 0.9267f, 0.1f};  // hue 62
-    amber.halo_level = between.halo_level = 0.3f;
-    amber.clipped_fraction = between.clipped_fraction = 0.05f;
-    std::vector<LedObservation> seen;
-    for (int i = 0; i < 150; ++i) {
-        double t = i / 30.0;
-        if (auto o = tracker.update(t, i >= 4 && i % 2 == 1 ? amber : between)) seen.push_back(*o);
-    }
+    auto amber = clipped_core({0.9f, 0.6925f, 0.1f});    // hue 44
+    auto between = clipped_core({0.9f, 0.9267f, 0.1f});  // hue 62
+    auto seen = track([&](int i) { return i >= 4 && i % 2 == 1 ? amber : between; });
     std::string all;
     for (const auto& o : seen) all += observation_json(o) + "\n";
     ASSERT_EQ(seen.size(), 1u) << all;
