@@ -27,8 +27,12 @@ const LinearTable& linear_table() {
     return table;
 }
 
-// How far past the edge of a colour's hue range light may fall and still be that colour.
+// How far past the edge of a colour's hue range light may fall and still be that colour,
+// and how saturated it must be for that: an LED's own light is deep (0.8-1 in linear
+// light); pale light between two ranges (a PWM-dimmed white partly exposed, over a
+// reference tinted by the colour before) is no evidence for either.
 constexpr double kEdgeSlack = 8.0;
+constexpr double kEdgeSlackSaturation = 0.6;
 
 double hue_distance(double a, double b) {
     double d = std::fmod(std::abs(a - b), 360.0);
@@ -197,9 +201,10 @@ LedColor ColorTable::classify(const std::array<float, 3>& rgb) const {
             second = std::min(second, d);
         }
     }
-    bool saturated = false;
-    for (const auto& r : ranges_)
-        saturated |= r.color == nearest && c.saturation >= r.min_saturation;
+    bool saturated = c.saturation >= kEdgeSlackSaturation;
+    for (const auto& r : ranges_) {
+        if (r.color == nearest && c.saturation < r.min_saturation) saturated = false;
+    }
     return saturated && best <= kEdgeSlack && best < second ? nearest : LedColor::Unknown;
 }
 
