@@ -7,11 +7,67 @@
 namespace linestation::vision {
 
 CameraFeed::CameraFeed(Opener open, const Clock& clock, BackoffOptions backoff)
-    : open_(std::move(open)), clock_(clock), backoff_(backoff) {}
+    : open_(std::move(open)), clock_(clock), backoff_(backoff) {
+    ++attempts_;
+    take(open_now());
+    thread_ = std::jthread([this](const std::stop_token& stop) { run_opens(stop); });
+}
 
-void CameraFeed::schedule_retry() {
+CameraFeed::~CameraFeed() {
+    thread_.request_stop();
+    wake_.notify_all();
+    // jthread joins; the sources left (open or to close) are closed after it.
+}
+
+CameraFeed::Opened CameraFeed::open_now() {
+    Opened o;
+    try {
+        o.source = open_();
+        if (!o.source) o.error = "the camera source could not be opened";
+    } catch (const std::exception& e) {
+        o.error = e.what();
+    }
+    o.ended_s = clock_.now_s();
+    return o;
+}
+
+void CameraFeed::take(Opened opened) {
+    if (opened.source) {
+        source_ = std::move(opened.source);
+        warnings_passed_ = 0;
+        return;
+    }
+    error_ = std::move(opened.error);
+    schedule_retry(opened.ended_s);
+}
+
+void CameraFeed::run_opens(const std::stop_token& stop) {
+    std::unique_lock lock(mutex_);
+    while (true) {
+        wake_.wait(lock, stop, [&] { return open_wanted_ || !to_close_.empty(); });
+        if (stop.stop_requested()) return;
+        auto closing = std::move(to_close_);
+        to_close_.clear();
+        bool open = open_wanted_;
+        open_wanted_ = false;
+        lock.unlock();
+        closing.clear();
+        std::optional<Opened> opened;
+        if (open) opened = open_now();
+        lock.lock();
+        if (opened) opened_ = std::move(opened);
+    }
+}
+
+bool CameraFeed::opening() const {
+    if (!open_started_) return false;
+    std::lock_guard lock(mutex_);
+    return !opened_.has_value();
+}
+
+void CameraFeed::schedule_retry(double from_s) {
     delay_s_ = delay_s_ <= 0 ? backoff_.first_s : std::min(delay_s_ * 2, backoff_.max_s);
-    next_attempt_s_ = clock_.now_s() + delay_s_;
+    next_attempt_s_ = from_s + delay_s_;
 }
 
 void CameraFeed::pass_on_warnings(Poll& p) {
@@ -22,29 +78,37 @@ void CameraFeed::pass_on_warnings(Poll& p) {
     }
 }
 
+CameraFeed::Poll CameraFeed::lost() const {
+    Poll p;
+    p.lost = true;
+    p.error = error_;
+    return p;
+}
+
 CameraFeed::Poll CameraFeed::poll() {
     Poll p;
     if (!source_) {
-        if (ever_opened_ && clock_.now_s() < next_attempt_s_) {
-            p.lost = true;
-            p.error = error_;
-            return p;
+        if (open_started_) {
+            std::optional<Opened> opened;
+            {
+                std::lock_guard lock(mutex_);
+                opened.swap(opened_);
+            }
+            if (!opened) return lost();
+            open_started_ = false;
+            take(std::move(*opened));
+            if (!source_) return lost();
+        } else {
+            if (clock_.now_s() < next_attempt_s_) return lost();
+            ++attempts_;
+            open_started_ = true;
+            {
+                std::lock_guard lock(mutex_);
+                open_wanted_ = true;
+            }
+            wake_.notify_all();
+            return lost();
         }
-        ++attempts_;
-        try {
-            source_ = open_();
-        } catch (const std::exception& e) {
-            error_ = e.what();
-        }
-        if (!source_) {
-            ever_opened_ = true;  // a camera that never opened is retried the same way
-            schedule_retry();
-            p.lost = true;
-            p.error = error_;
-            return p;
-        }
-        ever_opened_ = true;
-        warnings_passed_ = 0;
     }
     auto frame = source_->read();
     pass_on_warnings(p);
@@ -65,11 +129,15 @@ CameraFeed::Poll CameraFeed::poll() {
         return p;
     }
     error_ = "the camera stopped delivering frames";
-    source_.reset();
-    schedule_retry();
-    p.lost = true;
-    p.error = error_;
-    return p;
+    {
+        std::lock_guard lock(mutex_);
+        to_close_.push_back(std::move(source_));
+    }
+    wake_.notify_all();
+    schedule_retry(clock_.now_s());
+    auto l = lost();
+    l.warnings = std::move(p.warnings);
+    return l;
 }
 
 }  // namespace linestation::vision

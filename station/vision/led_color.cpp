@@ -27,6 +27,18 @@ const LinearTable& linear_table() {
     return table;
 }
 
+// How far past the edge of a colour's hue range light may fall and still be that colour,
+// and how saturated it must be for that: an LED's own light is deep (0.8-1 in linear
+// light); pale light between two ranges (a PWM-dimmed white partly exposed, over a
+// reference tinted by the colour before) is no evidence for either.
+constexpr double kEdgeSlack = 8.0;
+constexpr double kEdgeSlackSaturation = 0.6;
+
+double hue_distance(double a, double b) {
+    double d = std::fmod(std::abs(a - b), 360.0);
+    return std::min(d, 360.0 - d);
+}
+
 bool hue_in(double hue, double from, double to) {
     if (from <= to) return hue >= from && hue <= to;
     return hue >= from || hue <= to;  // wraps past 360 (red)
@@ -171,7 +183,29 @@ LedColor ColorTable::classify(const std::array<float, 3>& rgb) const {
     if (c.saturation < white_max_saturation_) {
         return has_white_ ? LedColor::White : LedColor::Unknown;
     }
-    return LedColor::Unknown;
+    // Between two ranges: a camera's white-balance error (a 12% gain error turns an amber
+    // halo by about 5 degrees) and the halo of a core clipped in two channels (amber clips
+    // to yellow, whose colour bleeds into the pixels around it: another 4) move an LED's
+    // hue past the edge of its range. Such light is the colour whose edge is nearest, when
+    // that edge is within kEdgeSlack and nearer than every other range's; a hue farther
+    // from every range (purple between blue and red) stays unknown.
+    LedColor nearest = LedColor::Unknown;
+    double best = 360, second = 360;
+    for (const auto& r : ranges_) {
+        double d = std::min(hue_distance(c.hue, r.from), hue_distance(c.hue, r.to));
+        if (d < best) {
+            second = best;
+            best = d;
+            nearest = r.color;
+        } else {
+            second = std::min(second, d);
+        }
+    }
+    bool saturated = c.saturation >= kEdgeSlackSaturation;
+    for (const auto& r : ranges_) {
+        if (r.color == nearest && c.saturation < r.min_saturation) saturated = false;
+    }
+    return saturated && best <= kEdgeSlack && best < second ? nearest : LedColor::Unknown;
 }
 
 }  // namespace linestation::vision

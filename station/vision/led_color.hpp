@@ -58,8 +58,9 @@ class ColorTable {
     explicit ColorTable(
         std::vector<config::ColorDefinition> definitions = config::default_colors());
     // The colour of light `rgb` (linear, already relative to the off reference):
-    // a chromatic colour whose hue range and saturation match, White when nearly
-    // neutral, Unknown when chromatic but outside every range.
+    // a chromatic colour whose hue range and saturation match (or whose range ends at most
+    // 8 degrees away, nearer than any other: white balance and clipping turn hues a
+    // little), White when nearly neutral, Unknown when chromatic and far from every range.
     LedColor classify(const std::array<float, 3>& rgb) const;
     // Below this saturation light counts as white (neutral).
     double white_max_saturation() const { return white_max_saturation_; }

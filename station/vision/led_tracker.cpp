@@ -148,6 +148,15 @@ LedColor LedTracker::run_color(const Run& run) const {
     return static_cast<LedColor>(best);
 }
 
+int LedTracker::clear_frames(const Run& run) {
+    int n = 0;
+    for (int c = 1; c < kLedColorCount; ++c) {
+        if (static_cast<LedColor>(c) != LedColor::Unknown)
+            n += run.counts[static_cast<std::size_t>(c)];
+    }
+    return n;
+}
+
 void LedTracker::push_symbol(double t, LedColor symbol) {
     auto start_run = [&](double start, double first_t, LedColor s) {
         Run r;
@@ -181,8 +190,13 @@ void LedTracker::push_symbol(double t, LedColor symbol) {
         cur.pending_frames = 0;
         return;
     }
-    if (cur.symbol == LedColor::Unknown && cur.frames <= 3) {
-        // A run that began on an unclear frame takes the first clear colour.
+    if (cur.symbol == LedColor::Unknown &&
+        (cur.frames <= 3 || (cur.counts[idx(symbol)] == clear_frames(cur) &&
+                             4 * cur.counts[idx(symbol)] >= cur.frames))) {
+        // A run that began on an unclear frame takes the first clear colour, or later the
+        // only one it shows once a quarter of its frames show it: which frame a steady
+        // LED's run began on must not decide its colour (an amber whose halo often falls
+        // between amber and green was "unknown" when its run began on such a frame).
         cur.symbol = symbol;
         cur.pending_frames = 0;
         return;
@@ -247,10 +261,16 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
     p.dur_a = d1;
     p.dur_b = d2;
     // Runs of a single frame in the recent history: the LED changes faster than the
-    // camera can follow, or noise toggles it.
+    // camera can follow, or noise toggles it. Only since the state the pattern began from
+    // (a run as long as a steady/off reading needs): the flicker of an earlier pattern
+    // before a long steady says nothing about this one.
     int short_runs = 0;
     for (std::size_t k = 1; k < std::min<std::size_t>(n, 9); ++k) {
-        if (runs_[n - 1 - k].frames <= 1) ++short_runs;
+        const Run& r = runs_[n - 1 - k];
+        auto c = run_color(r);
+        double hold = options_.hold_for(c == LedColor::Unknown ? LedColor::White : c);
+        if (k >= 3 && run_duration(k, t) >= std::max(hold, 2 * std::max(d1, d2) + 2 * dt_)) break;
+        if (r.frames <= 1) ++short_runs;
     }
     if (period < 3.8 * dt_) {
         // Faster than a quarter of the frame rate: the phases are a frame or two long, so
@@ -301,7 +321,9 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
         // Only a blink: a lit/off edge is a level step past hysteresis, while two lit
         // colours can trade places for a few frames at a colour change under PWM.
         bool blink = x == LedColor::Off || y == LedColor::Off;
-        bool settled_start = blink && after_state && span >= 2 && z1.frames >= 2 && z2.frames >= 2;
+        bool fresh = !after_state && span >= 2 && fresh_start(n - 1 - span, x, y, d1, d2, t);
+        bool settled_start =
+            blink && (after_state || fresh) && span >= 2 && z1.frames >= 2 && z2.frames >= 2;
         if (span < 6 && !settled_start) return std::nullopt;
         double sum[2] = {0, 0};
         int count[2] = {0, 0};
@@ -358,7 +380,10 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
         bool before =
             d0 >= std::max(options_.hold_for(c0 == LedColor::Unknown ? LedColor::White : c0),
                            2 * std::max(d1, d2) + 2 * dt_);
-        if (r0.start > first_frame_t_ && !phase && !before) return std::nullopt;
+        if (r0.start > first_frame_t_ && !phase && !before &&
+            !fresh_start(n - back, x, y, d1, d2, t)) {
+            return std::nullopt;
+        }
     }
     // Onset: walk back over earlier runs that belong to the same alternation.
     std::size_t first = n - back;
@@ -376,6 +401,35 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
     p.phases = n - oldest_phase;
     p.first_frame_t = runs_[oldest_phase].first_t;
     return p;
+}
+
+bool LedTracker::fresh_start(std::size_t index, LedColor x, LedColor y, double d1, double d2,
+                             double t) const {
+    // The first phase began at an edge into a lit colour of the new pattern, and no run
+    // since the state before (back to one as long as a steady/off reading needs, or as far
+    // as the runs kept reach) showed that colour: the first phase cannot hold the cut-off
+    // tail of an earlier pattern's phase (a red blink's last lit phase running into a red
+    // blink at another rate), so it is a whole phase and the blink is decided on one
+    // period, as after off. The phases after it begin and end at the new pattern's own
+    // edges. A dark first phase is never such a start: the previous pattern's dark tail
+    // may be in it.
+    // Only a blink: two lit colours can trade places for a few frames under PWM (a dimmed
+    // white seen partly green), and such flicker must not pass for a fresh alternation.
+    if (x != LedColor::Off && y != LedColor::Off) return false;
+    auto c = run_color(runs_[index]);
+    if (c == LedColor::Off || c == LedColor::Unknown || (c != x && c != y)) return false;
+    if (runs_[index].symbol != c || index == 0) return false;
+    for (std::size_t i = index; i-- > 0;) {
+        const Run& r = runs_[i];
+        auto ci = run_color(r);
+        if (ci == c || r.symbol == c || (ci == LedColor::Unknown && r.symbol != LedColor::Off))
+            return false;
+        double d = run_duration(runs_.size() - 1 - i, t);
+        double hold = options_.hold_for(ci == LedColor::Unknown ? LedColor::White : ci);
+        if (d >= std::max(hold, 2 * std::max(d1, d2) + 2 * dt_) || r.start <= first_frame_t_)
+            return true;
+    }
+    return true;
 }
 
 bool LedTracker::faster_blink_fits(const Periodic& p) const {

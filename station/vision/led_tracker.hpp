@@ -90,11 +90,15 @@ class LedTracker {
     void push_symbol(double t, LedColor symbol);
     std::optional<Periodic> fit_periodic(double t) const;
     bool faster_blink_fits(const Periodic& p) const;
+    bool fresh_start(std::size_t index, LedColor x, LedColor y, double d1, double d2,
+                     double t) const;
     bool consistent(double duration, double expected) const;
     double run_duration(std::size_t index_from_end, double t) const;
     std::optional<LedObservation> decide(double t);
     std::optional<LedObservation> emit(double t);
     LedColor run_color(const Run& run) const;
+    // Frames of the run that showed a colour the recipe knows.
+    static int clear_frames(const Run& run);
 
     std::string slot_;
     const ColorTable& colors_;

@@ -3,6 +3,8 @@
 // `vision_accuracy quarter FIRST_SEED COUNT [-v]`: the stress set near a quarter of the
 // frame rate (long state, then a blink at 0.8-1.6x fps/4, jitter and drops); a blink
 // faster than fps/4 given a frequency counts as aliased, which must stay 0.
+// `vision_accuracy steady FIRST_SEED COUNT [-v]`: every colour held steady (amber included)
+// on random cameras; each must be read in its colour.
 
 #include <cstdlib>
 #include <functional>
@@ -23,12 +25,13 @@ linestation::virtual_line::ClipOptions accuracy_clip() {
     return options;
 }
 
-// `vision_accuracy trace SEED SLOT FROM TO [quarter]`: every frame's colour for one slot
-// (of the stress set near fps/4 with `quarter`).
-int trace(std::uint64_t seed, const std::string& slot, double from, double to, bool quarter) {
+// `vision_accuracy trace SEED SLOT FROM TO [quarter|steady]`: every frame's colour for one slot
+// (of the stress set near fps/4 with `quarter`, of the steady colours with `steady`).
+int trace(std::uint64_t seed, const std::string& slot, double from, double to, int quarter) {
     using namespace linestation;
-    auto spec = quarter ? virtual_line::near_quarter_rate_clip(seed)
-                        : virtual_line::random_clip(seed, accuracy_clip());
+    auto spec = quarter == 1   ? virtual_line::near_quarter_rate_clip(seed)
+                : quarter == 2 ? virtual_line::steady_colors_clip(seed)
+                               : virtual_line::random_clip(seed, accuracy_clip());
     std::vector<vision::SlotRoi> rois;
     std::size_t mine = 0;
     for (std::size_t i = 0; i < spec.slots.size(); ++i) {
@@ -69,6 +72,7 @@ int score_seeds(std::uint64_t first, int count, bool verbose,
                       << score.phases_correct << "/" << score.phases << " wrong " << score.wrong
                       << " aliased " << score.aliased() << "\n";
             for (const auto& f : score.failures) std::cout << "  " << f << "\n";
+            for (const auto& f : score.late) std::cout << "  late " << f << "\n";
         }
         total.add(score);
     }
@@ -102,7 +106,30 @@ int main(int argc, char** argv) {
     }
     if (argc > 5 && std::string(argv[1]) == "trace") {
         return trace(std::strtoull(argv[2], nullptr, 10), argv[3], std::atof(argv[4]),
-                     std::atof(argv[5]), argc > 6 && std::string(argv[6]) == "quarter");
+                     std::atof(argv[5]),
+                     argc > 6 ? (std::string(argv[6]) == "quarter"  ? 1
+                                 : std::string(argv[6]) == "steady" ? 2
+                                                                    : 0)
+                              : 0);
+    }
+    if (argc > 3 && std::string(argv[1]) == "grid64") {
+        // 64 LEDs on a 1080p frame, random scripts as in the accuracy clips.
+        bool verbose = argc > 4 && std::string(argv[4]) == "-v";
+        return score_seeds(std::strtoull(argv[2], nullptr, 10), std::atoi(argv[3]), verbose,
+                           [](std::uint64_t seed) {
+                               auto options = accuracy_clip();
+                               options.leds = 64;
+                               options.width = 1920;
+                               options.height = 1080;
+                               options.duration_s = 20;
+                               return virtual_line::random_clip(seed, options);
+                           });
+    }
+    if (argc > 3 && std::string(argv[1]) == "steady") {
+        bool verbose = argc > 4 && std::string(argv[4]) == "-v";
+        return score_seeds(
+            std::strtoull(argv[2], nullptr, 10), std::atoi(argv[3]), verbose,
+            [](std::uint64_t seed) { return virtual_line::steady_colors_clip(seed); });
     }
     if (argc > 3 && std::string(argv[1]) == "quarter") {
         bool verbose = argc > 4 && std::string(argv[4]) == "-v";

@@ -78,6 +78,9 @@ void ClipScore::add(const ClipScore& o) {
     append(latency_periods, o.latency_periods);
     append(latency_periods_from_off, o.latency_periods_from_off);
     append(failures, o.failures);
+    append(late, o.late);
+    late_from_off += o.late_from_off;
+    decided_after_start += o.decided_after_start;
 }
 
 std::string ClipScore::summary() const {
@@ -105,7 +108,11 @@ std::string ClipScore::summary() const {
       << maximum(latency_periods) << " periods\n"
       << "  of blinks that began from off: median " << median(latency_periods_from_off)
       << " periods, max " << maximum(latency_periods_from_off)
-      << " periods (n=" << latency_periods_from_off.size() << ")\n";
+      << " periods (n=" << latency_periods_from_off.size() << ")\n"
+      << "  later than 1.5 periods: " << late.size() << " of " << decided_after_start
+      << " that began after the first frame"
+      << " (of blinks from off: " << late_from_off << " of " << latency_periods_from_off.size()
+      << ")\n";
     return s.str();
 }
 
@@ -197,9 +204,22 @@ ClipScore score_clip(const virtual_line::ClipSpec& spec,
             if (p.pattern == "blink" || p.pattern == "alternate") {
                 score.freq_errors.push_back(std::abs(*hit->freq_hz - p.freq_hz) / p.freq_hz);
                 if (hit->t >= p.start_s) {
-                    score.latency_periods.push_back(latency * p.freq_hz);
-                    if (j > 0 && phases[j - 1].pattern == "off" && p.pattern == "blink") {
-                        score.latency_periods_from_off.push_back(latency * p.freq_hz);
+                    const double periods = latency * p.freq_hz;
+                    score.latency_periods.push_back(periods);
+                    const bool from_off =
+                        j > 0 && phases[j - 1].pattern == "off" && p.pattern == "blink";
+                    if (from_off) score.latency_periods_from_off.push_back(periods);
+                    // A phase the clip begins with began before the tracker's first frame
+                    // could show its onset: its lateness says nothing.
+                    if (j > 0) ++score.decided_after_start;
+                    if (periods > 1.5 && j > 0) {
+                        char line[64];
+                        std::snprintf(line, sizeof line, ": %.2f periods (fps %.0f) ", periods,
+                                      fps);
+                        score.late.push_back(spec.slots[i] + " seed " + std::to_string(spec.seed) +
+                                             line + describe(p) + " after " +
+                                             (j > 0 ? describe(phases[j - 1]) : "nothing"));
+                        if (from_off) ++score.late_from_off;
                     }
                 }
             } else if (hit->t >= p.start_s) {
@@ -214,6 +234,12 @@ ClipScore score_clip(const virtual_line::ClipSpec& spec,
         }
     }
     return score;
+}
+
+std::string joined_failures(const ClipScore& score) {
+    std::string s;
+    for (const auto& f : score.failures) s += f + "\n";
+    return s;
 }
 
 std::vector<vision::LedObservation> observe(const virtual_line::ClipSpec& spec,

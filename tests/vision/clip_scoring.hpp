@@ -33,6 +33,11 @@ struct ClipScore {
     std::vector<double> latency_periods;           // blink/alternate decisions
     std::vector<double> latency_periods_from_off;  // ... of blinks that began from off
     std::vector<std::string> failures;             // one line per wrong observation or missed phase
+    // Blink/alternate decisions later than 1.5 periods after the phase began (of phases that
+    // began after the clip's first frame), one line each.
+    std::vector<std::string> late;
+    int late_from_off = 0;
+    int decided_after_start = 0;  // blink/alternate decisions of phases after the first
 
     int aliased() const { return unsure_expected - unsure_ok; }
     void add(const ClipScore& other);
@@ -44,6 +49,9 @@ struct ClipScore {
 ClipScore score_clip(const virtual_line::ClipSpec& spec,
                      const std::vector<vision::LedObservation>& observations,
                      const vision::TrackerOptions* options = nullptr);
+
+// The score's failures, one a line (for test messages).
+std::string joined_failures(const ClipScore& score);
 
 // Renders `spec` in memory and runs a LedScanner on its ROIs.
 std::vector<vision::LedObservation> observe(const virtual_line::ClipSpec& spec,

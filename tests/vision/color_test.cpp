@@ -80,6 +80,37 @@ TEST(VisionColor, AmberIsNotRedAcrossUnits) {
     }
 }
 
+TEST(VisionColor, HueJustPastARangesEdgeIsThatColour) {
+    ColorTable table;
+    EXPECT_EQ(table.classify(hue(55)), LedColor::Amber);  // amber ends at 50, green starts at 75
+    EXPECT_EQ(table.classify(hue(68)), LedColor::Green);
+    EXPECT_EQ(table.classify(hue(62)), LedColor::Unknown);  // far from both
+    EXPECT_EQ(table.classify(hue(16)), LedColor::Red);      // red ends at 15, amber starts at 20
+    EXPECT_EQ(table.classify(hue(19)), LedColor::Amber);
+    EXPECT_EQ(table.classify(hue(290)), LedColor::Unknown);  // purple: no colour near it
+    EXPECT_EQ(table.classify(hue(55, 0.2)), LedColor::White);
+}
+
+// An amber unit at the yellow end (emission hue 46) seen by a camera whose white balance is
+// 12% off (red gain low, blue high, as `random_clip` picks them): its halo reads about 55
+// degrees, past amber's range (20-50). It was read as a steady LED of colour "unknown".
+TEST(VisionColor, YellowishAmberUnderAWhiteBalanceErrorIsAmberSteady) {
+    for (std::uint64_t seed : {1, 2, 3}) {
+        testing::CleanCamera cam;
+        cam.seed = seed;
+        auto spec = testing::clip_of(
+            {script({phase(0, "off", "off"), phase(0.5, "amber", "steady")})}, 4.0, cam);
+        spec.camera.white_balance = {0.88, 1.0, 1.12};
+        spec.units[0].emission[static_cast<std::size_t>(LedColor::Amber)] =
+            virtual_line::hue_to_rgb(46, 0.97);
+        auto seen = testing::observe(spec);
+        ASSERT_FALSE(seen.empty()) << seed;
+        EXPECT_EQ(seen.back().color, "amber") << seed << " " << observation_json(seen.back());
+        EXPECT_EQ(seen.back().pattern, "steady") << seed;
+        EXPECT_FALSE(seen.back().unsure) << seed;
+    }
+}
+
 TEST(VisionColor, NeutralUnlitDiffuserUnderBrightRoomLightIsOff) {
     testing::CleanCamera cam;
     cam.ambient = 0.5;  // a bright, flickering room; the light pipe is nearly white

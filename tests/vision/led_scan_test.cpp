@@ -5,8 +5,14 @@
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <iostream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -209,7 +215,8 @@ TEST(VisionCameraFeed, LossIsReportedRetriedWithBackoffAndNoStaleState) {
         clock, {0.5, 4.0});
     LedScanner scanner({{"A1", spec.rois[0]}}, nullptr, TrackerOptions{});
     std::vector<LedObservation> seen;
-    std::vector<double> attempts;
+    // The constructor opened it once.
+    std::vector<double> attempts(static_cast<std::size_t>(feed.reopen_attempts()), 0.0);
     int lost_polls = 0;
     for (int step = 0; step < 600; ++step) {
         clock.advance(1.0 / 30);
@@ -217,6 +224,8 @@ TEST(VisionCameraFeed, LossIsReportedRetriedWithBackoffAndNoStaleState) {
         int before = feed.reopen_attempts();
         auto p = feed.poll();
         if (feed.reopen_attempts() > before) attempts.push_back(clock.now_s());
+        // Reopens run on the feed's thread; on virtual time they take no time at all.
+        while (feed.opening()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         if (p.frame) {
             for (auto& o : scanner.process(p.frame->image, p.frame->t)) seen.push_back(o);
         } else if (p.lost) {
@@ -240,6 +249,102 @@ TEST(VisionCameraFeed, LossIsReportedRetriedWithBackoffAndNoStaleState) {
     for (std::size_t i = 2; i < 6; ++i) {
         EXPECT_NEAR(attempts[i] - attempts[i - 1], gaps[i], 0.05) << i;
     }
+}
+
+// A reopen that hangs (a stream that does not answer until the driver's 5 s timeout) must
+// not hold up the line, which polls the feed under its lock: poll() says "lost" at once
+// while the open runs on the feed's thread, and takes the camera back when it opens.
+TEST(VisionCameraFeed, PollReturnsAtOnceWhileAReopenHangs) {
+    auto spec = testing::clip_of({script({phase(0, "green", "steady")})}, 60, {});
+    SystemClock clock;
+    bool present = true;
+    std::mutex mutex;
+    std::condition_variable answered;
+    bool answer = false;
+    std::atomic<int> opens{0};
+    CameraFeed feed(
+        [&]() -> std::unique_ptr<drivers::FrameSource> {
+            if (opens++ > 0) {
+                // The camera does not answer until the test lets it (or 2 s, so a feed
+                // that waits for its opens fails the test instead of hanging it).
+                std::unique_lock lock(mutex);
+                answered.wait_for(lock, std::chrono::seconds(2), [&] { return answer; });
+            }
+            return std::make_unique<FlakyCamera>(spec, present);
+        },
+        clock, {0.05, 0.2});
+    ASSERT_TRUE(feed.poll().frame);
+    present = false;
+    auto gone = feed.poll();
+    EXPECT_TRUE(gone.lost);
+    double slowest_s = 0;
+    int lost_polls = 0;
+    double began = clock.now_s();
+    while (clock.now_s() - began < 1.0) {
+        double before = clock.now_s();
+        auto p = feed.poll();
+        slowest_s = std::max(slowest_s, clock.now_s() - before);
+        EXPECT_TRUE(p.lost);
+        EXPECT_FALSE(p.frame);
+        lost_polls += p.lost;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::cout << "[ measured ] slowest poll while the reopen hung: " << slowest_s * 1000 << " ms"
+              << std::endl;
+    EXPECT_LT(slowest_s, 0.05);
+    EXPECT_GT(lost_polls, 50);
+    EXPECT_TRUE(feed.opening());
+    EXPECT_EQ(opens.load(), 2);  // one reopen hanging, none started beside it
+    {
+        std::lock_guard lock(mutex);
+        answer = true;
+        present = true;
+    }
+    answered.notify_all();
+    std::optional<drivers::CameraFrame> frame;
+    began = clock.now_s();
+    while (!frame && clock.now_s() - began < 2.0) {
+        frame = feed.poll().frame;
+        if (!frame) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_TRUE(frame) << "the camera was not taken back after its open returned";
+    EXPECT_FALSE(feed.opening());
+}
+
+// The feed's thread is joined when the feed goes: an open still running is waited for (it
+// cannot be cancelled), and nothing the feed started outlives it.
+TEST(VisionCameraFeed, DestroyingTheFeedWaitsForAHangingReopen) {
+    auto spec = testing::clip_of({script({phase(0, "green", "steady")})}, 60, {});
+    SystemClock clock;
+    bool present = true;
+    std::atomic<int> opens{0};
+    std::atomic<bool> open_returned{false};
+    double destroyed_after_s = 0;
+    {
+        CameraFeed feed(
+            [&]() -> std::unique_ptr<drivers::FrameSource> {
+                if (opens++ > 0) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                    open_returned = true;
+                    throw drivers::CameraError("rtsp://camera: timed out");
+                }
+                return std::make_unique<FlakyCamera>(spec, present);
+            },
+            clock, {0.01, 0.01});
+        ASSERT_TRUE(feed.poll().frame);
+        present = false;
+        double began = clock.now_s();
+        while (!feed.opening() && clock.now_s() - began < 1.0) {
+            feed.poll();
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        ASSERT_TRUE(feed.opening());
+        destroyed_after_s = clock.now_s();
+    }
+    destroyed_after_s = clock.now_s() - destroyed_after_s;
+    EXPECT_TRUE(open_returned.load());
+    EXPECT_EQ(opens.load(), 2);
+    EXPECT_GT(destroyed_after_s, 0.1);
 }
 
 TEST(VisionSnapshot, AnnotatedPngShowsEverySlot) {

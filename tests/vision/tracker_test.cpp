@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <iostream>
 
 #include "station/vision/led_scanner.hpp"
@@ -166,6 +167,52 @@ TEST(VisionTracker, BlinkAfterALongSteadyOfItsColourIsDecidedWithinTwoPeriods) {
     }
 }
 
+TEST(VisionTracker, BlinkAfterAPatternOfOtherColoursIsDecidedWithinOnePointFivePeriods) {
+    // A blink right after a blink or alternation of other colours: its first lit phase
+    // began at its own edge, and no earlier phase of its colour can run into it, so one
+    // period confirmed by the third phase decides it, as after off. It used to wait one
+    // more phase (1.7-1.8 periods). The same colour at another rate still waits: there the
+    // first phase may be the old blink's last one, run on.
+    const double onset = 6.0;
+    struct Case {
+        const char* before_color;
+        const char* before_pattern;
+        double before_hz;
+        const char* color;
+        const char* pattern;
+        double hz;
+    };
+    const Case cases[] = {{"amber", "blink", 0.7, "green", "blink", 1.0},
+                          {"red/green", "alternate", 0.8, "blue", "blink", 1.2},
+                          {"white", "blink", 1.3, "red", "blink", 0.6}};
+    for (double fps : {15.0, 30.0}) {
+        for (const auto& c : cases) {
+            testing::CleanCamera cam;
+            cam.fps = fps;
+            auto spec = testing::clip_of(
+                {script({phase(0, "off", "off"),
+                         phase(1, c.before_color, c.before_pattern, c.before_hz, 0.5),
+                         phase(onset, c.color, c.pattern, c.hz, 0.5)})},
+                onset + 3.0 / c.hz + 1, cam);
+            auto seen = testing::observe(spec);
+            auto score = testing::score_clip(spec, seen);
+            std::string what = std::to_string(fps) + " fps, " + c.color + " " + c.pattern;
+            EXPECT_EQ(score.wrong, 0) << what << "\n" << testing::joined_failures(score);
+            const LedObservation* hit = nullptr;
+            for (const auto& o : seen) {
+                if (o.t > onset && o.pattern == c.pattern && o.color == c.color && !o.unsure) {
+                    hit = &o;
+                    break;
+                }
+            }
+            ASSERT_NE(hit, nullptr) << what;
+            ASSERT_TRUE(hit->freq_hz) << what;
+            EXPECT_NEAR(*hit->freq_hz, c.hz, 0.1 * c.hz) << what;
+            EXPECT_LE((hit->t - onset) * c.hz, 1.5) << what << ": " << observation_json(*hit);
+        }
+    }
+}
+
 TEST(VisionTracker, BlinkFasterThanAQuarterOfTheFrameRateAfterALongSteadyIsNeverAFrequency) {
     // The quick decision after a long steady must not give a frequency to a blink the
     // camera cannot follow: evenly sampled, such a blink never shows 4.5 frames a period.
@@ -256,28 +303,54 @@ TEST(VisionTracker, AColourAfterAnUnclearOneIsDecided) {
     EXPECT_NEAR(seen[1].since, 2.0, 0.05);
 }
 
+// A lit LED with a clipped core and a halo of colour `halo` (linear RGB), seen before any
+// off reference exists.
+RoiSample clipped_core(std::array<float, 3> halo) {
+    RoiSample s;
+    s.level = s.halo_level = 0.3f;
+    s.halo_rgb = halo;
+    s.clipped_fraction = 0.05f;
+    return s;
+}
+
+// 150 frames at 30 fps through one tracker with the default colours and holds.
+std::vector<LedObservation> track(const std::function<RoiSample(int)>& frame) {
+    ColorTable colors;
+    LedTracker tracker("A1", colors, TrackerOptions{});
+    std::vector<LedObservation> seen;
+    for (int i = 0; i < 150; ++i) {
+        if (auto o = tracker.update(i / 30.0, frame(i))) seen.push_back(*o);
+    }
+    return seen;
+}
+
 TEST(VisionTracker, RedWhoseHaloHueOftenFallsShortOfAmberStaysRed) {
     // A clipped red LED whose halo hue sits at the red range's edge: three frames in four
     // fall between red (to 15 degrees) and amber (from 20), none shows another colour, so
     // the LED is red steady, not an unsure colour that is never decided.
-    ColorTable colors;
-    LedTracker tracker("A1", colors, TrackerOptions{});
-    RoiSample red, between;
-    red.level = between.level = 0.3f;
-    red.halo_rgb = {0.9f, 0.2067f, 0.1f};      // hue 8
-    between.halo_rgb = {0.9f, 0.3267f, 0.1f};  // hue 17
-    red.halo_level = between.halo_level = 0.3f;
-    red.clipped_fraction = between.clipped_fraction = 0.05f;
-    std::vector<LedObservation> seen;
-    for (int i = 0; i < 150; ++i) {
-        double t = i / 30.0;
-        if (auto o = tracker.update(t, i % 4 == 0 ? red : between)) seen.push_back(*o);
-    }
+    auto red = clipped_core({0.9f, 0.2067f, 0.1f});      // hue 8
+    auto between = clipped_core({0.9f, 0.3267f, 0.1f});  // hue 17
+    auto seen = track([&](int i) { return i % 4 == 0 ? red : between; });
     ASSERT_EQ(seen.size(), 1u);
     EXPECT_EQ(seen[0].color, "red");
     EXPECT_EQ(seen[0].pattern, "steady");
     EXPECT_FALSE(seen[0].unsure);
     EXPECT_NEAR(seen[0].since, 0.0, 0.05);
+}
+
+TEST(VisionTracker, SteadyWhoseRunBeganOnAnUnclearFrameTakesTheColourItShows) {
+    // An amber LED whose halo hue often sits between amber (to 50 degrees) and green (from
+    // 75), every other frame inside amber, no frame another colour: amber steady, whichever
+    // frame its run began on (here five unclear ones first). It was "unknown".
+    auto amber = clipped_core({0.9f, 0.6925f, 0.1f});    // hue 44
+    auto between = clipped_core({0.9f, 0.9267f, 0.1f});  // hue 62
+    auto seen = track([&](int i) { return i >= 4 && i % 2 == 1 ? amber : between; });
+    std::string all;
+    for (const auto& o : seen) all += observation_json(o) + "\n";
+    ASSERT_EQ(seen.size(), 1u) << all;
+    EXPECT_EQ(seen[0].color, "amber");
+    EXPECT_EQ(seen[0].pattern, "steady");
+    EXPECT_FALSE(seen[0].unsure);
 }
 
 TEST(VisionTracker, AlternatingRedGreen) {
