@@ -647,10 +647,13 @@ void SlotFlow::finish(const std::string& verdict, const std::string& why,
     if (!unit_id_ || !busy()) return;
     try {
         press(false, false);
-        // A unit that was reset is in pairing mode, or soon will be: switched off, it cannot
-        // read a code shown for another slot and pair to the station's account again. The
-        // next unit's start powers the slot on.
-        if (reset_started_) switch_power(false, false);
+        // A unit that passed is in pairing mode, or soon will be: switched off, it cannot
+        // read a code shown for another slot and pair to the station's account again. Any
+        // other unit stays powered: it may have paired with the station's account unseen (a
+        // dead LED), and only an online device can be removed again by the sweep. The next
+        // unit's start powers the slot on.
+        if (reset_started_)
+            switch_power(verdict == verdict::kPass ? false : hw_.power_safe_on, false);
     } catch (const drivers::DriverError& e) {
         faulted_ = true;
         Poco::JSON::Object o;

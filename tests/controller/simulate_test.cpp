@@ -36,6 +36,10 @@ TEST(Simulate, ShiftSummaryEndsWithTheContractJsonLine) {
     auto o = Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>();
     EXPECT_EQ(o->getValue<int>("units"), 24);
     EXPECT_EQ(o->getValue<int>("false_pass"), 0);
+    // Graded from the cloud twin's own record: nothing left on the station's account, every
+    // unit loaded got its verdict.
+    EXPECT_EQ(o->getValue<int>("left_bound"), 0) << line;
+    EXPECT_EQ(o->getValue<int>("no_verdict"), 0) << line;
     int total = o->getValue<int>("pass") + o->getValue<int>("inconclusive");
     auto fail = o->getObject("fail");
     for (const auto& k : fail->getNames()) total += fail->getValue<int>(k);
