@@ -516,7 +516,14 @@ void SlotFlow::watch(double now) {
                    "cloud's answers cannot be told apart (load it with its serial)");
             return;
         }
-        if (auto out = scheduler_.outcome(slot_)) {
+        auto out = scheduler_.outcome(slot_);
+        // A refusal given to this unit by elimination (a device the account may not see)
+        // stands only once its own LED has said the cloud refused it.
+        if (out && !order_.device_id && !seen_cloud_refusal_ &&
+            scheduler_.identified_by(slot_).rfind("elimination (no factory", 0) == 0) {
+            out.reset();
+        }
+        if (out) {
             if (!order_.device_id) {
                 // Its label matched the factory information of a device the cloud listed,
                 // or (loaded without a serial) the cloud named the only device on the code

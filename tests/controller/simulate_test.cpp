@@ -37,9 +37,10 @@ TEST(Simulate, ShiftSummaryEndsWithTheContractJsonLine) {
     EXPECT_EQ(o->getValue<int>("units"), 24);
     EXPECT_EQ(o->getValue<int>("false_pass"), 0);
     // Graded from the cloud twin's own record: nothing left on the station's account, every
-    // unit loaded got its verdict.
+    // unit loaded got its verdict, every verdict agrees with the unit's truth.
     EXPECT_EQ(o->getValue<int>("left_bound"), 0) << line;
     EXPECT_EQ(o->getValue<int>("no_verdict"), 0) << line;
+    EXPECT_EQ(o->getValue<int>("disagree"), 0) << line;
     int total = o->getValue<int>("pass") + o->getValue<int>("inconclusive");
     auto fail = o->getObject("fail");
     for (const auto& k : fail->getNames()) total += fail->getValue<int>(k);
