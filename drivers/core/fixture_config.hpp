@@ -23,7 +23,7 @@ struct SerialSettings {
 struct BoardConfig {
     std::string id;
     std::string driver;  // modbus-rtu lcus numato ascii dcttech-hid usb-hub virtual
-    std::string port;  // serial device, tcp://host:port, USB id (VID:PID[:serial])
+    std::string port;    // serial device, tcp://host:port, USB id (VID:PID[:serial])
     int channels = 8;
     SerialSettings serial;
     int modbus_address = 1;

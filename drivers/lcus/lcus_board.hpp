@@ -8,9 +8,9 @@
 #include <mutex>
 #include <vector>
 
+#include "drivers/core/clock.hpp"
 #include "drivers/core/digital_output.hpp"
 #include "drivers/core/transport.hpp"
-#include "drivers/core/clock.hpp"
 
 namespace linestation::drivers {
 

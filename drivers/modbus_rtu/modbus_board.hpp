@@ -5,10 +5,10 @@
 #include <memory>
 #include <mutex>
 
+#include "drivers/core/clock.hpp"
 #include "drivers/core/digital_output.hpp"
 #include "drivers/core/transport.hpp"
 #include "drivers/modbus_rtu/modbus_codec.hpp"
-#include "drivers/core/clock.hpp"
 
 namespace linestation::drivers {
 

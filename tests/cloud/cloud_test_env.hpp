@@ -3,8 +3,8 @@
 
 #include <memory>
 
-#include "tests/cloud/cloud_emulator.hpp"
 #include "station/cloud/tuya_client.hpp"
+#include "tests/cloud/cloud_emulator.hpp"
 
 namespace linestation::testing {
 

@@ -80,8 +80,8 @@ TEST(Serve, StaticFilesStayInsideTheUiFolder) {
     linestation::web::Server server(runtime, options);
     server.start();
     EXPECT_EQ(http_get(server.port(), "/").body, "<h1>station</h1>");
-    for (const auto* path : {"/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt",
-                             "/ui/../../secret.txt"}) {
+    for (const auto* path :
+         {"/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt", "/ui/../../secret.txt"}) {
         auto a = http_get(server.port(), path);
         // Refused before any handler (400) or not found (404): never the file.
         EXPECT_TRUE(a.status == 400 || a.status == 404) << path << ": " << a.status;
