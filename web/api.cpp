@@ -869,6 +869,9 @@ void Api::add_cloud_account(Call& call) {
     audit(session.login, "cloud_account.add", detail);
     Poco::JSON::Object out;
     out.set("id", id);
+    // The line reads its accounts, and their secrets from where secret_ref says, when the
+    // station starts.
+    out.set("applies", "next start");
     send_json(call.response, HTTPResponse::HTTP_CREATED, out);
 }
 

@@ -485,3 +485,19 @@ TEST(Flow, TheNextUnitIsLoadedIntoASlotThatHasItsVerdict) {
     EXPECT_EQ(loads, 1);
     EXPECT_NE(second, next);
 }
+
+// Issue 12: an account an admin adds on the dashboard is the one the line unbinds with,
+// its secret read from the environment variable its secret_ref names.
+TEST(Flow, ACloudAccountAddedByAnAdminIsUsedWithItsSecretFromTheEnvironment) {
+    RigOptions o;
+    o.admin_accounts = true;
+    Rig rig(o);
+    rig.start();
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, "PASS")
+        << rig.results[0].reason << " " << rig.results[0].detail;
+    auto batch = rig.store->batch(rig.store->unit(rig.results[0].unit_id)->batch_id.value());
+    ASSERT_TRUE(batch && batch->cloud_account_id);
+    EXPECT_EQ(rig.store->cloud_account(*batch->cloud_account_id)->name, "line-0");
+}
