@@ -369,6 +369,9 @@ void Api::route(Call& call) {
                               std::find(session.products.begin(), session.products.end(), r) !=
                                   session.products.end());
             o.set("permitted", permitted);
+            Poco::JSON::Array kinds;
+            for (const auto& k : station_.batch_kinds(r)) kinds.add(k);
+            o.set("kinds", kinds);
             out.add(o);
         }
         return ok_json(to_json(out));
