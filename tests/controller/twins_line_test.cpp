@@ -99,14 +99,12 @@ TEST(TwinsProcess, ServeOnTheTwinsFixtureGivesNoFalsePassAndLeavesNothingBound) 
     std::map<std::string, Verdict> verdicts;  // by serial
     const auto started = std::chrono::steady_clock::now();
     for (int round = 0; round < 3; ++round) {
-        std::string slot_list, serials;
+        std::string units;  // A1=LABEL,...: each unit scanned into its slot
         for (const auto& s : slots) {
             const auto loaded = object(http(control, "POST", "/slots/" + s + "/load"));
-            slot_list += (slot_list.empty() ? "" : ",") + s;
-            serials += (serials.empty() ? "" : ",") + loaded->getValue<std::string>("serial");
+            units += (units.empty() ? "" : ",") + s + "=" + loaded->getValue<std::string>("serial");
         }
-        auto start = batch(
-            {"start", "--recipe", "tuya-ipc-camera", "--slots", slot_list, "--serials", serials});
+        auto start = batch({"start", "--recipe", "tuya-ipc-camera", "--units", units});
         ASSERT_EQ(start.exit_code, 0) << start.err;
         bool done = false;
         for (int i = 0; i < 240 && !done; ++i) {
