@@ -36,6 +36,11 @@ struct RigOptions {
     bool announce = true;
     bool vision = false;   // the camera twin's frames through the station's LED vision
     bool handover = true;  // the line can hand a token to a wired device (the virtual one)
+    // Runs on the twins before the station is assembled on them (a board down at start).
+    std::function<void(virtual_line::VirtualLine&)> before_station;
+    // Stands between the camera twin and the station (a camera that misbehaves).
+    std::function<std::unique_ptr<drivers::FrameSource>(std::unique_ptr<drivers::FrameSource>)>
+        camera;
 };
 
 struct Rig {
@@ -61,7 +66,11 @@ struct Rig {
         setup.led_colors = recipe.product_id;
         setup.clouds = vline->cloud_accounts();
         setup.wifi = vo.wifi;
-        setup.camera = [this] { return vline->open_camera(); };
+        setup.camera = [this] {
+            auto source = vline->open_camera();
+            return options.camera ? options.camera(std::move(source)) : std::move(source);
+        };
+        if (o.before_station) o.before_station(*vline);
         if (!o.vision) setup.leds = &vline->led_programs();
         setup.screen = &vline->screen();
         // Gateways are found on the LAN by a real UDP listener on loopback.
