@@ -57,6 +57,9 @@ void CameraFeed::take(Opened opened) {
     if (opened.source) {
         source_ = std::move(opened.source);
         warnings_passed_ = 0;
+        // A freeze is the same picture in a row from one source; the first frame of a new
+        // one may well repeat the old one's first (a replayed clip, a still scene).
+        last_hash_.reset();
         return;
     }
     error_ = std::move(opened.error);
