@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,9 @@ class Line {
     // A new unit was loaded into a finished slot of the running batch. In a faulted slot it
     // waits for the slot's board to be back (a unit started there would only fail).
     void next_unit(const std::string& slot, std::optional<std::string> serial);
+    // The operator loaded the next unit into a slot (audited with the actor); in a faulted
+    // slot it waits for the board, as with next_unit.
+    void load_unit(const UnitLoad& load, const std::string& actor);
     void abort_slot(const std::string& slot, const std::string& actor);
     void reload_slot(const std::string& slot, bool retest, const std::string& actor);
 
@@ -82,6 +86,8 @@ class Line {
   private:
     SlotFlow& flow(const std::string& slot);
     void start_unit(SlotFlow& f, std::optional<std::string> serial);
+    // Starts the unit, or holds it while the slot's board is faulted.
+    void start_or_hold(SlotFlow& f, std::optional<std::string> serial);
     // Follows the board supervision: faults and recoveries into the slots, held units started.
     void watch_boards();
     void publish(const StationEvent& e);
@@ -99,7 +105,8 @@ class Line {
     std::vector<std::string> batch_slots_;
     // Units loaded into a faulted slot, started once its board is back.
     std::map<std::string, std::optional<std::string>> held_;
-    std::vector<UnitResult> finished_;  // verdicts to announce after the lock is released
+    std::set<std::string> batch_serials_;  // every unit label loaded in this batch
+    std::vector<UnitResult> finished_;     // verdicts to announce after the lock is released
     std::vector<StationEvent> pending_;
     std::int64_t last_qr_generation_ = -1;
     std::mutex listeners_mutex_;

@@ -89,10 +89,7 @@ TEST(BoardDrop, ATenSecondTcpDropOnARealTimeLineRecoversAndTheNextUnitsPass) {
     StartBatchRequest request;
     request.recipe = recipe.product_id;
     request.operator_login = "measure";
-    for (const auto& s : vline.fixture().slots) {
-        request.slots.push_back(s.id);
-        request.serials.push_back(vline.load(s.id));
-    }
+    for (const auto& s : vline.fixture().slots) request.units.push_back({s.id, vline.load(s.id)});
     const double t0 = clock.now_s();
     runtime.start_batch(request);
 
