@@ -96,6 +96,7 @@ LineAssembly::LineAssembly(LineSetup setup, Clock& clock, store::Store& store)
                           cause);
             }
         });
+    boards_->probe_idle_boards(setup_.board_probe_idle_s);
     if (setup_.reopen_boards_in_background) boards_->reopen_in_background();
     if (!setup_.leds) {
         const config::Recipe* colors = nullptr;

@@ -86,6 +86,9 @@ struct LineSetup {
     bool reopen_boards_in_background = false;
     // How soon, and how often at most, a faulted board is tried again (station clock).
     drivers::Backoff board_backoff{0.5, 5.0, 2.0};
+    // A board nothing has used this long is read once, so one that went away while idle
+    // shows faulted (slots, health) before a unit needs it; 0: never.
+    double board_probe_idle_s = 2.0;
 };
 
 // The station's settings as a line setup (the fixture file, the recipes folder, the cloud

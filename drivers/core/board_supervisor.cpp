@@ -62,6 +62,7 @@ void BoardSupervisor::take_locked(Opened opened) {
         return;
     }
     output_ = std::move(opened.output);
+    last_used_s_ = clock_.now_s();
     const bool changed = !healthy_;
     healthy_ = true;
     reported_ = true;
@@ -81,6 +82,7 @@ bool BoardSupervisor::run(const std::function<void(DigitalOutput&)>& command) no
     if (!healthy_ || !output_) return false;
     try {
         command(*output_);
+        last_used_s_ = clock_.now_s();
         return true;
     } catch (const std::exception& e) {
         fault_locked(e.what());
@@ -105,6 +107,14 @@ void BoardSupervisor::poll() noexcept {
     std::lock_guard lock(mutex_);
     opening_ = false;
     take_locked(std::move(opened));
+}
+
+bool BoardSupervisor::probe_if_idle(double idle_s) noexcept {
+    {
+        std::lock_guard lock(mutex_);
+        if (!healthy_ || idle_s <= 0 || clock_.now_s() - last_used_s_ < idle_s) return true;
+    }
+    return run([&](DigitalOutput& out) { out.get(probe_channel_); });
 }
 
 void SupervisedOutput::refused() const {
@@ -253,7 +263,8 @@ std::optional<std::string> FixtureBoards::slot_fault(const std::string& slot) co
         if (!*ref) continue;
         auto it = boards_.find((*ref)->board);
         if (it == boards_.end()) return "board \"" + (*ref)->board + "\" is not in the fixture";
-        if (!it->second->healthy()) return it->second->cause();
+        if (!it->second->healthy())
+            return "board " + it->first + " faulted: " + it->second->cause();
     }
     return std::nullopt;
 }
@@ -268,7 +279,11 @@ std::vector<BoardHealth> FixtureBoards::health() const {
 }
 
 void FixtureBoards::poll_now() noexcept {
-    for (auto& [id, board] : boards_) board->poll();
+    const double idle_s = probe_idle_s_;
+    for (auto& [id, board] : boards_) {
+        board->poll();
+        board->probe_if_idle(idle_s);
+    }
 }
 
 void FixtureBoards::poll() noexcept {

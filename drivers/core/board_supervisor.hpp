@@ -6,6 +6,7 @@
 // No exception leaves the supervisors: a controller thread only sees true/false and a
 // cause. SupervisedOutput is the one exception-speaking face, for the slot actuators.
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -49,6 +50,9 @@ class BoardSupervisor {
     // or a thread of its own. The open runs outside the board's lock: commands meanwhile are
     // refused at once rather than held for a connect timeout.
     void poll() noexcept;
+    // Reads the probe channel of a healthy board nothing has used for `idle_s`: a board that
+    // went away while idle is faulted now, not at its next press. False when it failed.
+    bool probe_if_idle(double idle_s) noexcept;
 
     const std::string& board() const { return board_; }
     bool healthy() const;
@@ -81,6 +85,7 @@ class BoardSupervisor {
     std::string cause_;
     double delay_s_ = 0;
     double next_retry_s_ = 0;
+    double last_used_s_ = 0;  // clock time of the last command that went through
     int attempts_ = 0;
 };
 
@@ -143,7 +148,8 @@ class FixtureBoards {
     std::vector<std::string> drive_safe_state() noexcept;
     // Slots whose reset or power board is faulted now.
     std::vector<std::string> faulted_slots() const;
-    // Why `slot` cannot be driven now (its reset or power board faulted); nullopt: it can.
+    // Why `slot` cannot be driven now ("board ID faulted: " and the board's cause); nullopt:
+    // it can.
     std::optional<std::string> slot_fault(const std::string& slot) const;
     std::vector<BoardHealth> health() const;
     // Retries faulted boards whose backoff has passed; nothing while reopen_in_background
@@ -152,6 +158,8 @@ class FixtureBoards {
     // Reopens faulted boards on a thread of its own, every `period_ms` of wall time, so that
     // a connect that hangs (a device server gone from the network) holds no line tick.
     void reopen_in_background(int period_ms = 50);
+    // Probes every board idle this long (station clock) at each poll; 0: never.
+    void probe_idle_boards(double idle_s) { probe_idle_s_ = idle_s; }
 
   private:
     void poll_now() noexcept;
@@ -159,6 +167,7 @@ class FixtureBoards {
     std::vector<SafeOutput> safe_;
     std::map<std::string, std::unique_ptr<BoardSupervisor>> boards_;
     std::map<std::string, std::unique_ptr<SupervisedOutput>> outputs_;
+    std::atomic<double> probe_idle_s_{0};
     // Last: stopped before the boards it polls go.
     std::jthread reopening_;
 };

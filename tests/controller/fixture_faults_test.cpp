@@ -144,6 +144,24 @@ TEST(BoardFaults, ThePressIsReleasedBeforeTheSlotIsUsedAgain) {
     EXPECT_FALSE(resets.channel(0));
 }
 
+// A board that goes away while its slots are idle shows faulted (slots, health) within a few
+// seconds, from the line's idle probe, not only when a unit needs it.
+TEST(BoardFaults, ABoardThatGoesAwayWhileIdleShowsFaultedBeforeAUnitNeedsIt) {
+    Rig rig(quick_boards(2));
+    for (int i = 0; i < 30; ++i) rig.step();
+    for (const auto& v : rig.line->slots()) EXPECT_EQ(v.step, "idle") << v.slot;
+    rig.vline->twin(kPower).set_link(false);
+    settle();
+    ASSERT_TRUE(step_until(
+        rig, [&] { return slot(rig.line->slots(), "A1").step == "faulted"; }, 5));
+    EXPECT_EQ(slot(rig.line->slots(), "A2").step, "faulted");
+    EXPECT_FALSE(rig.line->fixture_health().boards[0].healthy);
+    rig.vline->twin(kPower).set_link(true);
+    ASSERT_TRUE(step_until(
+        rig, [&] { return slot(rig.line->slots(), "A1").step == "idle"; }, 10));
+    EXPECT_TRUE(rig.vline->twin(kPower).channel(0));  // powered, its safe state
+}
+
 // CRC garbage on every reply of the power board mid-unit: FAIL fixture_fault with the
 // driver's cause, never PASS; a single bad reply is the driver's retry's business only.
 TEST(BoardFaults, CrcGarbageFailsTheUnitAsAFixtureFaultAndASingleOneIsRetried) {

@@ -433,3 +433,31 @@ TEST(BoardFaultMatrix, ABoardDownAtStartIsFaultedNotFatalAndReopenedInTheBackgro
     EXPECT_TRUE(boards.press_reset("A1", true));
     EXPECT_TRUE(twin.channel(0));
 }
+
+TEST(BoardFaultMatrix, ABoardThatGoesAwayWhileIdleIsFaultedByItsIdleProbe) {
+    SystemClock wall;
+    ManualClock clock;
+    fixtures::ModbusTwin twin(1, 8, wall);
+    fixtures::TcpEndpoint server(twin);
+    FixtureBoards boards(one_board(tcp_board("resets", "modbus-rtu", server.url(), 8)), clock,
+                         [](const config::BoardConfig& b) { return open_board(b); });
+    boards.probe_idle_boards(2.0);
+    const auto reads = [&] {
+        int n = 0;
+        for (const auto& r : twin.log()) n += r.command.rfind("read", 0) == 0;
+        return n;
+    };
+    const int opened_with = reads();
+    clock.advance(1.0);
+    boards.poll();
+    EXPECT_EQ(reads(), opened_with);  // used a second ago: left alone
+    clock.advance(1.0);
+    boards.poll();
+    EXPECT_EQ(reads(), opened_with + 1);  // idle 2 s: read once
+    EXPECT_FALSE(boards.slot_fault("A1"));
+    twin.inject(BoardFault::no_answer, -1);
+    clock.advance(2.0);
+    boards.poll();
+    ASSERT_TRUE(boards.slot_fault("A1"));  // seen while idle, before a unit needed it
+    EXPECT_NE(boards.slot_fault("A1")->find("read coil 0"), std::string::npos);
+}
