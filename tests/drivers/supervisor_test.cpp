@@ -255,6 +255,17 @@ config::FixtureConfig one_board(const config::BoardConfig& board) {
     return fixture;
 }
 
+// After `wait_s`, the board is reopened and back in its safe state: A1's reset released, its
+// power on.
+void expect_back_in_safe_state(FixtureBoards& boards, ManualClock& clock,
+                               const fixtures::VirtualBoard& twin, double wait_s) {
+    clock.advance(wait_s);
+    boards.poll();
+    EXPECT_FALSE(boards.slot_fault("A1")) << *boards.slot_fault("A1");
+    EXPECT_FALSE(twin.channel(0));
+    EXPECT_TRUE(twin.channel(1));
+}
+
 }  // namespace
 
 TEST(BoardFaultMatrix, CrcGarbageIsRetriedAndOnlyAStandingOneFaultsTheBoard) {
@@ -287,13 +298,8 @@ TEST(BoardFaultMatrix, CrcGarbageIsRetriedAndOnlyAStandingOneFaultsTheBoard) {
         EXPECT_NE(e.cause().find("faulted (reopening with backoff)"), std::string::npos);
     }
     twin.clear_faults();
-    clock.advance(0.5);
-    boards.poll();
-    EXPECT_FALSE(boards.slot_fault("A1"));
-    // The press that had been commanded when the replies went bad is released, the power
-    // is on: the board came back in its safe state.
-    EXPECT_FALSE(twin.channel(0));
-    EXPECT_TRUE(twin.channel(1));
+    // The press that had been commanded when the replies went bad is released.
+    expect_back_in_safe_state(boards, clock, twin, 0.5);
 }
 
 TEST(BoardFaultMatrix, ABoardThatNeverAnswersOverAPtyIsFaultedAndRetriedWithBackoff) {
@@ -352,10 +358,7 @@ TEST(BoardFaultMatrix, ALateAnswerWithinTheTimeoutIsTakenOneBeyondItIsAFault) {
         << *boards.slot_fault("A1");
     twin.clear_faults();
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the late replies drain
-    clock.advance(0.5);
-    boards.poll();
-    EXPECT_FALSE(boards.slot_fault("A1"));
-    EXPECT_FALSE(twin.channel(0));
+    expect_back_in_safe_state(boards, clock, twin, 0.5);
 }
 
 TEST(BoardFaultMatrix, ATcpLinkDownFaultsTheBoardAndItIsReopenedWhenTheLinkIsBack) {
@@ -379,10 +382,7 @@ TEST(BoardFaultMatrix, ATcpLinkDownFaultsTheBoardAndItIsReopenedWhenTheLinkIsBac
     EXPECT_FALSE(health[0].healthy);
     EXPECT_NE(health[0].cause.find(server.url()), std::string::npos) << health[0].cause;
     twin.set_link(true);
-    clock.advance(1.0);
-    boards.poll();
-    EXPECT_FALSE(boards.slot_fault("A1"));
-    EXPECT_FALSE(twin.channel(0));  // the press is released on reconnect
+    expect_back_in_safe_state(boards, clock, twin, 1.0);  // the press released on reconnect
     EXPECT_GE(server.connections(), 2);
 }
 
@@ -406,11 +406,7 @@ TEST(BoardFaultMatrix, AnUnpluggedSerialBoardIsFoundOnItsNewPtyAndPutSafe) {
     boards.poll();
     EXPECT_TRUE(boards.slot_fault("A1"));  // still unplugged
     pty.replug();
-    clock.advance(1.0);
-    boards.poll();
-    EXPECT_FALSE(boards.slot_fault("A1"));
-    EXPECT_FALSE(twin.channel(0));
-    EXPECT_TRUE(twin.channel(1));
+    expect_back_in_safe_state(boards, clock, twin, 1.0);
 }
 
 TEST(BoardFaultMatrix, ABoardDownAtStartIsFaultedNotFatalAndReopenedInTheBackground) {
