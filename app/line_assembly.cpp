@@ -79,10 +79,14 @@ CameraLedFeed::CameraLedFeed(const config::FixtureConfig& fixture, const config:
 std::vector<vision::LedObservation> CameraLedFeed::poll(double now_s) {
     auto p = camera_->poll();
     if (p.frame) {
+        camera_ok_ = true;
         last_frame_ = p.frame->image;
         return scanner_->process(p.frame->image, p.frame->t);
     }
-    if (p.lost || p.ended) return scanner_->camera_lost(now_s);
+    if (p.lost || p.ended) {
+        camera_ok_ = false;
+        return scanner_->camera_lost(now_s);
+    }
     return {};
 }
 
@@ -110,7 +114,21 @@ LineSetup line_setup(const config::StationConfig& config, store::Store& store) {
 
 LineAssembly::LineAssembly(LineSetup setup, Clock& clock, store::Store& store)
     : setup_(std::move(setup)), clock_(clock), store_(store) {
-    for (const auto& b : setup_.fixture.boards) boards_[b.id] = drivers::open_board(b, &clock_);
+    auto& log = Poco::Logger::get("station");
+    boards_ = std::make_unique<drivers::FixtureBoards>(
+        setup_.fixture, clock_,
+        [&clock = clock_](const config::BoardConfig& b) { return drivers::open_board(b, &clock); },
+        setup_.board_backoff,
+        [&log](const std::string& board, bool healthy, const std::string& cause) {
+            if (healthy) {
+                log.information("board %s answers: its outputs are in their safe state", board);
+            } else {
+                log.error("board %s faulted (its slots are faulted until it is back): %s", board,
+                          cause);
+            }
+        });
+    boards_->probe_idle_boards(setup_.board_probe_idle_s);
+    if (setup_.reopen_boards_in_background) boards_->reopen_in_background();
     if (!setup_.leds) {
         const config::Recipe* colors = nullptr;
         if (auto it = setup_.recipes.find(setup_.led_colors); it != setup_.recipes.end()) {
@@ -153,7 +171,7 @@ std::unique_ptr<flow::Line> LineAssembly::make_line() {
     parts.clock = &clock_;
     parts.store = &store_;
     parts.fixture = setup_.fixture;
-    parts.boards = boards();
+    parts.boards = boards_.get();
     parts.leds = setup_.leds ? setup_.leds : camera_.get();
     parts.screen = setup_.screen;
     parts.accounts = accounts_;
@@ -169,7 +187,7 @@ std::unique_ptr<flow::Line> LineAssembly::make_line() {
 
 std::map<std::string, drivers::DigitalOutput*> LineAssembly::boards() {
     std::map<std::string, drivers::DigitalOutput*> m;
-    for (auto& [id, b] : boards_) m[id] = b.get();
+    for (const auto& b : setup_.fixture.boards) m[b.id] = boards_->output(b.id);
     return m;
 }
 
@@ -181,6 +199,7 @@ namespace {
 // Real time: a slow cloud must not hold the line (relays, LEDs, the web API).
 LineSetup in_real_time(LineSetup setup) {
     setup.scheduler.background_cloud = true;
+    setup.reopen_boards_in_background = true;
     return setup;
 }
 }  // namespace

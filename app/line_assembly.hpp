@@ -3,7 +3,8 @@
 // and a clock to the parts the controller runs on. A real station, the virtual line
 // (`serve` without a config) and `simulate` all come through here; they differ only in
 // what the fixture's ports and the cloud endpoint point at.
-//   - boards: drivers::open_board (the real drivers) on the fixture's ports;
+//   - boards: drivers::open_board (the real drivers) on the fixture's ports, under a
+//     drivers::FixtureBoards supervision (a board down is faulted and reopened, never fatal);
 //   - camera: a drivers::FrameSource (the fixture's camera, or one the caller hands in)
 //     read by the station's own CameraFeed and LedScanner;
 //   - cloud: cloud::TuyaClient over HTTP, one per configured account;
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "drivers/core/board_supervisor.hpp"
 #include "drivers/core/digital_output.hpp"
 #include "station/cloud/cloud.hpp"
 #include "station/config/fixture.hpp"
@@ -40,11 +42,13 @@ class CameraLedFeed final : public flow::LedFeed {
                   vision::CameraFeed::Opener open, const Clock& clock);
     std::vector<vision::LedObservation> poll(double now_s) override;
     std::string snapshot_png() override;
+    bool camera_ok() const override { return camera_ok_; }
 
   private:
     std::unique_ptr<vision::CameraFeed> camera_;
     std::unique_ptr<vision::LedScanner> scanner_;
     cv::Mat last_frame_;
+    bool camera_ok_ = true;
 };
 
 struct LanPorts {
@@ -77,6 +81,14 @@ struct LineSetup {
     // StationLine (real time) hands the cloud's calls to a worker thread; on virtual time
     // they run inline.
     flow::SchedulerOptions scheduler;
+    // Faulted boards are reopened on a thread of their own (real time: a connect that hangs
+    // must not hold the line); otherwise at each tick of the line, on its clock.
+    bool reopen_boards_in_background = false;
+    // How soon, and how often at most, a faulted board is tried again (station clock).
+    drivers::Backoff board_backoff{0.5, 5.0, 2.0};
+    // A board nothing has used this long is read once, so one that went away while idle
+    // shows faulted (slots, health) before a unit needs it; 0: never.
+    double board_probe_idle_s = 2.0;
 };
 
 // The station's settings as a line setup (the fixture file, the recipes folder, the cloud
@@ -86,9 +98,10 @@ LineSetup line_setup(const config::StationConfig& config, store::Store& store);
 
 class LineAssembly {
   public:
-    // Opens every board (a board that cannot be opened is a DriverError naming it), the
-    // camera feed, the cloud clients and the LAN listener, and records the cloud
-    // accounts in `store`. The boards' pacing and the clients' retries wait on `clock`.
+    // Opens every board (one that cannot be opened is faulted, logged and retried: its
+    // slots are faulted until it answers), the camera feed, the cloud clients and the LAN
+    // listener, and records the cloud accounts in `store`. The boards' pacing and backoff
+    // and the clients' retries wait on `clock`.
     LineAssembly(LineSetup setup, Clock& clock, store::Store& store);
     ~LineAssembly();
     LineAssembly(const LineAssembly&) = delete;
@@ -98,7 +111,9 @@ class LineAssembly {
     std::unique_ptr<flow::Line> make_line();
 
     const config::FixtureConfig& fixture() const { return setup_.fixture; }
+    // The boards as the slots drive them (through the supervision), by fixture board id.
     std::map<std::string, drivers::DigitalOutput*> boards();
+    drivers::FixtureBoards& supervised_boards() { return *boards_; }
     const std::vector<flow::CloudAccount>& accounts() const { return accounts_; }
     flow::LanDiscovery* lan() { return lan_.get(); }
     // The camera's frame period: how often the line is ticked.
@@ -108,7 +123,7 @@ class LineAssembly {
     LineSetup setup_;
     Clock& clock_;
     store::Store& store_;
-    std::map<std::string, std::unique_ptr<drivers::DigitalOutput>> boards_;
+    std::unique_ptr<drivers::FixtureBoards> boards_;
     std::unique_ptr<CameraLedFeed> camera_;
     std::vector<std::unique_ptr<cloud::Cloud>> clients_;
     std::vector<flow::CloudAccount> accounts_;

@@ -35,6 +35,15 @@ HealthReport Runtime::health() {
         h.store_ok = false;
     }
     h.virtual_line = !config_.fixture_file.has_value();
+    std::lock_guard lock(line_mutex_);
+    if (attachment_.line) {
+        auto fixture = attachment_.line->fixture_health();
+        h.camera_ok = fixture.camera_ok;
+        for (const auto& b : fixture.boards) {
+            h.boards.push_back({b.board, b.healthy, b.cause});
+            if (!b.healthy) ++h.boards_faulted;
+        }
+    }
     return h;
 }
 

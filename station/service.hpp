@@ -22,7 +22,15 @@ struct HealthReport {
     bool store_ok = false;
     int schema_version = 0;
     bool virtual_line = true;
+    // From the camera feed: false while it is lost or reopening (no frames, or frozen ones).
     bool camera_ok = true;
+    // From the board supervision: every board of the fixture, and how many are faulted.
+    struct Board {
+        std::string id;
+        bool ok = true;
+        std::string cause;  // why it is faulted
+    };
+    std::vector<Board> boards;
     int boards_faulted = 0;
 };
 
@@ -39,6 +47,8 @@ struct SlotView {
     double elapsed_s = 0;
     std::optional<std::string> verdict;  // PASS FAIL INCONCLUSIVE INTERRUPTED; stays until reload
     std::optional<std::string> reason;
+    // Why the slot is faulted (its board's failure), while step is "faulted".
+    std::optional<std::string> fault;
 };
 
 struct QrView {

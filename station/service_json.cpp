@@ -36,6 +36,7 @@ std::string to_json(const SlotView& v) {
     o.set("elapsed_s", v.elapsed_s);
     set_optional(o, "verdict", v.verdict);
     set_optional(o, "reason", v.reason);
+    set_optional(o, "fault", v.fault);
     return text(o);
 }
 

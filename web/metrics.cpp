@@ -100,6 +100,11 @@ std::string Api::metrics_text() {
         << (health.camera_ok ? 1 : 0)
         << "\n# TYPE linestation_fixture_boards_faulted gauge\nlinestation_fixture_boards_faulted "
         << health.boards_faulted << "\n";
+    out << "# HELP linestation_board_ok Whether the fixture board answers (0: faulted, being "
+           "reopened).\n# TYPE linestation_board_ok gauge\n";
+    for (const auto& b : health.boards) {
+        out << "linestation_board_ok{board=\"" << label(b.id) << "\"} " << (b.ok ? 1 : 0) << "\n";
+    }
     const auto batch = station_.batch();
     out << "# TYPE linestation_strays_removed_total counter\nlinestation_strays_removed_total "
         << batch.strays_removed << "\n# TYPE linestation_left_bound gauge\nlinestation_left_bound "

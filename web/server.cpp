@@ -1,5 +1,6 @@
 #include "web/server.hpp"
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -52,6 +53,17 @@ class HealthHandler : public Poco::Net::HTTPRequestHandler {
         body.set("store_ok", h.store_ok);
         body.set("schema_version", h.schema_version);
         body.set("virtual_line", h.virtual_line);
+        body.set("camera_ok", h.camera_ok);
+        body.set("boards_faulted", h.boards_faulted);
+        Poco::JSON::Array boards;
+        for (const auto& b : h.boards) {
+            Poco::JSON::Object board;
+            board.set("id", b.id);
+            board.set("ok", b.ok);
+            if (!b.ok) board.set("cause", b.cause);
+            boards.add(board);
+        }
+        body.set("boards", boards);
         send_json(response,
                   h.store_ok ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_SERVICE_UNAVAILABLE,
                   body);

@@ -1,19 +1,24 @@
 #include "drivers/core/board_supervisor.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 namespace linestation::drivers {
 
 BoardSupervisor::BoardSupervisor(std::string board, Opener open, const Clock& clock,
-                                 Backoff backoff, OnChange on_change, int probe_channel)
+                                 Backoff backoff, OnChange on_change, int probe_channel,
+                                 Restore restore)
     : board_(std::move(board)),
       open_(std::move(open)),
       clock_(clock),
       backoff_(backoff),
       on_change_(std::move(on_change)),
-      probe_channel_(probe_channel) {
+      probe_channel_(probe_channel),
+      restore_(std::move(restore)) {
+    auto opened = open_checked();
     std::lock_guard lock(mutex_);
-    try_open_locked();
+    ++attempts_;
+    take_locked(std::move(opened));
 }
 
 void BoardSupervisor::fault_locked(const std::string& cause) {
@@ -34,19 +39,30 @@ void BoardSupervisor::fault_locked(const std::string& cause) {
     }
 }
 
-void BoardSupervisor::try_open_locked() {
-    ++attempts_;
+BoardSupervisor::Opened BoardSupervisor::open_checked() const {
+    Opened o;
     try {
         auto output = open_();
         output->get(probe_channel_);
-        output_ = std::move(output);
+        // Whatever the board kept or lost while it was away (a relay held by a press that
+        // never got its release), nothing uses it before its outputs are safe again.
+        if (restore_) restore_(*output);
+        o.output = std::move(output);
     } catch (const std::exception& e) {
-        fault_locked(e.what());
-        return;
+        o.error = e.what();
     } catch (...) {
-        fault_locked("unknown failure while opening");
+        o.error = "unknown failure while opening";
+    }
+    return o;
+}
+
+void BoardSupervisor::take_locked(Opened opened) {
+    if (!opened.output) {
+        fault_locked(opened.error);
         return;
     }
+    output_ = std::move(opened.output);
+    last_used_s_ = clock_.now_s();
     const bool changed = !healthy_;
     healthy_ = true;
     reported_ = true;
@@ -66,6 +82,7 @@ bool BoardSupervisor::run(const std::function<void(DigitalOutput&)>& command) no
     if (!healthy_ || !output_) return false;
     try {
         command(*output_);
+        last_used_s_ = clock_.now_s();
         return true;
     } catch (const std::exception& e) {
         fault_locked(e.what());
@@ -80,9 +97,38 @@ bool BoardSupervisor::set(int channel, bool on) noexcept {
 }
 
 void BoardSupervisor::poll() noexcept {
+    {
+        std::lock_guard lock(mutex_);
+        if (healthy_ || opening_ || clock_.now_s() < next_retry_s_) return;
+        opening_ = true;
+        ++attempts_;
+    }
+    auto opened = open_checked();
     std::lock_guard lock(mutex_);
-    if (healthy_ || clock_.now_s() < next_retry_s_) return;
-    try_open_locked();
+    opening_ = false;
+    take_locked(std::move(opened));
+}
+
+bool BoardSupervisor::probe_if_idle(double idle_s) noexcept {
+    {
+        std::lock_guard lock(mutex_);
+        if (!healthy_ || idle_s <= 0 || clock_.now_s() - last_used_s_ < idle_s) return true;
+    }
+    return run([&](DigitalOutput& out) { out.get(probe_channel_); });
+}
+
+void SupervisedOutput::refused() const {
+    throw DriverError(board_.board(), port_, "faulted (reopening with backoff): " + board_.cause());
+}
+
+void SupervisedOutput::set(int channel, bool on) {
+    if (!board_.set(channel, on)) refused();
+}
+
+bool SupervisedOutput::get(int channel) {
+    bool on = false;
+    if (!board_.run([&](DigitalOutput& out) { on = out.get(channel); })) refused();
+    return on;
 }
 
 bool BoardSupervisor::healthy() const {
@@ -125,15 +171,33 @@ FixtureBoards::FixtureBoards(
     : slots_(fixture.slots), safe_(safe_outputs(fixture)) {
     for (const auto& board : fixture.boards) {
         const int probe = board.driver == "usb-hub" ? 1 : 0;
-        boards_.emplace(board.id, std::make_unique<BoardSupervisor>(
-                                      board.id, [open, board] { return open(board); }, clock,
-                                      backoff, on_change, probe));
+        std::vector<SafeOutput> own;
+        for (const auto& output : safe_) {
+            if (output.board == board.id) own.push_back(output);
+        }
+        auto restore = [own](DigitalOutput& out) {
+            for (const auto& o : own) out.set(o.channel, o.on);
+        };
+        auto supervisor = std::make_unique<BoardSupervisor>(
+            board.id, [open, board] { return open(board); }, clock, backoff, on_change, probe,
+            std::move(restore));
+        outputs_.emplace(
+            board.id, std::make_unique<SupervisedOutput>(*supervisor, board.port, board.channels));
+        boards_.emplace(board.id, std::move(supervisor));
+    }
+}
+
+FixtureBoards::~FixtureBoards() {
+    if (reopening_.joinable()) {
+        reopening_.request_stop();
+        reopening_.join();
     }
     drive_safe_state();
 }
 
-FixtureBoards::~FixtureBoards() {
-    drive_safe_state();
+DigitalOutput* FixtureBoards::output(const std::string& id) {
+    auto it = outputs_.find(id);
+    return it == outputs_.end() ? nullptr : it->second.get();
 }
 
 BoardSupervisor* FixtureBoards::board(const std::string& id) {
@@ -192,16 +256,48 @@ std::vector<std::string> FixtureBoards::faulted_slots() const {
     return out;
 }
 
-void FixtureBoards::poll() noexcept {
-    for (auto& [id, board] : boards_) {
-        if (board->healthy()) continue;
-        board->poll();
-        if (!board->healthy()) continue;
-        // A board that comes back may have lost or kept anything: put its outputs safe.
-        for (const auto& output : safe_) {
-            if (output.board == id) board->set(output.channel, output.on);
-        }
+std::optional<std::string> FixtureBoards::slot_fault(const std::string& slot) const {
+    const auto* s = find_slot(slots_, slot);
+    if (!s) return std::nullopt;
+    for (const auto* ref : {&s->reset, &s->power}) {
+        if (!*ref) continue;
+        auto it = boards_.find((*ref)->board);
+        if (it == boards_.end()) return "board \"" + (*ref)->board + "\" is not in the fixture";
+        if (!it->second->healthy())
+            return "board " + it->first + " faulted: " + it->second->cause();
     }
+    return std::nullopt;
+}
+
+std::vector<BoardHealth> FixtureBoards::health() const {
+    std::vector<BoardHealth> out;
+    for (const auto& [id, board] : boards_) {
+        const bool healthy = board->healthy();
+        out.push_back({id, healthy, healthy ? std::string{} : board->cause()});
+    }
+    return out;
+}
+
+void FixtureBoards::poll_now() noexcept {
+    const double idle_s = probe_idle_s_;
+    for (auto& [id, board] : boards_) {
+        board->poll();
+        board->probe_if_idle(idle_s);
+    }
+}
+
+void FixtureBoards::poll() noexcept {
+    if (!reopening_.joinable()) poll_now();
+}
+
+void FixtureBoards::reopen_in_background(int period_ms) {
+    if (reopening_.joinable()) return;
+    reopening_ = std::jthread([this, period_ms](std::stop_token stop) {
+        while (!stop.stop_requested()) {
+            poll_now();
+            std::this_thread::sleep_for(std::chrono::milliseconds(period_ms));
+        }
+    });
 }
 
 }  // namespace linestation::drivers

@@ -29,12 +29,12 @@ Line::Line(LineParts parts) : parts_(std::move(parts)) {
     auto channel = [&](const std::optional<config::ChannelRef>& ref,
                        const std::string& slot) -> std::optional<SlotChannel> {
         if (!ref) return std::nullopt;
-        auto it = parts_.boards.find(ref->board);
-        if (it == parts_.boards.end() || !it->second) {
+        auto* board = parts_.boards ? parts_.boards->output(ref->board) : nullptr;
+        if (!board) {
             throw std::invalid_argument("slot " + slot + ": board \"" + ref->board +
                                         "\" is not attached");
         }
-        return SlotChannel{it->second, ref->board, ref->channel};
+        return SlotChannel{board, ref->board, ref->channel};
     };
     for (const auto& s : parts_.fixture.slots) {
         SlotHardware hw{channel(s.reset, s.id), channel(s.power, s.id), s.power_safe_on,
@@ -75,9 +75,11 @@ std::vector<std::int64_t> Line::recover() {
         try {
             f->to_safe_state();
         } catch (const drivers::DriverError&) {
-            // The board is down; the slot's first actuation will report the fixture fault.
+            // The board is down: the supervision drives its outputs safe when it is back.
         }
     }
+    held_.clear();
+    watch_boards();
     return ids;
 }
 
@@ -187,7 +189,7 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
         detail.set("units", audited_units);
         parts_.store->audit(b.started_ms, request.operator_login, "batch.start", json_text(detail));
         pending_.push_back({"batch", to_json(batch_)});
-        for (const auto& u : units) start_unit(flow(u.slot), u.serial);
+        for (const auto& u : units) start_or_hold(flow(u.slot), u.serial);
     }
     flush_events();
     return id;
@@ -205,13 +207,22 @@ void Line::start_unit(SlotFlow& f, std::optional<std::string> serial) {
     f.start(order);
 }
 
+void Line::start_or_hold(SlotFlow& f, std::optional<std::string> serial) {
+    if (!f.faulted()) {
+        start_unit(f, std::move(serial));
+        return;
+    }
+    if (serial) batch_serials_.insert(*serial);
+    held_[f.slot()] = std::move(serial);
+}
+
 void Line::next_unit(const std::string& slot, std::optional<std::string> serial) {
     {
         std::lock_guard lock(mutex_);
         auto& f = flow(slot);
         if (batch_.state != "running" || f.busy()) return;
         if (std::find(batch_slots_.begin(), batch_slots_.end(), slot) == batch_slots_.end()) return;
-        start_unit(f, std::move(serial));
+        start_or_hold(f, std::move(serial));
     }
     flush_events();
 }
@@ -249,7 +260,7 @@ void Line::load_unit(const UnitLoad& load, const std::string& actor) {
         if (load.serial) detail.set("serial", *load.serial);
         parts_.store->audit(parts_.clock->wall_ms(), actor, "slot.load", json_text(detail));
         f.clear();
-        start_unit(f, load.serial);
+        start_or_hold(f, load.serial);
     }
     flush_events();
 }
@@ -261,6 +272,7 @@ void Line::stop_batch(const std::string& actor) {
         parts_.store->audit(parts_.clock->wall_ms(), actor, "batch.stop",
                             "{\"batch\":" + std::to_string(batch_.batch_id.value_or(0)) + "}");
         batch_.state = "stopping";
+        held_.clear();  // never started: nothing to finish
         scheduler_->sweep_now();
         pending_.push_back({"batch", to_json(batch_)});
     }
@@ -290,6 +302,7 @@ void Line::reload_slot(const std::string& slot, bool retest, const std::string& 
         }
         auto serial = f.view().unit_serial;
         f.clear();
+        held_.erase(slot);
         Poco::JSON::Object detail;
         detail.set("slot", slot);
         detail.set("retest", retest);
@@ -300,9 +313,33 @@ void Line::reload_slot(const std::string& slot, bool retest, const std::string& 
     flush_events();
 }
 
+void Line::watch_boards() {
+    if (!parts_.boards) return;
+    parts_.boards->poll();
+    for (auto& f : flows_) {
+        const bool was_faulted = f->faulted();
+        f->board_fault(parts_.boards->slot_fault(f->slot()));
+        if (!was_faulted || f->faulted()) continue;
+        auto held = held_.find(f->slot());
+        if (held == held_.end()) continue;
+        auto serial = std::move(held->second);
+        held_.erase(held);
+        if (batch_.state == "running" && !f->busy()) start_unit(*f, std::move(serial));
+    }
+}
+
+Line::FixtureHealth Line::fixture_health() {
+    std::lock_guard lock(mutex_);
+    FixtureHealth h;
+    if (parts_.leds) h.camera_ok = parts_.leds->camera_ok();
+    if (parts_.boards) h.boards = parts_.boards->health();
+    return h;
+}
+
 void Line::tick() {
     {
         std::lock_guard lock(mutex_);
+        watch_boards();
         if (parts_.leds) {
             for (const auto& obs : parts_.leds->poll(parts_.clock->now_s())) {
                 for (auto& f : flows_) {

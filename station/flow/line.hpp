@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "drivers/core/board_supervisor.hpp"
 #include "station/config/fixture.hpp"
 #include "station/config/recipe.hpp"
 #include "station/flow/scheduler.hpp"
@@ -22,7 +23,9 @@ struct LineParts {
     Clock* clock = nullptr;
     store::Store* store = nullptr;
     config::FixtureConfig fixture;
-    std::map<std::string, drivers::DigitalOutput*> boards;  // by fixture board id
+    // The fixture's boards under supervision: every relay command goes through it, and a
+    // slot whose board is faulted is faulted until the board is back.
+    drivers::FixtureBoards* boards = nullptr;
     LedFeed* leds = nullptr;
     QrScreen* screen = nullptr;  // may be null (the web page is the screen)
     std::vector<CloudAccount> accounts;
@@ -49,9 +52,11 @@ class Line {
 
     std::int64_t start_batch(const StartBatchRequest& request);
     void stop_batch(const std::string& actor);
-    // A new unit was loaded into a finished slot of the running batch.
+    // A new unit was loaded into a finished slot of the running batch. In a faulted slot it
+    // waits for the slot's board to be back (a unit started there would only fail).
     void next_unit(const std::string& slot, std::optional<std::string> serial);
-    // The operator loaded the next unit into a slot (audited with the actor).
+    // The operator loaded the next unit into a slot (audited with the actor); in a faulted
+    // slot it waits for the board, as with next_unit.
     void load_unit(const UnitLoad& load, const std::string& actor);
     void abort_slot(const std::string& slot, const std::string& actor);
     void reload_slot(const std::string& slot, bool retest, const std::string& actor);
@@ -66,6 +71,12 @@ class Line {
     std::vector<std::string> batch_kinds(const std::string& recipe) const;
     std::string camera_snapshot_png();
     bool slot_busy(const std::string& slot);
+    // The camera feed's and the boards' health now (the health report's part of the line).
+    struct FixtureHealth {
+        bool camera_ok = true;
+        std::vector<drivers::BoardHealth> boards;
+    };
+    FixtureHealth fixture_health();
     const QrScheduler& scheduler() const { return *scheduler_; }
 
     // Called (without the line's lock) after each verdict is committed.
@@ -76,6 +87,10 @@ class Line {
   private:
     SlotFlow& flow(const std::string& slot);
     void start_unit(SlotFlow& f, std::optional<std::string> serial);
+    // Starts the unit, or holds it while the slot's board is faulted.
+    void start_or_hold(SlotFlow& f, std::optional<std::string> serial);
+    // Follows the board supervision: faults and recoveries into the slots, held units started.
+    void watch_boards();
     void publish(const StationEvent& e);
     void flush_events();
     std::string batch_json() const;
@@ -89,6 +104,8 @@ class Line {
     std::optional<FlowKind> kind_;
     const config::Recipe* recipe_ = nullptr;
     std::vector<std::string> batch_slots_;
+    // Units loaded into a faulted slot, started once its board is back.
+    std::map<std::string, std::optional<std::string>> held_;
     std::set<std::string> batch_serials_;  // every unit label loaded in this batch
     std::vector<UnitResult> finished_;     // verdicts to announce after the lock is released
     std::vector<StationEvent> pending_;

@@ -17,6 +17,8 @@ class LedFeed {
     virtual std::vector<vision::LedObservation> poll(double now_s) = 0;
     // The last frame annotated with every slot's reading, as PNG; empty without a camera.
     virtual std::string snapshot_png() { return {}; }
+    // False while the camera is lost or reopening (no frames, or frozen ones).
+    virtual bool camera_ok() const { return true; }
 };
 
 // Where the pairing QR code is shown to the devices' cameras. An empty payload blanks it.

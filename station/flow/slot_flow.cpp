@@ -217,6 +217,31 @@ void SlotFlow::to_safe_state(bool force) {
     switch_power(hw_.power_safe_on, force);
 }
 
+void SlotFlow::board_fault(const std::optional<std::string>& cause) {
+    if (cause) {
+        const bool changed = !faulted_ || fault_ != cause;
+        faulted_ = true;
+        fault_ = cause;
+        // What the board did with the last commands is unknown; the supervision puts its
+        // outputs safe when it is back, and the next unit commands every output afresh.
+        commanded_.clear();
+        if (busy()) {
+            Poco::JSON::Object o;
+            o.set("board_fault", *cause);
+            event("actuator", to_json(o));
+            finish(verdict::kFail, reason::kFixtureFault, *cause);
+        } else if (changed) {
+            publish();
+        }
+        return;
+    }
+    if (!faulted_) return;
+    faulted_ = false;
+    fault_.reset();
+    commanded_.clear();
+    publish();
+}
+
 void SlotFlow::observe(const vision::LedObservation& led) {
     led_ = led;
     // The unit's own recipe names the state: the camera's recipe may be another product's.
@@ -434,6 +459,7 @@ void SlotFlow::tick() {
         }
     } catch (const drivers::DriverError& e) {
         faulted_ = true;
+        fault_ = e.what();
         finish(verdict::kFail, reason::kFixtureFault, e.what());
     } catch (const cloud::CloudError& e) {
         Poco::JSON::Object o;
@@ -663,6 +689,7 @@ void SlotFlow::finish(const std::string& verdict, const std::string& why,
             switch_power(verdict == verdict::kPass ? false : hw_.power_safe_on, false);
     } catch (const drivers::DriverError& e) {
         faulted_ = true;
+        fault_ = e.what();
         Poco::JSON::Object o;
         o.set("safe_state_failed", std::string(e.what()));
         event("actuator", to_json(o));
@@ -732,8 +759,13 @@ SlotView SlotFlow::view() const {
             v.step = "watching";
             break;
         case Step::Done:
-            v.step = faulted_ ? "faulted" : "done";
+            v.step = "done";
             break;
+    }
+    // A slot whose board is away shows it, idle or with its last verdict.
+    if (faulted_ && !busy()) {
+        v.step = "faulted";
+        v.fault = fault_;
     }
     v.led_color = led_.color;
     v.led_pattern = led_.pattern;

@@ -115,6 +115,12 @@ class SlotFlow {
     // Puts the slot's relays in their safe state (start-up, stop, fault). Unforced, a
     // channel already commanded to its safe state is not commanded again.
     void to_safe_state(bool force = true);
+    // What the board supervision says of the slot's boards, every tick: a cause while one of
+    // them is faulted (a unit in flight ends FAIL fixture_fault: its relays did not do what
+    // the flow commanded), nullopt once they are back (their outputs already driven safe by
+    // the supervision), when the slot is usable again.
+    void board_fault(const std::optional<std::string>& cause);
+    bool faulted() const { return faulted_; }
 
     SlotView view() const;
 
@@ -194,6 +200,7 @@ class SlotFlow {
     int removals_ = 0;
     bool quota_wait_logged_ = false;
     bool faulted_ = false;
+    std::optional<std::string> fault_;  // why, while faulted_
     std::map<std::string, double> measurements_;
     std::map<std::string, bool> commanded_;  // role -> last state the board confirmed
     vision::LedObservation led_;

@@ -13,6 +13,7 @@
 // holds no lock yet, and a feed that opened reads its first frame at the first poll.
 
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,9 @@ namespace linestation::vision {
 struct BackoffOptions {
     double first_s = 0.5;
     double max_s = 10.0;
+    // A live camera whose frames stay the same, bit for bit, this long is hung (a sensor's
+    // noise alone changes every frame): it is lost and reopened like one that went away.
+    double frozen_after_s = 1.0;
 };
 
 class CameraFeed {
@@ -73,6 +77,10 @@ class CameraFeed {
     void schedule_retry(double from_s);
     void pass_on_warnings(Poll& p);
     Poll lost() const;
+    // Drops the source (closed on the feed's thread) and schedules its reopen.
+    Poll drop(const std::string& why, Poll p);
+    // Whether a live frame repeats a frozen picture (see frozen_after_s).
+    bool frozen(const drivers::CameraFrame& frame);
     void run_opens(const std::stop_token& stop);
 
     Opener open_;
@@ -87,6 +95,9 @@ class CameraFeed {
     std::size_t warnings_passed_ = 0;  // of the current source's
     double last_live_t_ = -1e300;
     std::string error_;
+    std::optional<std::uint64_t> last_hash_;    // the last live frame's content
+    double same_since_s_ = 0;                   // when that content first came
+    std::optional<std::uint64_t> frozen_hash_;  // the picture a hung camera repeats
 
     // Shared with the feed's thread, under mutex_.
     mutable std::mutex mutex_;

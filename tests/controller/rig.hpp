@@ -40,6 +40,11 @@ struct RigOptions {
     // The cloud accounts as an admin adds them on the dashboard (the store keeps a
     // secret_ref naming an environment variable) instead of the station config's.
     bool admin_accounts = false;
+    // Runs on the twins before the station is assembled on them (a board down at start).
+    std::function<void(virtual_line::VirtualLine&)> before_station;
+    // Stands between the camera twin and the station (a camera that misbehaves).
+    std::function<std::unique_ptr<drivers::FrameSource>(std::unique_ptr<drivers::FrameSource>)>
+        camera;
 };
 
 struct Rig {
@@ -66,7 +71,11 @@ struct Rig {
         setup.clouds = vline->cloud_accounts();
         if (o.admin_accounts) setup.clouds = added_by_admin(setup.clouds);
         setup.wifi = vo.wifi;
-        setup.camera = [this] { return vline->open_camera(); };
+        setup.camera = [this] {
+            auto source = vline->open_camera();
+            return options.camera ? options.camera(std::move(source)) : std::move(source);
+        };
+        if (o.before_station) o.before_station(*vline);
         if (!o.vision) setup.leds = &vline->led_programs();
         setup.screen = &vline->screen();
         // Gateways are found on the LAN by a real UDP listener on loopback.

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "drivers/core/board_factory.hpp"
 #include "drivers/core/board_supervisor.hpp"
 #include "fixtures/virtual/boards/board_endpoints.hpp"
@@ -233,4 +236,224 @@ TEST(BoardTwins, TheVirtualFixtureRunsTheRealDriversOverTcp) {
                   "board twins: board \"reset-relays\": port \"/dev/ttyUSB0\" is not "
                   "tcp://127.0.0.1:PORT (0: any free port)");
     }
+}
+
+// The fault matrix's board cases (issue 16), each against the real driver and its twin: what
+// the driver does with the fault, and what the supervision makes of it.
+namespace {
+
+// A one-board fixture: slot A1's reset on channel 0, its power on channel 1 (safe: on).
+config::FixtureConfig one_board(const config::BoardConfig& board) {
+    config::FixtureConfig fixture;
+    fixture.boards = {board};
+    config::SlotConfig slot;
+    slot.id = "A1";
+    slot.reset = config::ChannelRef{board.id, 0};
+    slot.power = config::ChannelRef{board.id, 1};
+    slot.power_safe_on = true;
+    fixture.slots.push_back(slot);
+    return fixture;
+}
+
+// After `wait_s`, the board is reopened and back in its safe state: A1's reset released, its
+// power on.
+void expect_back_in_safe_state(FixtureBoards& boards, ManualClock& clock,
+                               const fixtures::VirtualBoard& twin, double wait_s) {
+    clock.advance(wait_s);
+    boards.poll();
+    EXPECT_FALSE(boards.slot_fault("A1")) << *boards.slot_fault("A1");
+    EXPECT_FALSE(twin.channel(0));
+    EXPECT_TRUE(twin.channel(1));
+}
+
+}  // namespace
+
+TEST(BoardFaultMatrix, CrcGarbageIsRetriedAndOnlyAStandingOneFaultsTheBoard) {
+    SystemClock wall;
+    ManualClock clock;
+    fixtures::ModbusTwin twin(1, 8, wall);
+    fixtures::TcpEndpoint server(twin);
+    FixtureBoards boards(one_board(tcp_board("resets", "modbus-rtu", server.url(), 8)), clock,
+                         [](const config::BoardConfig& b) { return open_board(b); });
+    // One corrupted reply, then noise before a good one: the driver's retry and its frame
+    // scan take them, the command is done and the board stays healthy.
+    twin.inject(BoardFault::bad_reply);
+    EXPECT_TRUE(boards.press_reset("A1", true));
+    EXPECT_TRUE(twin.channel(0));
+    twin.inject(BoardFault::garbage);
+    EXPECT_TRUE(boards.press_reset("A1", false));
+    EXPECT_FALSE(twin.channel(0));
+    EXPECT_FALSE(boards.slot_fault("A1"));
+    // Every reply corrupted: the board is faulted with the driver's cause, the slot with it.
+    twin.inject(BoardFault::bad_reply, -1);
+    EXPECT_FALSE(boards.press_reset("A1", true));
+    const auto fault = boards.slot_fault("A1");
+    ASSERT_TRUE(fault);
+    EXPECT_NE(fault->find("reply failed its CRC check (2 attempts)"), std::string::npos) << *fault;
+    try {
+        boards.output("resets")->set(0, true);
+        FAIL() << "a faulted board took a command";
+    } catch (const DriverError& e) {
+        EXPECT_EQ(e.board(), "resets");
+        EXPECT_NE(e.cause().find("faulted (reopening with backoff)"), std::string::npos);
+    }
+    twin.clear_faults();
+    // The press that had been commanded when the replies went bad is released.
+    expect_back_in_safe_state(boards, clock, twin, 0.5);
+}
+
+TEST(BoardFaultMatrix, ABoardThatNeverAnswersOverAPtyIsFaultedAndRetriedWithBackoff) {
+    SystemClock wall;
+    ManualClock clock;
+    fixtures::ModbusTwin twin(1, 8, wall);
+    fixtures::PtyEndpoint pty(twin);
+    auto entry = tcp_board("resets", "modbus-rtu", pty.path(), 8);
+    FixtureBoards boards(
+        one_board(entry), clock, [](const config::BoardConfig& b) { return open_board(b); },
+        Backoff{0.5, 2.0, 2.0});
+    ASSERT_FALSE(boards.slot_fault("A1"));
+    twin.inject(BoardFault::no_answer, -1);
+    EXPECT_FALSE(boards.press_reset("A1", true));
+    EXPECT_TRUE(twin.channel(0));  // the board did it; its answer never came
+    ASSERT_TRUE(boards.slot_fault("A1"));
+    EXPECT_NE(boards.slot_fault("A1")->find("no answer within 40 ms (2 attempts)"),
+              std::string::npos);
+    auto* board = boards.board("resets");
+    for (const double wait : {0.5, 1.0, 2.0, 2.0}) {  // backoff doubles, capped
+        EXPECT_DOUBLE_EQ(board->next_retry_s() - clock.now_s(), wait);
+        clock.advance(wait);
+        boards.poll();
+        EXPECT_FALSE(board->healthy());
+    }
+    twin.clear_faults();
+    clock.advance(2.0);
+    boards.poll();
+    EXPECT_TRUE(board->healthy());
+    EXPECT_FALSE(twin.channel(0));  // released before anything else used the board
+}
+
+TEST(BoardFaultMatrix, ALateAnswerWithinTheTimeoutIsTakenOneBeyondItIsAFault) {
+    SystemClock wall;
+    ManualClock clock;
+    fixtures::ModbusTwin twin(1, 8, wall);
+    fixtures::TcpEndpoint server(twin);
+    auto entry = tcp_board("resets", "modbus-rtu", server.url(), 8);
+    entry.serial.timeout_ms = 300;
+    FixtureBoards boards(one_board(entry), clock,
+                         [](const config::BoardConfig& b) { return open_board(b); });
+    twin.set_late_by(0.1);
+    twin.inject(BoardFault::late, -1);
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_TRUE(boards.press_reset("A1", true));
+    const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_GE(took, 0.1);  // it did wait for the late answer
+    EXPECT_FALSE(boards.slot_fault("A1"));
+    EXPECT_TRUE(twin.channel(0));
+    // Later than the driver waits, on every attempt (a reply that came within the retry's
+    // wait would answer the same request and rightly count): faulted, never taken for done.
+    twin.set_late_by(1.0);
+    EXPECT_FALSE(boards.press_reset("A1", false));
+    ASSERT_TRUE(boards.slot_fault("A1"));
+    EXPECT_NE(boards.slot_fault("A1")->find("no answer within 300 ms"), std::string::npos)
+        << *boards.slot_fault("A1");
+    twin.clear_faults();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the late replies drain
+    expect_back_in_safe_state(boards, clock, twin, 0.5);
+}
+
+TEST(BoardFaultMatrix, ATcpLinkDownFaultsTheBoardAndItIsReopenedWhenTheLinkIsBack) {
+    SystemClock wall;
+    ManualClock clock;
+    fixtures::ModbusTwin twin(1, 8, wall);
+    fixtures::TcpEndpoint server(twin);
+    FixtureBoards boards(one_board(tcp_board("resets", "modbus-rtu", server.url(), 8)), clock,
+                         [](const config::BoardConfig& b) { return open_board(b); });
+    EXPECT_TRUE(boards.press_reset("A1", true));
+    twin.set_link(false);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the server drops us
+    EXPECT_FALSE(boards.press_reset("A1", false));
+    EXPECT_TRUE(twin.channel(0));  // still pressed: nothing reached the board
+    ASSERT_TRUE(boards.slot_fault("A1"));
+    clock.advance(0.5);
+    boards.poll();  // the reconnect is refused: still faulted
+    EXPECT_TRUE(boards.slot_fault("A1"));
+    const auto health = boards.health();
+    ASSERT_EQ(health.size(), 1u);
+    EXPECT_FALSE(health[0].healthy);
+    EXPECT_NE(health[0].cause.find(server.url()), std::string::npos) << health[0].cause;
+    twin.set_link(true);
+    expect_back_in_safe_state(boards, clock, twin, 1.0);  // the press released on reconnect
+    EXPECT_GE(server.connections(), 2);
+}
+
+TEST(BoardFaultMatrix, AnUnpluggedSerialBoardIsFoundOnItsNewPtyAndPutSafe) {
+    SystemClock wall;
+    ManualClock clock;
+    fixtures::ModbusTwin twin(1, 8, wall);
+    fixtures::PtyEndpoint pty(twin);
+    // A replug may give the adapter another device name; the opener asks where it is now,
+    // as a usb:VID:PID port does.
+    FixtureBoards boards(one_board(tcp_board("resets", "modbus-rtu", pty.path(), 8)), clock,
+                         [&](config::BoardConfig b) {
+                             b.port = pty.path();
+                             return open_board(b);
+                         });
+    EXPECT_TRUE(boards.press_reset("A1", true));
+    pty.unplug();
+    EXPECT_FALSE(boards.press_reset("A1", false));
+    EXPECT_TRUE(boards.slot_fault("A1"));
+    clock.advance(0.5);
+    boards.poll();
+    EXPECT_TRUE(boards.slot_fault("A1"));  // still unplugged
+    pty.replug();
+    expect_back_in_safe_state(boards, clock, twin, 1.0);
+}
+
+TEST(BoardFaultMatrix, ABoardDownAtStartIsFaultedNotFatalAndReopenedInTheBackground) {
+    SystemClock wall;
+    fixtures::ModbusTwin twin(1, 8, wall);
+    fixtures::TcpEndpoint server(twin);
+    twin.set_link(false);
+    FixtureBoards boards(
+        one_board(tcp_board("resets", "modbus-rtu", server.url(), 8)), wall,
+        [](const config::BoardConfig& b) { return open_board(b); }, Backoff{0.05, 0.2, 2.0});
+    ASSERT_TRUE(boards.slot_fault("A1"));
+    boards.reopen_in_background(5);
+    twin.set_link(true);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (boards.slot_fault("A1") && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_FALSE(boards.slot_fault("A1"));
+    EXPECT_TRUE(twin.channel(1));  // its safe state came first
+    EXPECT_TRUE(boards.press_reset("A1", true));
+    EXPECT_TRUE(twin.channel(0));
+}
+
+TEST(BoardFaultMatrix, ABoardThatGoesAwayWhileIdleIsFaultedByItsIdleProbe) {
+    SystemClock wall;
+    ManualClock clock;
+    fixtures::ModbusTwin twin(1, 8, wall);
+    fixtures::TcpEndpoint server(twin);
+    FixtureBoards boards(one_board(tcp_board("resets", "modbus-rtu", server.url(), 8)), clock,
+                         [](const config::BoardConfig& b) { return open_board(b); });
+    boards.probe_idle_boards(2.0);
+    const auto reads = [&] {
+        int n = 0;
+        for (const auto& r : twin.log()) n += r.command.rfind("read", 0) == 0;
+        return n;
+    };
+    const int opened_with = reads();
+    clock.advance(1.0);
+    boards.poll();
+    EXPECT_EQ(reads(), opened_with);  // used a second ago: left alone
+    clock.advance(1.0);
+    boards.poll();
+    EXPECT_EQ(reads(), opened_with + 1);  // idle 2 s: read once
+    EXPECT_FALSE(boards.slot_fault("A1"));
+    twin.inject(BoardFault::no_answer, -1);
+    clock.advance(2.0);
+    boards.poll();
+    ASSERT_TRUE(boards.slot_fault("A1"));  // seen while idle, before a unit needed it
+    EXPECT_NE(boards.slot_fault("A1")->find("read coil 0"), std::string::npos);
 }

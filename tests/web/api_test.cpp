@@ -554,6 +554,32 @@ TEST_F(WebApi, MetricsCountVerdictsByReason) {
     EXPECT_NE(m.body.find("linestation_quota_limit_per_account 100"), std::string::npos);
 }
 
+// What the line says of its camera and boards reaches /api/health and /metrics as it is.
+TEST_F(WebApi, HealthAndMetricsShowTheCameraAndEveryBoard) {
+    line->set_fixture_health(false, {{"power-relays", true, ""},
+                                     {"reset-relays", false,
+                                      "reset-relays on tcp://10.0.0.5:4001: "
+                                      "connection closed"}});
+    auto h = ApiClient(server->port()).get("/api/health");
+    ASSERT_EQ(h.status, 200);
+    auto body = h.json();
+    EXPECT_FALSE(body->getValue<bool>("camera_ok"));
+    EXPECT_EQ(body->getValue<int>("boards_faulted"), 1);
+    auto boards = body->getArray("boards");
+    ASSERT_EQ(boards->size(), 2u);
+    EXPECT_TRUE(boards->getObject(0)->getValue<bool>("ok"));
+    EXPECT_FALSE(boards->getObject(0)->has("cause"));
+    EXPECT_EQ(boards->getObject(1)->getValue<std::string>("id"), "reset-relays");
+    EXPECT_NE(boards->getObject(1)->getValue<std::string>("cause").find("connection closed"),
+              std::string::npos);
+    auto m = ApiClient(server->port()).get("/metrics");
+    ASSERT_EQ(m.status, 200);
+    EXPECT_NE(m.body.find("linestation_camera_ok 0"), std::string::npos) << m.body;
+    EXPECT_NE(m.body.find("linestation_fixture_boards_faulted 1"), std::string::npos);
+    EXPECT_NE(m.body.find("linestation_board_ok{board=\"power-relays\"} 1"), std::string::npos);
+    EXPECT_NE(m.body.find("linestation_board_ok{board=\"reset-relays\"} 0"), std::string::npos);
+}
+
 TEST_F(WebApi, OpenApiDescribesEveryRouteTheServerAnswers) {
     ApiClient c(server->port());
     auto a = c.get("/api/openapi.json");

@@ -42,7 +42,17 @@ HealthReport TestLine::health() {
     h.station_id = "station-1";
     h.store_ok = true;
     h.schema_version = 2;
+    std::lock_guard lock(mutex_);
+    h.camera_ok = camera_ok_;
+    h.boards = boards_;
+    for (const auto& b : boards_) h.boards_faulted += b.ok ? 0 : 1;
     return h;
+}
+
+void TestLine::set_fixture_health(bool camera_ok, std::vector<HealthReport::Board> boards) {
+    std::lock_guard lock(mutex_);
+    camera_ok_ = camera_ok;
+    boards_ = std::move(boards);
 }
 
 std::vector<SlotView> TestLine::slots() {

@@ -40,6 +40,8 @@ class TestLine : public StationService {
     // Changes one slot's LED and publishes it (live-update tests and benchmarks).
     void set_led(const std::string& slot, const std::string& color, const std::string& pattern);
     std::vector<std::string> calls();
+    // What health() reports of the camera and the boards (a test sets a fault).
+    void set_fixture_health(bool camera_ok, std::vector<HealthReport::Board> boards);
     // Replaces the running batch's code by a new one (as the scheduler does before
     // expiry) and announces it.
     void rotate_qr();
@@ -57,6 +59,8 @@ class TestLine : public StationService {
     store::Store* store_;
     std::vector<std::string> recipes_;
     std::mutex mutex_;
+    bool camera_ok_ = true;
+    std::vector<HealthReport::Board> boards_;
     std::vector<SlotView> slots_;
     BatchView batch_;
     std::int64_t qr_generation_ = 0;
