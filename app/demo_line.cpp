@@ -25,7 +25,8 @@ DemoLine::DemoLine(Runtime& runtime, const config::FixtureConfig& fixture,
     setup.clouds = twins_->cloud_accounts();
     setup.wifi = vo.wifi;
     setup.camera = [this] { return twins_->open_camera(); };
-    setup.screen = &twins_->screen();
+    screen_ = std::make_unique<TwinScreen>(twins_->screen());
+    setup.screen = screen_.get();
     // The virtual barcode scanner reads the device's serial off its label.
     setup.scan_serial = [this](const std::string& slot) -> std::optional<std::string> {
         return twins_->label(slot);

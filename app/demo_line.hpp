@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "app/line_assembly.hpp"
+#include "app/twin_parts.hpp"
 #include "fixtures/virtual/line/virtual_line.hpp"
 #include "station/runtime.hpp"
 
@@ -31,6 +32,7 @@ class DemoLine {
     Runtime& runtime_;
     SystemClock clock_;
     std::unique_ptr<virtual_line::VirtualLine> twins_;
+    std::unique_ptr<TwinScreen> screen_;
     std::unique_ptr<StationLine> station_;
     double load_s_;
     std::mutex mutex_;

@@ -9,7 +9,7 @@ namespace linestation::app {
 int run_simulate(const Args& args) {
     CommandLine cli("simulate",
                     "--slots N --units M [--mix FILE] [--seed S] [--db FILE] "
-                    "[--json] [--progress]",
+                    "[--world] [--json] [--progress]",
                     "Runs a shift on the virtual line on virtual time, as fast as the machine "
                     "allows, and prints the verdicts by reason and how many disagree with the "
                     "devices' hidden truth. With --json the last line is one JSON object.");
@@ -21,6 +21,9 @@ int run_simulate(const Args& args) {
         .option("fps", "F", "camera frame rate, the simulation's step (default 10)")
         .option("recipe", "FILE", "recipe (default recipes/tuya-ipc-camera.json)")
         .flag("no-vision", "report LED states directly instead of rendering camera frames")
+        .flag("world",
+              "the world's faults: cloud latency 50-3000 ms, 503 bursts and stalls; camera "
+              "frames lost and brightness drifting")
         .flag("json", "print the summary as one JSON object on the last line")
         .flag("progress", "print one line per committed verdict");
     if (!cli.parse(args, std::cout)) return 0;
@@ -32,6 +35,7 @@ int run_simulate(const Args& args) {
     o.fps = cli.number_value("fps", 10);
     if (!(o.fps >= 1 && o.fps <= 120)) throw UsageError("simulate: --fps must be 1..120");
     o.vision = !cli.has("no-vision");
+    o.world = cli.has("world");
     if (cli.has("mix")) o.mix = virtual_line::load_mix(cli.value("mix"));
     if (cli.has("db")) o.db = cli.value("db");
     if (cli.has("recipe")) o.recipe = cli.value("recipe");

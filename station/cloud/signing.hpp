@@ -1,7 +1,7 @@
 #pragma once
-// Tuya OpenAPI request signing, shared by the client (to sign) and the cloud emulator (to
-// check): the same code on both sides would hide a shared mistake, so the tests also check
-// it against Tuya's published example and against `openssl dgst`.
+// Tuya OpenAPI request signing, for the client. The cloud twin checks signatures with code
+// of its own (a shared mistake would hide itself), and the tests check this against Tuya's
+// published example and against `openssl dgst`.
 
 #include <cstdint>
 #include <map>

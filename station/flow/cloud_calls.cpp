@@ -15,6 +15,11 @@ int CloudCalls::outstanding() const {
     return outstanding_;
 }
 
+int CloudCalls::running() const {
+    std::lock_guard lock(mutex_);
+    return outstanding_ - static_cast<int>(done_.size());
+}
+
 void CloudCalls::completed(Completion c) {
     std::lock_guard lock(mutex_);
     done_.push_back(std::move(c));

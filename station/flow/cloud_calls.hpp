@@ -31,6 +31,9 @@ class CloudCalls {
     std::vector<Completion> take_completed();
     // Requests submitted and not yet taken back as completions.
     int outstanding() const;
+    // Requests submitted and not yet finished (a simulation on virtual time waits for them
+    // before it moves the clock).
+    int running() const;
 
   protected:
     void completed(Completion c);

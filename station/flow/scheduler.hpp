@@ -145,6 +145,7 @@ class QrScheduler {
     int watched() const { return static_cast<int>(strays_.size()); }
     // Cloud requests sent and not yet answered.
     int cloud_requests_outstanding() const { return calls_->outstanding(); }
+    int cloud_requests_running() const { return calls_->running(); }
 
   private:
     struct Generation {

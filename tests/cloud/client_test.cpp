@@ -1,4 +1,5 @@
-// The Tuya client against the cloud emulator over real HTTP on loopback.
+// The Tuya client against the Tuya cloud twin (written from Tuya's documentation, apart from
+// the client) over real HTTP on loopback.
 #include <Poco/AutoPtr.h>
 #include <Poco/Channel.h>
 #include <Poco/Logger.h>
@@ -8,7 +9,6 @@
 
 #include <mutex>
 
-#include "station/cloud/signing.hpp"
 #include "tests/cloud/cloud_failure.hpp"
 #include "tests/cloud/cloud_test_env.hpp"
 #include "tests/common/process.hpp"
@@ -32,7 +32,7 @@ TEST(CloudClient, GetsAnAccessTokenThenAPairingToken) {
     EXPECT_EQ(token.expire_time_s, 300);
     EXPECT_EQ(client->counters().token_grants, 1);
     // The token is real: a device can use it.
-    EXPECT_TRUE(env.emulator.device_joined(token.combined(), "dev-1", kCamera, true).ok());
+    EXPECT_TRUE(env.device_reads(token.combined(), "dev-1", kCamera, true).ok());
 }
 
 TEST(CloudClient, KeepsOneConnectionForManyRequestsAndReconnectsAfterAFailure) {
@@ -41,12 +41,12 @@ TEST(CloudClient, KeepsOneConnectionForManyRequestsAndReconnectsAfterAFailure) {
     options.timeout_s = 0.3;
     auto client = std::make_unique<cloud::TuyaClient>(options, env.clock);
     for (int i = 0; i < 4; ++i) client->pairing_token(kOwnerUid);
-    EXPECT_EQ(env.emulator.requests_served(), 5);  // the access token, then four tokens
-    EXPECT_EQ(env.emulator.connections_accepted(), 1);
-    env.emulator.inject({.delay_count = 1, .delay_s = 1});
+    EXPECT_EQ(env.cloud.requests_served(), 5);  // the access token, then four tokens
+    EXPECT_EQ(env.cloud.connections_accepted(), 1);
+    env.cloud.stall_next(1, 1);
     client->pairing_token(kOwnerUid);  // the timed-out connection is dropped, the retry connects
     EXPECT_EQ(client->counters().retries, 1);
-    EXPECT_EQ(env.emulator.connections_accepted(), 2);
+    EXPECT_EQ(env.cloud.connections_accepted(), 2);
 }
 
 TEST(CloudClient, AcceptsTheEndpointWithATrailingSlash) {
@@ -74,7 +74,7 @@ TEST(CloudClient, AfterTheAccessTokenExpiredItGetsANewOneWithTheRefreshToken) {
     CloudEnv env;
     auto client = env.client();
     client->pairing_token(kOwnerUid);
-    env.emulator.expire_access_tokens();  // the cloud now answers 1010 "token is expired"
+    env.cloud.expire_access_tokens();  // the cloud now answers 1010 "token is expired"
     auto token = client->pairing_token(kOwnerUid);
     EXPECT_EQ(token.combined().size(), 14u);
     EXPECT_EQ(client->counters().token_refreshes, 1);
@@ -84,7 +84,7 @@ TEST(CloudClient, AnUnknownAccessTokenIsReplacedByANewGrant) {
     CloudEnv env;
     auto client = env.client();
     client->pairing_token(kOwnerUid);
-    env.emulator.revoke_access_tokens();  // the cloud now answers 1011 "token invalid"
+    env.cloud.revoke_access_tokens();  // the cloud now answers 1011 "token invalid"
     EXPECT_EQ(client->pairing_token(kOwnerUid).combined().size(), 14u);
     EXPECT_EQ(client->counters().token_grants, 2);
     EXPECT_EQ(client->counters().token_refreshes, 0);
@@ -94,7 +94,7 @@ TEST(CloudClient, ARefusedRefreshFallsBackToANewGrant) {
     CloudEnv env;
     auto client = env.client();
     client->pairing_token(kOwnerUid);
-    env.emulator.revoke_access_tokens();
+    env.cloud.revoke_access_tokens();
     env.clock.advance(7200 - 60);  // due for a refresh, with a refresh token the cloud forgot
     EXPECT_EQ(client->pairing_token(kOwnerUid).combined().size(), 14u);
     EXPECT_EQ(client->counters().token_refreshes, 1);
@@ -102,7 +102,7 @@ TEST(CloudClient, ARefusedRefreshFallsBackToANewGrant) {
 }
 
 TEST(CloudClient, ATokenRefusedAgainAfterRenewalIsTokenExpired) {
-    virtual_line::CloudEmulatorOptions options;
+    virtual_line::TuyaCloudTwinOptions options;
     options.access_token_lifetime_s = 0;  // every token is dead on arrival
     CloudEnv env(options);
     auto client = env.client();
@@ -140,57 +140,58 @@ TEST(CloudClient, AnotherAccountsUidIsPermissionDenied) {
 
 TEST(CloudClient, RemovingAnOfflineDeviceIsDeviceOffline) {
     CloudEnv env;
-    env.emulator.bind_device("dev-off", kCamera, kOwnerUid);
-    env.emulator.set_device_online("dev-off", false);
+    env.add_device("dev-off", kCamera, kOwnerUid);
+    env.cloud.set_online("dev-off", false);
     auto client = env.client();
     EXPECT_EQ(failure_of([&] { client->remove_device("dev-off"); }), CloudFailure::DeviceOffline);
-    EXPECT_EQ(env.emulator.bound_to("dev-off"), kOwnerUid);
+    EXPECT_EQ(env.cloud.bound_to("dev-off"), kOwnerUid);
 }
 
 TEST(CloudClient, RemovesDevicesUntilTheDailyQuotaThenNextDayAgain) {
-    virtual_line::CloudEmulatorOptions options;
+    virtual_line::TuyaCloudTwinOptions options;
     options.daily_unbinds_per_account = 2;
     CloudEnv env(options);
-    for (auto id : {"d1", "d2", "d3"}) env.emulator.bind_device(id, kCamera, "stranger");
+    for (auto id : {"d1", "d2", "d3"}) env.add_device(id, kCamera, "stranger");
     auto client = env.client(kPartnerClientId, kPartnerSecret);
     client->remove_device("d1");
     client->remove_device("d2");
-    EXPECT_FALSE(env.emulator.bound_to("d1"));
+    EXPECT_FALSE(env.cloud.bound_to("d1"));
     EXPECT_EQ(failure_of([&] { client->remove_device("d3"); }), CloudFailure::QuotaExceeded);
-    EXPECT_EQ(env.emulator.bound_to("d3"), "stranger");
+    EXPECT_EQ(env.cloud.bound_to("d3"), "stranger");
     env.clock.advance(24 * 3600);
     client->remove_device("d3");
-    EXPECT_FALSE(env.emulator.bound_to("d3"));
+    EXPECT_FALSE(env.cloud.bound_to("d3"));
 }
 
 TEST(CloudClient, PartnerCannotRemoveAProductItIsNotAuthorizedFor) {
     CloudEnv env;
-    env.emulator.bind_device("lock-1", kLock, "stranger");
+    env.add_device("lock-1", kLock, "stranger");
     auto client = env.client(kPartnerClientId, kPartnerSecret);
     EXPECT_EQ(failure_of([&] { client->remove_device("lock-1"); }), CloudFailure::PermissionDenied);
 }
 
 TEST(CloudClient, TokenPollListsSuccessesAndFailuresWithReasons) {
-    virtual_line::CloudEmulatorOptions options;
+    virtual_line::TuyaCloudTwinOptions options;
     options.daily_unbinds_per_product = 1;
+    options.wifi_failures_reach_cloud = true;
     CloudEnv env(options);
     auto client = env.client(kPartnerClientId, kPartnerSecret);
     auto token = client->pairing_token(kPartnerUid);
-    env.emulator.bind_device("cam-bound-1", kCamera, "stranger");
-    env.emulator.bind_device("cam-bound-2", kCamera, "stranger");
-    auto& emu = env.emulator;
-    EXPECT_EQ(emu.device_joined(token.combined(), "cam-bound-1", kCamera, true).result,
-              virtual_line::JoinResult::Unbound);
-    EXPECT_EQ(emu.device_joined(token.combined(), "cam-bound-2", kCamera, true).result,
+    env.add_device("cam-bound-1", kCamera, "stranger");
+    env.add_device("cam-bound-2", kCamera, "stranger");
+    const auto code = token.combined();
+    EXPECT_EQ(env.device_reads(code, "cam-bound-1", kCamera, true).result,
+              virtual_line::JoinResult::Rebound);
+    EXPECT_EQ(env.device_reads(code, "cam-bound-2", kCamera, true).result,
               virtual_line::JoinResult::QuotaExceeded);
-    EXPECT_EQ(emu.device_joined(token.combined(), "cam-wifi", kCamera, false).result,
-              virtual_line::JoinResult::WrongWifi);
-    EXPECT_EQ(emu.device_joined(token.combined(), "lock-1", kLock, true).result,
+    EXPECT_EQ(env.device_reads(code, "cam-wifi", kCamera, false).result,
+              virtual_line::JoinResult::WifiFailed);
+    EXPECT_EQ(env.device_reads(code, "lock-1", kLock, true).result,
               virtual_line::JoinResult::NoPermission);
-    EXPECT_EQ(emu.device_joined(token.combined(), "cam-new", kCamera, true).result,
+    EXPECT_EQ(env.device_reads(code, "cam-new", kCamera, true).result,
               virtual_line::JoinResult::Activated);
     env.clock.advance(301);
-    EXPECT_EQ(emu.device_joined(token.combined(), "cam-late", kCamera, true).result,
+    EXPECT_EQ(env.device_reads(code, "cam-late", kCamera, true).result,
               virtual_line::JoinResult::TokenExpired);
 
     auto devices = client->token_devices(token.token);
@@ -198,16 +199,20 @@ TEST(CloudClient, TokenPollListsSuccessesAndFailuresWithReasons) {
     EXPECT_EQ(devices.succeeded[0].device_id, "cam-bound-1");
     EXPECT_EQ(devices.succeeded[0].product_id, kCamera);
     EXPECT_EQ(devices.succeeded[1].device_id, "cam-new");
+    // The cloud's own codes and messages, passed through as the token poll lists them.
     ASSERT_EQ(devices.failed.size(), 4u);
-    EXPECT_EQ(devices.failed[0].code, cloud::pairing_failure::kQuotaExceeded);
-    EXPECT_EQ(devices.failed[1].code, cloud::pairing_failure::kWrongWifi);
-    EXPECT_EQ(devices.failed[2].code, cloud::pairing_failure::kNoPermission);
-    EXPECT_EQ(devices.failed[3].code, cloud::pairing_failure::kTokenExpired);
+    EXPECT_EQ(devices.failed[0].device_id, "cam-bound-2");
+    EXPECT_EQ(devices.failed[0].code, options.quota_exceeded.code);
+    EXPECT_EQ(devices.failed[1].code, options.wifi_failed.code);
+    EXPECT_EQ(devices.failed[2].code, options.no_permission.code);
+    EXPECT_EQ(devices.failed[3].code, options.token_expired.code);
+    EXPECT_EQ(devices.failed[3].device_id, "cam-late");
     EXPECT_THAT(devices.failed[0].message, HasSubstr("quota"));
 
+    // "Query device log": event 3 is the activation.
     auto logs = client->device_logs("cam-new");
-    EXPECT_THAT(logs, HasSubstr("activated"));
-    EXPECT_THAT(logs, HasSubstr(token.token));
+    EXPECT_THAT(logs, HasSubstr("\"event_id\":3"));
+    EXPECT_THAT(client->device_logs("cam-bound-1"), HasSubstr("\"event_id\":3"));
 }
 
 TEST(CloudClient, FactoryInformationForMoreThanTwentyDevicesTakesSeveralRequests) {
@@ -217,14 +222,14 @@ TEST(CloudClient, FactoryInformationForMoreThanTwentyDevicesTakesSeveralRequests
     std::vector<std::string> ids;
     for (int i = 0; i < 25; ++i) {
         ids.push_back("cam-" + std::to_string(i));
-        env.emulator.bind_device(ids.back(), kCamera, kOwnerUid);
+        env.add_device(ids.back(), kCamera, kOwnerUid);
     }
-    const auto before = env.emulator.requests_served();
+    const auto before = env.cloud.requests_served();
     auto infos = client->factory_infos(ids);  // the cloud refuses more than 20 ids at once
-    EXPECT_EQ(env.emulator.requests_served() - before, 2);
+    EXPECT_EQ(env.cloud.requests_served() - before, 2);
     ASSERT_EQ(infos.size(), 25u);
     EXPECT_EQ(infos[24].device_id, "cam-24");
-    EXPECT_FALSE(infos[24].uuid.empty());
+    EXPECT_EQ(infos[24].uuid, "uuid-cam-24");
     EXPECT_TRUE(client->factory_infos({}).empty());
 }
 
@@ -232,7 +237,7 @@ TEST(CloudClient, Retries5xxWithBackoffThenSucceeds) {
     CloudEnv env;
     auto client = env.client();
     client->connect();
-    env.emulator.inject({.status_count = 2, .status = 503});
+    env.cloud.fail_next(2, 503);
     client->pairing_token(kOwnerUid);
     EXPECT_EQ(client->counters().retries, 2);
     EXPECT_DOUBLE_EQ(env.paused_s, 0.5 + 1.0);  // backoff doubles
@@ -242,7 +247,7 @@ TEST(CloudClient, Persistent5xxIsUnavailableWithAClearMessage) {
     CloudEnv env;
     auto client = env.client();
     client->connect();
-    env.emulator.inject({.status_count = 10, .status = 500});
+    env.cloud.fail_next(10, 500);
     std::string message;
     EXPECT_EQ(failure_of([&] { client->pairing_token(kOwnerUid); }, &message),
               CloudFailure::Unavailable);
@@ -256,7 +261,7 @@ TEST(CloudClient, RetriesAfterATimeout) {
     options.timeout_s = 0.3;
     cloud::TuyaClient client(options, env.clock);
     client.connect();
-    env.emulator.inject({.delay_count = 1, .delay_s = 1.5});
+    env.cloud.stall_next(1, 1.5);
     auto token = client.pairing_token(kOwnerUid);
     EXPECT_EQ(token.combined().size(), 14u);
     EXPECT_EQ(client.counters().retries, 1);
@@ -267,14 +272,14 @@ TEST(CloudClient, MalformedAnswersAreClearErrorsNotCrashes) {
     auto client = env.client();
     client->connect();
     std::string message;
-    env.emulator.inject({.odd_result_count = 1});
+    env.cloud.garble_next(1);
     EXPECT_EQ(failure_of([&] { client->pairing_token(kOwnerUid); }, &message), CloudFailure::Other);
     EXPECT_THAT(message, HasSubstr("no result object"));
     const auto token = client->pairing_token(kOwnerUid).token;
-    env.emulator.inject({.odd_result_count = 1});
+    env.cloud.garble_next(1);
     EXPECT_EQ(failure_of([&] { client->token_devices(token); }, &message), CloudFailure::Other);
     EXPECT_THAT(message, HasSubstr("no result object"));
-    env.emulator.inject({.status_count = 1, .status = 200});
+    env.cloud.fail_next(1, 200);
     EXPECT_EQ(failure_of([&] { client->pairing_token(kOwnerUid); }, &message), CloudFailure::Other);
     EXPECT_THAT(message, HasSubstr("not a JSON object"));
     EXPECT_EQ(client->pairing_token(kOwnerUid).combined().size(), 14u);  // and it recovers
@@ -339,9 +344,9 @@ TEST(CloudClient, SecretsNeverReachTheLog) {
         client->pairing_token(kOwnerUid);
         env.clock.advance(7200 - 10);  // refresh by refresh token
         client->pairing_token(kOwnerUid);
-        env.emulator.expire_access_tokens();  // renewal after 1010
+        env.cloud.expire_access_tokens();  // renewal after 1010
         client->pairing_token(kOwnerUid);
-        env.emulator.inject({.status_count = 1});
+        env.cloud.fail_next(1);
         client->pairing_token(kOwnerUid);
         auto bad = env.client(kOwnerClientId, "wrong-secret-xyz");
         EXPECT_THROW(bad->connect(), CloudError);
@@ -351,7 +356,7 @@ TEST(CloudClient, SecretsNeverReachTheLog) {
         EXPECT_THAT(text, HasSubstr("refreshed"));
         EXPECT_THAT(text, ::testing::Not(HasSubstr(kOwnerSecret)));
         EXPECT_THAT(text, ::testing::Not(HasSubstr("wrong-secret-xyz")));
-        auto issued = env.emulator.issued_tokens();
+        auto issued = env.cloud.issued_secrets();
         EXPECT_GE(issued.size(), 6u);
         for (const auto& token : issued) EXPECT_THAT(text, ::testing::Not(HasSubstr(token)));
     }
@@ -368,11 +373,11 @@ namespace {
 
 TEST(CloudClient, TalksHttpsAndTrustsOnlyCertificatesItKnows) {
     TestCertificate tls;
-    virtual_line::CloudEmulatorOptions options;
+    virtual_line::TuyaCloudTwinOptions options;
     options.tls_certificate_file = tls.certificate;
     options.tls_private_key_file = tls.key;
     CloudEnv env(options);
-    ASSERT_EQ(env.emulator.endpoint().rfind("https://127.0.0.1:", 0), 0u);
+    ASSERT_EQ(env.cloud.endpoint().rfind("https://127.0.0.1:", 0), 0u);
 
     auto trusting = env.options();
     trusting.ca_file = tls.certificate;
@@ -395,7 +400,7 @@ namespace {
 TEST(CloudClient, RunsFromTheStationConfigurationsCloudSection) {
     CloudEnv env;
     config::CloudSettings settings;
-    settings.endpoint = env.emulator.endpoint();
+    settings.endpoint = env.cloud.endpoint();
     settings.client_id = kPartnerClientId;
     settings.secret = kPartnerSecret;
     settings.uid = kPartnerUid;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "app/line_assembly.hpp"
+#include "app/twin_parts.hpp"
 #include "fixtures/virtual/line/virtual_line.hpp"
 #include "station/config/recipe.hpp"
 #include "station/config/station_config.hpp"
@@ -76,8 +77,10 @@ struct Rig {
             return options.camera ? options.camera(std::move(source)) : std::move(source);
         };
         if (o.before_station) o.before_station(*vline);
-        if (!o.vision) setup.leds = &vline->led_programs();
-        setup.screen = &vline->screen();
+        programs = std::make_unique<app::TwinLedPrograms>(*vline);
+        if (!o.vision) setup.leds = programs.get();
+        screen = std::make_unique<app::TwinScreen>(vline->screen());
+        setup.screen = screen.get();
         // Gateways are found on the LAN by a real UDP listener on loopback.
         if (o.wired) setup.lan = app::LanPorts{0, 0, "127.0.0.1"};
         if (o.handover) {
@@ -143,6 +146,8 @@ struct Rig {
     config::Recipe recipe;
     std::unique_ptr<store::Store> store;
     std::unique_ptr<virtual_line::VirtualLine> vline;
+    std::unique_ptr<app::TwinLedPrograms> programs;
+    std::unique_ptr<app::TwinScreen> screen;
     std::unique_ptr<app::LineAssembly> assembly;
     flow::LanDiscovery* lan = nullptr;
     std::unique_ptr<flow::Line> line;

@@ -23,13 +23,14 @@ struct SchedulerRig {
                 {0, a.uid + "-s", "virtual", a.uid, a.uid, "owner", ""});
             accounts.push_back({id, a.uid, a.uid, a.cloud, quota, quota});
         }
-        scheduler =
-            std::make_unique<QrScheduler>(rig->clock, *rig->store, accounts,
-                                          linestation::config::WifiSettings{"ssid", "pw"}, &screen);
+        scheduler = std::make_unique<QrScheduler>(rig->clock, *rig->store, accounts,
+                                                  linestation::config::WifiSettings{"ssid", "pw"},
+                                                  &station_screen);
     }
     std::unique_ptr<Rig> rig;
     std::vector<linestation::flow::CloudAccount> accounts;
     linestation::virtual_line::VirtualScreen screen;
+    linestation::app::TwinScreen station_screen{screen};
     std::unique_ptr<QrScheduler> scheduler;
 };
 
@@ -154,7 +155,7 @@ TEST(Scheduler, ASlowCloudNeverHoldsTheTick) {
     linestation::flow::SchedulerOptions o;
     o.background_cloud = true;
     QrScheduler scheduler(s.rig->clock, *s.rig->store, s.accounts,
-                          linestation::config::WifiSettings{"ssid", "pw"}, &s.screen, o);
+                          linestation::config::WifiSettings{"ssid", "pw"}, &s.station_screen, o);
     ASSERT_EQ(scheduler.admit("A1", "tuya-ipc-camera"), Admission::Admitted);
     using Clock = std::chrono::steady_clock;
     double longest_ms = 0;

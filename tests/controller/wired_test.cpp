@@ -6,6 +6,7 @@
 #include <chrono>
 #include <thread>
 
+#include "fixtures/virtual/line/lan_broadcast.hpp"
 #include "station/clock/clock.hpp"
 #include "station/flow/lan_discovery.hpp"
 #include "tests/controller/rig.hpp"
@@ -32,6 +33,53 @@ bool wait_heard(const LanDiscovery& d, const std::string& id) {
     return d.heard(id).has_value();
 }
 }  // namespace
+
+namespace {
+std::vector<std::uint8_t> from_hex(const std::string& hex) {
+    std::vector<std::uint8_t> out;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+        out.push_back(static_cast<std::uint8_t>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+    return out;
+}
+
+// A broadcast captured from a real device on UDP 6667, with its decrypted text, as published
+// in andresviedma/tinytuya-kotlin (src/test/.../protocol/TuyaMessageTest.kt,
+// testDecode3_3_scan).
+const std::string kCapturedJson =
+    R"({"ip":"10.214.2.176","gwId":"bf1bd7f0bda4cbc644ichw","active":2,"ablilty":0,)"
+    R"("encrypt":true,"productKey":"keym4vvjhx4sd9kk","version":"3.3"})";
+const std::string kCapturedFrame =
+    "000055aa00000000000000130000009c00000000e8ade47bd7ff48369d1c8b0a78e48e3a3a70ea54f8867e9e"
+    "c7fc56b6751e75406e42babb86a7cda254b6f8aea1fe11f7f956d629c5e5f4c7486e62b69065c68ec2fb8459"
+    "b1155fc75d4bf6699f92cba4c0ba520148045e7605fa0498dfea5aab549982ac0f1f64dedb607dac87b8ca43"
+    "18aa61807b51b2352a27b165add3569b6eda8eea40e93b1e3fc14a2570e1827934e932340000aa55";
+}  // namespace
+
+// The gateway twin's 6667 broadcast is byte for byte what a real device sent.
+TEST(Wired, TwinBroadcastIsTheCapturedDeviceFrame) {
+    EXPECT_EQ(linestation::virtual_line::encrypted_broadcast(kCapturedJson),
+              from_hex(kCapturedFrame));
+}
+
+// The station hears both the captured frame and the twin's frames (6667 and 6666).
+TEST(Wired, StationDecodesTheCapturedFrameAndTheTwinsFrames) {
+    auto captured = decode_announcement(from_hex(kCapturedFrame));
+    ASSERT_TRUE(captured);
+    EXPECT_EQ(captured->gw_id, "bf1bd7f0bda4cbc644ichw");
+    EXPECT_EQ(captured->product_key, "keym4vvjhx4sd9kk");
+    EXPECT_EQ(captured->ip, "10.214.2.176");
+    EXPECT_TRUE(captured->active);
+    for (const auto& frame : {linestation::virtual_line::encrypted_broadcast(kJson, 41),
+                              linestation::virtual_line::plain_broadcast(kJson, 42)}) {
+        auto d = decode_announcement(frame);
+        ASSERT_TRUE(d);
+        EXPECT_EQ(d->gw_id, "bf1234567890abcdef");
+        EXPECT_EQ(d->product_key, "keyabcdefgh1234");
+        EXPECT_EQ(d->version, "3.3");
+        EXPECT_FALSE(d->active);
+    }
+}
 
 TEST(Wired, EncryptedFrameRoundTripsAndIsReallyEncrypted) {
     auto frame = encode_announcement(kJson, true, 7);

@@ -13,6 +13,7 @@
 
 #include "station/vision/led_scanner.hpp"
 #include "tests/vision/clip_scoring.hpp"
+#include "tests/vision/vision_clips.hpp"
 
 namespace {
 
@@ -35,7 +36,7 @@ int trace(std::uint64_t seed, const std::string& slot, double from, double to, i
     std::vector<vision::SlotRoi> rois;
     std::size_t mine = 0;
     for (std::size_t i = 0; i < spec.slots.size(); ++i) {
-        rois.push_back({spec.slots[i], spec.rois[i]});
+        rois.push_back({spec.slots[i], roi_of(spec.rois[i])});
         if (spec.slots[i] == slot) mine = i;
     }
     std::cout << virtual_line::truth_json(spec) << "\n";
@@ -47,7 +48,7 @@ int trace(std::uint64_t seed, const std::string& slot, double from, double to, i
     while (auto f = player.next()) {
         auto changed = scanner.process(f->image, f->t);
         if (f->t < from || f->t > to) continue;
-        auto s = vision::measure_roi(f->image, spec.rois[mine]);
+        auto s = vision::measure_roi(f->image, roi_of(spec.rois[mine]));
         std::cout << f->t << " " << vision::color_name(scanner.frame_color(mine))
                   << " L=" << s.level << " clip=" << s.clipped_fraction
                   << " halo_hue=" << vision::chroma_of(s.halo_rgb).hue

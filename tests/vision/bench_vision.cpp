@@ -15,6 +15,7 @@
 
 #include "fixtures/virtual/camera/led_clip.hpp"
 #include "station/vision/led_scanner.hpp"
+#include "tests/vision/vision_clips.hpp"
 
 namespace {
 
@@ -53,7 +54,7 @@ struct Fixture64 {
             p.freq_hz = 0.5 + (i % 7) * 0.5;
             script.phases.push_back(p);
             spec.scripts.push_back(script);
-            rois.push_back({spec.slots.back(), spec.rois.back()});
+            rois.push_back({spec.slots.back(), roi_of(spec.rois.back())});
         }
     }
     void render(int count) {

@@ -1,5 +1,7 @@
 #include "tests/vision/clip_scoring.hpp"
 
+#include "tests/vision/vision_clips.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -247,7 +249,7 @@ std::vector<vision::LedObservation> observe(const virtual_line::ClipSpec& spec,
                                             const config::Recipe* recipe) {
     std::vector<vision::SlotRoi> rois;
     for (std::size_t i = 0; i < spec.slots.size(); ++i)
-        rois.push_back({spec.slots[i], spec.rois[i]});
+        rois.push_back({spec.slots[i], roi_of(spec.rois[i])});
     vision::LedScanner scanner(rois, recipe, options);
     virtual_line::ClipPlayer player(spec);
     std::vector<vision::LedObservation> seen;

@@ -47,7 +47,7 @@ std::vector<LedColor> frame_colors(const char* color, double brightness, std::ui
     auto spec =
         testing::clip_of({script({phase(0, "off", "off"), phase(0.5, color, "steady")})}, 1.5, cam);
     spec.camera.led_brightness = brightness;
-    LedScanner scanner({{"A1", spec.rois[0]}});
+    LedScanner scanner({{"A1", roi_of(spec.rois[0])}});
     virtual_line::ClipPlayer player(spec);
     std::vector<LedColor> colors;
     while (auto f = player.next()) {
@@ -65,7 +65,7 @@ TEST(VisionColor, SaturatedCoreColourComesFromTheHalo) {
     virtual_line::ClipPlayer player(spec);
     auto frame = player.next();
     ASSERT_TRUE(frame);
-    auto sample = measure_roi(frame->image, spec.rois[0]);
+    auto sample = measure_roi(frame->image, roi_of(spec.rois[0]));
     EXPECT_GT(sample.clipped_fraction, 0.02);
     EXPECT_EQ(ColorTable().classify(sample.halo_rgb), LedColor::Red);
     for (auto c : frame_colors("red", 12, 3)) EXPECT_EQ(c, LedColor::Red);
@@ -101,7 +101,7 @@ TEST(VisionColor, YellowishAmberUnderAWhiteBalanceErrorIsAmberSteady) {
         auto spec = testing::clip_of(
             {script({phase(0, "off", "off"), phase(0.5, "amber", "steady")})}, 4.0, cam);
         spec.camera.white_balance = {0.88, 1.0, 1.12};
-        spec.units[0].emission[static_cast<std::size_t>(LedColor::Amber)] =
+        spec.units[0].emission[static_cast<std::size_t>(virtual_line::LedLight::Amber)] =
             virtual_line::hue_to_rgb(46, 0.97);
         auto seen = testing::observe(spec);
         ASSERT_FALSE(seen.empty()) << seed;

@@ -213,7 +213,7 @@ TEST(VisionCameraFeed, LossIsReportedRetriedWithBackoffAndNoStaleState) {
             return std::make_unique<FlakyCamera>(spec, present);
         },
         clock, {0.5, 4.0});
-    LedScanner scanner({{"A1", spec.rois[0]}}, nullptr, TrackerOptions{});
+    LedScanner scanner({{"A1", roi_of(spec.rois[0])}}, nullptr, TrackerOptions{});
     std::vector<LedObservation> seen;
     // The constructor opened it once.
     std::vector<double> attempts(static_cast<std::size_t>(feed.reopen_attempts()), 0.0);
@@ -350,7 +350,8 @@ TEST(VisionCameraFeed, DestroyingTheFeedWaitsForAHangingReopen) {
 TEST(VisionSnapshot, AnnotatedPngShowsEverySlot) {
     auto spec = testing::clip_of(
         {script({phase(0, "red", "steady")}), script({phase(0, "off", "off")})}, 1.0, {});
-    LedScanner scanner({{"A1", spec.rois[0]}, {"A2", spec.rois[1]}}, nullptr, TrackerOptions{});
+    LedScanner scanner({{"A1", roi_of(spec.rois[0])}, {"A2", roi_of(spec.rois[1])}}, nullptr,
+                       TrackerOptions{});
     virtual_line::ClipPlayer player(spec);
     cv::Mat last;
     while (auto f = player.next()) {

@@ -57,7 +57,7 @@ TEST(VisionCameraFeed, NetworkCameraThatGoesAwayIsLostThenReopened) {
     drivers::CameraSettings settings;
     settings.source = camera.url();
     CameraFeed feed([&] { return drivers::open_frame_source(settings); }, clock, {0.2, 0.8});
-    LedScanner scanner({{"A1", spec.rois[0]}}, nullptr, TrackerOptions{});
+    LedScanner scanner({{"A1", roi_of(spec.rois[0])}}, nullptr, TrackerOptions{});
     std::vector<LedObservation> seen;
     double start = clock.now_s();
     bool stopped = false, restarted = false;

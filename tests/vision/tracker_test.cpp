@@ -454,7 +454,8 @@ TEST(VisionTracker, CameraLossDecidesNothingUntilFramesProveAState) {
             }
             continue;
         }
-        if (auto o = tracker.update(f->t, measure_roi(f->image, spec.rois[0]))) seen.push_back(*o);
+        if (auto o = tracker.update(f->t, measure_roi(f->image, roi_of(spec.rois[0]))))
+            seen.push_back(*o);
     }
     ASSERT_TRUE(lost_once);
     ASSERT_EQ(seen.size(), 3u);

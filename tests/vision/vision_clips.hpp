@@ -5,6 +5,15 @@
 #include <vector>
 
 #include "fixtures/virtual/camera/led_clip.hpp"
+#include "station/vision/led_color.hpp"
+
+namespace linestation::virtual_line {
+// A clip's LED region as the station's vision takes it (the twin keeps its own rectangle;
+// found by argument-dependent lookup wherever a test names a clip's region).
+inline vision::RoiRect roi_of(const ClipRect& r) {
+    return {r.x, r.y, r.w, r.h};
+}
+}  // namespace linestation::virtual_line
 
 namespace linestation::testing {
 

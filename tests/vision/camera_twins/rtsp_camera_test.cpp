@@ -138,7 +138,8 @@ void CameraRtspTwin::watch_unplug_and_replug(
     double start_s = clock.now_s();
     CameraFeed feed([&] { return drivers::open_frame_source(settings(opened)); }, clock,
                     {0.2, 0.8});
-    LedScanner leds({{"A1", spec_.rois[0]}, {"A2", spec_.rois[1]}}, nullptr, TrackerOptions{});
+    LedScanner leds({{"A1", roi_of(spec_.rois[0])}, {"A2", roi_of(spec_.rois[1])}}, nullptr,
+                    TrackerOptions{});
     auto w = testing::watch_loss_and_return(
         feed, leds, clock, 2, 2.5, 2, [&] { stop(); }, [&] { start(port, twin_args); }, 55);
     std::set<std::string> slots;

@@ -60,7 +60,7 @@ class CameraV4l2Twin : public ::testing::Test {
         return s;
     }
     LedScanner scanner() const {
-        return LedScanner({{"A1", spec_.rois[0]}, {"A2", spec_.rois[1]}}, nullptr,
+        return LedScanner({{"A1", roi_of(spec_.rois[0])}, {"A2", roi_of(spec_.rois[1])}}, nullptr,
                           TrackerOptions{});
     }
 
