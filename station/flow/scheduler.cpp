@@ -650,6 +650,16 @@ std::string QrScheduler::identified_by(const std::string& slot) const {
     return it == members_.end() ? std::string{} : it->second.identified_by;
 }
 
+void QrScheduler::doubt(const std::string& slot) {
+    auto it = members_.find(slot);
+    if (it == members_.end() || it->second.identified_by.rfind("elimination", 0) != 0) return;
+    auto& m = it->second;
+    accounted_.erase(m.device_id);
+    m.device_id.clear();
+    m.identified_by.clear();
+    m.outcome.reset();
+}
+
 std::vector<std::string> QrScheduler::unmatched_ids(const std::string& slot,
                                                     bool refused_unseen) const {
     std::vector<std::string> ids;
