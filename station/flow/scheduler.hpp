@@ -234,6 +234,7 @@ class QrScheduler {
         std::string token;
         double from = 0;
         std::optional<double> until;
+        double expires_at = 0;  // the cloud takes it no longer: asked about until then
     };
     std::vector<Shown> shown_history_;
     std::set<std::pair<std::size_t, std::string>> polls_pending_;

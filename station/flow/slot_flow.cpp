@@ -509,6 +509,7 @@ void SlotFlow::watch(double now) {
     }
     if (led_state_ == "online" && !seen_online_) {
         seen_online_ = true;
+        online_since_ = led_.since;
         measurements_["time_to_online_s"] = now - joined_at_;
     }
     if (led_state_ == "pair_failed_cloud") seen_cloud_refusal_ = true;
@@ -521,13 +522,16 @@ void SlotFlow::watch(double now) {
     // A single-colour LED has no failure pattern ("Wi-Fi 快连模式": dark while it connects
     // to the router, steady once connected): a device back in pairing mode after going dark
     // never reached the router if it was never steady, and was refused by the cloud if it was.
-    if (since_join && led_state_ == "ready" && (seen_dark_ || seen_online_)) {
-        if (!seen_online_) {
-            finish(verdict::kFail, reason::kWifiRejected,
-                   "it went dark to join the router and came back to pairing mode without "
-                   "connecting");
-            return;
-        }
+    // Connected and then dark or back in pairing mode, with no success: the cloud refused it
+    // (it may be pairing again already, with the next code on the screen).
+    if (since_join && led_state_ == "ready" && seen_dark_ && !seen_online_) {
+        finish(verdict::kFail, reason::kWifiRejected,
+               "it went dark to join the router and came back to pairing mode without "
+               "connecting");
+        return;
+    }
+    if (seen_online_ && !led_.camera_lost && led_.since > online_since_ &&
+        (led_state_ == "ready" || led_state_ == "off")) {
         seen_cloud_refusal_ = true;
     }
     // Unbinding (QR or wired) ends with the device reset, never online on our account.
