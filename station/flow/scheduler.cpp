@@ -691,12 +691,7 @@ std::vector<std::string> QrScheduler::unmatched_ids(const std::string& slot,
         auto d = last_devices_.find({*m.account, t});
         if (d == last_devices_.end()) continue;
         auto add = [&](const std::string& id) {
-            // A device whose factory information carries another label is not this unit.
-            const bool another_label = !m.label.empty() &&
-                                       m.label_kind != config::UnitLabel::DeviceId &&
-                                       factory_.count(id) && !label_matches(m, id);
-            if (!accounted_.count(id) && !another_label &&
-                std::find(ids.begin(), ids.end(), id) == ids.end()) {
+            if (!accounted_.count(id) && std::find(ids.begin(), ids.end(), id) == ids.end()) {
                 ids.push_back(id);
             }
         };
