@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -15,7 +16,9 @@
 
 #include "app/simulation.hpp"
 #include "fixtures/virtual/line/virtual_line.hpp"
+#include "station/clock/clock.hpp"
 #include "station/config/recipe.hpp"
+#include "station/qr/pairing_qr.hpp"
 #include "tests/common/process.hpp"
 
 namespace {
@@ -126,6 +129,123 @@ TEST(Flows, AMixOfAnotherProductIsRefused) {
         EXPECT_NE(std::string(e.what()).find("its devices are tuya-smart-plug"), std::string::npos)
             << e.what();
     }
+}
+
+using linestation::virtual_line::Binding;
+using linestation::virtual_line::DeviceFamily;
+using linestation::virtual_line::DeviceTraits;
+using linestation::virtual_line::LedProgram;
+using linestation::virtual_line::TuyaCloudTwin;
+using linestation::virtual_line::VirtualDevice;
+
+// A device of one product on its own, stepped at 10 Hz on virtual time.
+struct Bench {
+    explicit Bench(DeviceFamily family, bool silent = false) : cloud(clock) {
+        const auto& spec = family == DeviceFamily::Plug      ? "tuya-smart-plug"
+                           : family == DeviceFamily::Gateway ? "tuya-wired-gateway"
+                                                             : "tuya-ipc-camera";
+        const auto& p = linestation::virtual_line::virtual_product(spec);
+        cloud.add_device({"d1", "uuid1", "sn1", "mac1", p.id, p.category, "d1", p.binding},
+                         "customer");
+        DeviceTraits t;
+        t.family = p.family;
+        t.led_color = p.led_color;
+        t.boot_s = 3;
+        t.scan_s = 0.5;
+        t.join_s = 4;
+        t.activate_s = 2;
+        t.silent = silent;
+        device = std::make_unique<VirtualDevice>(
+            "d1", p.id, linestation::virtual_line::DeviceTruth{}, t, cloud,
+            linestation::virtual_line::Router{"ssid", "pw"}, 0);
+    }
+    void run(double seconds, bool button = false, const cv::Mat& screen = {}) {
+        const double end = clock.now_s() + seconds;
+        while (clock.now_s() < end - 1e-9) {
+            clock.advance(0.1);
+            device->step(clock.now_s(), true, button, screen);
+        }
+    }
+    // A long press of its reset button, then its boot.
+    void reset() {
+        run(3, true);
+        run(0.1);
+    }
+    linestation::ManualClock clock;
+    TuyaCloudTwin cloud;
+    std::unique_ptr<VirtualDevice> device;
+};
+
+const LedProgram kDark{};
+
+}  // namespace
+
+namespace linestation::virtual_line {
+void PrintTo(const LedProgram& p, std::ostream* out) {
+    *out << p.color << " " << p.pattern << " " << p.freq_hz << " Hz";
+}
+}  // namespace linestation::virtual_line
+
+namespace {
+
+// Tuya's "Wi-Fi EZ Mode": ready for EZ pairing is a fast blink; "Wi-Fi 快连模式": dark while
+// it connects to the router, steady once connected; a refused pairing is EZ mode again.
+TEST(Twins, APlugsOneLedBlinksFastWhenReadyIsDarkWhileJoiningAndSteadyOnceConnected) {
+    Bench b(DeviceFamily::Plug);
+    EXPECT_EQ(b.device->led(), (LedProgram{"blue", "steady", 0})) << "bound and online";
+    b.reset();
+    EXPECT_EQ(b.device->led(), kDark) << "booting";
+    b.run(3.3);
+    const LedProgram ready{"blue", "blink", 2.0};
+    ASSERT_EQ(b.device->led(), ready);
+    EXPECT_TRUE(b.device->ready());
+    // A code whose token the cloud never issued: it joins the router, then is refused.
+    const auto screen =
+        linestation::qr::QrMatrix::encode(R"({"s":"ssid","p":"pw","t":"AY12345678abcd"})")
+            .render(240);
+    b.run(1, false, screen);
+    EXPECT_EQ(b.device->led(), kDark) << "connecting to the router";
+    b.run(4, false, screen);
+    EXPECT_EQ(b.device->led(), (LedProgram{"blue", "steady", 0})) << "connected, activating";
+    b.run(2.5, false, screen);
+    EXPECT_EQ(b.device->led(), ready) << "refused: back in EZ mode";
+    b.run(5, false, screen);
+    EXPECT_EQ(b.device->led(), ready) << "the same code again is no news";
+}
+
+TEST(Twins, TheVirtualLinesDevicesAreTheirProductsKindAndBinding) {
+    linestation::ManualClock clock;
+    for (const auto* product : {"tuya-smart-plug", "tuya-ipc-camera", "tuya-wired-gateway"}) {
+        linestation::virtual_line::VirtualLineOptions o;
+        o.fixture = linestation::virtual_line::virtual_fixture(1);
+        o.product = product;
+        linestation::virtual_line::VirtualLine line(clock, o);
+        line.load("A1");
+        const auto twin = line.cloud().device(line.device("A1")->id());
+        ASSERT_TRUE(twin);
+        const auto& spec = linestation::virtual_line::virtual_product(product);
+        EXPECT_EQ(twin->binding, spec.binding) << product;
+        EXPECT_EQ(twin->category, spec.category) << product;
+        EXPECT_EQ(line.product().family, spec.family) << product;
+    }
+    EXPECT_EQ(linestation::virtual_line::virtual_product("tuya-smart-plug").binding, Binding::Weak);
+    EXPECT_THROW(linestation::virtual_line::virtual_product("tuya-toaster"), std::invalid_argument);
+}
+
+// "Pairing and Activation" (TuyaOS gateway): a wired device announces itself over UDP while
+// it waits for its token; one whose Ethernet is dead never does.
+TEST(Twins, AGatewayAnnouncesItselfOnlyWhileReadyAndNotWhenSilent) {
+    Bench b(DeviceFamily::Gateway);
+    EXPECT_FALSE(b.device->announcing()) << "bound, working";
+    b.reset();
+    b.run(3.5);
+    ASSERT_TRUE(b.device->ready());
+    EXPECT_TRUE(b.device->announcing());
+    Bench silent(DeviceFamily::Gateway, true);
+    silent.reset();
+    silent.run(3.5);
+    ASSERT_TRUE(silent.device->ready());
+    EXPECT_FALSE(silent.device->announcing());
 }
 
 }  // namespace
