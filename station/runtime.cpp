@@ -122,6 +122,11 @@ std::vector<std::string> Runtime::recipes() {
     return attachment_.line ? attachment_.line->recipe_ids() : std::vector<std::string>{};
 }
 
+std::vector<std::string> Runtime::batch_kinds(const std::string& recipe) {
+    std::lock_guard lock(line_mutex_);
+    return attachment_.line ? attachment_.line->batch_kinds(recipe) : std::vector<std::string>{};
+}
+
 std::int64_t Runtime::start_batch(const StartBatchRequest& request) {
     std::lock_guard lock(line_mutex_);
     return line().start_batch(request);
@@ -135,6 +140,11 @@ void Runtime::stop_batch(const std::string& actor) {
 void Runtime::abort_slot(const std::string& slot, const std::string& actor) {
     std::lock_guard lock(line_mutex_);
     line().abort_slot(slot, actor);
+}
+
+void Runtime::load_unit(const UnitLoad& load, const std::string& actor) {
+    std::lock_guard lock(line_mutex_);
+    line().load_unit(load, actor);
 }
 
 void Runtime::reload_slot(const std::string& slot, bool retest, const std::string& actor) {

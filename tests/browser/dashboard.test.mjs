@@ -141,7 +141,13 @@ test('operator starts a batch and watches the slots reach their verdicts', async
     new MutationObserver(() => document.querySelectorAll('.slot').forEach(s => window.seenSteps.add(s.dataset.step)))
       .observe(document.getElementById('slots'), { subtree: true, attributes: true });
   });
-  // The barcode scanner types a serial and Enter: A1 gets the scanned unit.
+  // A unit scanned before any slot is refused: scans are never given to slots by order.
+  await page.fill('#scan', 'BAD-0001');
+  await page.press('#scan', 'Enter');
+  assert.match(await page.locator('#error').textContent(), /slot label/);
+  // The barcode scanner types the slot's label, then the unit's: A1 gets the scanned unit.
+  await page.fill('#scan', 'A1');
+  await page.press('#scan', 'Enter');
   await page.fill('#scan', 'BAD-0001');
   await page.press('#scan', 'Enter');
   await page.click('#start');
