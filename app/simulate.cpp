@@ -8,8 +8,8 @@ namespace linestation::app {
 
 int run_simulate(const Args& args) {
     CommandLine cli("simulate",
-                    "--slots N --units M [--mix FILE] [--seed S] [--db FILE] "
-                    "[--world] [--json] [--progress]",
+                    "--slots N --units M [--recipe FILE] [--flow FLOW] [--mix FILE] [--seed S] "
+                    "[--db FILE] [--world] [--json] [--progress]",
                     "Runs a shift on the virtual line on virtual time, as fast as the machine "
                     "allows, and prints the verdicts by reason and how many disagree with the "
                     "devices' hidden truth. With --json the last line is one JSON object.");
@@ -20,6 +20,9 @@ int run_simulate(const Args& args) {
         .option("db", "FILE", "store file to record into (default: a temporary one)")
         .option("fps", "F", "camera frame rate, the simulation's step (default 10)")
         .option("recipe", "FILE", "recipe (default recipes/tuya-ipc-camera.json)")
+        .option("flow", "FLOW",
+                "the recipe's flow: unbind, pre_activation, repair or wired (default: the one "
+                "its binding and pairing call for)")
         .flag("no-vision", "report LED states directly instead of rendering camera frames")
         .flag("world",
               "the world's faults: cloud latency 50-3000 ms, 503 bursts and stalls; camera "
@@ -39,6 +42,7 @@ int run_simulate(const Args& args) {
     if (cli.has("mix")) o.mix = virtual_line::load_mix(cli.value("mix"));
     if (cli.has("db")) o.db = cli.value("db");
     if (cli.has("recipe")) o.recipe = cli.value("recipe");
+    if (cli.has("flow")) o.flow = cli.value("flow");
     if (cli.has("progress")) {
         o.on_unit = [](const flow::UnitResult& r, const virtual_line::DeviceTruth& truth) {
             // Printed only after the verdict is committed: a test may kill us at any line.

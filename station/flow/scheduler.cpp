@@ -282,7 +282,10 @@ void QrScheduler::update_screen() {
     const double now = clock_.now_s();
     if (!shown_history_.empty() && !shown_history_.back().until) shown_history_.back().until = now;
     std::erase_if(shown_history_, [&](const Shown& h) { return h.until && *h.until < now - 3600; });
-    if (wanted) shown_history_.push_back({generation_->account, generation_->token.token, now, {}});
+    if (wanted) {
+        shown_history_.push_back(
+            {generation_->account, generation_->token.token, now, {}, generation_->expires_at});
+    }
     shown_ = wanted;
     if (screen_) screen_->show(wanted ? payload_of(*generation_) : std::string{});
 }
@@ -329,6 +332,15 @@ void QrScheduler::poll_cloud() {
     for (auto& [slot, m] : members_) {
         if (!m.joined || m.outcome || !m.account) continue;
         for (const auto& t : m.tokens) wanted.insert({*m.account, t});
+    }
+    // Every code that was on the screen, until the cloud takes it no longer (and one look
+    // after): a device no slot saw ready (a dead LED) may have paired with it unseen, and only
+    // its listing there puts it in the sweep.
+    const double now = clock_.now_s();
+    for (const auto& shown : shown_history_) {
+        if (now <= shown.expires_at + 2 * options_.poll_interval_s) {
+            wanted.insert({shown.account, shown.token});
+        }
     }
     for (const auto& key : wanted) {
         if (!polls_pending_.insert(key).second) continue;  // the last ask is still out
@@ -573,10 +585,6 @@ void QrScheduler::sweep(double now) {
         // Named, not bound: clang 14 cannot capture a structured binding in a lambda.
         const std::string& id = it->first;
         auto& w = it->second;
-        if (!w.pending && !w.bound && now > w.watch_until) {
-            it = strays_.erase(it);
-            continue;
-        }
         // A slot holds it (a re-test), or may (a unit known by its label, whose match waits
         // for this device's factory information): its flow removes it, not the sweep.
         const bool claimed = std::any_of(members_.begin(), members_.end(), [&](const auto& kv) {
@@ -585,6 +593,19 @@ void QrScheduler::sweep(double now) {
             if (!m.joined || !m.device_id.empty() || m.label.empty()) return false;
             return !factory_.count(id) || label_matches(m, id);
         });
+        if (claimed && !factory_.count(id)) {
+            // Whose it is waits on its factory information: ask for it (once), or a device
+            // that paired unseen (a dead LED) would be claimed by every unit still unmatched.
+            cloud::TokenDevices unknown;
+            unknown.succeeded.push_back({});
+            unknown.succeeded.back().device_id = id;
+            ask_factory_infos(w.account, unknown);
+        }
+        // Not given up while a slot may still claim it: then it is checked again.
+        if (!w.pending && !w.bound && !claimed && now > w.watch_until) {
+            it = strays_.erase(it);
+            continue;
+        }
         if (w.pending || claimed || now < w.next_check) {
             ++it;
             continue;
@@ -650,6 +671,16 @@ void QrScheduler::sweep(double now) {
 std::string QrScheduler::identified_by(const std::string& slot) const {
     auto it = members_.find(slot);
     return it == members_.end() ? std::string{} : it->second.identified_by;
+}
+
+void QrScheduler::doubt(const std::string& slot) {
+    auto it = members_.find(slot);
+    if (it == members_.end() || it->second.identified_by.rfind("elimination", 0) != 0) return;
+    auto& m = it->second;
+    accounted_.erase(m.device_id);
+    m.device_id.clear();
+    m.identified_by.clear();
+    m.outcome.reset();
 }
 
 std::vector<std::string> QrScheduler::unmatched_ids(const std::string& slot,

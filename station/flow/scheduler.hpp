@@ -95,6 +95,10 @@ class QrScheduler {
     // How the slot's device id was found: "label" (it was the label), "factory-infos
     // uuid|sn|mac", "elimination"; empty while not known.
     std::string identified_by(const std::string& slot) const;
+    // The slot's device, named by elimination, is not taken as its own (its LED has not said
+    // the cloud refused it): the slot is unnamed again and its codes are asked about again,
+    // so its own answer, when it comes, is still heard.
+    void doubt(const std::string& slot);
     // Device ids the cloud listed under the slot's codes that matched no unit's label:
     // recorded with a verdict that could not be matched.
     // Without `refused_unseen`, refused devices the account may not see are left out (a unit
@@ -231,6 +235,7 @@ class QrScheduler {
         std::string token;
         double from = 0;
         std::optional<double> until;
+        double expires_at = 0;  // the cloud takes it no longer: asked about until then
     };
     std::vector<Shown> shown_history_;
     std::set<std::pair<std::size_t, std::string>> polls_pending_;

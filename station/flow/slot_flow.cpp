@@ -341,7 +341,7 @@ void SlotFlow::tick() {
                     // The slot's last unit may have been switched off at its verdict; a
                     // unit refused before its reset is never powered.
                     switch_power(hw_.power_safe_on, false);
-                    seen_green_ = seen_online_ = seen_cloud_refusal_ = false;
+                    seen_green_ = seen_online_ = seen_cloud_refusal_ = seen_dark_ = false;
                     set_step(Step::Resetting);
                     reset_sequence(now);
                 }
@@ -358,10 +358,16 @@ void SlotFlow::tick() {
                 // ready, sooner than a 2 Hz blink can be confirmed; joining (or failing to)
                 // after the reset proves it was in pairing mode: it joins from nowhere else.
                 // (Not "online": a device that merely rebooted comes back online, bound.)
+                // A single-colour LED is dark while it joins and steady once connected: a
+                // weak or medium bound device (repair) that read the code that fast shows
+                // steady next. That is also what one that merely rebooted into its old
+                // account shows; the cloud's answer on the code tells them apart.
                 const bool joined_already =
                     fresh && order_.kind != FlowKind::Wired &&
                     (green_blink() || led_state_ == "joining" || led_state_ == "activating" ||
-                     led_state_ == "pair_failed_router" || led_state_ == "pair_failed_cloud");
+                     led_state_ == "pair_failed_router" || led_state_ == "pair_failed_cloud" ||
+                     (order_.kind == FlowKind::Repair && led_state_ == "online" &&
+                      led_.since >= reset_done_));
                 if ((fresh && led_state_ == "ready") || joined_already) {
                     if (!measurements_.count("time_to_ready_s")) {
                         measurements_["time_to_ready_s"] = led_.since - reset_done_;
@@ -433,9 +439,13 @@ void SlotFlow::tick() {
                 // Ready again, or already pairing again from a code on the screen: either
                 // proves the removal reset it (it pairs from nowhere else). The verdict
                 // switches it off before it can finish that pairing.
+                // A repaired (weak or medium bound) device with a single-colour LED shows
+                // nothing else: dark after its removal, it is resetting, and it is dark
+                // while it boots and joins again, then steady on the station's account.
                 if (led_state_ == "ready" ||
                     (led_.since >= removed_at_ && !led_.camera_lost &&
-                     (green_blink() || led_state_ == "joining" || led_state_ == "activating"))) {
+                     (green_blink() || led_state_ == "joining" || led_state_ == "activating" ||
+                      (order_.kind == FlowKind::Repair && led_state_ == "off")))) {
                     if (led_state_ != "ready")
                         event("flow", R"({"clean":"pairing again after removal"})");
                     measurements_["time_to_clean_ready_s"] = now - removed_at_;
@@ -525,12 +535,30 @@ void SlotFlow::watch(double now) {
     }
     if (led_state_ == "online" && !seen_online_) {
         seen_online_ = true;
+        online_since_ = led_.since;
         measurements_["time_to_online_s"] = now - joined_at_;
     }
     if (led_state_ == "pair_failed_cloud") seen_cloud_refusal_ = true;
     if (led_state_ == "pair_failed_router") {
         finish(verdict::kFail, reason::kWifiRejected, "the device could not join the router");
         return;
+    }
+    const bool since_join = !led_.camera_lost && led_.since >= joined_at_;
+    if (since_join && led_state_ == "off") seen_dark_ = true;
+    // A single-colour LED has no failure pattern ("Wi-Fi 快连模式": dark while it connects
+    // to the router, steady once connected): a device back in pairing mode after going dark
+    // never reached the router if it was never steady, and was refused by the cloud if it was.
+    // Connected and then dark or back in pairing mode, with no success: the cloud refused it
+    // (it may be pairing again already, with the next code on the screen).
+    if (since_join && led_state_ == "ready" && seen_dark_ && !seen_online_) {
+        finish(verdict::kFail, reason::kWifiRejected,
+               "it went dark to join the router and came back to pairing mode without "
+               "connecting");
+        return;
+    }
+    if (seen_online_ && !led_.camera_lost && led_.since > online_since_ &&
+        (led_state_ == "ready" || led_state_ == "off")) {
+        seen_cloud_refusal_ = true;
     }
     // Unbinding (QR or wired) ends with the device reset, never online on our account.
     const bool needs_online =
@@ -547,6 +575,7 @@ void SlotFlow::watch(double now) {
         // stands only once its own LED has said the cloud refused it.
         if (out && !order_.device_id && !seen_cloud_refusal_ &&
             scheduler_.identified_by(slot_).rfind("elimination (no factory", 0) == 0) {
+            scheduler_.doubt(slot_);
             out.reset();
         }
         if (out) {
