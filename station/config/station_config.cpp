@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "station/config/shipped_files.hpp"
+
 namespace linestation::config {
 
 namespace {
@@ -35,7 +37,7 @@ std::string read_secret(const JsonNode& node, const std::string& key,
 
 StationConfig default_station_config() {
     StationConfig c;
-    c.recipes_dir = LS_SOURCE_RECIPES_DIR;
+    c.recipes_dir = shipped_files().recipes_dir;
     return c;
 }
 
@@ -64,8 +66,9 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
         }
     }
     if (auto store = root.find("store")) {
-        store->allow_only({"path"});
+        store->allow_only({"path", "max_size_mb"});
         c.store_path = resolve(base_dir, store->at("path").as_nonempty_string());
+        if (auto max = store->find("max_size_mb")) c.store_max_size_mb = max->as_positive_number();
     } else {
         c.store_path = resolve(base_dir, c.store_path.string());
     }
@@ -143,7 +146,7 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
 }
 
 StationConfig load_station_config(const std::filesystem::path& file) {
-    auto root = JsonNode::load(file);
+    auto root = JsonNode::load(file, JsonNode::Comments::Allowed);
     return parse_station_config(root, file.parent_path());
 }
 
