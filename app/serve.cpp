@@ -7,6 +7,7 @@
 #include "app/commands.hpp"
 #include "app/demo_line.hpp"
 #include "app/line_assembly.hpp"
+#include "station/config/shipped_files.hpp"
 #include "station/config/station_config.hpp"
 #include "station/logging.hpp"
 #include "station/runtime.hpp"
@@ -46,12 +47,12 @@ int run_serve(const Args& args) {
     log.information("store %s (schema %d)", config.store_path.string(),
                     runtime.store().schema_version());
     SystemClock clock;
+    const auto shipped = config::shipped_files();
     std::unique_ptr<DemoLine> demo;
     std::unique_ptr<StationLine> fixture_line;
     if (!config.fixture_file) {
         demo = std::make_unique<DemoLine>(
-            runtime,
-            config::load_fixture(std::filesystem::path(LS_SOURCE_FIXTURES_DIR) / "virtual-8.json"),
+            runtime, config::load_fixture(shipped.fixtures_dir / "virtual-8.json"),
             config::load_recipes(config.recipes_dir));
     } else {
         fixture_line =
@@ -73,6 +74,8 @@ int run_serve(const Args& args) {
     options.bind = config.http_bind;
     options.port = config.http_port;
     options.store_path = config.store_path;
+    options.ui_dir = shipped.web_ui;
+    options.openapi_file = shipped.openapi_file;
     options.recipes_dir = config.recipes_dir;
     if (config.fixture_file) options.fixture_file = *config.fixture_file;
     if (config.https) {

@@ -34,6 +34,7 @@
 #include "app/station_session.hpp"
 #include "fixtures/virtual/camera/mjpeg_server.hpp"
 #include "fixtures/virtual/line/virtual_line.hpp"
+#include "station/config/shipped_files.hpp"
 #include "web/http.hpp"
 
 namespace linestation::app {
@@ -238,7 +239,7 @@ int run_twins(const Args& args) {
     if (!cli.parse(args, std::cout)) return 0;
     const std::filesystem::path dir = cli.value("write-config");
     const std::filesystem::path fixture_file =
-        cli.value_or("fixture", std::string(LS_SOURCE_FIXTURES_DIR) + "/virtual-8.json");
+        cli.value_or("fixture", (config::shipped_files().fixtures_dir / "virtual-8.json").string());
     const int station_port =
         cli.has("station-port") ? cli.int_value("station-port", 0, 1, 65535) : free_port();
     std::string screen_password;

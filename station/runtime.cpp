@@ -2,7 +2,10 @@
 
 #include <Poco/Logger.h>
 
+#include <sqlite3.h>
+
 #include <filesystem>
+#include <stdexcept>
 
 #include "linestation/version.hpp"
 
@@ -14,7 +17,75 @@ Runtime::Runtime(config::StationConfig config)
         std::filesystem::create_directories(config_.store_path.parent_path());
     }
     store_ = std::make_unique<store::Store>(config_.store_path);
+    if (config_.store_max_size_mb) {
+        store_->limit_size(static_cast<std::uint64_t>(*config_.store_max_size_mb * 1024 * 1024));
+    }
     store_->upsert_station({config_.station_id, config_.station_name});
+}
+
+namespace {
+
+// The store's answers that mean "cannot write now" (disk full, read-only file or folder,
+// I/O error), as opposed to a bug or a busy lock.
+bool is_write_failure(int code) {
+    switch (code & 0xff) {  // primary code of an extended one
+        case SQLITE_FULL:
+        case SQLITE_READONLY:
+        case SQLITE_IOERR:
+        case SQLITE_CANTOPEN:
+            return true;
+        default:
+            return false;
+    }
+}
+
+}  // namespace
+
+bool Runtime::note_store_failure(const std::exception& e) {
+    const auto* sqlite = dynamic_cast<const store::SqliteError*>(&e);
+    if (!sqlite || !is_write_failure(sqlite->code())) return false;
+    std::lock_guard lock(store_fault_mutex_);
+    if (store_fault_.empty()) {
+        Poco::Logger::get("station").error(
+            "store %s cannot be written (%s): no units are admitted until it can; committed "
+            "verdicts are kept",
+            config_.store_path.string(), std::string(e.what()));
+        next_store_probe_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    }
+    store_fault_ = std::string("the store cannot be written: ") + e.what();
+    return true;
+}
+
+// While the store refuses writes: every 2 s, an audit row big enough to need new pages (as
+// the writes that failed did; a small row could fit in a page's slack and prove nothing).
+// Once one commits the station admits units again.
+void Runtime::probe_store() {
+    {
+        std::lock_guard lock(store_fault_mutex_);
+        if (store_fault_.empty() || std::chrono::steady_clock::now() < next_store_probe_) return;
+        next_store_probe_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    }
+    try {
+        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        store_->audit(now_ms, "station", "store.writable",
+                      "{\"checked_bytes\":\"" + std::string(8192, '-') + "\"}");
+    } catch (const store::SqliteError& e) {
+        if (is_write_failure(e.code())) return;
+        throw;
+    }
+    std::lock_guard lock(store_fault_mutex_);
+    store_fault_.clear();
+    Poco::Logger::get("station").notice("store %s can be written again: units are admitted",
+                                        config_.store_path.string());
+}
+
+void Runtime::require_writable_store() {
+    std::lock_guard lock(store_fault_mutex_);
+    // The API answers an invalid_argument with 409 and its message.
+    if (!store_fault_.empty())
+        throw std::invalid_argument(store_fault_ + "; no units are admitted");
 }
 
 Runtime::~Runtime() {
@@ -44,6 +115,11 @@ HealthReport Runtime::health() {
             if (!b.healthy) ++h.boards_faulted;
         }
     }
+    {
+        std::lock_guard fault_lock(store_fault_mutex_);
+        h.store_problem = store_fault_;
+    }
+    if (!h.store_problem.empty()) h.store_ok = false;
     return h;
 }
 
@@ -86,12 +162,19 @@ void Runtime::run(std::stop_token stop) {
         {
             std::lock_guard lock(line_mutex_);
             try {
+                probe_store();
                 if (attachment_.before_tick) attachment_.before_tick();
                 attachment_.line->tick();
-                if (attachment_.after_tick) attachment_.after_tick();
+                // The virtual operator loads units: not while they cannot be recorded.
+                bool admitting = false;
+                {
+                    std::lock_guard fault(store_fault_mutex_);
+                    admitting = store_fault_.empty();
+                }
+                if (attachment_.after_tick && admitting) attachment_.after_tick();
             } catch (const std::exception& e) {
                 // A store or line failure must not end the station silently; keep ticking.
-                log.error("line tick: %s", std::string(e.what()));
+                if (!note_store_failure(e)) log.error("line tick: %s", std::string(e.what()));
             }
         }
         next += period;
@@ -137,8 +220,14 @@ std::vector<std::string> Runtime::batch_kinds(const std::string& recipe) {
 }
 
 std::int64_t Runtime::start_batch(const StartBatchRequest& request) {
+    require_writable_store();
     std::lock_guard lock(line_mutex_);
-    return line().start_batch(request);
+    try {
+        return line().start_batch(request);
+    } catch (const std::exception& e) {
+        if (note_store_failure(e)) require_writable_store();
+        throw;
+    }
 }
 
 void Runtime::stop_batch(const std::string& actor) {
@@ -152,13 +241,25 @@ void Runtime::abort_slot(const std::string& slot, const std::string& actor) {
 }
 
 void Runtime::load_unit(const UnitLoad& load, const std::string& actor) {
+    require_writable_store();
     std::lock_guard lock(line_mutex_);
-    line().load_unit(load, actor);
+    try {
+        line().load_unit(load, actor);
+    } catch (const std::exception& e) {
+        if (note_store_failure(e)) require_writable_store();
+        throw;
+    }
 }
 
 void Runtime::reload_slot(const std::string& slot, bool retest, const std::string& actor) {
+    require_writable_store();
     std::lock_guard lock(line_mutex_);
-    line().reload_slot(slot, retest, actor);
+    try {
+        line().reload_slot(slot, retest, actor);
+    } catch (const std::exception& e) {
+        if (note_store_failure(e)) require_writable_store();
+        throw;
+    }
 }
 
 std::string Runtime::camera_snapshot_png() {

@@ -60,9 +60,18 @@ class Runtime : public StationService {
   private:
     flow::Line& line();
     void run(std::stop_token stop);
+    // A unit may only be admitted while its records can be committed.
+    void require_writable_store();
+    // A write the store refused: from now on no unit is admitted, until a probe write
+    // (an audit row) commits again. Other errors are left to the caller.
+    bool note_store_failure(const std::exception& e);
+    void probe_store();
 
     config::StationConfig config_;
     std::unique_ptr<store::Store> store_;
+    std::mutex store_fault_mutex_;
+    std::string store_fault_;  // why the store cannot be written; empty: it can
+    std::chrono::steady_clock::time_point next_store_probe_;
     std::chrono::steady_clock::time_point started_;
     std::recursive_mutex line_mutex_;
     LineAttachment attachment_;

@@ -20,6 +20,9 @@ struct HealthReport {
     std::string station_name;
     double uptime_s = 0;
     bool store_ok = false;
+    // Why the store cannot be written (disk full, read-only, I/O error); while it is set the
+    // station admits no units. Empty when writes work.
+    std::string store_problem;
     int schema_version = 0;
     bool virtual_line = true;
     // From the camera feed: false while it is lost or reopening (no frames, or frozen ones).

@@ -5,6 +5,8 @@
 #include <Poco/Net/HTTPServerResponseImpl.h>
 #include <Poco/Net/HTTPServerSession.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/SecureStreamSocketImpl.h>
 #include <Poco/Net/TCPServerConnection.h>
 #include <Poco/Net/TCPServerConnectionFactory.h>
 #include <Poco/Timestamp.h>
@@ -18,6 +20,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 #include <string_view>
 
@@ -34,6 +37,83 @@ double now_s() {
         .count();
 }
 
+// The server side of one HTTPS connection, as Poco's SecureServerSocket would make it, with
+// a buffer in front: the gate reads the decrypted request into it without blocking (fill),
+// and the worker's HTTP parser then reads that buffer before the TLS stream.
+class TlsConnection final : public Poco::Net::SecureStreamSocketImpl {
+  public:
+    TlsConnection(const Poco::Net::StreamSocket& tcp, Poco::Net::Context::Ptr context)
+        : SecureStreamSocketImpl(static_cast<Poco::Net::StreamSocketImpl*>(tcp.impl()), context),
+          tcp_(tcp) {
+        // Non-blocking before the TLS state is made, so the handshake waits for the gate's
+        // poll instead of holding the gate's thread.
+        setBlocking(false);
+        acceptSSL();
+    }
+
+    // The TLS layer consults the TCP socket's own blocking flag, so both are kept the same.
+    void setBlocking(bool flag) override {
+        SecureStreamSocketImpl::setBlocking(flag);
+        tcp_.setBlocking(flag);
+    }
+
+    // Moves what has arrived (handshake included) into the buffer, up to `limit` bytes; the
+    // socket must be non-blocking. false: the client closed or its TLS failed.
+    bool fill(std::size_t limit) {
+        char chunk[16 * 1024];
+        try {
+            while (pending_.size() < limit) {
+                const auto want = std::min(sizeof chunk, limit - pending_.size());
+                const int n =
+                    SecureStreamSocketImpl::receiveBytes(chunk, static_cast<int>(want), 0);
+                if (n > 0) {
+                    pending_.append(chunk, static_cast<std::size_t>(n));
+                    continue;
+                }
+                return n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_READ ||
+                       n == Poco::Net::SecureStreamSocket::ERR_SSL_WANT_WRITE;
+            }
+        } catch (const Poco::Exception&) {
+            return false;
+        }
+        return true;
+    }
+    std::string_view pending() const { return pending_; }
+
+    using SecureStreamSocketImpl::receiveBytes;
+    int receiveBytes(void* buffer, int length, int flags) override {
+        if (pending_.empty()) return SecureStreamSocketImpl::receiveBytes(buffer, length, flags);
+        const auto n = std::min(pending_.size(), static_cast<std::size_t>(std::max(length, 0)));
+        std::memcpy(buffer, pending_.data(), n);
+        pending_.erase(0, n);
+        return static_cast<int>(n);
+    }
+    int available() override {
+        return static_cast<int>(pending_.size()) + SecureStreamSocketImpl::available();
+    }
+    // Poco's session asks whether a kept-alive client sent more: buffered bytes count.
+    bool poll(const Poco::Timespan& timeout, int mode) override {
+        if ((mode & Poco::Net::Socket::SELECT_READ) && !pending_.empty()) return true;
+        return SecureStreamSocketImpl::poll(timeout, mode);
+    }
+
+  private:
+    Poco::Net::StreamSocket tcp_;  // keeps the TCP socket the TLS layer runs on
+    std::string pending_;
+};
+
+TlsConnection* as_tls(const Poco::Net::StreamSocket& socket) {
+    return dynamic_cast<TlsConnection*>(socket.impl());
+}
+
+void close_quietly(Poco::Net::StreamSocket& socket) {
+    try {
+        socket.close();
+    } catch (const Poco::Exception&) {
+        // Already gone (or its TLS shutdown failed): the descriptor is closed either way.
+    }
+}
+
 // Answers on a connection no worker has: never blocks the gate.
 void refuse(Poco::Net::StreamSocket& socket, int status, std::string_view reason,
             std::string_view message) {
@@ -44,12 +124,16 @@ void refuse(Poco::Net::StreamSocket& socket, int status, std::string_view reason
                        "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
                        "Content-Length: " +
                        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-    ::send(socket.impl()->sockfd(), text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    try {
-        socket.close();
-    } catch (const Poco::Exception&) {
-        // Already gone.
+    if (as_tls(socket)) {
+        try {
+            socket.sendBytes(text.data(), static_cast<int>(text.size()));  // non-blocking here
+        } catch (const Poco::Exception&) {
+            // The client is gone or its TLS never completed.
+        }
+    } else {
+        ::send(socket.impl()->sockfd(), text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
+    close_quietly(socket);
 }
 
 // Where the header ends (just past its blank line), or npos.
@@ -196,8 +280,10 @@ class OneRequestFactory : public Poco::Net::TCPServerConnectionFactory {
 }  // namespace
 
 HeaderGate::HeaderGate(Poco::Net::ServerSocket socket, Poco::Net::HTTPServerParams::Ptr params,
-                       Poco::Net::HTTPRequestHandlerFactory::Ptr router, GateLimits limits)
+                       Poco::Net::HTTPRequestHandlerFactory::Ptr router, GateLimits limits,
+                       Poco::Net::Context::Ptr tls)
     : listener_(std::move(socket)),
+      tls_(std::move(tls)),
       params_(params),
       limits_(limits),
       pool_(1, std::max(1, limits.max_threads)),
@@ -249,27 +335,58 @@ void HeaderGate::give_back(const Poco::Net::StreamSocket& socket) {
     [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
-bool HeaderGate::complete_within(const Poco::Net::StreamSocket& socket, int ms) {
-    pollfd fd{socket.impl()->sockfd(), POLLIN, 0};
-    if (::poll(&fd, 1, ms) != 1 || !(fd.revents & POLLIN)) return false;
-    std::vector<char> buffer(limits_.max_header_bytes + limits_.body_wait_bytes + 1);
-    auto n = ::recv(fd.fd, buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
-    if (n <= 0) return false;
-    std::string_view seen(buffer.data(), static_cast<std::size_t>(n));
+namespace {
+
+// The header's end in `seen`, when the header and a small body are both there.
+bool request_complete(std::string_view seen, const GateLimits& limits) {
     auto end = header_end(seen);
-    return end != std::string_view::npos && end <= limits_.max_header_bytes &&
-           seen.size() >= end + body_to_wait_for(seen.substr(0, end), limits_.body_wait_bytes);
+    return end != std::string_view::npos && end <= limits.max_header_bytes &&
+           seen.size() >= end + body_to_wait_for(seen.substr(0, end), limits.body_wait_bytes);
 }
 
-bool HeaderGate::look(Waiting& w, double now, std::vector<char>& buffer) {
-    auto n =
-        ::recv(w.socket.impl()->sockfd(), buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-        w.socket.close();
-        return true;
+}  // namespace
+
+bool HeaderGate::peek(Poco::Net::StreamSocket& socket, std::vector<char>& buffer,
+                      std::string_view& seen) {
+    if (auto* tls = as_tls(socket)) {
+        const bool open = tls->fill(buffer.size());
+        seen = tls->pending();
+        return open;
     }
-    if (n < 0) return false;
-    std::string_view seen(buffer.data(), static_cast<std::size_t>(n));
+    auto n = ::recv(socket.impl()->sockfd(), buffer.data(), buffer.size(), MSG_PEEK | MSG_DONTWAIT);
+    seen = {};
+    if (n > 0) seen = std::string_view(buffer.data(), static_cast<std::size_t>(n));
+    return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+bool HeaderGate::complete_within(const Poco::Net::StreamSocket& socket, int ms) {
+    auto connection = socket;
+    auto* tls = as_tls(connection);
+    if (tls && request_complete(tls->pending(), limits_)) return true;
+    pollfd fd{connection.impl()->sockfd(), POLLIN, 0};
+    if (::poll(&fd, 1, ms) != 1 || !(fd.revents & POLLIN)) return false;
+    std::vector<char> buffer(limits_.max_header_bytes + limits_.body_wait_bytes + 1);
+    std::string_view seen;
+    // A worker's connection blocks; reading ahead through TLS must not.
+    if (tls) tls->setBlocking(false);
+    const bool open = peek(connection, buffer, seen);
+    if (tls) tls->setBlocking(true);
+    return open && request_complete(seen, limits_);
+}
+
+bool HeaderGate::look(Waiting& w, double now, std::vector<char>& buffer, bool peer_done) {
+    std::string_view seen;
+    if (!peek(w.socket, buffer, seen)) {
+        // Closed by the client: what it sent before (a request, then its half of the
+        // connection shut) is still served.
+        if (seen.empty()) {
+            close_quietly(w.socket);
+            return true;
+        }
+        peer_done = true;
+    }
+    if (seen.empty()) return false;  // nothing yet (or a TLS handshake under way)
+    auto n = seen.size();
     if (auto end = header_end(seen); end != std::string_view::npos) {
         if (end > limits_.max_header_bytes) {
             refuse(w.socket, 431, "Request Header Fields Too Large", "request header too large");
@@ -277,13 +394,21 @@ bool HeaderGate::look(Waiting& w, double now, std::vector<char>& buffer) {
         }
         // A small body waits here too, so a client trickling its POST body holds no
         // worker either; a large one (or one announced with Expect: 100-continue, whose
-        // client waits for our answer first) goes on with its header.
-        if (seen.size() >= end + body_to_wait_for(seen.substr(0, end), limits_.body_wait_bytes)) {
+        // client waits for our answer first) goes on with its header. A client that has
+        // stopped sending (shutdown of its side) sends no more body.
+        if (peer_done ||
+            seen.size() >= end + body_to_wait_for(seen.substr(0, end), limits_.body_wait_bytes)) {
+            if (as_tls(w.socket)) w.socket.setBlocking(true);  // workers block (with timeouts)
             dispatcher_->enqueue(w.socket);
             return true;
         }
-    } else if (static_cast<std::size_t>(n) > limits_.max_header_bytes) {
+    } else if (n > limits_.max_header_bytes) {
         refuse(w.socket, 431, "Request Header Fields Too Large", "request header too large");
+        return true;
+    } else if (peer_done) {
+        // Its header can never complete: say so now rather than at the header timeout.
+        refuse(w.socket, 400, "Bad Request",
+               "request header incomplete: the client stopped sending");
         return true;
     }
     if (w.kept_alive && !w.partial) {
@@ -307,6 +432,7 @@ void HeaderGate::run() {
         {
             std::lock_guard lock(returned_mutex_);
             for (auto& s : returned_) {
+                if (as_tls(s)) s.setBlocking(false);
                 waiting.push_back(Waiting{s, now + limits_.idle_timeout_s, true});
             }
             returned_.clear();
@@ -319,7 +445,7 @@ void HeaderGate::run() {
                 deferred = true;
                 continue;
             }
-            fds.push_back(pollfd{waiting[i].socket.impl()->sockfd(), POLLIN, 0});
+            fds.push_back(pollfd{waiting[i].socket.impl()->sockfd(), POLLIN | POLLRDHUP, 0});
             polled.push_back(i);
         }
         // The timeout bounds how late a deadline is noticed.
@@ -332,7 +458,9 @@ void HeaderGate::run() {
         std::vector<bool> done(waiting.size(), false);
         for (std::size_t k = 0; k < polled.size(); ++k) {
             auto& w = waiting[polled[k]];
-            if (fds[k + 2].revents != 0 || w.partial) done[polled[k]] = look(w, now, buffer);
+            if (fds[k + 2].revents != 0 || w.partial) {
+                done[polled[k]] = look(w, now, buffer, (fds[k + 2].revents & POLLRDHUP) != 0);
+            }
         }
         for (std::size_t i = 0; i < waiting.size(); ++i) {
             if (!done[i] && now > waiting[i].deadline_s) {
@@ -340,7 +468,7 @@ void HeaderGate::run() {
                     refuse(waiting[i].socket, 408, "Request Timeout",
                            "request header not complete in time");
                 } else {
-                    waiting[i].socket.close();
+                    close_quietly(waiting[i].socket);
                 }
                 done[i] = true;
             }
@@ -359,6 +487,8 @@ void HeaderGate::run() {
                 if (waiting.size() >= limits_.max_waiting) {
                     socket.close();
                 } else {
+                    // The StreamSocket takes the reference-counted TLS connection over.
+                    if (tls_) socket = Poco::Net::StreamSocket(new TlsConnection(socket, tls_));
                     waiting.push_back(Waiting{socket, now + limits_.header_timeout_s, false});
                 }
             } catch (const Poco::Exception&) {

@@ -11,10 +11,15 @@
 // to the gate unless its next request is complete within 2 ms, so an idle keep-alive
 // connection holds no thread either.
 //
-// Plain HTTP only: under TLS the gate cannot see the header (the server then uses Poco's
-// HTTPServer with short timeouts; see Server::start).
+// Under TLS (a server Context given) the gate also holds the TLS handshake: it runs it
+// without blocking, reads what the client sends through OpenSSL into the connection's own
+// buffer (there is no MSG_PEEK through TLS) and hands the connection on once the decrypted
+// header is complete; the worker's HTTP parser reads that buffer first (TlsConnection in
+// header_gate.cpp). A client that stalls its handshake is as harmless as one that stalls
+// its header, and is closed at the same deadline.
 
 #include <Poco/AutoPtr.h>
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/ServerSocket.h>
@@ -26,6 +31,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -48,8 +54,10 @@ struct GateLimits {
 
 class HeaderGate {
   public:
+    // `tls`: a TLS server context (HTTPS on `socket`, a plain TCP listener); null: HTTP.
     HeaderGate(Poco::Net::ServerSocket socket, Poco::Net::HTTPServerParams::Ptr params,
-               Poco::Net::HTTPRequestHandlerFactory::Ptr router, GateLimits limits);
+               Poco::Net::HTTPRequestHandlerFactory::Ptr router, GateLimits limits,
+               Poco::Net::Context::Ptr tls = nullptr);
     ~HeaderGate();
     HeaderGate(const HeaderGate&) = delete;
     HeaderGate& operator=(const HeaderGate&) = delete;
@@ -75,10 +83,17 @@ class HeaderGate {
         double recheck_s = 0;
     };
     void run();
-    // true when the connection is done with (handed on, answered or closed).
-    bool look(Waiting& w, double now, std::vector<char>& buffer);
+    // true when the connection is done with (handed on, answered or closed). `peer_done`:
+    // the client has shut down its sending side (poll's POLLRDHUP).
+    bool look(Waiting& w, double now, std::vector<char>& buffer, bool peer_done);
+
+    // The bytes of a connection's next request seen so far, without consuming them: the
+    // kernel's buffer (MSG_PEEK) for HTTP, the connection's TLS buffer for HTTPS. false: the
+    // client is gone (or its TLS failed).
+    bool peek(Poco::Net::StreamSocket& socket, std::vector<char>& buffer, std::string_view& seen);
 
     Poco::Net::ServerSocket listener_;
+    Poco::Net::Context::Ptr tls_;
     Poco::Net::HTTPServerParams::Ptr params_;
     GateLimits limits_;
     Poco::ThreadPool pool_;

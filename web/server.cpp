@@ -9,7 +9,6 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/SSLManager.h>
-#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/URI.h>
 
@@ -51,6 +50,7 @@ class HealthHandler : public Poco::Net::HTTPRequestHandler {
         body.set("station_name", h.station_name);
         body.set("uptime_s", h.uptime_s);
         body.set("store_ok", h.store_ok);
+        if (!h.store_problem.empty()) body.set("store_problem", h.store_problem);
         body.set("schema_version", h.schema_version);
         body.set("virtual_line", h.virtual_line);
         body.set("camera_ok", h.camera_ok);
@@ -218,23 +218,21 @@ void Server::start() {
                                      api_options);
     }
     Poco::Net::SocketAddress address(options_.bind, static_cast<Poco::UInt16>(options_.port));
-    std::unique_ptr<Poco::Net::ServerSocket> socket;
+    Poco::Net::Context::Ptr tls;
     if (https) {
         if (!ssl_initialized_) {
             Poco::Net::initializeSSL();
             ssl_initialized_ = true;
         }
-        Poco::Net::Context::Ptr context = new Poco::Net::Context(  // reference-counted by Poco
+        tls = new Poco::Net::Context(  // reference-counted by Poco
             Poco::Net::Context::TLS_SERVER_USE, options_.https_private_key.string(),
             options_.https_certificate.string(), "", Poco::Net::Context::VERIFY_NONE);
-        context->disableProtocols(
-            Poco::Net::Context::PROTO_SSLV2 | Poco::Net::Context::PROTO_SSLV3 |
-            Poco::Net::Context::PROTO_TLSV1 | Poco::Net::Context::PROTO_TLSV1_1);
-        socket = std::make_unique<Poco::Net::SecureServerSocket>(address, 64, context);
-    } else {
-        // A burst of connections waits in the kernel until the gate accepts it.
-        socket = std::make_unique<Poco::Net::ServerSocket>(address, 1024);
+        tls->disableProtocols(Poco::Net::Context::PROTO_SSLV2 | Poco::Net::Context::PROTO_SSLV3 |
+                              Poco::Net::Context::PROTO_TLSV1 | Poco::Net::Context::PROTO_TLSV1_1);
     }
+    // A burst of connections waits in the kernel until the gate accepts it. Under HTTPS the
+    // listener is plain TCP too: the gate runs each connection's TLS (web/header_gate.hpp).
+    Poco::Net::ServerSocket socket(address, 1024);
     Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;  // Poco-counted
     params->setMaxThreads(options_.max_threads);
     params->setMaxQueued(256);
@@ -244,27 +242,17 @@ void Server::start() {
     params->setKeepAliveTimeout(Poco::Timespan(static_cast<long>(options_.idle_timeout_s * 1e6)));
     Poco::Net::HTTPRequestHandlerFactory::Ptr router =
         new Router(station_, options_, api_.get());  // Poco::SharedPtr owns it
-    if (https) {
-        // TLS hides the header from the gate: Poco's server, a thread per connection.
-        server_ = std::make_unique<Poco::Net::HTTPServer>(router, *socket, params);
-        server_->start();
-        return;
-    }
     GateLimits limits;
     limits.header_timeout_s = options_.header_timeout_s;
     limits.idle_timeout_s = options_.idle_timeout_s;
     limits.max_header_bytes = options_.max_header_bytes;
     limits.max_waiting = options_.max_waiting_connections;
     limits.max_threads = options_.max_threads;
-    gate_ = std::make_unique<HeaderGate>(*socket, params, router, limits);
+    gate_ = std::make_unique<HeaderGate>(socket, params, router, limits, tls);
     gate_->start();
 }
 
 void Server::stop() {
-    if (server_) {
-        server_->stopAll(true);
-        server_.reset();
-    }
     if (gate_) {
         gate_->stop();
         gate_.reset();
@@ -272,8 +260,7 @@ void Server::stop() {
 }
 
 int Server::port() const {
-    if (gate_) return gate_->port();
-    return server_ ? server_->port() : 0;
+    return gate_ ? gate_->port() : 0;
 }
 
 std::size_t Server::waiting_connections() const {

@@ -35,7 +35,7 @@ struct ServerOptions {
     // live fixture file (empty: the virtual line).
     std::filesystem::path recipes_dir;
     std::filesystem::path fixture_file;
-    // Slow and idle clients (plain HTTP; see web/header_gate.hpp): a header must arrive
+    // Slow and idle clients (HTTP and HTTPS; see web/header_gate.hpp): a header must arrive
     // within header_timeout_s, an idle kept-alive connection closes after idle_timeout_s.
     double header_timeout_s = 5.0;
     double idle_timeout_s = 10.0;
@@ -59,7 +59,7 @@ class Server {
     int port() const;
     // Connected /api/live clients (for tests and benchmarks).
     std::size_t live_clients() const;
-    // Connections waiting for their request header (plain HTTP; tests).
+    // Connections waiting for their request header (tests).
     std::size_t waiting_connections() const;
 
   private:
@@ -68,8 +68,7 @@ class Server {
     SystemClock system_clock_;
     std::unique_ptr<Api> api_;
     bool ssl_initialized_ = false;
-    std::unique_ptr<Poco::Net::HTTPServer> server_;  // HTTPS
-    std::unique_ptr<HeaderGate> gate_;               // plain HTTP
+    std::unique_ptr<HeaderGate> gate_;  // HTTP and HTTPS
 };
 
 }  // namespace linestation::web

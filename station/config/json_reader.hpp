@@ -15,22 +15,26 @@
 namespace linestation::config {
 
 class ConfigError : public std::runtime_error {
-public:
+  public:
     ConfigError(std::string file, std::string path, std::string problem);
     const std::string& file() const { return file_; }
     const std::string& path() const { return path_; }
     const std::string& problem() const { return problem_; }
 
-private:
+  private:
     std::string file_, path_, problem_;
 };
 
 class JsonNode {
-public:
+  public:
     JsonNode(std::string file, std::string path, Poco::Dynamic::Var value);
 
-    static JsonNode parse(const std::string& text, const std::string& file_label);
-    static JsonNode load(const std::filesystem::path& file);
+    // Comments::Allowed takes // and /* */ comments (the station config, which an installer
+    // edits by hand); recipes and fixtures are written by programs too and stay plain JSON.
+    enum class Comments { Refused, Allowed };
+    static JsonNode parse(const std::string& text, const std::string& file_label,
+                          Comments comments = Comments::Refused);
+    static JsonNode load(const std::filesystem::path& file, Comments comments = Comments::Refused);
 
     const std::string& file() const { return file_; }
     const std::string& path() const { return path_; }
@@ -64,7 +68,8 @@ public:
     std::string string_or(const std::string& key, const std::string& fallback) const;
     double number_or(const std::string& key, double fallback) const;
     double positive_or(const std::string& key, double fallback) const;
-    long long int_or(const std::string& key, long long fallback, long long min, long long max) const;
+    long long int_or(const std::string& key, long long fallback, long long min,
+                     long long max) const;
     bool bool_or(const std::string& key, bool fallback) const;
 
     [[noreturn]] void fail(const std::string& expected) const;
@@ -72,7 +77,7 @@ public:
     // How the value reads in an error message: "ten" (quoted), 12, an object, null.
     std::string describe() const;
 
-private:
+  private:
     std::string file_;
     std::string path_;
     Poco::Dynamic::Var value_;

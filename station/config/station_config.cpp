@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "station/config/shipped_files.hpp"
+
 namespace linestation::config {
 
 namespace {
@@ -60,7 +62,7 @@ std::string resolve_secret_ref(const std::string& account, const std::string& re
 
 StationConfig default_station_config() {
     StationConfig c;
-    c.recipes_dir = LS_SOURCE_RECIPES_DIR;
+    c.recipes_dir = shipped_files().recipes_dir;
     return c;
 }
 
@@ -89,8 +91,9 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
         }
     }
     if (auto store = root.find("store")) {
-        store->allow_only({"path"});
+        store->allow_only({"path", "max_size_mb"});
         c.store_path = resolve(base_dir, store->at("path").as_nonempty_string());
+        if (auto max = store->find("max_size_mb")) c.store_max_size_mb = max->as_positive_number();
     } else {
         c.store_path = resolve(base_dir, c.store_path.string());
     }
@@ -168,7 +171,7 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
 }
 
 StationConfig load_station_config(const std::filesystem::path& file) {
-    auto root = JsonNode::load(file);
+    auto root = JsonNode::load(file, JsonNode::Comments::Allowed);
     return parse_station_config(root, file.parent_path());
 }
 

@@ -56,6 +56,8 @@ struct StationConfig {
     int http_port = 8080;
     std::optional<HttpsSettings> https;
     std::filesystem::path store_path = "var/station.db";
+    // "store": {"max_size_mb": N}: the store refuses writes past N MB (as on a full disk).
+    std::optional<double> store_max_size_mb;
     std::filesystem::path log_file = "var/log/station.log";
     std::string log_level = "information";
     // Empty: run the virtual line.

@@ -1,5 +1,7 @@
 #include "station/store/store.hpp"
 
+#include <algorithm>
+
 #include <sstream>
 
 #include "station/store/schema.hpp"
@@ -55,6 +57,15 @@ Store::Store(const std::filesystem::path& file, std::optional<int> target_versio
     db_.exec("PRAGMA synchronous=FULL");
     db_.exec("PRAGMA foreign_keys=ON");
     migrate(target_version);
+}
+
+void Store::limit_size(std::uint64_t bytes) {
+    auto page_size = db_.prepare("PRAGMA page_size");
+    page_size.step();
+    const auto pages =
+        bytes / static_cast<std::uint64_t>(std::max<std::int64_t>(page_size.int64(0), 512));
+    // SQLite keeps the count at or above the file's current size by itself.
+    db_.exec("PRAGMA max_page_count=" + std::to_string(std::max<std::uint64_t>(pages, 1)));
 }
 
 void Store::migrate(std::optional<int> target_version) {

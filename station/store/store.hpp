@@ -129,6 +129,10 @@ class Store {
     // "ok" when PRAGMA integrity_check finds nothing wrong, else its first complaint.
     std::string integrity_check();
     bool healthy();
+    // Caps the file at about `bytes` (SQLite's max_page_count, never below what it holds):
+    // past it every write fails with SQLITE_FULL as on a full disk, so the store cannot fill
+    // the disk the station's log and system share.
+    void limit_size(std::uint64_t bytes);
 
     void upsert_station(const StationRecord& station);
     std::optional<StationRecord> station(const std::string& id);
