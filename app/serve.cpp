@@ -8,6 +8,7 @@
 #include "app/demo_line.hpp"
 #include "app/line_assembly.hpp"
 #include "station/config/station_config.hpp"
+#include "station/fleet/station_fleet.hpp"
 #include "station/logging.hpp"
 #include "station/runtime.hpp"
 #include "web/server.hpp"
@@ -46,6 +47,14 @@ int run_serve(const Args& args) {
     log.information("store %s (schema %d)", config.store_path.string(),
                     runtime.store().schema_version());
     SystemClock clock;
+    // Before the line: its scheduler asks the fleet's quota; the forwarder drains the
+    // outbox on its own thread whichever line runs.
+    std::unique_ptr<fleet::StationFleet> fleet_link;
+    if (config.fleet) {
+        fleet_link = std::make_unique<fleet::StationFleet>(*config.fleet, config.store_path);
+        log.information("fleet: station %s, results forwarded, quota shared (offline: %s)",
+                        config.fleet->station_id, config.fleet->when_offline);
+    }
     std::unique_ptr<DemoLine> demo;
     std::unique_ptr<StationLine> fixture_line;
     if (!config.fixture_file) {
@@ -54,7 +63,12 @@ int run_serve(const Args& args) {
             config::load_fixture(std::filesystem::path(LS_SOURCE_FIXTURES_DIR) / "virtual-8.json"),
             config::load_recipes(config.recipes_dir));
     } else {
-        fixture_line = std::make_unique<StationLine>(runtime, line_setup(config), clock);
+        auto setup = line_setup(config);
+        if (fleet_link) {
+            setup.scheduler.shared_quota = &fleet_link->quota();
+            setup.scheduler.quota_day = fleet_link->day_function();
+        }
+        fixture_line = std::make_unique<StationLine>(runtime, std::move(setup), clock);
     }
     if (cli.has("batch")) {
         const auto spec = cli.value("batch");

@@ -52,6 +52,12 @@ class HealthHandler : public Poco::Net::HTTPRequestHandler {
         body.set("store_ok", h.store_ok);
         body.set("schema_version", h.schema_version);
         body.set("virtual_line", h.virtual_line);
+        if (h.outbox_backlog) {
+            Poco::JSON::Object outbox;
+            outbox.set("backlog", *h.outbox_backlog);
+            if (h.outbox_oldest_ms) outbox.set("oldest_ms", *h.outbox_oldest_ms);
+            body.set("outbox", outbox);
+        }
         send_json(response,
                   h.store_ok ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_SERVICE_UNAVAILABLE,
                   body);

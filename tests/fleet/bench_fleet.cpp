@@ -1,0 +1,136 @@
+// Figures for the fleet on this machine, against a real PostgreSQL started here:
+//   drain rate (results per second from a station's outbox into the fleet),
+//   reservation latency p50/p99 with 64 slots reserving at once (own connections),
+//   the fleet summary's (fleet status) p50/p99 over N units from 50 stations.
+// usage: bench_fleet [--drain N] [--units N] [--rounds N]
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "station/fleet/central_quota.hpp"
+#include "station/fleet/fleet_schema.hpp"
+#include "station/fleet/fleet_status.hpp"
+#include "station/outbox/forwarder.hpp"
+#include "tests/common/temp_dir.hpp"
+#include "tests/fleet/fleet_results.hpp"
+#include "tests/fleet/pg_server.hpp"
+
+using namespace linestation;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ms_since(Clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+    return v[std::min(i, v.size() - 1)];
+}
+
+long arg(int argc, char** argv, const char* name, long fallback) {
+    for (int i = 1; i + 1 < argc; ++i) {
+        if (std::strcmp(argv[i], name) == 0) return std::stol(argv[i + 1]);
+    }
+    return fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const long drain_n = arg(argc, argv, "--drain", 20'000);
+    const long units = arg(argc, argv, "--units", 1'000'000);
+    const long rounds = arg(argc, argv, "--rounds", 30);
+    testing::PgServer pg;
+    testing::TempDir dir;
+
+    {
+        store::Store s(dir / "s.db");
+        s.database().exec("PRAGMA synchronous=OFF");
+        testing::commit_results(s, "st-bench", static_cast<int>(drain_n));
+        fleet::FleetResultSink sink({pg.url(), "st-bench", {}});
+        const auto t0 = Clock::now();
+        outbox::Forwarder forwarder(dir / "s.db", sink);
+        if (!forwarder.drain(std::chrono::minutes(10))) {
+            std::fprintf(stderr, "drain did not finish: %s\n",
+                         forwarder.state().last_error.c_str());
+            return 1;
+        }
+        const double ms = ms_since(t0);
+        std::printf("drain: %ld results in %.0f ms = %.0f results/s (batches of 500)\n", drain_n,
+                    ms, drain_n / (ms / 1000.0));
+    }
+
+    {
+        constexpr int kSlots = 64;
+        constexpr int kEach = 50;
+        std::vector<std::vector<double>> per_slot(kSlots);
+        std::atomic<int> ready{0};
+        std::atomic<bool> go{false};
+        std::vector<std::thread> slots;
+        for (int i = 0; i < kSlots; ++i) {
+            slots.emplace_back([&, i] {
+                fleet::CentralQuota quota({pg.url(), "st-" + std::to_string(i / 16), {}});
+                fleet::QuotaRequest r{"uid-shared", "tuya-ipc-camera", "2026-12-02", 1'000'000,
+                                      1'000'000};
+                quota.has_room(r);  // connected before the clock starts
+                ++ready;
+                while (!go) std::this_thread::yield();
+                for (int k = 0; k < kEach; ++k) {
+                    const auto t0 = Clock::now();
+                    const auto g = quota.reserve(r);
+                    per_slot[static_cast<std::size_t>(i)].push_back(ms_since(t0));
+                    if (g.answer != fleet::QuotaAnswer::Granted) std::abort();
+                }
+            });
+        }
+        while (ready < kSlots) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        const auto t0 = Clock::now();
+        go = true;
+        for (auto& t : slots) t.join();
+        const double total = ms_since(t0);
+        std::vector<double> all;
+        for (const auto& v : per_slot) all.insert(all.end(), v.begin(), v.end());
+        std::printf(
+            "reserve: %zu reservations by 64 slots at once on one account: p50 %.2f ms, p99 "
+            "%.2f ms, %.0f reservations/s\n",
+            all.size(), percentile(all, 0.5), percentile(all, 0.99), all.size() / (total / 1000));
+    }
+
+    {
+        fleet::PgConnection c(
+            pg.url(), {std::chrono::milliseconds(5000), std::chrono::milliseconds(600'000)});
+        fleet::ensure_fleet_schema(c);
+        const auto t0 = Clock::now();
+        // Rows shaped as a station's forwarder writes them, a small payload each.
+        c.exec(
+            "INSERT INTO fleet_results(result_id, station_id, unit_id, serial, product_id, slot, "
+            "attempt, started_ms, ended_ms, verdict, reason, payload) "
+            "SELECT 'st-' || (g % 50) || '/' || g, 'st-' || (g % 50), g, 'SN' || g, "
+            "'tuya-ipc-camera', 'A' || (g % 16 + 1), 1, 1800000000000 + g * 1000, "
+            "1800000000000 + g * 1000 + 90000, CASE WHEN g % 10 = 0 THEN 'FAIL' ELSE 'PASS' END, "
+            "CASE WHEN g % 10 = 0 THEN 'never_ready' END, '{\"verdict\":\"PASS\"}'::jsonb "
+            "FROM generate_series(1, $1::bigint) g",
+            {std::to_string(units)});
+        c.exec_script("ANALYZE fleet_results");
+        std::printf("summary: loaded %ld units from 50 stations in %.0f ms\n", units, ms_since(t0));
+        std::vector<double> times;
+        for (long i = 0; i < rounds; ++i) {
+            const auto t1 = Clock::now();
+            const auto s = fleet::read_fleet_status(c);
+            times.push_back(ms_since(t1));
+            if (s.units != units) std::abort();
+        }
+        std::printf("summary: fleet status over %ld units, %ld rounds: p50 %.0f ms, p99 %.0f ms\n",
+                    units, rounds, percentile(times, 0.5), percentile(times, 0.99));
+    }
+    return 0;
+}
