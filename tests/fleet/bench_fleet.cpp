@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
     const long drain_n = arg(argc, argv, "--drain", 20'000);
     const long units = arg(argc, argv, "--units", 1'000'000);
     const long rounds = arg(argc, argv, "--rounds", 30);
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     testing::PgServer pg;
     testing::TempDir dir;
 
@@ -88,7 +90,11 @@ int main(int argc, char** argv) {
                     const auto t0 = Clock::now();
                     const auto g = quota.reserve(r);
                     per_slot[static_cast<std::size_t>(i)].push_back(ms_since(t0));
-                    if (g.answer != fleet::QuotaAnswer::Granted) std::abort();
+                    if (g.answer != fleet::QuotaAnswer::Granted) {
+                        std::fprintf(stderr, "reservation not granted (%d)\n",
+                                     static_cast<int>(g.answer));
+                        std::exit(1);
+                    }
                 }
             });
         }
@@ -109,6 +115,7 @@ int main(int argc, char** argv) {
         fleet::PgConnection c(
             pg.url(), {std::chrono::milliseconds(5000), std::chrono::milliseconds(600'000)});
         fleet::ensure_fleet_schema(c);
+        c.exec_script("TRUNCATE fleet_results");  // the drain's results are not part of it
         const auto t0 = Clock::now();
         // Rows shaped as a station's forwarder writes them, a small payload each.
         c.exec(
@@ -127,7 +134,11 @@ int main(int argc, char** argv) {
             const auto t1 = Clock::now();
             const auto s = fleet::read_fleet_status(c);
             times.push_back(ms_since(t1));
-            if (s.units != units) std::abort();
+            if (s.units != units) {
+                std::fprintf(stderr, "summary counted %lld units, not %ld\n",
+                             static_cast<long long>(s.units), units);
+                std::exit(1);
+            }
         }
         std::printf("summary: fleet status over %ld units, %ld rounds: p50 %.0f ms, p99 %.0f ms\n",
                     units, rounds, percentile(times, 0.5), percentile(times, 0.99));

@@ -3,13 +3,19 @@
 // forwards.
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "station/fleet/central_quota.hpp"
+#include "station/fleet/fleet_sink.hpp"
 #include "station/outbox/forwarder.hpp"
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
@@ -145,4 +151,75 @@ TEST(FleetCli, AStationKilledMidForwardingLosesAndDuplicatesNothing) {
     const auto got = linestation::testing::pg_result_ids(url);
     EXPECT_GE(want.size(), 64u);
     EXPECT_TRUE(got == want) << got.size() << " in the fleet, " << want.size() << " in the outbox";
+}
+
+namespace {
+
+// GET on the fleet dashboard: status and body.
+std::pair<int, std::string> http_get(int port, const std::string& target) {
+    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, target);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    auto& in = session.receiveResponse(response);
+    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return {static_cast<int>(response.getStatus()), body};
+}
+
+}  // namespace
+
+TEST(FleetCli, ServeShowsTheFleetsViewsPerStationAndAsCsv) {
+    const auto url = linestation::testing::fresh_database(linestation::testing::shared_pg_server());
+    TempDir dir;
+    // Results ended within the last day, so the default period (day) holds them.
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    for (const std::string station : {"st-a", "st-b"}) {
+        store::Store s(dir / (station + ".db"));
+        linestation::testing::commit_results(s, station, station == "st-a" ? 10 : 4, "SN",
+                                             now - 3'600'000);
+        fleet::FleetResultSink sink({url, station, {}});
+        outbox::Forwarder forwarder(dir / (station + ".db"), sink);
+        ASSERT_TRUE(forwarder.drain(20s)) << forwarder.state().last_error;
+    }
+    ChildProcess serve({LS_STATION_BINARY, "fleet", "serve", "--pg", url, "--port", "0"});
+    const auto line = serve.wait_for_line("listening on", 30);
+    ASSERT_FALSE(line.empty());
+    const int port = std::stoi(line.substr(line.rfind(':') + 1));
+
+    auto [code, body] = http_get(port, "/api/fleet/reports/throughput?by=station");
+    ASSERT_EQ(code, 200) << body;
+    auto table = Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
+    auto rows = table->getArray("rows");
+    ASSERT_EQ(rows->size(), 2u);
+    EXPECT_EQ(rows->getArray(0)->getElement<std::string>(0), "st-a");
+    EXPECT_EQ(rows->getArray(0)->getElement<int>(1), 10);
+
+    // One station's Pareto: st-b's 4 units hold one FAIL (every fifth unit).
+    std::tie(code, body) = http_get(port, "/api/fleet/reports/pareto?station=st-b");
+    ASSERT_EQ(code, 200) << body;
+    table = Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>();
+    ASSERT_EQ(table->getArray("rows")->size(), 1u);
+    EXPECT_EQ(table->getArray("rows")->getArray(0)->getElement<int>(1), 1);
+
+    // A device's history across stations, as CSV: SN-3 was tested on both.
+    std::tie(code, body) = http_get(port, "/api/fleet/reports/unit_history?serial=SN-3&format=csv");
+    ASSERT_EQ(code, 200) << body;
+    EXPECT_EQ(body.rfind("result_id,serial,", 0), 0u) << body;
+    EXPECT_NE(body.find(",st-a,"), std::string::npos) << body;
+    EXPECT_NE(body.find(",st-b,"), std::string::npos) << body;
+    EXPECT_EQ(std::count(body.begin(), body.end(), '\n'), 3);
+
+    std::tie(code, body) = http_get(port, "/api/fleet/reports/nonsense");
+    EXPECT_EQ(code, 404);
+    EXPECT_NE(body.find("expected throughput"), std::string::npos) << body;
+    EXPECT_EQ(serve.stop(SIGTERM), 0);
+}
+
+TEST(FleetCli, ServeRefusesAnAddressBeyondLoopbackUntilItHasSignIn) {
+    auto r = run_process({LS_STATION_BINARY, "fleet", "serve", "--pg",
+                          "postgresql://postgres@127.0.0.1:1/postgres", "--bind", "0.0.0.0"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("loopback only"), std::string::npos) << r.err;
 }
