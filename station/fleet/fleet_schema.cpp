@@ -29,6 +29,12 @@ CREATE INDEX IF NOT EXISTS fleet_results_ended ON fleet_results(ended_ms, statio
 CREATE INDEX IF NOT EXISTS fleet_results_station ON fleet_results(station_id, ended_ms);
 CREATE INDEX IF NOT EXISTS fleet_results_serial ON fleet_results(serial);
 CREATE INDEX IF NOT EXISTS fleet_results_device ON fleet_results(device_id);
+-- Results per station, kept by the deliveries themselves (only rows really inserted count,
+-- so a batch sent twice counts once): the fleet's summary reads 50 rows, not 5 M.
+CREATE TABLE IF NOT EXISTS fleet_station_units (
+    station_id  text PRIMARY KEY,
+    units       bigint NOT NULL
+);
 CREATE TABLE IF NOT EXISTS fleet_backlog (
     station_id   text PRIMARY KEY,
     backlog      bigint NOT NULL,
@@ -71,8 +77,9 @@ CREATE INDEX IF NOT EXISTS fleet_reservations_open ON fleet_reservations(expires
 }  // namespace
 
 void ensure_fleet_schema(PgConnection& c) {
-    // The common case, a fleet already set up, costs one query and takes no lock.
-    if (c.exec("SELECT to_regclass('fleet_reservations_open') IS NOT NULL").text(0, 0) == "t") {
+    // The common case, a fleet already set up, costs one query and takes no lock. The probe
+    // names the newest table, so an older fleet gets what it lacks.
+    if (c.exec("SELECT to_regclass('fleet_station_units') IS NOT NULL").text(0, 0) == "t") {
         return;
     }
     PgTransaction tx(c);

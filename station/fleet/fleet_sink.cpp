@@ -23,6 +23,11 @@ ins AS (
          p->>'reason', p
   FROM r
   ON CONFLICT (result_id) DO NOTHING
+  RETURNING station_id),
+n AS (
+  INSERT INTO fleet_station_units(station_id, units)
+  SELECT station_id, count(*) FROM ins GROUP BY station_id
+  ON CONFLICT (station_id) DO UPDATE SET units = fleet_station_units.units + excluded.units
   RETURNING 1),
 b AS (
   INSERT INTO fleet_backlog(station_id, backlog, oldest_ms, reported_at)
@@ -30,7 +35,7 @@ b AS (
   ON CONFLICT (station_id) DO UPDATE
   SET backlog = excluded.backlog, oldest_ms = excluded.oldest_ms, reported_at = now()
   RETURNING 1)
-SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM b)
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM b), (SELECT count(*) FROM n)
 )sql";
 }  // namespace
 

@@ -27,7 +27,7 @@ FleetStatus read_fleet_status(PgConnection& c, const std::optional<std::string>&
     // One snapshot for all four answers, so the units add up to the stations' counts.
     PgTransaction tx(c);
     c.exec_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    auto units = c.exec("SELECT station_id, count(*) FROM fleet_results GROUP BY station_id");
+    auto units = c.exec("SELECT station_id, units FROM fleet_station_units");
     for (int i = 0; i < units.rows(); ++i) {
         s.by_station[units.text(i, 0)] = units.int64(i, 1);
         s.units += units.int64(i, 1);

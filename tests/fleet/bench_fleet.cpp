@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "station/fleet/central_quota.hpp"
+#include "station/fleet/fleet_reports.hpp"
 #include "station/fleet/fleet_schema.hpp"
 #include "station/fleet/fleet_status.hpp"
 #include "station/outbox/forwarder.hpp"
@@ -115,7 +116,8 @@ int main(int argc, char** argv) {
         fleet::PgConnection c(
             pg.url(), {std::chrono::milliseconds(5000), std::chrono::milliseconds(600'000)});
         fleet::ensure_fleet_schema(c);
-        c.exec_script("TRUNCATE fleet_results");  // the drain's results are not part of it
+        // The drain's results are not part of it.
+        c.exec_script("TRUNCATE fleet_results, fleet_station_units");
         const auto t0 = Clock::now();
         // Rows shaped as a station's forwarder writes them, a small payload each.
         c.exec(
@@ -127,7 +129,10 @@ int main(int argc, char** argv) {
             "CASE WHEN g % 10 = 0 THEN 'never_ready' END, '{\"verdict\":\"PASS\"}'::jsonb "
             "FROM generate_series(1, $1::bigint) g",
             {std::to_string(units)});
-        c.exec_script("ANALYZE fleet_results");
+        // The per-station counts the deliveries keep as they insert (fleet_sink.cpp).
+        c.exec_script(
+            "INSERT INTO fleet_station_units SELECT station_id, count(*) FROM fleet_results "
+            "GROUP BY 1; ANALYZE fleet_results");
         std::printf("summary: loaded %ld units from 50 stations in %.0f ms\n", units, ms_since(t0));
         std::vector<double> times;
         for (long i = 0; i < rounds; ++i) {
@@ -140,8 +145,23 @@ int main(int argc, char** argv) {
                 std::exit(1);
             }
         }
-        std::printf("summary: fleet status over %ld units, %ld rounds: p50 %.0f ms, p99 %.0f ms\n",
+        std::printf("summary: fleet status over %ld units, %ld rounds: p50 %.1f ms, p99 %.1f ms\n",
                     units, rounds, percentile(times, 0.5), percentile(times, 0.99));
+        // The supervisor's throughput by station over the last day of those units (one
+        // unit a second across the fleet: 86,400 in the day).
+        const std::int64_t last_ms = 1'800'000'000'000 + units * 1000 + 90'000;
+        fleet::FleetFilter f{{"day", last_ms - 86'400'000, last_ms + 1}, std::nullopt};
+        times.clear();
+        for (long i = 0; i < rounds; ++i) {
+            const auto t1 = Clock::now();
+            fleet::fleet_throughput(c, f, "station");
+            fleet::fleet_pareto(c, f);
+            times.push_back(ms_since(t1));
+        }
+        std::printf(
+            "summary: a day's throughput by station + Pareto, %ld rounds: p50 %.1f ms, "
+            "p99 %.1f ms\n",
+            rounds, percentile(times, 0.5), percentile(times, 0.99));
     }
     return 0;
 }

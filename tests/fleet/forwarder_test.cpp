@@ -94,6 +94,10 @@ TEST(Forwarder, ServerCrashMidStreamLosesAndDuplicatesNothing) {
     EXPECT_EQ(s.outbox_backlog("fleet").count, 0);
     expect_exactly_once(s, pg.url());
     EXPECT_EQ(linestation::testing::pg_count(pg.url(), "SELECT count(*) FROM fleet_results"), 300);
+    // The per-station count the summary reads counts each result once, resent or not.
+    EXPECT_EQ(linestation::testing::pg_count(
+                  pg.url(), "SELECT units FROM fleet_station_units WHERE station_id = 'st-1'"),
+              300);
 }
 
 TEST(Forwarder, HalfOpenLinkIsGivenUpOnAtTheDeadlineAndLostAnswersAreNotDuplicated) {
@@ -134,6 +138,7 @@ TEST(Forwarder, HalfOpenLinkIsGivenUpOnAtTheDeadlineAndLostAnswersAreNotDuplicat
     ASSERT_TRUE(forwarder.drain(20s)) << forwarder.state().last_error;
     expect_exactly_once(s, direct);
     EXPECT_EQ(linestation::testing::pg_count(direct, "SELECT count(*) FROM fleet_results"), 60);
+    EXPECT_EQ(linestation::testing::pg_count(direct, "SELECT units FROM fleet_station_units"), 60);
 }
 
 TEST(Forwarder, TenThousandResultsQueuedInAnOutageAreDrainedNoneLostNoneDuplicated) {
