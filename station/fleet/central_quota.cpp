@@ -94,8 +94,12 @@ QuotaAnswer CentralQuota::take(const std::string& id, const QuotaRequest& r, int
     for (int attempt = 0;; ++attempt) {
         try {
             auto& c = conn_.get();
-            c.exec(kEnsureRows, {r.account, r.product, r.day, std::to_string(r.account_cap),
-                                 std::to_string(r.product_cap)});
+            const LeaseKey key{r.account, r.product, r.day};
+            if (!rows_exist_.count(key)) {
+                c.exec(kEnsureRows, {r.account, r.product, r.day, std::to_string(r.account_cap),
+                                     std::to_string(r.product_cap)});
+                rows_exist_.insert(key);
+            }
             auto res = c.exec(kReserve, {id, conn_.link().station_id, r.account, r.product, r.day,
                                          std::to_string(n), kind, hold_s});
             link_ok();

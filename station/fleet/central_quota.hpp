@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,9 @@ class CentralQuota : public QuotaGate {
     // Offline grants from a lease: reservation id -> its lease, to give back.
     std::map<std::string, LeaseKey> from_lease_;
     std::chrono::steady_clock::time_point next_sweep_{};
+    // Days whose quota rows this station has seen exist: their INSERT is skipped, since an
+    // insert that meets a row being updated waits for that update's transaction.
+    std::set<LeaseKey> rows_exist_;
     // After a lost link the fleet is not asked again before this, so a waiting slot that
     // asks every tick does not hold the line thread on a connect deadline each time.
     std::chrono::steady_clock::time_point retry_after_{};
