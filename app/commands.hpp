@@ -25,5 +25,6 @@ int run_calibrate(const Args& args);
 int run_simulate(const Args& args);
 int run_batch(const Args& args);
 int run_twins(const Args& args);
+int run_fleet(const Args& args);
 
 }  // namespace linestation::app

@@ -27,6 +27,8 @@ constexpr Subcommand kSubcommands[] = {
      linestation::app::run_batch},
     {"twins", "run the virtual line's twins as a process (TCP boards, MJPEG camera, HTTP cloud)",
      linestation::app::run_twins},
+    {"fleet", "the fleet's PostgreSQL: status (results, quotas, backlogs), serve (dashboard views)",
+     linestation::app::run_fleet},
 };
 
 void print_help(std::ostream& out) {

@@ -9,6 +9,7 @@
 #include "app/line_assembly.hpp"
 #include "station/config/shipped_files.hpp"
 #include "station/config/station_config.hpp"
+#include "station/fleet/station_fleet.hpp"
 #include "station/logging.hpp"
 #include "station/runtime.hpp"
 #include "web/server.hpp"
@@ -48,6 +49,14 @@ int run_serve(const Args& args) {
                     runtime.store().schema_version());
     SystemClock clock;
     const auto shipped = config::shipped_files();
+    // Before the line: its scheduler asks the fleet's quota; the forwarder drains the
+    // outbox on its own thread whichever line runs.
+    std::unique_ptr<fleet::StationFleet> fleet_link;
+    if (config.fleet) {
+        fleet_link = std::make_unique<fleet::StationFleet>(*config.fleet, config.store_path);
+        log.information("fleet: station %s, results forwarded, quota shared (offline: %s)",
+                        config.fleet->station_id, config.fleet->when_offline);
+    }
     std::unique_ptr<DemoLine> demo;
     std::unique_ptr<StationLine> fixture_line;
     if (!config.fixture_file) {
@@ -55,8 +64,12 @@ int run_serve(const Args& args) {
             runtime, config::load_fixture(shipped.fixtures_dir / "virtual-8.json"),
             config::load_recipes(config.recipes_dir));
     } else {
-        fixture_line =
-            std::make_unique<StationLine>(runtime, line_setup(config, runtime.store()), clock);
+        auto setup = line_setup(config, runtime.store());
+        if (fleet_link) {
+            setup.scheduler.shared_quota = &fleet_link->quota();
+            setup.scheduler.quota_day = fleet_link->day_function();
+        }
+        fixture_line = std::make_unique<StationLine>(runtime, std::move(setup), clock);
     }
     if (cli.has("batch")) {
         const auto spec = cli.value("batch");

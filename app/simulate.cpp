@@ -3,13 +3,15 @@
 #include "app/command_line.hpp"
 #include "app/commands.hpp"
 #include "app/simulation.hpp"
+#include "station/config/station_config.hpp"
 
 namespace linestation::app {
 
 int run_simulate(const Args& args) {
     CommandLine cli("simulate",
                     "--slots N --units M [--recipe FILE] [--flow FLOW] [--mix FILE] [--seed S] "
-                    "[--db FILE] [--world] [--json] [--progress]",
+                    "[--db FILE] [--world] [--json] [--progress] [--config FILE] "
+                    "[--fleet URL --station-id ID]",
                     "Runs a shift on the virtual line on virtual time, as fast as the machine "
                     "allows, and prints the verdicts by reason and how many disagree with the "
                     "devices' hidden truth. With --json the last line is one JSON object.");
@@ -23,6 +25,12 @@ int run_simulate(const Args& args) {
         .option("flow", "FLOW",
                 "the recipe's flow: unbind, pre_activation, repair or wired (default: the one "
                 "its binding and pairing call for)")
+        .option("config", "FILE", "a station config whose result sinks are used (its \"fleet\")")
+        .option("fleet", "URL",
+                "forward results to and reserve quota in this fleet PostgreSQL (postgresql://)")
+        .option("station-id", "ID", "this station's id in the fleet (default virtual-station)")
+        .option("when-offline", "stop|lease", "with --fleet: while it is away (default stop)")
+        .option("lease", "N", "with --fleet and lease: units per leased block (default 5)")
         .flag("no-vision", "report LED states directly instead of rendering camera frames")
         .flag("world",
               "the world's faults: cloud latency 50-3000 ms, 503 bursts and stalls; camera "
@@ -43,6 +51,29 @@ int run_simulate(const Args& args) {
     if (cli.has("db")) o.db = cli.value("db");
     if (cli.has("recipe")) o.recipe = cli.value("recipe");
     if (cli.has("flow")) o.flow = cli.value("flow");
+    if (cli.has("config")) o.fleet = config::load_station_config(cli.value("config")).fleet;
+    if (cli.has("fleet")) {
+        config::FleetSettings f = o.fleet.value_or(config::FleetSettings{});
+        f.url = cli.value("fleet");
+        if (f.url.rfind("postgresql://", 0) != 0 && f.url.rfind("postgres://", 0) != 0) {
+            throw UsageError("simulate: --fleet must be a postgresql:// URL");
+        }
+        if (f.station_id.empty()) f.station_id = "virtual-station";
+        o.fleet = f;
+    }
+    if (o.fleet) {
+        if (cli.has("station-id")) o.fleet->station_id = cli.value("station-id");
+        if (cli.has("when-offline")) {
+            o.fleet->when_offline = cli.value("when-offline");
+            if (o.fleet->when_offline != "stop" && o.fleet->when_offline != "lease") {
+                throw UsageError("simulate: --when-offline must be stop or lease, got \"" +
+                                 o.fleet->when_offline + "\"");
+            }
+        }
+        if (cli.has("lease")) o.fleet->lease = cli.int_value("lease", 5, 1, 100);
+    } else if (cli.has("station-id") || cli.has("when-offline") || cli.has("lease")) {
+        throw UsageError("simulate: --station-id, --when-offline and --lease go with --fleet");
+    }
     if (cli.has("progress")) {
         o.on_unit = [](const flow::UnitResult& r, const virtual_line::DeviceTruth& truth) {
             // Printed only after the verdict is committed: a test may kill us at any line.

@@ -102,6 +102,12 @@ HealthReport Runtime::health() {
         h.schema_version = store_->schema_version();
         // A cheap liveness query rather than a full integrity check on every poll.
         h.store_ok = h.schema_version > 0;
+        for (const auto& [sink, b] : store_->outbox_backlogs()) {
+            if (!h.outbox_backlog || b.count > *h.outbox_backlog) {
+                h.outbox_backlog = b.count;
+                h.outbox_oldest_ms = b.oldest_ms;
+            }
+        }
     } catch (const std::exception&) {
         h.store_ok = false;
     }

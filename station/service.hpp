@@ -35,6 +35,10 @@ struct HealthReport {
     };
     std::vector<Board> boards;
     int boards_faulted = 0;
+    // The result sinks' backlog in the outbox (the fleet's, MES'): results not taken yet
+    // (the largest of the sinks) and the commit time of the oldest; none without sinks.
+    std::optional<std::int64_t> outbox_backlog;
+    std::optional<std::int64_t> outbox_oldest_ms;
 };
 
 // One slot as the operator screen shows it.

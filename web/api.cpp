@@ -16,6 +16,7 @@
 #include "station/qr/pairing_qr.hpp"
 #include "web/http.hpp"
 #include "web/recipe_files.hpp"
+#include "web/table_json.hpp"
 
 namespace linestation::web {
 
@@ -50,31 +51,6 @@ Poco::JSON::Object session_json(const auth::Session& session) {
     out.set("products", string_array(session.products));
     out.set("csrf_token", session.csrf_token);
     return out;
-}
-
-Poco::JSON::Object::Ptr table_object(const reports::Table& table) {
-    Poco::JSON::Object::Ptr o = new Poco::JSON::Object;  // Poco::SharedPtr owns it
-    o->set("name", table.name);
-    o->set("columns", string_array(table.columns));
-    Poco::JSON::Array::Ptr rows = new Poco::JSON::Array;  // Poco::SharedPtr owns it
-    for (const auto& row : table.rows) {
-        Poco::JSON::Array::Ptr r = new Poco::JSON::Array;  // Poco::SharedPtr owns it
-        for (const auto& cell : row) {
-            std::visit(
-                [&](const auto& v) {
-                    using V = std::decay_t<decltype(v)>;
-                    if constexpr (std::is_same_v<V, std::monostate>) {
-                        r->add(Poco::Dynamic::Var());
-                    } else {
-                        r->add(v);
-                    }
-                },
-                cell);
-        }
-        rows->add(r);
-    }
-    o->set("rows", rows);
-    return o;
 }
 
 std::string required_string(const Poco::JSON::Object& body, const std::string& field,

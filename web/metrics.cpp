@@ -68,6 +68,20 @@ std::string store_metrics(store::Database& db, const std::string& day,
     out << "# TYPE linestation_quota_limit_per_account gauge\nlinestation_quota_limit_per_account "
         << limits.per_account << "\n# TYPE linestation_quota_limit_per_product gauge\n"
         << "linestation_quota_limit_per_product " << limits.per_product << "\n";
+    // Results each sink (the fleet, MES) has not taken yet, and when the oldest was made:
+    // an outage shows as a growing backlog, its length as time() minus the timestamp.
+    out << "# HELP linestation_outbox_backlog Results in the outbox a sink has not taken.\n"
+           "# TYPE linestation_outbox_backlog gauge\n"
+           "# HELP linestation_outbox_oldest_timestamp_seconds When the oldest result a sink "
+           "has not taken was committed.\n"
+           "# TYPE linestation_outbox_oldest_timestamp_seconds gauge\n";
+    for (const auto& [sink, b] : store::outbox_backlogs(db)) {
+        out << "linestation_outbox_backlog{sink=\"" << label(sink) << "\"} " << b.count << "\n";
+        if (b.oldest_ms) {
+            out << "linestation_outbox_oldest_timestamp_seconds{sink=\"" << label(sink) << "\"} "
+                << static_cast<double>(*b.oldest_ms) / 1000.0 << "\n";
+        }
+    }
     return out.str();
 }
 

@@ -64,6 +64,12 @@ class HealthHandler : public Poco::Net::HTTPRequestHandler {
             boards.add(board);
         }
         body.set("boards", boards);
+        if (h.outbox_backlog) {
+            Poco::JSON::Object outbox;
+            outbox.set("backlog", *h.outbox_backlog);
+            if (h.outbox_oldest_ms) outbox.set("oldest_ms", *h.outbox_oldest_ms);
+            body.set("outbox", outbox);
+        }
         send_json(response,
                   h.store_ok ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_SERVICE_UNAVAILABLE,
                   body);

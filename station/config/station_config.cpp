@@ -60,6 +60,25 @@ std::string resolve_secret_ref(const std::string& account, const std::string& re
     return value;
 }
 
+std::optional<int> parse_utc_offset(const std::string& zone) {
+    if (zone == "UTC" || zone == "Z") return 0;
+    if (zone.size() < 5 || zone.rfind("UTC", 0) != 0) return std::nullopt;
+    const char sign = zone[3];
+    if (sign != '+' && sign != '-') return std::nullopt;
+    std::string digits;
+    for (std::size_t i = 4; i < zone.size(); ++i) {
+        if (zone[i] == ':' && i == 6) continue;
+        if (zone[i] < '0' || zone[i] > '9') return std::nullopt;
+        digits += zone[i];
+    }
+    if (digits.size() != 2 && digits.size() != 4) return std::nullopt;
+    const int hours = std::stoi(digits.substr(0, 2));
+    const int minutes = digits.size() == 4 ? std::stoi(digits.substr(2, 2)) : 0;
+    if (hours > 14 || minutes > 59) return std::nullopt;
+    const int total = hours * 60 + minutes;
+    return sign == '+' ? total : -total;
+}
+
 StationConfig default_station_config() {
     StationConfig c;
     c.recipes_dir = shipped_files().recipes_dir;
@@ -69,7 +88,7 @@ StationConfig default_station_config() {
 StationConfig parse_station_config(const JsonNode& root, const std::filesystem::path& base_dir,
                                    const char* (*environment)(const char*)) {
     root.allow_only({"schema", "station", "http", "store", "log", "fixture", "recipes", "cloud",
-                     "wifi", "lan", "description"});
+                     "wifi", "lan", "fleet", "description"});
     StationConfig c = default_station_config();
     c.source = root.file();
     if (auto schema = root.find("schema")) schema->as_int(1, 1);
@@ -156,6 +175,29 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
         c.lan.plain_port = static_cast<int>(lan->int_or("plain_port", c.lan.plain_port, 0, 65535));
         c.lan.encrypted_port =
             static_cast<int>(lan->int_or("encrypted_port", c.lan.encrypted_port, 0, 65535));
+    }
+    if (auto fleet = root.find("fleet")) {
+        fleet->allow_only({"url", "url_env", "station_id", "when_offline", "lease", "day_zone"});
+        FleetSettings f;
+        f.url = read_secret(*fleet, "url", environment);
+        if (f.url.rfind("postgresql://", 0) != 0 && f.url.rfind("postgres://", 0) != 0) {
+            // The URL may hold a password: the message names the field, not the value.
+            (fleet->has("url") ? fleet->at("url") : fleet->at("url_env"))
+                .fail_problem("expected a postgresql:// URL");
+        }
+        f.station_id = fleet->string_or("station_id", c.station_id);
+        if (f.station_id.empty()) fleet->at("station_id").fail("a non-empty station id");
+        if (auto mode = fleet->find("when_offline")) {
+            f.when_offline = mode->as_one_of({"stop", "lease"});
+        }
+        f.lease = static_cast<int>(fleet->int_or("lease", f.lease, 1, 100));
+        if (auto zone = fleet->find("day_zone")) {
+            f.day_zone = zone->as_nonempty_string();
+            auto offset = parse_utc_offset(f.day_zone);
+            if (!offset) zone->fail("\"UTC\" or a fixed offset such as \"UTC+08:00\"");
+            f.day_offset_min = *offset;
+        }
+        c.fleet = f;
     }
     if (auto wifi = root.find("wifi")) {
         wifi->allow_only({"ssid", "password", "password_env"});

@@ -43,6 +43,21 @@ struct LanSettings {
     int encrypted_port = 6667;
 };
 
+// The fleet's PostgreSQL: results forwarded there, daily quotas reserved there.
+struct FleetSettings {
+    std::string url;         // postgresql://...; from "url" or "url_env"; never logged
+    std::string station_id;  // this station's id in the fleet (default: the station's id)
+    std::string when_offline = "stop";  // "stop" admits no unit, "lease" spends a leased block
+    int lease = 5;                      // units per leased block
+    // The quota day's time zone: "UTC" or a fixed offset "UTC+08:00" / "UTC-05:30". Tuya
+    // documents no time zone for its daily quota, so the default is UTC.
+    std::string day_zone = "UTC";
+    int day_offset_min = 0;  // parsed from day_zone
+};
+
+// "UTC", "UTC+08:00", "UTC-0530": minutes east of UTC; nullopt when not one of these.
+std::optional<int> parse_utc_offset(const std::string& zone);
+
 struct HttpsSettings {
     std::filesystem::path certificate;
     std::filesystem::path private_key;
@@ -66,6 +81,7 @@ struct StationConfig {
     std::optional<CloudSettings> cloud;
     WifiSettings wifi{"LineStation-Test", "line-station-pass"};
     LanSettings lan;  // listened on only when a recipe has a wired flow
+    std::optional<FleetSettings> fleet;
 };
 
 // Where an admin-added cloud account's secret lives (the store keeps only this reference):

@@ -55,14 +55,28 @@ QrScheduler::QrScheduler(Clock& clock, store::Store& store, std::vector<CloudAcc
       options_(options),
       calls_(make_cloud_calls(options.background_cloud)) {}
 
-bool QrScheduler::reserve(std::size_t account, const std::string& product, const std::string& day) {
+fleet::QuotaRequest QrScheduler::shared_request(std::size_t account, const std::string& product,
+                                                const std::string& day) const {
     const auto& a = accounts_[account];
-    if (!store_.reserve_quota(kAllAccounts, product, day, a.quota_per_product)) return false;
+    // The account's uid is the same on every station that shares it; its store id is not.
+    return {a.uid.empty() ? a.name : a.uid, product, day, a.quota_per_account, a.quota_per_product};
+}
+
+std::optional<std::string> QrScheduler::reserve(std::size_t account, const std::string& product,
+                                                const std::string& day, bool& unreachable) {
+    const auto& a = accounts_[account];
+    if (!store_.reserve_quota(kAllAccounts, product, day, a.quota_per_product)) return {};
     if (!store_.reserve_quota(a.store_id, kAllProducts, day, a.quota_per_account)) {
         store_.settle_quota(kAllAccounts, product, day, false);
-        return false;
+        return {};
     }
-    return true;
+    if (!options_.shared_quota) return std::string("-");
+    const auto grant = options_.shared_quota->reserve(shared_request(account, product, day));
+    if (grant.answer == fleet::QuotaAnswer::Granted) return grant.reservation_id;
+    unreachable = grant.answer == fleet::QuotaAnswer::Unreachable;
+    store_.settle_quota(kAllAccounts, product, day, false);
+    store_.settle_quota(a.store_id, kAllProducts, day, false);
+    return {};
 }
 
 bool QrScheduler::has_room(std::size_t account, const std::string& product,
@@ -70,23 +84,30 @@ bool QrScheduler::has_room(std::size_t account, const std::string& product,
     const auto& a = accounts_[account];
     auto p = store_.quota(kAllAccounts, product, day);
     auto all = store_.quota(a.store_id, kAllProducts, day);
-    return p.used + p.reserved < a.quota_per_product &&
-           all.used + all.reserved < a.quota_per_account;
+    const bool local =
+        p.used + p.reserved < a.quota_per_product && all.used + all.reserved < a.quota_per_account;
+    if (!local || !options_.shared_quota) return local;
+    return options_.shared_quota->has_room(shared_request(account, product, day)).value_or(true);
 }
 
 Admission QrScheduler::admit(const std::string& slot, const std::string& product) {
     Member m;
     m.product = product;
-    m.day = utc_day(clock_.wall_ms());
+    m.day = options_.quota_day ? options_.quota_day(clock_.wall_ms()) : utc_day(clock_.wall_ms());
     if (accounts_.empty()) {
         members_[slot] = std::move(m);
         return Admission::Admitted;
     }
-    if (reserve(active_, product, m.day)) {
+    bool unreachable = false;
+    if (auto id = reserve(active_, product, m.day, unreachable)) {
         m.account = active_;
+        m.shared_reservation = *id;
         members_[slot] = std::move(m);
         return Admission::Admitted;
     }
+    // The shared quota cannot be asked and this station may not spend alone: the unit
+    // waits for the fleet rather than being refused for a quota that may well be left.
+    if (unreachable) return Admission::Wait;
     std::optional<std::size_t> next;
     for (std::size_t i = 1; i < accounts_.size() && !next; ++i) {
         const auto candidate = (active_ + i) % accounts_.size();
@@ -102,8 +123,10 @@ Admission QrScheduler::admit(const std::string& slot, const std::string& product
     active_ = *next;
     generation_.reset();
     update_screen();
-    if (!reserve(active_, product, m.day)) return Admission::Exhausted;
+    auto id = reserve(active_, product, m.day, unreachable);
+    if (!id) return unreachable ? Admission::Wait : Admission::Exhausted;
     m.account = active_;
+    m.shared_reservation = *id;
     members_[slot] = std::move(m);
     return Admission::Admitted;
 }
@@ -207,6 +230,9 @@ void QrScheduler::settle(const std::string& slot) {
         const auto id = accounts_[*m.account].store_id;
         store_.settle_quota(kAllAccounts, m.product, m.day, spent);
         store_.settle_quota(id, kAllProducts, m.day, spent);
+        if (options_.shared_quota && m.shared_reservation != "-") {
+            options_.shared_quota->settle(m.shared_reservation, spent);
+        }
     }
     members_.erase(it);
 }

@@ -6,6 +6,7 @@
 // authorized account when one runs out. It also asks the cloud how each device fared.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -16,6 +17,7 @@
 #include "station/cloud/cloud.hpp"
 #include "station/config/recipe.hpp"
 #include "station/config/station_config.hpp"
+#include "station/fleet/quota_gate.hpp"
 #include "station/flow/cloud_calls.hpp"
 #include "station/flow/line_parts.hpp"
 #include "station/service.hpp"
@@ -44,6 +46,11 @@ struct SchedulerOptions {
     // pairing mode reads any code it sees (Tuya's EZ mode lasts about 3 minutes).
     double stray_watch_s = 300;
     double stray_first_check_s = 10;  // then doubling
+    // Quota shared with other stations (the fleet's PostgreSQL), asked after the store's
+    // own quota; none: this station's store alone. Not owned.
+    fleet::QuotaGate* shared_quota = nullptr;
+    // The quota day of a wall time; empty: utc_day (Tuya documents no time zone).
+    std::function<std::string(std::int64_t)> quota_day;
 };
 
 enum class Admission { Admitted, Wait, Exhausted };
@@ -174,12 +181,18 @@ class QrScheduler {
         bool ambiguous = false;
         std::optional<Removal> removal;
         std::optional<std::string> cloud_problem;
+        std::string shared_reservation;  // the shared quota's reservation id, if any
     };
     // Every device id a unit was loaded with or identified as: once its slot has settled,
     // the cloud still lists it under the code, and it is no stranger then.
     std::set<std::string> accounted_;
 
-    bool reserve(std::size_t account, const std::string& product, const std::string& day);
+    // Empty when refused; the shared quota's reservation id (or "-" without one) else.
+    // `unreachable` is set when the shared quota could not be asked.
+    std::optional<std::string> reserve(std::size_t account, const std::string& product,
+                                       const std::string& day, bool& unreachable);
+    fleet::QuotaRequest shared_request(std::size_t account, const std::string& product,
+                                       const std::string& day) const;
     bool has_room(std::size_t account, const std::string& product, const std::string& day);
     bool usable(const Generation& g, double now) const;
     void request_generation(double now);

@@ -123,6 +123,24 @@ CREATE TABLE measurements (
 );
 CREATE INDEX measurements_name ON measurements(name, outcome);
 )sql"},
+    Migration{4, "result outbox", R"sql(
+-- Every finished attempt, written in its verdict's transaction: the one place every result
+-- sink (the fleet's PostgreSQL, MES) starts. AUTOINCREMENT: an id is never reused once
+-- rows are pruned, so a sink's cursor never skips a new row. result_id is the station's
+-- own id for the result, unique across the fleet, so a sink may deliver it twice safely.
+CREATE TABLE outbox (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    result_id   TEXT NOT NULL UNIQUE,
+    unit_id     INTEGER NOT NULL REFERENCES units(id),
+    created_ms  INTEGER NOT NULL,
+    payload     TEXT NOT NULL
+);
+-- How far each sink has taken the outbox (it acknowledges in order).
+CREATE TABLE outbox_cursors (
+    sink      TEXT PRIMARY KEY,
+    acked_id  INTEGER NOT NULL DEFAULT 0
+);
+)sql"},
 };
 }  // namespace
 

@@ -41,6 +41,15 @@ int read_user_version(Database& db) {
 
 }  // namespace
 
+std::map<std::string, OutboxBacklog> outbox_backlogs(Database& db) {
+    auto s = db.prepare(
+        "SELECT c.sink, count(o.id), min(o.created_ms) FROM outbox_cursors c LEFT JOIN outbox o "
+        "ON o.id > c.acked_id GROUP BY c.sink ORDER BY c.sink");
+    std::map<std::string, OutboxBacklog> out;
+    while (s.step()) out[s.text(0)] = {s.int64(1), s.optional_int64(2)};
+    return out;
+}
+
 std::vector<std::string> split_product_list(const std::string& text) {
     std::vector<std::string> out;
     std::stringstream in(text);
@@ -298,7 +307,78 @@ void Store::finish_unit(std::int64_t id, const std::string& verdict, const std::
                        "VALUES(?, ?, ?, ?, ?, ?, ?)"));
         s->bind_all(id, m.name, m.value, m.unit, m.min, m.max, m.outcome).run();
     }
+    insert_outbox_locked(id, ended_ms);
     tx.commit();
+}
+
+void Store::insert_outbox_locked(std::int64_t unit_id, std::int64_t created_ms) {
+    // Built by SQLite from the committed rows, so the payload is what the store holds.
+    // The result id: station, unit and 64 random bits, so a store rebuilt from scratch
+    // (unit ids starting over) never reuses one. Text that is not valid JSON (a flow's
+    // bug) is carried as a string rather than failing the verdict's transaction.
+    Use s(db_.cached(R"sql(
+INSERT INTO outbox(result_id, unit_id, created_ms, payload)
+SELECT u.station_id || '/' || u.id || '/' || lower(hex(randomblob(8))), u.id, ?2,
+  json_object(
+    'station_id', u.station_id, 'unit_id', u.id, 'batch_id', u.batch_id,
+    'batch_kind', b.kind, 'recipe', b.recipe, 'operator', b.operator_login,
+    'software_version', b.software_version, 'recipe_sha256', b.recipe_sha256,
+    'device_id', u.device_id, 'serial', u.serial, 'product_id', u.product_id, 'slot', u.slot,
+    'attempt', u.attempt, 'started_ms', u.started_ms, 'ended_ms', u.ended_ms,
+    'verdict', u.verdict, 'reason', u.reason,
+    'measurements', CASE WHEN json_valid(u.measurements) THEN json(u.measurements)
+                         ELSE u.measurements END,
+    'records', (SELECT json_group_array(json_object('name', m.name, 'value', m.value,
+                         'unit', m.unit, 'min', m.min, 'max', m.max, 'outcome', m.outcome))
+                FROM (SELECT * FROM measurements WHERE unit_id = u.id ORDER BY id) m),
+    'timeline', (SELECT json_group_array(json_object('t_ms', e.t_ms, 'kind', e.kind,
+                         'detail', CASE WHEN json_valid(e.detail) THEN json(e.detail)
+                                        ELSE e.detail END))
+                 FROM (SELECT * FROM unit_events WHERE unit_id = u.id ORDER BY t_ms, id) e))
+FROM units u LEFT JOIN batches b ON b.id = u.batch_id WHERE u.id = ?1
+)sql"));
+    s->bind_all(unit_id, created_ms).run();
+}
+
+std::vector<OutboxEntry> Store::outbox_pending(const std::string& sink, int limit) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT id, result_id, unit_id, created_ms, payload FROM outbox WHERE id > "
+        "coalesce((SELECT acked_id FROM outbox_cursors WHERE sink = ?), 0) ORDER BY id LIMIT ?"));
+    s->bind_all(sink, limit);
+    std::vector<OutboxEntry> out;
+    while (s->step())
+        out.push_back({s->int64(0), s->text(1), s->int64(2), s->int64(3), s->text(4)});
+    return out;
+}
+
+void Store::acknowledge_outbox(const std::string& sink, std::int64_t up_to_id) {
+    std::lock_guard lock(mutex_);
+    // Durable like a verdict: a lost acknowledgement only sends the results again (the
+    // sink takes them idempotently), but it should not be the common case after a crash.
+    Use s(db_.cached(
+        "INSERT INTO outbox_cursors(sink, acked_id) VALUES(?1, ?2) ON CONFLICT(sink) DO UPDATE "
+        "SET acked_id = max(acked_id, excluded.acked_id)"));
+    s->bind_all(sink, up_to_id).run();
+}
+
+std::map<std::string, OutboxBacklog> Store::outbox_backlogs() {
+    std::lock_guard lock(mutex_);
+    return store::outbox_backlogs(db_);
+}
+
+OutboxBacklog Store::outbox_backlog(const std::string& sink) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT count(*), min(created_ms) FROM outbox WHERE id > coalesce((SELECT acked_id FROM "
+        "outbox_cursors WHERE sink = ?), 0)"));
+    s->bind_all(sink);
+    OutboxBacklog b;
+    if (s->step()) {
+        b.count = s->int64(0);
+        b.oldest_ms = s->optional_int64(1);
+    }
+    return b;
 }
 
 std::vector<MeasurementRecord> Store::measurements(std::int64_t unit_id) {
@@ -376,6 +456,7 @@ std::vector<std::int64_t> Store::mark_interrupted(std::int64_t now_ms, const std
             "NULL"));
         s->bind_all(reason, now_ms).run();
     }
+    for (const auto id : ids) insert_outbox_locked(id, now_ms);
     tx.commit();
     return ids;
 }

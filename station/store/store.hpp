@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -108,6 +109,20 @@ struct QuotaUsage {
     int reserved = 0;
 };
 
+// One finished attempt waiting in the outbox for the sinks that take results away.
+struct OutboxEntry {
+    std::int64_t id = 0;    // order of the outbox; a sink acknowledges up to an id
+    std::string result_id;  // the station's own id of the result, unique in the fleet
+    std::int64_t unit_id = 0;
+    std::int64_t created_ms = 0;  // when the verdict was committed (station time)
+    std::string payload;          // JSON: the unit, its measurement records and timeline
+};
+
+struct OutboxBacklog {
+    std::int64_t count = 0;
+    std::optional<std::int64_t> oldest_ms;  // created_ms of the oldest one not taken
+};
+
 struct AuditRecord {
     std::int64_t id = 0;
     std::int64_t at_ms = 0;
@@ -115,6 +130,9 @@ struct AuditRecord {
     std::string action;
     std::string detail_json;
 };
+
+// Every sink's backlog (the sinks are the outbox's cursors), on any connection to the file.
+std::map<std::string, OutboxBacklog> outbox_backlogs(Database& db);
 
 // "a,b,c" -> {a, b, c}: how operators' product permissions are written, in the store
 // and on the command line. Empty items are dropped.
@@ -164,6 +182,14 @@ class Store {
                      const std::string& measurements_json, std::int64_t ended_ms,
                      const std::vector<MeasurementRecord>& measurements = {});
     std::vector<MeasurementRecord> measurements(std::int64_t unit_id);
+
+    // The outbox: every verdict (finish_unit, mark_interrupted) puts its result there in
+    // its own transaction. A sink reads what it has not acknowledged, in order, and
+    // acknowledges once the result is safe on its side.
+    std::vector<OutboxEntry> outbox_pending(const std::string& sink, int limit);
+    void acknowledge_outbox(const std::string& sink, std::int64_t up_to_id);
+    OutboxBacklog outbox_backlog(const std::string& sink);
+    std::map<std::string, OutboxBacklog> outbox_backlogs();
     std::optional<UnitRecord> unit(std::int64_t id);
     std::vector<UnitRecord> units_by_serial(const std::string& serial);
     std::int64_t count_units();
@@ -204,6 +230,7 @@ class Store {
     void migrate(std::optional<int> target_version);
     UnitRecord read_unit(const Statement& s) const;
     void insert_event_locked(const UnitEventRecord& e);
+    void insert_outbox_locked(std::int64_t unit_id, std::int64_t created_ms);
 
     std::mutex mutex_;
     Database db_;

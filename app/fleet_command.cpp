@@ -1,0 +1,77 @@
+// station fleet status|serve: the fleet's PostgreSQL at a glance (scripts, checks) and the
+// supervisor's views over it.
+#include <csignal>
+#include <iostream>
+
+#include "app/command_line.hpp"
+#include "app/commands.hpp"
+#include "station/fleet/fleet_schema.hpp"
+#include "station/fleet/fleet_status.hpp"
+#include "web/fleet_server.hpp"
+
+namespace linestation::app {
+
+namespace {
+
+int status(const Args& args) {
+    CommandLine cli("fleet status", "--pg URL [--json] [--day YYYY-MM-DD]",
+                    "Prints the fleet's results per station, the quota rows of a day (by "
+                    "default the latest one on record) and each station's outbox backlog.");
+    cli.option("pg", "URL", "the fleet's PostgreSQL (postgresql://...)", true)
+        .option("day", "YYYY-MM-DD", "the quota day to show (default: the latest)")
+        .flag("json", "one JSON line: {\"units\",\"by_station\",\"quota\",\"backlog\"}");
+    if (!cli.parse(args, std::cout)) return 0;
+    fleet::PgConnection c(cli.value("pg"), {}, "linestation fleet status");
+    fleet::ensure_fleet_schema(c);
+    std::optional<std::string> day;
+    if (cli.has("day")) day = cli.value("day");
+    const auto s = fleet::read_fleet_status(c, day);
+    std::cout << (cli.has("json") ? s.json() + "\n" : s.text());
+    return 0;
+}
+
+int serve(const Args& args) {
+    CommandLine cli("fleet serve", "--pg URL [--port N] [--bind 127.0.0.1]",
+                    "Serves the supervisor's views over the whole fleet from its PostgreSQL: "
+                    "/api/fleet/status and /api/fleet/reports/{throughput,yield,pareto,"
+                    "cycle_time,quota,unit_history} with ?period=shift|day|week, "
+                    "?station=ID and ?format=csv. Loopback only until it has sign-in.");
+    cli.option("pg", "URL", "the fleet's PostgreSQL (postgresql://...)", true)
+        .option("port", "N", "HTTP port (default 8090; 0 picks a free one)")
+        .option("bind", "ADDR", "loopback address (default 127.0.0.1)");
+    if (!cli.parse(args, std::cout)) return 0;
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    web::FleetServerOptions o;
+    o.pg_url = cli.value("pg");
+    o.port = cli.int_value("port", o.port, 0, 65535);
+    o.bind = cli.value_or("bind", o.bind);
+    web::FleetServer server(o);
+    server.start();
+    // Scripts and tests read the port from this line.
+    std::cout << "listening on http://" << o.bind << ":" << server.port() << "/" << std::endl;
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    server.stop();
+    return 0;
+}
+
+}  // namespace
+
+int run_fleet(const Args& args) {
+    if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+        std::cout << "usage: station fleet status|serve [options]\n"
+                     "  status  the fleet's results, quotas and backlogs from its PostgreSQL\n"
+                     "  serve   the supervisor's views over the fleet (JSON and CSV)\n";
+        return args.empty() ? 2 : 0;
+    }
+    const Args rest(args.begin() + 1, args.end());
+    if (args[0] == "status") return status(rest);
+    if (args[0] == "serve") return serve(rest);
+    throw UsageError("fleet: unknown action \"" + args[0] + "\"; expected status or serve");
+}
+
+}  // namespace linestation::app

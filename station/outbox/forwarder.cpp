@@ -1,0 +1,103 @@
+#include "station/outbox/forwarder.hpp"
+
+#include <algorithm>
+
+namespace linestation::outbox {
+
+Forwarder::Forwarder(const std::filesystem::path& store_file, ResultSink& sink,
+                     ForwarderOptions options)
+    : store_(store_file), sink_(sink), options_(options) {
+    // The sink's cursor exists from the start, so its backlog shows before its first
+    // delivery (/metrics lists the sinks by their cursors).
+    store_.acknowledge_outbox(sink_.name(), 0);
+    thread_ = std::thread([this] { run(); });
+}
+
+Forwarder::~Forwarder() {
+    {
+        std::lock_guard lock(mutex_);
+        stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+}
+
+void Forwarder::nudge() {
+    {
+        std::lock_guard lock(mutex_);
+        nudged_ = true;
+    }
+    wake_.notify_all();
+}
+
+ForwarderState Forwarder::state() const {
+    std::lock_guard lock(mutex_);
+    return state_;
+}
+
+store::OutboxBacklog Forwarder::backlog() {
+    return store_.outbox_backlog(sink_.name());
+}
+
+bool Forwarder::drain(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (backlog().count == 0) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        nudge();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+bool Forwarder::deliver_once() {
+    const auto name = sink_.name();
+    auto batch = store_.outbox_pending(name, options_.batch);
+    if (batch.empty()) return false;
+    auto backlog = store_.outbox_backlog(name);
+    backlog.count =
+        std::max<std::int64_t>(0, backlog.count - static_cast<std::int64_t>(batch.size()));
+    // What stays behind this batch starts after its last entry.
+    if (backlog.count == 0) {
+        backlog.oldest_ms.reset();
+    } else {
+        auto next = store_.outbox_pending(name, static_cast<int>(batch.size()) + 1);
+        if (next.size() > batch.size()) backlog.oldest_ms = next.back().created_ms;
+    }
+    sink_.deliver(batch, backlog);
+    // A crash here sends the batch again at the next start; the sink keeps one copy.
+    store_.acknowledge_outbox(name, batch.back().id);
+    std::lock_guard lock(mutex_);
+    state_.delivered += static_cast<std::int64_t>(batch.size());
+    state_.sink_reachable = true;
+    state_.last_error.clear();
+    return true;
+}
+
+void Forwarder::run() {
+    auto backoff = options_.backoff_min;
+    for (;;) {
+        std::chrono::milliseconds pause = options_.idle_poll;
+        try {
+            if (deliver_once()) pause = std::chrono::milliseconds(0);
+            backoff = options_.backoff_min;
+        } catch (const std::exception& e) {
+            std::lock_guard lock(mutex_);
+            ++state_.failures;
+            state_.sink_reachable = false;
+            state_.last_error = e.what();
+            pause = backoff;
+            backoff = std::min(backoff * 2, options_.backoff_max);
+        }
+        std::unique_lock lock(mutex_);
+        if (stop_) return;
+        if (pause.count() == 0) continue;
+        // A nudge wakes an idle forwarder at once, but never cuts a backoff short: a sink
+        // that is away is not asked again for every verdict.
+        const bool backing_off = !state_.last_error.empty();
+        wake_.wait_for(lock, pause, [&] { return stop_ || (nudged_ && !backing_off); });
+        nudged_ = false;
+        if (stop_) return;
+    }
+}
+
+}  // namespace linestation::outbox

@@ -1,0 +1,66 @@
+#pragma once
+// Drains the outbox into one sink on its own thread: in order, in batches, acknowledging
+// each batch once the sink has it; while the sink is away, it waits with a growing pause
+// (backoff) and the results wait in the station's SQLite, durable. The station never
+// waits on a sink.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "station/outbox/result_sink.hpp"
+#include "station/store/store.hpp"
+
+namespace linestation::outbox {
+
+struct ForwarderOptions {
+    int batch = 500;                           // results per delivery
+    std::chrono::milliseconds idle_poll{200};  // with nothing to send, look again after
+    std::chrono::milliseconds backoff_min{100};
+    std::chrono::milliseconds backoff_max{5000};
+};
+
+struct ForwarderState {
+    std::int64_t delivered = 0;  // results taken by the sink since start
+    std::int64_t failures = 0;   // deliveries that failed
+    bool sink_reachable = false;
+    std::string last_error;  // empty after a good delivery
+};
+
+class Forwarder {
+  public:
+    // Opens its own connection to the store file (WAL: it reads beside the line's writer).
+    Forwarder(const std::filesystem::path& store_file, ResultSink& sink,
+              ForwarderOptions options = {});
+    ~Forwarder();  // stops the thread; what was not delivered stays in the outbox
+    Forwarder(const Forwarder&) = delete;
+    Forwarder& operator=(const Forwarder&) = delete;
+
+    // Looks at the outbox now instead of at the next poll (a verdict was just committed).
+    void nudge();
+    // Waits until the outbox is empty for this sink, or the timeout passes; true if empty.
+    bool drain(std::chrono::milliseconds timeout);
+    ForwarderState state() const;
+    store::OutboxBacklog backlog();
+
+  private:
+    void run();
+    bool deliver_once();  // false when there was nothing to send
+
+    store::Store store_;
+    ResultSink& sink_;
+    ForwarderOptions options_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stop_ = false;
+    bool nudged_ = false;
+    ForwarderState state_;
+    std::thread thread_;  // last: started once everything above exists
+};
+
+}  // namespace linestation::outbox

@@ -1,0 +1,25 @@
+#pragma once
+// Where results go once the station has committed them: the fleet's PostgreSQL, MES
+// output. Each sink drains the outbox (station/store) through a Forwarder and
+// acknowledges what it took.
+
+#include <string>
+#include <vector>
+
+#include "station/store/store.hpp"
+
+namespace linestation::outbox {
+
+class ResultSink {
+  public:
+    virtual ~ResultSink() = default;
+    // The sink's name in the outbox's cursors: stable across restarts.
+    virtual std::string name() const = 0;
+    // Takes the results for good or throws. A delivery whose acknowledgement was lost
+    // (the link broke after the far side committed) is sent again, so taking a result id
+    // twice must keep one copy. `backlog_after`: what is left in the outbox behind them.
+    virtual void deliver(const std::vector<store::OutboxEntry>& results,
+                         const store::OutboxBacklog& backlog_after) = 0;
+};
+
+}  // namespace linestation::outbox

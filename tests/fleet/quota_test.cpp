@@ -1,0 +1,169 @@
+// The central quota against a real PostgreSQL: stations racing on one account never get
+// more than its cap, a retried reservation is granted once, what is given back is free
+// again, the sweeper expires the forgotten, and the offline behaviours hold.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "station/fleet/central_quota.hpp"
+#include "tests/fleet/fleet_db.hpp"
+#include "tests/fleet/pg_server.hpp"
+
+using namespace linestation;
+using namespace std::chrono_literals;
+using linestation::testing::pg_count;
+using linestation::testing::PgServer;
+
+namespace {
+
+fleet::FleetLink link_to(const std::string& url, const std::string& station) {
+    return {url, station, {1000ms, 2000ms}};
+}
+
+fleet::QuotaRequest shared_account(int account_cap = 100, int product_cap = 100) {
+    return {"uid-shared", "tuya-ipc-camera", "2026-12-02", account_cap, product_cap};
+}
+
+std::int64_t used(const std::string& url, const std::string& scope, const std::string& id) {
+    return pg_count(url, "SELECT coalesce(sum(used), 0) FROM fleet_quota WHERE scope = '" + scope +
+                             "' AND id = '" + id + "'");
+}
+
+}  // namespace
+
+TEST(CentralQuota, FourStationsOfSixteenSlotsNeverGetMoreThanTheCap) {
+    const auto url = linestation::testing::fresh_database(linestation::testing::shared_pg_server());
+    std::atomic<int> granted{0};
+    std::atomic<int> refused{0};
+    std::atomic<int> unreachable{0};
+    std::atomic<int> connected{0};
+    std::vector<std::thread> slots;
+    for (int station = 1; station <= 4; ++station) {
+        for (int slot = 0; slot < 16; ++slot) {
+            slots.emplace_back([&, station] {
+                // Each slot asks on its own connection, so the race is the server's.
+                fleet::CentralQuota quota(link_to(url, "st-" + std::to_string(station)));
+                // All 64 connected before any asks, so they race for real.
+                quota.has_room(shared_account());
+                ++connected;
+                while (connected < 64) std::this_thread::yield();
+                for (;;) {
+                    const auto g = quota.reserve(shared_account());
+                    if (g.answer == fleet::QuotaAnswer::Granted) {
+                        ++granted;
+                    } else if (g.answer == fleet::QuotaAnswer::Refused) {
+                        ++refused;
+                        return;
+                    } else {
+                        ++unreachable;
+                        return;
+                    }
+                }
+            });
+        }
+    }
+    for (auto& t : slots) t.join();
+    EXPECT_EQ(unreachable.load(), 0);
+    EXPECT_EQ(granted.load(), 100);
+    EXPECT_EQ(refused.load(), 64);
+    EXPECT_EQ(used(url, "account", "uid-shared"), 100);
+    EXPECT_EQ(pg_count(url, "SELECT count(*) FROM fleet_reservations WHERE state = 'held'"), 100);
+}
+
+TEST(CentralQuota, ARetriedReservationIsGrantedOnce) {
+    const auto url = linestation::testing::fresh_database(linestation::testing::shared_pg_server());
+    fleet::CentralQuota quota(link_to(url, "st-1"));
+    EXPECT_EQ(quota.reserve_as("st-1/r/1", shared_account()), fleet::QuotaAnswer::Granted);
+    EXPECT_EQ(quota.reserve_as("st-1/r/1", shared_account()), fleet::QuotaAnswer::Granted);
+    EXPECT_EQ(used(url, "account", "uid-shared"), 1);
+    EXPECT_EQ(used(url, "product", "tuya-ipc-camera"), 1);
+}
+
+TEST(CentralQuota, TheProductCapHoldsAcrossAccountsAndGivenBackIsFreeAgain) {
+    const auto url = linestation::testing::fresh_database(linestation::testing::shared_pg_server());
+    fleet::CentralQuota quota(link_to(url, "st-1"));
+    auto a = shared_account(100, 2);
+    auto b = a;
+    b.account = "uid-other";
+    const auto first = quota.reserve(a);
+    ASSERT_EQ(first.answer, fleet::QuotaAnswer::Granted);
+    ASSERT_EQ(quota.reserve(b).answer, fleet::QuotaAnswer::Granted);
+    EXPECT_EQ(quota.reserve(a).answer, fleet::QuotaAnswer::Refused);
+    // Refused on the product's row: the account's row was not charged for it.
+    EXPECT_EQ(used(url, "account", "uid-shared"), 1);
+    EXPECT_EQ(quota.has_room(b), false);
+    quota.settle(first.reservation_id, /*spent=*/false);
+    EXPECT_EQ(used(url, "product", "tuya-ipc-camera"), 1);
+    EXPECT_EQ(used(url, "account", "uid-shared"), 0);
+    const auto again = quota.reserve(a);
+    ASSERT_EQ(again.answer, fleet::QuotaAnswer::Granted);
+    quota.settle(again.reservation_id, /*spent=*/true);
+    quota.settle(again.reservation_id, /*spent=*/false);  // a late repeat changes nothing
+    EXPECT_EQ(used(url, "product", "tuya-ipc-camera"), 2);
+}
+
+TEST(CentralQuota, TheSweeperExpiresReservationsNeverSettledAsSpent) {
+    const auto url = linestation::testing::fresh_database(linestation::testing::shared_pg_server());
+    fleet::CentralQuotaOptions o;
+    o.hold = 1s;
+    fleet::CentralQuota quota(link_to(url, "st-1"), o);
+    ASSERT_EQ(quota.reserve(shared_account()).answer, fleet::QuotaAnswer::Granted);
+    EXPECT_EQ(quota.sweep(), 0);
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_EQ(quota.sweep(), 1);
+    EXPECT_EQ(pg_count(url,
+                       "SELECT count(*) FROM fleet_reservations WHERE state = "
+                       "'expired' AND spent = n"),
+              1);
+    EXPECT_EQ(used(url, "account", "uid-shared"), 1);
+}
+
+TEST(CentralQuota, OfflineStopAdmitsNothingAndAnswersAtOnce) {
+    PgServer pg;
+    fleet::CentralQuota quota(link_to(pg.url(), "st-1"));
+    const auto first = quota.reserve(shared_account());
+    ASSERT_EQ(first.answer, fleet::QuotaAnswer::Granted);
+    pg.stop_immediate();
+    EXPECT_EQ(quota.reserve(shared_account()).answer, fleet::QuotaAnswer::Unreachable);
+    // While backing off, the next slot's question costs no connect deadline.
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(quota.reserve(shared_account()).answer, fleet::QuotaAnswer::Unreachable);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 100ms);
+    // Settled while away: kept and sent once the fleet is back.
+    quota.settle(first.reservation_id, /*spent=*/false);
+    EXPECT_EQ(quota.pending_settlements(), 1);
+    pg.start();
+    std::this_thread::sleep_for(300ms);  // past the first backoff
+    EXPECT_TRUE(quota.flush());
+    EXPECT_EQ(used(pg.url(), "account", "uid-shared"), 0);
+}
+
+TEST(CentralQuota, OfflineLeaseSpendsOnlyItsBlockAndGivesBackTheRest) {
+    PgServer pg;
+    fleet::CentralQuotaOptions o;
+    o.when_offline = fleet::WhenOffline::Lease;
+    o.lease = 3;
+    fleet::CentralQuota quota(link_to(pg.url(), "st-1"), o);
+    ASSERT_EQ(quota.reserve(shared_account()).answer, fleet::QuotaAnswer::Granted);
+    // The unit and the block leased beside it.
+    EXPECT_EQ(used(pg.url(), "account", "uid-shared"), 4);
+    pg.stop_immediate();
+    std::vector<fleet::QuotaGrant> offline;
+    for (int i = 0; i < 3; ++i) {
+        offline.push_back(quota.reserve(shared_account()));
+        EXPECT_EQ(offline.back().answer, fleet::QuotaAnswer::Granted) << i;
+    }
+    EXPECT_EQ(quota.reserve(shared_account()).answer, fleet::QuotaAnswer::Unreachable)
+        << "the lease is spent: the station may not spend more alone";
+    quota.settle(offline[0].reservation_id, /*spent=*/false);  // never reached the cloud
+    quota.settle(offline[1].reservation_id, /*spent=*/true);
+    EXPECT_EQ(quota.lease_spent_offline(), 2);  // one spent, one still running
+    pg.start();
+    std::this_thread::sleep_for(300ms);
+    EXPECT_TRUE(quota.flush());
+    // The online unit (held) plus the two units of the lease; the third unit went back.
+    EXPECT_EQ(used(pg.url(), "account", "uid-shared"), 3);
+    EXPECT_EQ(pg_count(pg.url(), "SELECT spent FROM fleet_reservations WHERE kind = 'lease'"), 2);
+}

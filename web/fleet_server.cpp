@@ -1,0 +1,157 @@
+#include "web/fleet_server.hpp"
+
+#include <Poco/Net/HTMLForm.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/URI.h>
+
+#include <chrono>
+
+#include "station/fleet/fleet_reports.hpp"
+#include "station/fleet/fleet_schema.hpp"
+#include "station/fleet/fleet_status.hpp"
+#include "web/http.hpp"
+#include "web/table_json.hpp"
+
+namespace linestation::web {
+
+namespace {
+
+using Poco::Net::HTTPResponse;
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+class FleetHandler : public Poco::Net::HTTPRequestHandler {
+  public:
+    explicit FleetHandler(const FleetServerOptions& options) : options_(options) {}
+
+    void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+        try {
+            answer(request, response);
+        } catch (const HttpError& e) {
+            send_error(response, e.status(), e.what());
+        } catch (const fleet::PgError& e) {
+            // The message names the server by its redacted URL only.
+            send_error(response, HTTPResponse::HTTP_SERVICE_UNAVAILABLE, e.what());
+        } catch (const std::invalid_argument& e) {
+            send_error(response, HTTPResponse::HTTP_BAD_REQUEST, e.what());
+        }
+    }
+
+  private:
+    void answer(HTTPServerRequest& request, HTTPServerResponse& response) {
+        if (request.getMethod() != "GET") {
+            throw HttpError(HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "only GET is served here");
+        }
+        const Poco::URI uri(request.getURI());
+        const auto path = uri.getPath();
+        Poco::Net::HTMLForm query(request);
+        fleet::PgConnection c(options_.pg_url, options_.deadlines, "linestation fleet serve");
+        fleet::ensure_fleet_schema(c);
+        if (path == "/api/health") {
+            send_json(response, HTTPResponse::HTTP_OK, R"({"status":"ok","fleet":true})");
+            return;
+        }
+        if (path == "/api/fleet/status") {
+            std::optional<std::string> day;
+            if (query.has("day")) day = query.get("day");
+            send_json(response, HTTPResponse::HTTP_OK, fleet::read_fleet_status(c, day).json());
+            return;
+        }
+        const std::string prefix = "/api/fleet/reports/";
+        if (path.rfind(prefix, 0) != 0)
+            throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no such page");
+        const auto name = path.substr(prefix.size());
+        fleet::FleetFilter f;
+        f.period = reports::period_named(query.get("period", "day"), now_ms());
+        if (query.has("station") && !query.get("station").empty()) f.station = query.get("station");
+        reports::Table table;
+        if (name == "throughput") {
+            table = fleet::fleet_throughput(c, f, query.get("by", "station"));
+        } else if (name == "yield") {
+            table = fleet::fleet_yield(c, f);
+        } else if (name == "pareto") {
+            table = fleet::fleet_pareto(c, f);
+        } else if (name == "cycle_time") {
+            table = fleet::fleet_cycle_times(c, f);
+        } else if (name == "quota") {
+            table = fleet::fleet_quota(c, query.get("day", reports::utc_day(now_ms())));
+        } else if (name == "unit_history") {
+            if (!query.has("serial")) {
+                throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "serial: required");
+            }
+            table = fleet::fleet_unit_history(c, query.get("serial"), f.station);
+        } else {
+            throw HttpError(HTTPResponse::HTTP_NOT_FOUND,
+                            "no report \"" + name +
+                                "\"; expected throughput, yield, pareto, cycle_time, quota or "
+                                "unit_history");
+        }
+        if (query.get("format", "json") == "csv") {
+            response.set("Content-Disposition",
+                         "attachment; filename=\"fleet-" + table.name + ".csv\"");
+            send_text(response, HTTPResponse::HTTP_OK, "text/csv; charset=utf-8",
+                      reports::to_csv(table));
+            return;
+        }
+        send_json(response, HTTPResponse::HTTP_OK, *table_object(table));
+    }
+
+    const FleetServerOptions& options_;
+};
+
+class FleetRouter : public Poco::Net::HTTPRequestHandlerFactory {
+  public:
+    explicit FleetRouter(const FleetServerOptions& options) : options_(options) {}
+    Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
+        return new FleetHandler(options_);  // Poco's server owns and deletes it
+    }
+
+  private:
+    const FleetServerOptions& options_;
+};
+
+}  // namespace
+
+FleetServer::FleetServer(FleetServerOptions options) : options_(std::move(options)) {
+    if (options_.bind != "127.0.0.1" && options_.bind != "::1" && options_.bind != "localhost") {
+        throw std::invalid_argument(
+            "fleet serve: --bind " + options_.bind +
+            ": the fleet dashboard has no sign-in yet, so it serves loopback only (127.0.0.1)");
+    }
+}
+
+FleetServer::~FleetServer() {
+    stop();
+}
+
+void FleetServer::start() {
+    Poco::Net::ServerSocket socket(
+        Poco::Net::SocketAddress(options_.bind, static_cast<Poco::UInt16>(options_.port)), 64);
+    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;  // Poco-counted
+    params->setMaxThreads(options_.max_threads);
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new FleetRouter(options_), socket,
+                                                      params);  // the server owns the router
+    server_->start();
+}
+
+void FleetServer::stop() {
+    if (server_) {
+        server_->stop();
+        server_.reset();
+    }
+}
+
+int FleetServer::port() const {
+    return server_ ? server_->port() : 0;
+}
+
+}  // namespace linestation::web
