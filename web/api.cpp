@@ -154,7 +154,12 @@ Api::Api(StationService& station, const Clock& clock, ApiOptions options)
       options_(std::move(options)),
       store_(options_.store_path),
       reads_(options_.store_path, options_.read_connections),
-      sessions_(clock),
+      sessions_(clock, 8 * 3600.0, 12 * 3600.0, &store_),
+      displays_(
+          store_, clock, [this] { return station_.health().station_id; },
+          [this](const std::string& actor, const std::string& action, const std::string& detail) {
+              store_.audit(clock_.wall_ms(), actor, action, detail);
+          }),
       throttle_(clock, options_.login_max_failures, options_.login_window_s),
       ip_throttle_(clock, options_.login_max_failures_per_address, options_.login_window_s),
       login_throttle_(clock, options_.login_max_failures_per_login, options_.login_window_s),
@@ -258,6 +263,18 @@ void Api::route(Call& call) {
         call.only("GET");
         return me(call);
     }
+    if (p.size() == 2 && what == "first-run") {
+        call.only("GET");
+        // Says how to make the first admin, and only while there is no user at all.
+        Poco::JSON::Object out;
+        const bool needed = store_.operators().empty();
+        out.set("needed", needed);
+        if (needed) {
+            out.set("command", options_.first_admin_command);
+            out.set("store", std::filesystem::absolute(options_.store_path).string());
+        }
+        return ok_json(to_json(out));
+    }
     if (p.size() == 2 && what == "live") {
         call.only("GET");
         return live(call);
@@ -328,7 +345,7 @@ void Api::route(Call& call) {
     }
     if (p.size() == 2 && what == "qr") {
         call.only("GET");
-        require_session(call);
+        if (!displays_.may_read_qr(call.request)) require_session(call);
         return ok_json(qr_meta_json(station_.qr()));
     }
     if (p.size() == 2 && (what == "qr.png" || what == "qr.svg")) {
@@ -382,6 +399,11 @@ void Api::route(Call& call) {
             call.only("POST");
             return validate_fixture(call);
         }
+    }
+    if (what == "display-tokens" && (p.size() == 2 || p.size() == 4)) {
+        auto session = require_role(call, {"admin"});
+        return displays_.handle(call.request, call.response, p, session.login,
+                                options_.max_body_bytes);
     }
     if (p.size() == 2 && (what == "audit" || what == "audit.csv")) {
         call.only("GET");
@@ -501,7 +523,7 @@ void Api::start_batch(Call& call) {
 }
 
 void Api::qr_image(Call& call, bool png) {
-    require_session(call);
+    if (!displays_.may_read_qr(call.request)) require_session(call);
     auto qr = station_.qr();
     if (!qr.active || qr.payload.empty()) {
         throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no QR code is showing");

@@ -61,9 +61,15 @@ JsonNode JsonNode::load(const std::filesystem::path& file) {
     return parse(text.str(), file.string());
 }
 
-bool JsonNode::is_object() const { return value_.type() == typeid(Poco::JSON::Object::Ptr); }
-bool JsonNode::is_array() const { return value_.type() == typeid(Poco::JSON::Array::Ptr); }
-bool JsonNode::is_null() const { return value_.isEmpty(); }
+bool JsonNode::is_object() const {
+    return value_.type() == typeid(Poco::JSON::Object::Ptr);
+}
+bool JsonNode::is_array() const {
+    return value_.type() == typeid(Poco::JSON::Array::Ptr);
+}
+bool JsonNode::is_null() const {
+    return value_.isEmpty();
+}
 
 bool JsonNode::has(const std::string& key) const {
     return is_object() && value_.extract<Poco::JSON::Object::Ptr>()->has(key);
@@ -104,6 +110,8 @@ std::vector<JsonNode> JsonNode::items() const {
 
 void JsonNode::allow_only(std::initializer_list<const char*> allowed) const {
     for (const auto& key : keys()) {
+        // JSON has no comments: a key starting with "//" is one (the shipped samples use it).
+        if (key.rfind("//", 0) == 0) continue;
         bool known = false;
         for (const char* a : allowed) known = known || key == a;
         if (!known) {
@@ -175,8 +183,7 @@ double JsonNode::as_nonnegative_number() const {
 }
 
 long long JsonNode::as_int(long long min, long long max) const {
-    std::string expected =
-        "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+    std::string expected = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
     if (!is_number(value_)) fail(expected);
     double v = value_.convert<double>();
     if (v != std::floor(v) || v < static_cast<double>(min) || v > static_cast<double>(max)) {

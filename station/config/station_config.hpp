@@ -61,6 +61,10 @@ struct StationConfig {
     std::optional<CloudSettings> cloud;
     WifiSettings wifi{"LineStation-Test", "line-station-pass"};
     LanSettings lan;  // listened on only when a recipe has a wired flow
+    // "ui": {"language": "zh-CN" | "en"}: the dashboard's language for every browser of
+    // this station (a browser's own pick on the page's switch still wins); empty: the
+    // browser's language.
+    std::string ui_language;
 };
 
 // `environment` looks up a variable; nullptr means std::getenv.

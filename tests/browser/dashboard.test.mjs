@@ -141,7 +141,13 @@ test('operator starts a batch and watches the slots reach their verdicts', async
     new MutationObserver(() => document.querySelectorAll('.slot').forEach(s => window.seenSteps.add(s.dataset.step)))
       .observe(document.getElementById('slots'), { subtree: true, attributes: true });
   });
-  // The barcode scanner types a serial and Enter: A1 gets the scanned unit.
+  // A unit scanned before any slot is refused: scans are never given to slots by order.
+  await page.fill('#scan', 'BAD-0001');
+  await page.press('#scan', 'Enter');
+  assert.match(await page.locator('#error').textContent(), /slot label/);
+  // The barcode scanner types the slot's label, then the unit's: A1 gets the scanned unit.
+  await page.fill('#scan', 'A1');
+  await page.press('#scan', 'Enter');
   await page.fill('#scan', 'BAD-0001');
   await page.press('#scan', 'Enter');
   await page.click('#start');
@@ -153,15 +159,19 @@ test('operator starts a batch and watches the slots reach their verdicts', async
   const a1 = page.locator('.slot[data-slot="A1"]');
   assert.equal(await a1.locator('.serial').textContent(), 'BAD-0001');
   assert.equal(await a1.locator('.verdict').textContent(), 'FAIL');
-  assert.equal(await a1.locator('.reason').textContent(), 'never_ready_after_unbind');
+  // The reason in words with the operator's next action; the code stays in the data.
+  assert.equal(await a1.locator('.reason').getAttribute('data-reason'), 'never_ready_after_unbind');
+  assert.equal(await a1.locator('.reason').textContent(), 'The unit never showed ready after the unbind.');
   assert.equal(await page.locator('.slot[data-slot="A2"] .verdict').textContent(), 'PASS');
   // Data before display: what the screen shows is in the store.
   const rows = sql("SELECT slot, verdict, COALESCE(reason,'') FROM units WHERE batch_id = (SELECT MAX(id) FROM batches) ORDER BY slot");
   assert.deepEqual(rows.map(r => r.slice(0, 2)), [['A1', 'FAIL'], ['A2', 'PASS'], ['A3', 'PASS'], ['A4', 'PASS']]);
   assert.ok(sql("SELECT COUNT(*) FROM audit_log WHERE actor = 'op' AND action = 'batch.start'")[0][0] === '1');
-  // Re-test keeps the verdict until the slot is reloaded: reload clears it.
+  // Reload clears the station's verdict; the screen keeps it, big, until the next scan on
+  // that slot (the operator may be looking away).
   await page.locator('.slot[data-slot="A2"] button', { hasText: 'Reload' }).click();
-  await until(page, () => document.querySelector('.slot[data-slot="A2"] .verdict').textContent === '');
+  await until(page, () => slots.get('A2').verdict === undefined || slots.get('A2').verdict === null);
+  assert.equal(await page.locator('.slot[data-slot="A2"] .verdict').textContent(), 'PASS');
   await page.close();
 });
 
@@ -340,9 +350,9 @@ test('station serve on the virtual line: operator batch to verdicts, QR decodes'
       window.seenSteps = new Set();
       new MutationObserver(() => document.querySelectorAll('.slot').forEach(s => {
         window.seenSteps.add(s.dataset.step);
-        const v = s.querySelector('.verdict').textContent;
+        const v = s.querySelector('.verdict').dataset.verdict;
         if (v && !window.firstVerdicts[s.dataset.slot]) {
-          window.firstVerdicts[s.dataset.slot] = [v, s.querySelector('.reason').textContent];
+          window.firstVerdicts[s.dataset.slot] = [v, s.querySelector('.reason').dataset.reason];
         }
       })).observe(document.getElementById('slots'), { subtree: true, attributes: true, childList: true, characterData: true });
     });
