@@ -1,4 +1,4 @@
-// `station batch start|stop|status`: run a station's batches from a script or a terminal,
+// `station batch start|load|stop|status`: run a station's batches from a script or a terminal,
 // through the same HTTP API (and the same login, roles, CSRF and audit) as the dashboard,
 // so a batch started here is the operator's and shows on every screen.
 
@@ -65,17 +65,36 @@ std::vector<std::string> list_values(const CommandLine& cli, const std::string& 
     return out;
 }
 
+// "A1=RMA-0001" -> {A1, RMA-0001}; "A2" or "A2=" -> {A2, no serial}.
+Poco::JSON::Object unit_pair(const std::string& text) {
+    const auto eq = text.find('=');
+    const auto slot = text.substr(0, eq);
+    if (slot.empty()) {
+        throw UsageError("batch: --units: expected SLOT=SERIAL (or SLOT), got \"" + text + "\"");
+    }
+    Poco::JSON::Object o;
+    o.set("slot", slot);
+    if (eq != std::string::npos && eq + 1 < text.size()) o.set("serial", text.substr(eq + 1));
+    return o;
+}
+
 int batch_start(const Args& args) {
     CommandLine cli("batch start",
-                    "--recipe ID [--kind unbind|pre_activation|wired] [--slots A1,A2] "
-                    "[--serials S1,S2] --login NAME --password-stdin [--url URL]",
+                    "--recipe ID [--kind unbind|pre_activation|wired] [--units A1=SN1,A2=SN2] "
+                    "[--slots A1,A2] --login NAME --password-stdin [--url URL]",
                     "Starts a batch on a running station (`station serve`), as the dashboard "
                     "does. Prints the station's answer, {\"batch_id\":N}.");
     cli.option("recipe", "ID", "product id of one of the station's recipes", true)
         .option("kind", "KIND", "unbind (default), pre_activation or wired")
-        .option("slots", "IDS", "slots to run, comma-separated (default: every slot)", false, true)
-        .option("serials", "SERIALS",
-                "the units' serials in the order of --slots (empty between commas: none)", false,
+        .option("units", "PAIRS",
+                "each slot with the unit scanned into it, SLOT=SERIAL, comma-separated (a slot "
+                "alone: its unit has no label)",
+                false, true)
+        .option("slots", "IDS",
+                "slots to run without serials, comma-separated (default: every "
+                "slot)",
+                false, true)
+        .option("serials", "SERIALS", "refused: serials are paired with slots by --units", false,
                 true);
     add_connection_options(cli);
     if (!cli.parse(args, std::cout)) return 0;
@@ -84,27 +103,47 @@ int batch_start(const Args& args) {
         throw UsageError("batch start: --kind: expected unbind, pre_activation or wired, got \"" +
                          kind + "\"");
     }
-    const auto slots = list_values(cli, "slots");
-    const auto serials = list_values(cli, "serials");
-    if (!serials.empty() && serials.size() != slots.size()) {
-        throw UsageError("batch start: --serials: expected one per slot in --slots (" +
-                         std::to_string(slots.size()) + "), got " + std::to_string(serials.size()));
+    if (cli.has("serials")) {
+        throw UsageError(
+            "batch start: --serials: serials are never given to slots by position; pair each "
+            "with its slot, --units A1=SN1,A2=SN2");
     }
     Poco::JSON::Object request;
     request.set("recipe", cli.value("recipe"));
     request.set("kind", kind);
+    Poco::JSON::Array units;
+    for (const auto& pair : list_values(cli, "units")) units.add(unit_pair(pair));
+    if (units.size() > 0) request.set("units", units);
+    const auto slots = list_values(cli, "slots");
     if (!slots.empty()) {
-        Poco::JSON::Array s, n;
+        Poco::JSON::Array s;
         for (const auto& x : slots) s.add(x);
-        for (const auto& x : serials) n.add(x);
         request.set("slots", s);
-        if (!serials.empty()) request.set("serials", n);
     }
     auto session = connect(cli, "start");
     auto a = session->call("POST", "/api/batch", web::to_json(request));
     if (a.status != 201 && a.status != 200) {
         throw StationRefused("batch start: " + StationSession::why(a));
     }
+    std::cout << a.body << "\n";
+    return 0;
+}
+
+int batch_load(const Args& args) {
+    CommandLine cli("batch load",
+                    "--slot ID [--serial SERIAL] --login NAME --password-stdin [--url URL]",
+                    "Loads the next unit into a slot of the running batch that has its verdict, "
+                    "as the operator's scan does.");
+    cli.option("slot", "ID", "the slot the unit was put into", true)
+        .option("serial", "SERIAL", "the unit's label (its barcode)");
+    add_connection_options(cli);
+    if (!cli.parse(args, std::cout)) return 0;
+    Poco::JSON::Object request;
+    if (cli.has("serial")) request.set("serial", cli.value("serial"));
+    auto session = connect(cli, "load");
+    auto a =
+        session->call("POST", "/api/slots/" + cli.value("slot") + "/load", web::to_json(request));
+    if (a.status != 200) throw StationRefused("batch load: " + StationSession::why(a));
     std::cout << a.body << "\n";
     return 0;
 }
@@ -152,7 +191,7 @@ int batch_status(const Args& args) {
 
 int run_batch(const Args& args) {
     static constexpr const char* kUsage =
-        "usage: station batch start|stop|status [options]  (each takes --help)\n";
+        "usage: station batch start|load|stop|status [options]  (each takes --help)\n";
     if (args.empty() || args[0] == "--help" || args[0] == "-h") {
         std::cout << kUsage;
         return args.empty() ? 2 : 0;
@@ -160,13 +199,15 @@ int run_batch(const Args& args) {
     const Args rest(args.begin() + 1, args.end());
     try {
         if (args[0] == "start") return batch_start(rest);
+        if (args[0] == "load") return batch_load(rest);
         if (args[0] == "stop") return batch_stop(rest);
         if (args[0] == "status") return batch_status(rest);
     } catch (const StationRefused& e) {
         std::cerr << "station batch " << args[0] << ": " << e.what() << "\n";
         return 1;
     }
-    throw UsageError("batch: unknown action \"" + args[0] + "\"; expected start, stop or status");
+    throw UsageError("batch: unknown action \"" + args[0] +
+                     "\"; expected start, load, stop or status");
 }
 
 }  // namespace linestation::app

@@ -137,6 +137,11 @@ void Runtime::abort_slot(const std::string& slot, const std::string& actor) {
     line().abort_slot(slot, actor);
 }
 
+void Runtime::load_unit(const UnitLoad& load, const std::string& actor) {
+    std::lock_guard lock(line_mutex_);
+    line().load_unit(load, actor);
+}
+
 void Runtime::reload_slot(const std::string& slot, bool retest, const std::string& actor) {
     std::lock_guard lock(line_mutex_);
     line().reload_slot(slot, retest, actor);

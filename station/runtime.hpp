@@ -50,6 +50,7 @@ class Runtime : public StationService {
     std::int64_t start_batch(const StartBatchRequest& request) override;
     void stop_batch(const std::string& actor) override;
     void abort_slot(const std::string& slot, const std::string& actor) override;
+    void load_unit(const UnitLoad& load, const std::string& actor) override;
     void reload_slot(const std::string& slot, bool retest, const std::string& actor) override;
     std::string camera_snapshot_png() override;
     int subscribe(EventListener listener) override;

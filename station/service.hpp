@@ -69,13 +69,20 @@ struct BatchView {
     std::optional<std::string> recipe_sha256;
 };
 
+// One unit put into one slot: the operator scanned the slot's label and the unit's label
+// (or picked the slot, then scanned). Units are never given to slots by position.
+struct UnitLoad {
+    std::string slot;
+    std::optional<std::string> serial;  // the unit's label; none: the slot runs unlabelled
+};
+
 struct StartBatchRequest {
     std::string kind = "unbind";
     std::string recipe;  // product id of a loaded recipe
     std::string operator_login;
-    std::vector<std::string> slots;  // empty: every slot
-    // Optional serials per slot (from a barcode scanner), same order as slots.
-    std::vector<std::string> serials;
+    // The slots to run and what each holds; empty: every slot, serials from the line's own
+    // scanner where it has one.
+    std::vector<UnitLoad> units;
 };
 
 // A live change for WebSocket clients: `topic` is "slot", "batch" or "qr".
@@ -103,6 +110,12 @@ class StationService {
     }
     // Aborts one slot: its actuators are released at once.
     virtual void abort_slot(const std::string& /*slot*/, const std::string& /*actor*/) {
+        throw std::invalid_argument("no line attached to this station");
+    }
+    // Loads the next unit into a slot of the running batch that has its verdict (or has not
+    // run yet). Throws std::invalid_argument when the slot is busy, no batch runs, or the
+    // serial is already in a slot or already judged in this batch (re-test is for that).
+    virtual void load_unit(const UnitLoad& /*load*/, const std::string& /*actor*/) {
         throw std::invalid_argument("no line attached to this station");
     }
     // Clears a slot's verdict (reload) or re-tests its unit.

@@ -111,6 +111,37 @@ std::vector<std::string> optional_strings(const Poco::JSON::Object& body,
     return out;
 }
 
+// "units": [{"slot":"A1","serial":"LBL-1"}, ...]: each unit names its slot, so no scan is
+// ever given to a slot by its position in a list.
+std::vector<UnitLoad> unit_loads(const Poco::JSON::Object& body) {
+    std::vector<UnitLoad> out;
+    if (!body.has("units") || body.get("units").isEmpty()) return out;
+    auto array = body.getArray("units");
+    if (!array) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"units\": expected an array of {\"slot\",\"serial\"} objects");
+    }
+    for (std::size_t i = 0; i < array->size(); ++i) {
+        auto one = array->getObject(static_cast<unsigned>(i));
+        const auto at = "units[" + std::to_string(i) + "]";
+        if (!one) {
+            throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                            "field \"" + at + "\": expected an object {\"slot\",\"serial\"}");
+        }
+        UnitLoad load;
+        try {
+            load.slot = required_string(*one, "slot", 64);
+            if (one->has("serial") && !one->get("serial").isEmpty()) {
+                load.serial = required_string(*one, "serial", 128);
+            }
+        } catch (const HttpError& e) {
+            throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, at + ": " + e.what());
+        }
+        out.push_back(std::move(load));
+    }
+    return out;
+}
+
 bool has_role(const auth::Session& s, std::initializer_list<const char*> roles) {
     return std::any_of(roles.begin(), roles.end(), [&](const char* r) { return s.role == r; });
 }
@@ -285,6 +316,22 @@ void Api::route(Call& call) {
         std::string json = "[";
         for (const auto& s : station_.slots()) json += (json.size() > 1 ? "," : "") + slot_json(s);
         return ok_json(json + "]");
+    }
+    if (p.size() == 4 && what == "slots" && p[3] == "load") {
+        call.only("POST");
+        auto session = require_role(call, {"operator", "admin"});
+        auto body = parse_object(read_body(call.request, options_.max_body_bytes));
+        UnitLoad load{p[2], std::nullopt};
+        if (body->has("serial") && !body->get("serial").isEmpty()) {
+            load.serial = required_string(*body, "serial", 128);
+        }
+        auto slots = station_.slots();
+        if (std::none_of(slots.begin(), slots.end(),
+                         [&](const SlotView& s) { return s.slot == load.slot; })) {
+            throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no slot \"" + load.slot + "\"");
+        }
+        station_.load_unit(load, session.login);  // audited by the station
+        return ok_json("{\"ok\":true}");
     }
     if (p.size() == 4 && what == "slots" && (p[3] == "abort" || p[3] == "reload")) {
         call.only("POST");
@@ -501,11 +548,17 @@ void Api::start_batch(Call& call) {
         throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
                         "field \"kind\": expected unbind, pre_activation or wired");
     }
-    req.slots = optional_strings(*body, "slots");
-    req.serials = optional_strings(*body, "serials");
-    if (!req.serials.empty() && req.serials.size() != req.slots.size()) {
+    if (body->has("serials")) {
         throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
-                        "field \"serials\": expected one serial per slot in \"slots\"");
+                        "field \"serials\": serials are not given to slots by position; send "
+                        "\"units\": [{\"slot\":\"A1\",\"serial\":\"...\"}, ...]");
+    }
+    req.units = unit_loads(*body);
+    for (const auto& slot : optional_strings(*body, "slots")) {
+        if (std::none_of(req.units.begin(), req.units.end(),
+                         [&](const UnitLoad& u) { return u.slot == slot; })) {
+            req.units.push_back({slot, std::nullopt});
+        }
     }
     if (session.role != "admin" && std::find(session.products.begin(), session.products.end(),
                                              req.recipe) == session.products.end()) {

@@ -112,12 +112,26 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
                 " batch needs the cloud's confirmation (add a \"cloud\" section to the "
                 "station config)");
         }
-        std::vector<std::string> slots = request.slots;
-        if (slots.empty()) {
-            for (const auto& f : flows_) slots.push_back(f->slot());
+        std::vector<UnitLoad> units = request.units;
+        if (units.empty()) {
+            for (const auto& f : flows_) units.push_back({f->slot(), std::nullopt});
         }
-        for (const auto& s : slots) {
-            if (flow(s).busy()) throw std::invalid_argument("slot " + s + " is busy");
+        std::vector<std::string> slots;
+        std::vector<std::string> serials;
+        for (const auto& u : units) {
+            if (flow(u.slot).busy()) throw std::invalid_argument("slot " + u.slot + " is busy");
+            if (std::find(slots.begin(), slots.end(), u.slot) != slots.end()) {
+                throw std::invalid_argument("slot " + u.slot + " is named twice");
+            }
+            slots.push_back(u.slot);
+            if (!u.serial) continue;
+            if (u.serial->empty()) {
+                throw std::invalid_argument("slot " + u.slot + ": the serial is empty");
+            }
+            if (std::find(serials.begin(), serials.end(), *u.serial) != serials.end()) {
+                throw std::invalid_argument("unit " + *u.serial + " is scanned into two slots");
+            }
+            serials.push_back(*u.serial);
         }
         if (flow_for(request.kind, r->second) == FlowKind::Wired && !parts_.wired_handover) {
             // Tuya documents that the app negotiates a key with a wired gateway and sends
@@ -153,6 +167,7 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
         batch_.software_version = b.software_version;
         batch_.recipe_sha256 = b.recipe_sha256;
         batch_slots_ = slots;
+        batch_serials_.clear();
         // Audited here, once, where the actor and the batch are both known: the web part
         // that called does not audit line actions of its own.
         Poco::JSON::Object detail;
@@ -160,17 +175,19 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
         detail.set("recipe", recipe_->product_id);
         detail.set("kind", request.kind);
         Poco::JSON::Array audited_slots;
-        for (const auto& s : slots) audited_slots.add(s);
+        Poco::JSON::Array audited_units;
+        for (const auto& u : units) {
+            audited_slots.add(u.slot);
+            Poco::JSON::Object one;
+            one.set("slot", u.slot);
+            if (u.serial) one.set("serial", *u.serial);
+            audited_units.add(one);
+        }
         detail.set("slots", audited_slots);
+        detail.set("units", audited_units);
         parts_.store->audit(b.started_ms, request.operator_login, "batch.start", json_text(detail));
         pending_.push_back({"batch", to_json(batch_)});
-        for (std::size_t i = 0; i < slots.size(); ++i) {
-            std::optional<std::string> serial;
-            if (i < request.serials.size() && !request.serials[i].empty()) {
-                serial = request.serials[i];
-            }
-            start_unit(flow(slots[i]), serial);
-        }
+        for (const auto& u : units) start_unit(flow(u.slot), u.serial);
     }
     flush_events();
     return id;
@@ -178,6 +195,7 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
 
 void Line::start_unit(SlotFlow& f, std::optional<std::string> serial) {
     if (!serial && parts_.scan_serial) serial = parts_.scan_serial(f.slot());
+    if (serial) batch_serials_.insert(*serial);
     UnitOrder order;
     order.batch_id = batch_.batch_id;
     order.kind = *kind_;
@@ -194,6 +212,44 @@ void Line::next_unit(const std::string& slot, std::optional<std::string> serial)
         if (batch_.state != "running" || f.busy()) return;
         if (std::find(batch_slots_.begin(), batch_slots_.end(), slot) == batch_slots_.end()) return;
         start_unit(f, std::move(serial));
+    }
+    flush_events();
+}
+
+void Line::load_unit(const UnitLoad& load, const std::string& actor) {
+    {
+        std::lock_guard lock(mutex_);
+        auto& f = flow(load.slot);
+        if (batch_.state != "running") {
+            throw std::invalid_argument("no batch is running: start one to load units");
+        }
+        if (f.busy()) throw std::invalid_argument("slot " + load.slot + " is busy");
+        if (load.serial) {
+            if (load.serial->empty()) throw std::invalid_argument("the serial is empty");
+            for (const auto& other : flows_) {
+                if (other->busy() && other->view().unit_serial == load.serial) {
+                    throw std::invalid_argument("unit " + *load.serial + " is already in slot " +
+                                                other->slot());
+                }
+            }
+            // The same unit twice in one batch is a re-test, which keeps its identity and
+            // history; a second load would count it as another unit.
+            if (batch_serials_.count(*load.serial) != 0) {
+                throw std::invalid_argument("unit " + *load.serial +
+                                            " was already tested in this batch: re-test it in "
+                                            "its slot instead");
+            }
+        }
+        if (std::find(batch_slots_.begin(), batch_slots_.end(), load.slot) == batch_slots_.end()) {
+            batch_slots_.push_back(load.slot);
+        }
+        Poco::JSON::Object detail;
+        detail.set("slot", load.slot);
+        detail.set("batch", batch_.batch_id.value_or(0));
+        if (load.serial) detail.set("serial", *load.serial);
+        parts_.store->audit(parts_.clock->wall_ms(), actor, "slot.load", json_text(detail));
+        f.clear();
+        start_unit(f, load.serial);
     }
     flush_events();
 }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,8 @@ class Line {
     void stop_batch(const std::string& actor);
     // A new unit was loaded into a finished slot of the running batch.
     void next_unit(const std::string& slot, std::optional<std::string> serial);
+    // The operator loaded the next unit into a slot (audited with the actor).
+    void load_unit(const UnitLoad& load, const std::string& actor);
     void abort_slot(const std::string& slot, const std::string& actor);
     void reload_slot(const std::string& slot, bool retest, const std::string& actor);
 
@@ -85,7 +88,8 @@ class Line {
     std::optional<FlowKind> kind_;
     const config::Recipe* recipe_ = nullptr;
     std::vector<std::string> batch_slots_;
-    std::vector<UnitResult> finished_;  // verdicts to announce after the lock is released
+    std::set<std::string> batch_serials_;  // every unit label loaded in this batch
+    std::vector<UnitResult> finished_;     // verdicts to announce after the lock is released
     std::vector<StationEvent> pending_;
     std::int64_t last_qr_generation_ = -1;
     std::mutex listeners_mutex_;

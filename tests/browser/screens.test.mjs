@@ -206,6 +206,58 @@ test('the language switch on every page changes the words at once and is remembe
   await page.context().close();
 });
 
+test('zh-CN: a batch of scanned pairs, a FAIL in words with its next action, then "Load next unit"', async () => {
+  const zh = catalogue('zh-CN');
+  const page = await pageIn('zh-CN');
+  await login(page, base, 'op');
+  await page.waitForURL(/operator\.html/);
+  await page.waitForSelector('.slot[data-slot="A4"]');
+  for (const code of ['A1', 'BAD-0101', 'A2', 'GOOD-0102']) {
+    await page.fill('#scan', code);
+    await page.press('#scan', 'Enter');
+  }
+  await page.click('#start');
+  await until(page, () => document.activeElement.id === 'scan', 2000);
+  const a1 = '.slot[data-slot="A1"]';
+  await until(page, (sel) => document.querySelector(`${sel} .verdict`).dataset.verdict === 'FAIL', 30000, a1);
+  assert.equal(await page.textContent(`${a1} .serial`), 'BAD-0101');
+  assert.equal(await page.textContent(`${a1} .verdict`), zh.verdict.FAIL);
+  assert.equal(await page.textContent(`${a1} .reason`), zh.reason.never_ready_after_unbind.text);
+  assert.equal(await page.textContent(`${a1} .next-action`),
+               zh.operator.next_action.replace('{{action}}', zh.reason.never_ready_after_unbind.action));
+  // Screen readers hear the verdict with its reason.
+  await until(page, () => document.getElementById('announcer').textContent.includes('A1'), 5000)
+    .catch(async (e) => { throw new Error(`${e.message}: announcer "${await page.textContent('#announcer')}"`); });
+  const heard = await page.evaluate(() => [...document.querySelectorAll('#announcer p')].map(p => p.textContent));
+  assert.ok(heard.some(line => line.startsWith('槽位 A1') && line.includes(zh.verdict.FAIL) &&
+                               line.includes(zh.reason.never_ready_after_unbind.text)), heard.join(' | '));
+  assert.ok(heard.some(line => line.startsWith('槽位 A2') && line.includes(zh.verdict.PASS)), heard.join(' | '));
+  assert.equal(await page.getAttribute('#announcer', 'aria-live'), 'assertive');
+  // The slot has its verdict while the batch runs: "Load next unit" picks it for the next scan.
+  assert.equal(await page.isVisible(`${a1} [data-do="load-next"]`), true);
+  assert.equal(await page.textContent(`${a1} [data-do="load-next"]`), zh.operator.load_next);
+  await page.click(`${a1} [data-do="load-next"]`);
+  await until(page, () => document.activeElement.id === 'scan', 2000);
+  assert.equal(await page.textContent('#scan-hint'), zh.operator.scan_hint_unit.replace('{{slot}}', 'A1'));
+  await page.keyboard.type('GOOD-0103');
+  await page.keyboard.press('Enter');
+  // The next scan on the slot ends the held FAIL; the new unit runs and passes.
+  await until(page, (sel) => document.querySelector(`${sel} .serial`).textContent === 'GOOD-0103', 5000, a1);
+  assert.equal(await page.textContent('#error'), '');
+  await until(page, (sel) => document.querySelector(`${sel} .verdict`).dataset.verdict === '', 5000, a1);
+  await until(page, (sel) => document.querySelector(`${sel} .verdict`).dataset.verdict === 'PASS', 30000, a1);
+  // A serial already in a slot is refused with a message, never loaded twice.
+  await until(page, () => document.querySelector('.slot[data-slot="A2"] .verdict').dataset.verdict === 'PASS', 30000);
+  for (const code of ['A2', 'GOOD-0103']) {
+    await page.fill('#scan', code);
+    await page.press('#scan', 'Enter');
+  }
+  assert.equal(await page.textContent('#error'),
+               zh.operator.scan_duplicate_slot.replace('{{serial}}', 'GOOD-0103').replace('{{slot}}', 'A1'));
+  await page.evaluate(() => ls.api('POST', '/api/batch/stop'));
+  await page.context().close();
+});
+
 test('an operator with no product permitted is told to ask an admin', async () => {
   const page = await pageIn('zh-CN');
   await login(page, base, 'nobody');
@@ -223,7 +275,7 @@ test('kiosk mode, visible focus and reduced motion', async () => {
   await page.waitForSelector('.slot[data-slot="A1"]');
   await page.click('#kiosk');
   await until(page, () => document.fullscreenElement !== null, 5000);
-  assert.equal(await page.textContent('#kiosk'), 'Leave full screen');
+  await until(page, () => document.getElementById('kiosk').textContent === 'Leave full screen', 5000);
   // The focused control shows a 4 px outline.
   await page.focus('#scan');
   assert.equal(await page.evaluate(() => getComputedStyle(document.activeElement).outlineWidth), '4px');

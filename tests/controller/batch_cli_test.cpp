@@ -71,7 +71,7 @@ TEST(BatchCli, StartsFollowsAndStopsABatchThroughTheApi) {
     EXPECT_EQ(idle.out.find("\"state\":\"running\""), std::string::npos) << idle.out;
 
     auto started = station.batch(
-        {"start", "--recipe", "tuya-ipc-camera", "--slots", "A1,A2", "--serials", "RMA-0001,"});
+        {"start", "--recipe", "tuya-ipc-camera", "--units", "A1=RMA-0001,A2"});
     ASSERT_EQ(started.exit_code, 0) << started.err;
     EXPECT_NE(started.out.find("\"batch_id\":"), std::string::npos) << started.out;
 

@@ -410,8 +410,8 @@ TEST(Flow, AUnitWhoseLabelMatchesNoListedDeviceIsInconclusiveWithTheCloudsIds) {
     req.kind = "unbind";
     req.recipe = rig.recipe.product_id;
     rig.vline->load("A1");
-    req.slots = {"A1"};
-    req.serials = {"tuya-a-label-nobody-has"};  // the operator scanned the wrong sticker
+    // The operator scanned the wrong sticker.
+    req.units = {{"A1", "tuya-a-label-nobody-has"}};
     rig.line->start_batch(req);
     rig.run_until(1);
     ASSERT_EQ(rig.results.size(), 1u);
@@ -422,4 +422,66 @@ TEST(Flow, AUnitWhoseLabelMatchesNoListedDeviceIsInconclusiveWithTheCloudsIds) {
         ids_recorded |= e.detail_json.find("\"unmatched_device_ids\":[\"") != std::string::npos;
     }
     EXPECT_TRUE(ids_recorded);
+}
+
+// A real line: while the batch runs, the operator takes out a judged unit, puts the next
+// one in and scans it into that slot. It runs as a new unit with its own label; a unit
+// already judged in this batch, or sitting in another slot, is refused with the reason.
+TEST(Flow, TheNextUnitIsLoadedIntoASlotThatHasItsVerdict) {
+    RigOptions o;
+    o.slots = 2;
+    Rig rig(o);
+    const auto a1 = rig.vline->fixture().slots[0].id;
+    const auto a2 = rig.vline->fixture().slots[1].id;
+    EXPECT_THROW(rig.line->load_unit({a1, "LBL-X"}, "op"), std::invalid_argument)
+        << "no batch runs yet";
+    rig.start();
+    const auto first = rig.line->slots()[0].unit_serial.value();
+    const auto second = rig.line->slots()[1].unit_serial.value();
+    try {
+        rig.line->load_unit({a1, "LBL-X"}, "op");
+        ADD_FAILURE() << "a busy slot took a unit";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("busy"), std::string::npos) << e.what();
+    }
+    rig.run_until(2);
+    ASSERT_EQ(rig.results.size(), 2u);
+    try {
+        rig.line->load_unit({a1, first}, "op");
+        ADD_FAILURE() << "a unit judged in this batch was loaded as a new one";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("re-test"), std::string::npos) << e.what();
+    }
+
+    const auto next = rig.vline->load(a1);
+    ASSERT_NE(next, first);
+    rig.line->load_unit({a1, next}, "op");
+    try {
+        rig.line->load_unit({a2, next}, "op");
+        ADD_FAILURE() << "one unit was scanned into two slots";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("already in slot " + a1), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(rig.line->slots()[0].unit_serial, next);
+    EXPECT_FALSE(rig.line->slots()[0].verdict);
+    rig.run_until(3);
+    ASSERT_EQ(rig.results.size(), 3u);
+    const auto& r = rig.results[2];
+    EXPECT_EQ(r.slot, a1);
+    EXPECT_EQ(r.verdict, "PASS") << r.reason << " " << r.detail;
+    auto unit = rig.store->unit(r.unit_id);
+    ASSERT_TRUE(unit);
+    EXPECT_EQ(unit->serial, next);
+    EXPECT_NE(r.unit_id, rig.results[0].unit_id);
+    EXPECT_FALSE(rig.vline->cloud().bound_to(unit->device_id.value()));
+    int loads = 0;
+    for (const auto& a : rig.store->audit_log(0)) {
+        if (a.action != "slot.load") continue;
+        ++loads;
+        EXPECT_EQ(a.actor, "op");
+        EXPECT_NE(a.detail_json.find(next), std::string::npos) << a.detail_json;
+    }
+    EXPECT_EQ(loads, 1);
+    EXPECT_NE(second, next);
 }

@@ -87,9 +87,9 @@ struct Rig {
         req.recipe = recipe.product_id;
         req.operator_login = "tester";
         for (const auto& s : vline->fixture().slots) {
-            req.slots.push_back(s.id);
             auto serial = vline->load(s.id);
-            req.serials.push_back(unscanned.count(s.id) ? std::string{} : serial);
+            req.units.push_back(
+                {s.id, unscanned.count(s.id) ? std::nullopt : std::optional<std::string>(serial)});
         }
         line->start_batch(req);
     }

@@ -439,11 +439,44 @@ TEST_F(WebApi, AuditLogListsStateChangesForSupervisorsAndExportsCsv) {
     EXPECT_NE(csv.body.find(",op,batch.start,"), std::string::npos);
 }
 
+// Scans are paired with slots by the operator, never by their order: the API takes
+// explicit slot/serial pairs, refuses positional serials, and loads the next unit into a
+// slot that has its verdict.
+TEST_F(WebApi, UnitsArePairedWithTheirSlotsExplicitly) {
+    auto op = as("op");
+    auto positional =
+        op.post("/api/batch", R"({"recipe":"cam-a","slots":["A1"],"serials":["SN-X"]})");
+    EXPECT_EQ(positional.status, 400);
+    EXPECT_NE(positional.body.find("units"), std::string::npos) << positional.body;
+    auto shapeless = op.post("/api/batch", R"({"recipe":"cam-a","units":[{"serial":"SN-X"}]})");
+    EXPECT_EQ(shapeless.status, 400);
+    EXPECT_NE(shapeless.body.find("units[0]"), std::string::npos) << shapeless.body;
+
+    ASSERT_EQ(op.post("/api/batch", R"({"recipe":"cam-a","units":[{"slot":"A2","serial":"SN-2"}]})")
+                  .status,
+              201);
+    auto slots = line->slots();
+    EXPECT_EQ(slots[1].unit_serial, "SN-2");
+    EXPECT_NE(slots[0].unit_serial, "SN-2");
+
+    EXPECT_EQ(op.post("/api/slots/Z9/load", R"({"serial":"SN-9"})").status, 404);
+    // A2 has no verdict yet: the station refuses, and says why.
+    auto busy = op.post("/api/slots/A2/load", R"({"serial":"SN-9"})");
+    EXPECT_EQ(busy.status, 409);
+    EXPECT_NE(busy.body.find("busy"), std::string::npos) << busy.body;
+    for (int i = 0; i < 4; ++i) line->step();
+    ASSERT_TRUE(line->slots()[1].verdict.has_value());
+    EXPECT_EQ(op.post("/api/slots/A2/load", R"({"serial":"SN-9"})").status, 200);
+    EXPECT_EQ(line->slots()[1].unit_serial, "SN-9");
+    EXPECT_FALSE(line->slots()[1].verdict.has_value());
+    EXPECT_EQ(as("sup").post("/api/slots/A2/load", R"({"serial":"SN-8"})").status, 403);
+}
+
 TEST_F(WebApi, UnitHistoryShowsEveryAttemptWithItsEvents) {
     auto op = as("op");
-    ASSERT_EQ(
-        op.post("/api/batch", R"({"recipe":"cam-a","slots":["A1"],"serials":["SN-X"]})").status,
-        201);
+    ASSERT_EQ(op.post("/api/batch", R"({"recipe":"cam-a","units":[{"slot":"A1","serial":"SN-X"}]})")
+                  .status,
+              201);
     auto unit = line->slots()[0].unit_id.value();
     store->add_event({0, unit, 1000, "led", R"({"color":"red","pattern":"blink"})"});
     for (int i = 0; i < 4; ++i) line->step();
@@ -502,10 +535,12 @@ TEST_F(WebApi, ReportsAnswerJsonAndCsvAndRefuseUnknownNames) {
 
 TEST_F(WebApi, MetricsCountVerdictsByReason) {
     auto op = as("op");
-    ASSERT_EQ(op.post("/api/batch",
-                      R"({"recipe":"cam-a","slots":["A1","A2"],"serials":["SN-1","BAD-2"]})")
-                  .status,
-              201);
+    ASSERT_EQ(
+        op.post(
+              "/api/batch",
+              R"({"recipe":"cam-a","units":[{"slot":"A1","serial":"SN-1"},{"slot":"A2","serial":"BAD-2"}]})")
+            .status,
+        201);
     for (int i = 0; i < 4; ++i) line->step();
     auto m = ApiClient(server->port()).get("/metrics");
     ASSERT_EQ(m.status, 200);

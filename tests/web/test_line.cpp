@@ -100,8 +100,10 @@ std::int64_t TestLine::start_batch(const StartBatchRequest& request) {
         auto& s = slots_[i];
         s = SlotView{};
         s.slot = std::string("A") + std::to_string(i + 1);
-        s.unit_serial = i < request.serials.size() ? request.serials[i]
-                                                   : "SN-" + std::to_string(id) + "-" + s.slot;
+        s.unit_serial = "SN-" + std::to_string(id) + "-" + s.slot;
+        for (const auto& u : request.units) {
+            if (u.slot == s.slot && u.serial) s.unit_serial = *u.serial;
+        }
         s.step = "resetting";
         s.led_color = "red";
         s.led_pattern = "steady";
@@ -142,6 +144,22 @@ void TestLine::abort_slot(const std::string& slot, const std::string& actor) {
     audit(actor, "slot.abort", "{\"slot\":\"" + slot + "\"}");
     for (auto& s : slots_) {
         if (s.slot == slot && !s.verdict) finish_locked(s, "INTERRUPTED", "aborted by operator");
+    }
+}
+
+void TestLine::load_unit(const UnitLoad& load, const std::string& actor) {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("load " + load.slot + " " + load.serial.value_or("-") + " by " + actor);
+    if (batch_.state != "running") throw std::invalid_argument("no batch is running");
+    for (auto& s : slots_) {
+        if (s.slot != load.slot) continue;
+        if (!s.verdict) throw std::invalid_argument("slot " + s.slot + " is busy");
+        const auto name = s.slot;
+        s = SlotView{};
+        s.slot = name;
+        s.unit_serial = load.serial;
+        s.step = "resetting";
+        publish_slot_locked(s);
     }
 }
 
