@@ -540,6 +540,12 @@ void Api::me(Call& call) {
 
 void Api::start_batch(Call& call) {
     auto session = require_role(call, {"operator", "admin"});
+    if (session.role == "operator" && session.products.empty()) {
+        // Said before any field is checked: the page had no product to send.
+        audit(session.login, "batch.start_refused", Poco::JSON::Object());
+        throw HttpError(HTTPResponse::HTTP_FORBIDDEN,
+                        "no product is permitted to you — ask an admin");
+    }
     auto body = parse_object(read_body(call.request, options_.max_body_bytes));
     StartBatchRequest req;
     req.recipe = required_string(*body, "recipe", 128);

@@ -167,6 +167,16 @@ for (const [locale, lang] of [['zh-CN', 'zh-CN'], ['en-US', 'en']]) {
     assert.equal(await page.evaluate(() => window.lsCharts.hourly.data.datasets[0].label), words.supervisor.ds.attempts);
     assert.equal(await page.textContent('#table-yield th[data-column="product"]'), words.column.product);
     // Dates follow the locale: the chart's hour labels are the browser's own formatting.
+    // Every chart has a text alternative: its name for screen readers and its numbers as a table.
+    assert.equal(await page.getAttribute('#chart-pareto', 'aria-label'), words.supervisor.pareto);
+    await page.click('#alt-pareto >> xpath=.. >> summary');
+    const paretoRows = await page.locator('#alt-pareto tr').count();
+    assert.equal(paretoRows - 1, await page.evaluate(() => lsCharts.pareto.data.labels.length));
+    assert.ok(paretoRows > 1, 'the seeded failures give the Pareto rows');
+    for (const name of ['hourly', 'cycle_time', 'throughput_station', 'throughput_operator', 'throughput_product']) {
+      assert.ok(await page.locator(`#alt-${name} table`).count() === 1, `table for ${name}`);
+    }
+    assert.match(await page.textContent('#left-bound'), lang === 'en' ? /left bound|no batch/ : /仍绑定|还没有批次/);
     const hourLabel = await page.evaluate(() => window.lsCharts.hourly.data.labels[0]);
     const hourMs = await page.evaluate(() => lsCharts.hourly.data.labels.length);
     assert.ok(hourMs > 0, 'the seeded units give hours to label');
@@ -265,6 +275,11 @@ test('an operator with no product permitted is told to ask an admin', async () =
   await page.waitForSelector('.slot[data-slot="A1"]');
   await page.click('#start');
   assert.equal(await page.textContent('#error'), catalogue('zh-CN').operator.no_product_permitted);
+  // The API says the same to any client, before it looks at the fields.
+  const answer = await page.evaluate(async () => {
+    try { await ls.api('POST', '/api/batch', { recipe: '' }); return 'accepted'; } catch (e) { return `${e.status} ${e.message}`; }
+  });
+  assert.equal(answer, '403 no product is permitted to you — ask an admin');
   await page.context().close();
 });
 

@@ -257,6 +257,15 @@ namespace {
 const char* fake_env(const char* name) {
     return std::string(name) == "TUYA_SECRET" ? "s3cret-from-env" : nullptr;
 }
+// The error a station config's text gets, or "" when it loads.
+std::string station_config_error(const std::string& text) {
+    try {
+        parse_station_config(JsonNode::parse(text, "station.json"), "", fake_env);
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "";
+}
 }  // namespace
 
 TEST(StationConfig, LoadsWithSecretsFromEnvironmentAndRelativePaths) {
@@ -333,14 +342,7 @@ TEST(StationConfig, CloudApiFamilyIsPairingUnlessTheIndustryAssetIsGiven) {
 }
 
 TEST(StationConfig, ErrorsNameTheField) {
-    auto err = [](const std::string& text) {
-        try {
-            parse_station_config(JsonNode::parse(text, "station.json"), "", fake_env);
-        } catch (const ConfigError& e) {
-            return std::string(e.what());
-        }
-        return std::string();
-    };
+    const auto err = station_config_error;
     EXPECT_EQ(err(R"({"http": {"port": 70000}})"),
               "station.json: $.http.port: expected an integer from 0 to 65535, got 70000");
     EXPECT_EQ(
@@ -377,14 +379,7 @@ TEST(StationConfig, TheCommentedSampleLoadsAndALanguageIsChecked) {
     EXPECT_EQ(load_fixture(*c.fixture_file).slots.size(), 8u);
     ASSERT_TRUE(c.cloud);
     EXPECT_EQ(c.wifi.password, "from-the-environment");
-    auto err = [](const std::string& text) {
-        try {
-            parse_station_config(JsonNode::parse(text, "station.json"), "", fake_env);
-        } catch (const ConfigError& e) {
-            return std::string(e.what());
-        }
-        return std::string();
-    };
+    const auto err = station_config_error;
     EXPECT_EQ(err(R"({"ui": {"language": "fr"}})"),
               "station.json: $.ui.language: expected one of \"en\", \"zh-CN\", got \"fr\"");
     EXPECT_EQ(err(R"({"ui": {"//": "a comment", "language": "en"}})"), "");
