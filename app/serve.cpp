@@ -1,6 +1,7 @@
 #include <Poco/Logger.h>
 
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 
 #include "app/command_line.hpp"
@@ -15,6 +16,20 @@
 #include "web/server.hpp"
 
 namespace linestation::app {
+
+namespace {
+
+// The command a newcomer copies to make the first admin: this binary, this store.
+std::string first_admin_command(const std::filesystem::path& store_path) {
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const auto program = ec ? std::string("station") : self.string();
+    return "echo 'a-long-password' | " + program +
+           " user add --login boss --role admin --password-stdin --db " +
+           std::filesystem::absolute(store_path).string();
+}
+
+}  // namespace
 
 int run_serve(const Args& args) {
     CommandLine cli("serve",
@@ -90,6 +105,9 @@ int run_serve(const Args& args) {
     options.ui_dir = shipped.web_ui;
     options.openapi_file = shipped.openapi_file;
     options.recipes_dir = config.recipes_dir;
+    options.ui_language = config.ui_language;
+    const auto first_admin = first_admin_command(config.store_path);
+    options.first_admin_command = first_admin;
     if (config.fixture_file) options.fixture_file = *config.fixture_file;
     if (config.https) {
         options.https_certificate = config.https->certificate;
@@ -108,6 +126,10 @@ int run_serve(const Args& args) {
     // Scripts and tests read the port from this line.
     std::cout << "listening on " << (config.https ? "https" : "http") << "://" << config.http_bind
               << ":" << server.port() << "/" << std::endl;
+    if (runtime.store().operators().empty()) {
+        std::cout << "no user yet: make the first admin (into this station's store) with\n  "
+                  << first_admin << std::endl;
+    }
 
     int signal = 0;
     sigwait(&stop_signals, &signal);

@@ -1,6 +1,7 @@
 #include <Poco/JSON/Object.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -72,7 +73,13 @@ int user_add(const Args& args) {
     std::ostringstream detail_text;
     detail.stringify(detail_text);
     store.audit(now, "cli", "user.add", detail_text.str());
-    std::cout << "user " << login << " (" << role << ") added\n";
+    // Which store: `serve --config` reads the config's store, not var/station.db here.
+    std::cout << "user " << login << " (" << role << ") added to the store "
+              << std::filesystem::absolute(config.store_path).string() << "\n";
+    if (!cli.has("config") && !cli.has("db")) {
+        std::cout << "that is the store of `station serve` without --config, run from this "
+                     "folder; for a station config, run user add with the same --config\n";
+    }
     return 0;
 }
 

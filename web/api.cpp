@@ -161,7 +161,12 @@ Api::Api(StationService& station, const Clock& clock, ApiOptions options)
       options_(std::move(options)),
       store_(options_.store_path),
       reads_(options_.store_path, options_.read_connections),
-      sessions_(clock),
+      sessions_(clock, 8 * 3600.0, 12 * 3600.0, &store_),
+      displays_(
+          store_, clock, [this] { return station_.health().station_id; },
+          [this](const std::string& actor, const std::string& action, const std::string& detail) {
+              store_.audit(clock_.wall_ms(), actor, action, detail);
+          }),
       throttle_(clock, options_.login_max_failures, options_.login_window_s),
       ip_throttle_(clock, options_.login_max_failures_per_address, options_.login_window_s),
       login_throttle_(clock, options_.login_max_failures_per_login, options_.login_window_s),
@@ -265,6 +270,18 @@ void Api::route(Call& call) {
         call.only("GET");
         return me(call);
     }
+    if (p.size() == 2 && what == "first-run") {
+        call.only("GET");
+        // Says how to make the first admin, and only while there is no user at all.
+        Poco::JSON::Object out;
+        const bool needed = store_.operators().empty();
+        out.set("needed", needed);
+        if (needed) {
+            out.set("command", options_.first_admin_command);
+            out.set("store", std::filesystem::absolute(options_.store_path).string());
+        }
+        return ok_json(to_json(out));
+    }
     if (p.size() == 2 && what == "live") {
         call.only("GET");
         return live(call);
@@ -354,7 +371,7 @@ void Api::route(Call& call) {
     }
     if (p.size() == 2 && what == "qr") {
         call.only("GET");
-        require_session(call);
+        if (!displays_.may_read_qr(call.request)) require_session(call);
         return ok_json(qr_meta_json(station_.qr()));
     }
     if (p.size() == 2 && (what == "qr.png" || what == "qr.svg")) {
@@ -408,6 +425,11 @@ void Api::route(Call& call) {
             call.only("POST");
             return validate_fixture(call);
         }
+    }
+    if (what == "display-tokens" && (p.size() == 2 || p.size() == 4)) {
+        auto session = require_role(call, {"admin"});
+        return displays_.handle(call.request, call.response, p, session.login,
+                                options_.max_body_bytes);
     }
     if (p.size() == 2 && (what == "audit" || what == "audit.csv")) {
         call.only("GET");
@@ -497,6 +519,12 @@ void Api::me(Call& call) {
 
 void Api::start_batch(Call& call) {
     auto session = require_role(call, {"operator", "admin"});
+    if (session.role == "operator" && session.products.empty()) {
+        // Said before any field is checked: the page had no product to send.
+        audit(session.login, "batch.start_refused", Poco::JSON::Object());
+        throw HttpError(HTTPResponse::HTTP_FORBIDDEN,
+                        "no product is permitted to you — ask an admin");
+    }
     auto body = parse_object(read_body(call.request, options_.max_body_bytes));
     StartBatchRequest req;
     req.recipe = required_string(*body, "recipe", 128);
@@ -533,7 +561,7 @@ void Api::start_batch(Call& call) {
 }
 
 void Api::qr_image(Call& call, bool png) {
-    require_session(call);
+    if (!displays_.may_read_qr(call.request)) require_session(call);
     auto qr = station_.qr();
     if (!qr.active || qr.payload.empty()) {
         throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no QR code is showing");

@@ -23,6 +23,7 @@
 #include "station/service.hpp"
 #include "station/store/read_pool.hpp"
 #include "station/store/store.hpp"
+#include "web/display_screens.hpp"
 #include "web/live.hpp"
 
 namespace linestation::web {
@@ -47,6 +48,8 @@ struct ApiOptions {
     std::filesystem::path recipes_dir;
     // The live fixture file; empty: the virtual line.
     std::filesystem::path fixture_file;
+    // How to make the first admin (see ServerOptions::first_admin_command).
+    std::string first_admin_command;
 };
 
 // The store's part of /metrics (Prometheus text).
@@ -106,7 +109,8 @@ class Api {
     ApiOptions options_;
     store::Store store_;
     store::ReadPool reads_;
-    auth::SessionTable sessions_;
+    auth::SessionTable sessions_;         // kept in store_: a restart logs no one out
+    DisplayScreens displays_;             // the QR screens' tokens
     auth::LoginThrottle throttle_;        // per login and client address
     auth::LoginThrottle ip_throttle_;     // per client address, whatever login it tries
     auth::LoginThrottle login_throttle_;  // per login, from whatever address

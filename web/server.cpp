@@ -40,7 +40,8 @@ std::string content_type_for(const std::filesystem::path& file) {
 
 class HealthHandler : public Poco::Net::HTTPRequestHandler {
   public:
-    explicit HealthHandler(StationService& station) : station_(station) {}
+    HealthHandler(StationService& station, std::string ui_language)
+        : station_(station), ui_language_(std::move(ui_language)) {}
     void handleRequest(HTTPServerRequest&, HTTPServerResponse& response) override {
         auto h = station_.health();
         Poco::JSON::Object body;
@@ -70,6 +71,7 @@ class HealthHandler : public Poco::Net::HTTPRequestHandler {
             if (h.outbox_oldest_ms) outbox.set("oldest_ms", *h.outbox_oldest_ms);
             body.set("outbox", outbox);
         }
+        if (!ui_language_.empty()) body.set("language", ui_language_);
         send_json(response,
                   h.store_ok ? HTTPResponse::HTTP_OK : HTTPResponse::HTTP_SERVICE_UNAVAILABLE,
                   body);
@@ -77,6 +79,7 @@ class HealthHandler : public Poco::Net::HTTPRequestHandler {
 
   private:
     StationService& station_;
+    std::string ui_language_;
 };
 
 class ApiHandler : public Poco::Net::HTTPRequestHandler {
@@ -176,7 +179,7 @@ class Router : public Poco::Net::HTTPRequestHandlerFactory {
             if (method != "GET") {
                 return new ErrorHandler(HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "use GET");
             }
-            return new HealthHandler(station_);
+            return new HealthHandler(station_, options_.ui_language);
         }
         if (api_ && (path.rfind("/api/", 0) == 0 || path == "/metrics")) {
             return new ApiHandler(*api_);
@@ -213,6 +216,7 @@ void Server::start() {
         ApiOptions api_options;
         api_options.store_path = options_.store_path;
         api_options.openapi_file = options_.openapi_file;
+        api_options.first_admin_command = options_.first_admin_command;
         api_options.max_body_bytes = options_.max_body_bytes;
         api_options.secure_cookies = https;
         api_options.quota = options_.quota;

@@ -43,6 +43,11 @@ struct ServerOptions {
     std::size_t max_waiting_connections = 2000;
     // /api/live WebSocket clients at once; more get 503.
     std::size_t max_live_clients = 200;
+    // The station config's dashboard language ("en", "zh-CN"); empty: each browser's own.
+    std::string ui_language;
+    // The exact command that makes the first admin in this station's store, shown on the
+    // login page while the store has no user (GET /api/first-run).
+    std::string first_admin_command;
 };
 
 class Api;

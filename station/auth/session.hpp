@@ -1,7 +1,8 @@
 #pragma once
-// Dashboard sessions and login throttling. Sessions live in memory on the station: a
-// restart logs everyone out, which is what a kiosk wants after a crash anyway.
-// Session ids and CSRF tokens are 256-bit random values from OpenSSL's CSPRNG.
+// Dashboard sessions and login throttling. With a store, sessions are kept in it, so a
+// restart logs no one out (an operator mid-shift, a supervisor's screen); the store keeps
+// only each id's SHA-256. Session ids and CSRF tokens are 256-bit random values from
+// OpenSSL's CSPRNG. Session times are wall-clock, since they outlive the process.
 
 #include <cstddef>
 #include <map>
@@ -12,12 +13,18 @@
 
 #include "station/clock/clock.hpp"
 
+namespace linestation::store {
+class Store;
+}
+
 namespace linestation::auth {
 
 // Hex of `bytes` random bytes from OpenSSL's RAND_bytes; throws if the CSPRNG fails.
 std::string random_token(std::size_t bytes = 32);
 // Compares without an early exit, so timing does not reveal the matching prefix.
 bool constant_time_equal(const std::string& a, const std::string& b);
+// Lower-case hex of the SHA-256 of `text` (OpenSSL): what the store keeps of a secret.
+std::string sha256_hex(const std::string& text);
 
 struct Session {
     std::string id;
@@ -32,8 +39,9 @@ struct Session {
 class SessionTable {
   public:
     // A session ends after `idle_timeout_s` without a request or `max_age_s` in all.
+    // With `store`, sessions are read from it now and written through to it.
     SessionTable(const Clock& clock, double idle_timeout_s = 8 * 3600.0,
-                 double max_age_s = 12 * 3600.0);
+                 double max_age_s = 12 * 3600.0, store::Store* store = nullptr);
 
     Session create(const std::string& login, const std::string& role,
                    const std::vector<std::string>& products);
@@ -45,13 +53,19 @@ class SessionTable {
     std::size_t size();
 
   private:
+    struct Kept {
+        Session session;       // its id is empty: the table knows only the hash
+        double stored_seen_s;  // last_seen_s as the store has it
+    };
+    double now_s() const;
     void expire_locked(double now);
 
     const Clock& clock_;
     double idle_timeout_s_;
     double max_age_s_;
+    store::Store* store_;
     std::mutex mutex_;
-    std::map<std::string, Session> sessions_;
+    std::map<std::string, Kept> sessions_;  // by the SHA-256 of the id
 };
 
 // Failed logins per key (login + client address): after `max_failures` within

@@ -88,7 +88,7 @@ StationConfig default_station_config() {
 StationConfig parse_station_config(const JsonNode& root, const std::filesystem::path& base_dir,
                                    const char* (*environment)(const char*)) {
     root.allow_only({"schema", "station", "http", "store", "log", "fixture", "recipes", "cloud",
-                     "wifi", "lan", "fleet", "description"});
+                     "wifi", "lan", "fleet", "ui", "description"});
     StationConfig c = default_station_config();
     c.source = root.file();
     if (auto schema = root.find("schema")) schema->as_int(1, 1);
@@ -108,6 +108,11 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
                 HttpsSettings{resolve(base_dir, https->at("certificate").as_nonempty_string()),
                               resolve(base_dir, https->at("private_key").as_nonempty_string())};
         }
+    }
+    if (auto ui = root.find("ui")) {
+        ui->allow_only({"language"});
+        if (auto language = ui->find("language"))
+            c.ui_language = language->as_one_of({"en", "zh-CN"});
     }
     if (auto store = root.find("store")) {
         store->allow_only({"path", "max_size_mb"});

@@ -82,6 +82,10 @@ struct StationConfig {
     WifiSettings wifi{"LineStation-Test", "line-station-pass"};
     LanSettings lan;  // listened on only when a recipe has a wired flow
     std::optional<FleetSettings> fleet;
+    // "ui": {"language": "zh-CN" | "en"}: the dashboard's language for every browser of
+    // this station (a browser's own pick on the page's switch still wins); empty: the
+    // browser's language.
+    std::string ui_language;
 };
 
 // Where an admin-added cloud account's secret lives (the store keeps only this reference):

@@ -141,6 +141,33 @@ CREATE TABLE outbox_cursors (
     acked_id  INTEGER NOT NULL DEFAULT 0
 );
 )sql"},
+    // Self-contained (two new tables, nothing else touched), so it can be renumbered when
+    // another migration lands first.
+    Migration{5, "dashboard sessions and display tokens", R"sql(
+-- Logins that survive a restart (station/store/dashboard_access.hpp). The cookie's value is
+-- never stored, only its SHA-256; the CSRF token is stored as is, since it is no
+-- credential without the cookie.
+CREATE TABLE sessions (
+    id_sha256     TEXT PRIMARY KEY,
+    csrf_token    TEXT NOT NULL,
+    login         TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    products      TEXT NOT NULL DEFAULT '',
+    created_ms    INTEGER NOT NULL,
+    last_seen_ms  INTEGER NOT NULL
+);
+CREATE INDEX sessions_login ON sessions(login);
+-- A QR screen's credential, made by an admin: it reads this station's QR and nothing else.
+CREATE TABLE display_tokens (
+    id            INTEGER PRIMARY KEY,
+    token_sha256  TEXT NOT NULL UNIQUE,
+    station_id    TEXT NOT NULL,
+    label         TEXT NOT NULL,
+    created_by    TEXT NOT NULL,
+    created_ms    INTEGER NOT NULL,
+    revoked_ms    INTEGER
+);
+)sql"},
 };
 }  // namespace
 

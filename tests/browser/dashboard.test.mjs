@@ -3,43 +3,27 @@
 // Run by CTest (`make test`); needs `npm ci` here (scripts/test-deps does it).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import * as harness from './harness.mjs';
+import { STATION, CHROMIUM, CHROMIUM_ARGS, startServer, until } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-let chromium;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch (e) {
-  console.error('playwright-core is not installed: run `npm ci` in tests/browser (make test does)');
-  process.exit(77);
-}
-const jsQrSource = readFileSync(require.resolve('jsqr/dist/jsQR.js'), 'utf8');
-
-const STATION = process.env.LS_STATION;
-const SERVER = process.env.LS_LINE_SERVER;
-const CHROMIUM = process.env.LS_CHROMIUM || '/usr/bin/chromium';
+const chromium = harness.loadChromium();
+const SERVER = harness.LINE_SERVER;
 const EXPECTED_QR = '{"s":"LineStation-Test","p":"line-station-pass","t":"EUa1b2c3d4e5f6"}';
 
 const work = mkdtempSync(join(tmpdir(), 'ls-browser-'));
 const db = join(work, 'station.db');
 let server, base, browser;
 
-function addUser(login, role, products) {
-  const args = ['user', 'add', '--login', login, '--role', role, '--password-stdin', '--db', db];
-  if (products) args.push('--products', products);
-  execFileSync(STATION, args, { input: `${login}-password\n` });
-}
-
-function sql(query, file = db) {
-  return execFileSync('sqlite3', ['-separator', '|', file, query], { encoding: 'utf8' })
-    .trim().split('\n').filter(Boolean).map(l => l.split('|'));
-}
+const addUser = (login, role, products) => harness.addUser(db, login, role, products);
+const sql = (query, file = db) => harness.sql(file, query);
+const login = (page, user) => harness.login(page, base, user);
+const decodeQr = (png) => harness.decodeQr(browser, png);
 
 before(async () => {
   addUser('op', 'operator', 'cam-a');
@@ -51,27 +35,10 @@ before(async () => {
   browser = await chromium.launchPersistentContext(join(work, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 900 },
   });
 });
-
-// Starts a server process and resolves with its base URL from the "listening on" line.
-function startServer(program, args) {
-  const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/[0-9.]+:\d+)\//);
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`${program} exited with ${code}`)));
-    setTimeout(() => reject(new Error(`${program} did not start`)), 20000);
-  });
-  return { child, url };
-}
 
 after(async () => {
   if (browser) await browser.close();
@@ -79,50 +46,10 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function login(page, user) {
-  await page.goto(base + '/index.html');
-  await page.fill('#user', user);
-  await page.fill('#password', `${user}-password`);
-  await page.click('#submit');
-}
-
-// Polls `fn` in the page until it is truthy. (page.waitForFunction compiles its predicate
-// with eval, which the dashboard's Content-Security-Policy rightly forbids.)
-async function until(page, fn, timeoutMs = 15000, arg = undefined) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await page.evaluate(fn, arg)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${fn}`);
-    await new Promise(r => setTimeout(r, 100));
-  }
-}
-
 // The test line's payload of code generation g (tests/web/test_line.cpp payload_for).
 function payloadFor(g) {
   return g <= 1 ? EXPECTED_QR
     : `{"s":"LineStation-Test","p":"line-station-pass","t":"EUa1b2c3d4e${100 + (g % 900)}"}`;
-}
-
-// Decodes a PNG screenshot with jsQR in a blank page (a canvas gives the pixels).
-async function decodeQr(png) {
-  const decoder = await browser.newPage();
-  try {
-    await decoder.addScriptTag({ content: jsQrSource });
-    return await decoder.evaluate(async (b64) => {
-      const img = new Image();
-      img.src = 'data:image/png;base64,' + b64;
-      await img.decode();
-      const c = document.createElement('canvas');
-      c.width = img.width; c.height = img.height;
-      const ctx = c.getContext('2d');
-      ctx.drawImage(img, 0, 0);
-      const px = ctx.getImageData(0, 0, c.width, c.height);
-      const code = jsQR(px.data, px.width, px.height);
-      return code ? code.data : null;
-    }, png.toString('base64'));
-  } finally {
-    await decoder.close();
-  }
 }
 
 async function logout(page) {
@@ -159,15 +86,19 @@ test('operator starts a batch and watches the slots reach their verdicts', async
   const a1 = page.locator('.slot[data-slot="A1"]');
   assert.equal(await a1.locator('.serial').textContent(), 'BAD-0001');
   assert.equal(await a1.locator('.verdict').textContent(), 'FAIL');
-  assert.equal(await a1.locator('.reason').textContent(), 'never_ready_after_unbind');
+  // The reason in words with the operator's next action; the code stays in the data.
+  assert.equal(await a1.locator('.reason').getAttribute('data-reason'), 'never_ready_after_unbind');
+  assert.equal(await a1.locator('.reason').textContent(), 'The unit never showed ready after the unbind.');
   assert.equal(await page.locator('.slot[data-slot="A2"] .verdict').textContent(), 'PASS');
   // Data before display: what the screen shows is in the store.
   const rows = sql("SELECT slot, verdict, COALESCE(reason,'') FROM units WHERE batch_id = (SELECT MAX(id) FROM batches) ORDER BY slot");
   assert.deepEqual(rows.map(r => r.slice(0, 2)), [['A1', 'FAIL'], ['A2', 'PASS'], ['A3', 'PASS'], ['A4', 'PASS']]);
   assert.ok(sql("SELECT COUNT(*) FROM audit_log WHERE actor = 'op' AND action = 'batch.start'")[0][0] === '1');
-  // Re-test keeps the verdict until the slot is reloaded: reload clears it.
+  // Reload clears the station's verdict; the screen keeps it, big, until the next scan on
+  // that slot (the operator may be looking away).
   await page.locator('.slot[data-slot="A2"] button', { hasText: 'Reload' }).click();
-  await until(page, () => document.querySelector('.slot[data-slot="A2"] .verdict').textContent === '');
+  await until(page, () => slots.get('A2').verdict === undefined || slots.get('A2').verdict === null);
+  assert.equal(await page.locator('.slot[data-slot="A2"] .verdict').textContent(), 'PASS');
   await page.close();
 });
 
@@ -346,9 +277,9 @@ test('station serve on the virtual line: operator batch to verdicts, QR decodes'
       window.seenSteps = new Set();
       new MutationObserver(() => document.querySelectorAll('.slot').forEach(s => {
         window.seenSteps.add(s.dataset.step);
-        const v = s.querySelector('.verdict').textContent;
+        const v = s.querySelector('.verdict').dataset.verdict;
         if (v && !window.firstVerdicts[s.dataset.slot]) {
-          window.firstVerdicts[s.dataset.slot] = [v, s.querySelector('.reason').textContent];
+          window.firstVerdicts[s.dataset.slot] = [v, s.querySelector('.reason').dataset.reason];
         }
       })).observe(document.getElementById('slots'), { subtree: true, attributes: true, childList: true, characterData: true });
     });

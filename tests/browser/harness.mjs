@@ -1,0 +1,107 @@
+// What the browser tests share: servers started as processes on a free port, users made
+// with `station user add`, the store read with sqlite3, polling a page without eval.
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+
+const require = createRequire(import.meta.url);
+
+// playwright-core, or exit 77 (CTest's skip) when `npm ci` has not run in tests/browser.
+export function loadChromium() {
+  try {
+    return require('playwright-core').chromium;
+  } catch (e) {
+    console.error('playwright-core is not installed: run `npm ci` in tests/browser (make test does)');
+    process.exit(77);
+  }
+}
+
+export const STATION = process.env.LS_STATION;
+export const LINE_SERVER = process.env.LS_LINE_SERVER;
+export const CHROMIUM = process.env.LS_CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export function addUser(db, login, role, products) {
+  const args = ['user', 'add', '--login', login, '--role', role, '--password-stdin', '--db', db];
+  if (products) args.push('--products', products);
+  execFileSync(STATION, args, { input: `${login}-password\n` });
+}
+
+export function sql(db, query) {
+  return execFileSync('sqlite3', ['-separator', '|', db, query], { encoding: 'utf8' })
+    .trim().split('\n').filter(Boolean).map(l => l.split('|'));
+}
+
+// Starts a server process and resolves with its base URL from the "listening on" line.
+export function startServer(program, args, options = {}) {
+  const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'inherit'], ...options });
+  let out = '';
+  const url = new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.]+:\d+)\//);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`${program} exited with ${code}`)));
+    setTimeout(() => reject(new Error(`${program} did not start`)), 20000);
+  });
+  return { child, url, output: () => out };
+}
+
+// Ends a server started here and waits until it has gone (its port is free again).
+export function stopServer(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); });
+}
+
+// Polls `fn` in the page until it is truthy. (page.waitForFunction compiles its predicate
+// with eval, which the dashboard's Content-Security-Policy rightly forbids.)
+export async function until(page, fn, timeoutMs = 15000, arg = undefined) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await page.evaluate(fn, arg)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${fn}`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+export async function login(page, base, user) {
+  await page.goto(base + '/index.html');
+  await page.fill('#user', user);
+  await page.fill('#password', `${user}-password`);
+  await page.click('#submit');
+}
+
+// A port that was free a moment ago, for a server that must come back on the same one.
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => { const { port } = probe.address(); probe.close(() => resolve(port)); });
+  });
+}
+
+// Decodes a PNG screenshot with jsQR in a blank page of `browser` (a canvas gives the pixels).
+export async function decodeQr(context, png) {
+  const jsQrSource = readFileSync(require.resolve('jsqr/dist/jsQR.js'), 'utf8');
+  const decoder = await context.newPage();
+  try {
+    await decoder.addScriptTag({ content: jsQrSource });
+    return await decoder.evaluate(async (b64) => {
+      const img = new Image();
+      img.src = 'data:image/png;base64,' + b64;
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.width; c.height = img.height;
+      const ctx = c.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const px = ctx.getImageData(0, 0, c.width, c.height);
+      const code = jsQR(px.data, px.width, px.height);
+      return code ? code.data : null;
+    }, png.toString('base64'));
+  } finally {
+    await decoder.close();
+  }
+}
