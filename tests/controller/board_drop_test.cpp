@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "app/line_assembly.hpp"
+#include "app/twin_parts.hpp"
 #include "fixtures/virtual/line/virtual_line.hpp"
 #include "station/config/recipe.hpp"
 #include "station/config/station_config.hpp"
@@ -56,8 +57,10 @@ TEST(BoardDrop, ATenSecondTcpDropOnARealTimeLineRecoversAndTheNextUnitsPass) {
     setup.led_colors = recipe.product_id;
     setup.clouds = vline.cloud_accounts();
     setup.wifi = vo.wifi;
-    setup.leds = &vline.led_programs();  // the boards are the subject: no vision's CPU
-    setup.screen = &vline.screen();
+    app::TwinLedPrograms programs(vline);
+    setup.leds = &programs;  // the boards are the subject: no vision's CPU
+    app::TwinScreen screen(vline.screen());
+    setup.screen = &screen;
     setup.scan_serial = [&](const std::string& slot) { return vline.label(slot); };
 
     std::mutex mutex;
