@@ -186,6 +186,7 @@ void LanDiscovery::listen(std::stop_token stop) {
 
 void LanDiscovery::note(const LanDevice& d) {
     std::lock_guard lock(mutex_);
+    ++heard_;
     auto& entry = devices_[d.gw_id];
     entry = d;
     entry.heard_at = clock_.now_s();
@@ -204,6 +205,11 @@ std::vector<LanDevice> LanDiscovery::devices() const {
     for (const auto& [id, d] : devices_) v.push_back(d);
     std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) { return !a.active && b.active; });
     return v;
+}
+
+int LanDiscovery::announcements_heard() const {
+    std::lock_guard lock(mutex_);
+    return heard_;
 }
 
 int LanDiscovery::datagrams_rejected() const {

@@ -50,6 +50,8 @@ class LanDiscovery final : public LanDirectory {
     // Devices heard, ready to pair (not active) first.
     std::vector<LanDevice> devices() const;
     int datagrams_rejected() const;
+    // Announcements taken in since start (a virtual-time caller waits on it).
+    int announcements_heard() const;
 
   private:
     struct Sockets;
@@ -63,6 +65,7 @@ class LanDiscovery final : public LanDirectory {
     mutable std::mutex mutex_;
     std::map<std::string, LanDevice> devices_;
     int rejected_ = 0;
+    int heard_ = 0;
     std::jthread thread_;
 };
 

@@ -23,6 +23,9 @@
 
 namespace {
 
+using linestation::virtual_line::Binding;
+using linestation::virtual_line::DeviceFamily;
+
 struct RecipeFlow {
     std::filesystem::path recipe;
     std::string product;
@@ -116,6 +119,35 @@ TEST(Flows, AFlowTheRecipeDoesNotDeclareIsRefusedWithTheDeclaredOnes) {
         << bad.err;
 }
 
+// The mix file says which product the devices are; a truth the product's kind cannot have
+// (a gateway has no camera) is refused where it stands.
+TEST(Flows, AMixNamesItsProductAndOnlyTruthsItsKindCanHave) {
+    using linestation::virtual_line::load_mix;
+    const std::string mixes = LS_SOURCE_DIR "/fixtures/virtual/mixes/";
+    const auto plug = load_mix(mixes + "smart-plug-returns.json");
+    ASSERT_TRUE(plug.product);
+    EXPECT_EQ(plug.product->family, DeviceFamily::Plug);
+    EXPECT_EQ(plug.product->binding, Binding::Weak);
+    const auto gateway = load_mix(mixes + "wired-gateway-returns.json");
+    ASSERT_TRUE(gateway.product);
+    EXPECT_EQ(gateway.product->family, DeviceFamily::Gateway);
+    EXPECT_GT(gateway.kinds.at("silent"), 0);
+    EXPECT_FALSE(load_mix(mixes + "return-line.json").product) << "the line's product decides";
+    auto r = linestation::testing::run_process({LS_STATION_BINARY, "simulate", "--units", "1",
+                                                "--recipe",
+                                                LS_SOURCE_DIR "/recipes/tuya-ipc-camera.json",
+                                                "--mix", mixes + "smart-plug-returns.json"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("its devices are tuya-smart-plug but the recipe is for tuya-ipc-camera"),
+              std::string::npos)
+        << r.err;
+    const auto camera_kinds = linestation::virtual_line::default_mix(
+                                  linestation::virtual_line::virtual_product("tuya-wired-gateway"))
+                                  .kinds;
+    EXPECT_FALSE(camera_kinds.count("blind")) << "a gateway has no camera";
+    EXPECT_FALSE(camera_kinds.count("broken_wifi")) << "nor Wi-Fi";
+}
+
 TEST(Flows, AMixOfAnotherProductIsRefused) {
     linestation::app::SimulationOptions o;
     o.units = 1;
@@ -131,8 +163,6 @@ TEST(Flows, AMixOfAnotherProductIsRefused) {
     }
 }
 
-using linestation::virtual_line::Binding;
-using linestation::virtual_line::DeviceFamily;
 using linestation::virtual_line::DeviceTraits;
 using linestation::virtual_line::LedProgram;
 using linestation::virtual_line::TuyaCloudTwin;
