@@ -22,14 +22,17 @@ constexpr const char* kCounted =
     "'aborted_neighbo%'";
 
 // The scope's filter on units (alias "u." or ""), bound at ?10-?13 by bind_scope: an empty
-// field matches every unit, so one statement text serves every scope.
-std::string scope_clause(const std::string& a) {
+// field matches every unit, so one statement text serves every scope. With no scope at all
+// the statement is the unfiltered one, as fast as it ever was.
+std::string scope_clause(const Scope& scope, const std::string& a) {
+    if (scope.empty()) return " ";
     return " AND (?10 = '' OR " + a + "station_id = ?10) AND (?11 = '' OR COALESCE(" + a +
            "product_id, '') = ?11) AND (?12 = 0 OR " + a + "batch_id = ?12) AND (?13 = '' OR " + a +
            "batch_id IN (SELECT id FROM batches WHERE operator_login = ?13)) ";
 }
 
 void bind_scope(store::Statement& s, const Scope& scope) {
+    if (scope.empty()) return;
     s.bind(10, scope.station);
     s.bind(11, scope.product);
     s.bind(12, scope.batch_id);
@@ -84,7 +87,7 @@ Table throughput(store::Database& db, const Period& period, const std::string& b
                // Only the operator lives on the batch; other groupings stay on the index.
                std::string(by == "operator" ? "LEFT JOIN batches b ON b.id = u.batch_id " : "") +
                "WHERE u.ended_ms >= ?1 AND u.ended_ms < ?2 AND u.verdict IS NOT NULL " +
-               scope_clause("u.") + "GROUP BY k ORDER BY 2 DESC";
+               scope_clause(period.scope, "u.") + "GROUP BY k ORDER BY 2 DESC";
     auto& s = db.cached(sql);
     s.bind_all(period.from_ms, period.to_ms);
     bind_scope(s, period.scope);
@@ -102,7 +105,7 @@ Table hourly(store::Database& db, const Period& period) {
     auto& s = db.cached(
         "SELECT (ended_ms - ?1) / 3600000, COUNT(*), SUM(verdict = 'PASS') FROM units "
         "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND verdict IS NOT NULL" +
-        scope_clause("") + "GROUP BY 1 ORDER BY 1");
+        scope_clause(period.scope, "") + "GROUP BY 1 ORDER BY 1");
     s.bind_all(period.from_ms, period.to_ms);
     bind_scope(s, period.scope);
     std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> by_hour;
@@ -127,7 +130,7 @@ Table yield(store::Database& db, const Period& period) {
     auto& s = db.cached(std::string("SELECT ") + device_key() +
                         ", COALESCE(product_id, ''), verdict = 'PASS' FROM units "
                         "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND " +
-                        kCounted + scope_clause("") + "ORDER BY 1, id");
+                        kCounted + scope_clause(period.scope, "") + "ORDER BY 1, id");
     s.bind_all(period.from_ms, period.to_ms);
     bind_scope(s, period.scope);
     struct Counts {
@@ -181,7 +184,7 @@ Table pareto(store::Database& db, const Period& period) {
         "SELECT COALESCE(reason, '(none)'), COUNT(*) FROM units "
         "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND verdict IS NOT NULL "
         "AND verdict <> 'PASS'" +
-        scope_clause("") + "GROUP BY 1 ORDER BY 2 DESC, 1");
+        scope_clause(period.scope, "") + "GROUP BY 1 ORDER BY 2 DESC, 1");
     s.bind_all(period.from_ms, period.to_ms);
     bind_scope(s, period.scope);
     std::vector<std::pair<std::string, std::int64_t>> rows;
@@ -206,7 +209,7 @@ Table cycle_times(store::Database& db, const Period& period, int bucket_s) {
     Table t{"cycle_time", {"from_s", "to_s", "count"}, {}};
     auto& s = db.cached(std::string("SELECT (ended_ms - started_ms) / (?3 * 1000), COUNT(*) FROM "
                                     "units WHERE ended_ms >= ?1 AND ended_ms < ?2 AND ") +
-                        kCounted + scope_clause("") + "GROUP BY 1 ORDER BY 1");
+                        kCounted + scope_clause(period.scope, "") + "GROUP BY 1 ORDER BY 1");
     s.bind_all(period.from_ms, period.to_ms, bucket_s);
     bind_scope(s, period.scope);
     while (s.step()) {
