@@ -63,6 +63,7 @@ class Line {
     BatchView batch();
     QrView qr();
     std::vector<std::string> recipe_ids() const;
+    std::vector<std::string> batch_kinds(const std::string& recipe) const;
     std::string camera_snapshot_png();
     bool slot_busy(const std::string& slot);
     const QrScheduler& scheduler() const { return *scheduler_; }
