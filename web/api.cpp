@@ -615,12 +615,64 @@ constexpr std::array kSummaryTables{"throughput_station",
                                     "quota"};
 }
 
+namespace {
+
+// The summary cache's key for a period and a scope: "week|station|operator|product|batch".
+// The scope's values never hold '|' (scope_of refuses it).
+std::string summary_key(const std::string& period, const reports::Scope& scope) {
+    if (scope.empty()) return period;
+    return period + "|" + scope.station + "|" + scope.operator_login + "|" + scope.product + "|" +
+           std::to_string(scope.batch_id);
+}
+
+reports::Period period_of_key(const std::string& key, std::int64_t now_ms) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    for (auto bar = key.find('|'); bar != std::string::npos; bar = key.find('|', start)) {
+        parts.push_back(key.substr(start, bar - start));
+        start = bar + 1;
+    }
+    parts.push_back(key.substr(start));
+    auto period = reports::period_named(parts[0], now_ms);
+    if (parts.size() == 5) {
+        period.scope = {parts[1], parts[2], parts[3], std::stoll(parts[4])};
+    }
+    return period;
+}
+
+// ?station=&operator=&product=&batch=: what the supervisor narrows the reports to.
+reports::Scope scope_of(const Poco::URI::QueryParameters& query) {
+    reports::Scope scope;
+    for (const auto& [k, v] : query) {
+        std::string* field = k == "station"    ? &scope.station
+                             : k == "operator" ? &scope.operator_login
+                             : k == "product"  ? &scope.product
+                                               : nullptr;
+        if (k == "batch" && !v.empty()) {
+            if (v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos) {
+                throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                                "query \"batch\": expected a batch number, got \"" + v + "\"");
+            }
+            scope.batch_id = std::stoll(v);
+        }
+        if (!field) continue;
+        if (v.size() > 128 || v.find('|') != std::string::npos) {
+            throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                            "query \"" + k + "\": expected up to 128 characters without '|'");
+        }
+        *field = v;
+    }
+    return scope;
+}
+
+}  // namespace
+
 std::string Api::compute_summary(const std::string& period_name) {
     if (period_name == "metrics") {
         auto db = reads_.lease();
         return store_metrics(*db, reports::utc_day(clock_.wall_ms()), options_.quota);
     }
-    auto period = reports::period_named(period_name, clock_.wall_ms());
+    auto period = period_of_key(period_name, clock_.wall_ms());
     auto db = reads_.lease();
     Poco::JSON::Object out;
     out.set("period", period.name);
@@ -687,11 +739,13 @@ void Api::report(Call& call, const std::string& name_in) {
     } catch (const std::invalid_argument& e) {
         throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, e.what());
     }
+    period.scope = scope_of(call.query);
     if (name == "summary") {
         if (csv)
             throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
                             "the summary has no CSV; export its tables");
-        return send_json(call.response, HTTPResponse::HTTP_OK, summary_json(period_name));
+        return send_json(call.response, HTTPResponse::HTTP_OK,
+                         summary_json(summary_key(period_name, period.scope)));
     }
     auto db = reads_.lease();
     auto table = table_named(*db, name, period);

@@ -21,6 +21,24 @@ constexpr const char* kCounted =
     "AND COALESCE(reason, '') NOT LIKE 'neighbo%' AND COALESCE(reason, '') NOT LIKE "
     "'aborted_neighbo%'";
 
+// The scope's filter on units (alias "u." or ""), bound at ?10-?13 by bind_scope: an empty
+// field matches every unit, so one statement text serves every scope. With no scope at all
+// the statement is the unfiltered one, as fast as it ever was.
+std::string scope_clause(const Scope& scope, const std::string& a) {
+    if (scope.empty()) return " ";
+    return " AND (?10 = '' OR " + a + "station_id = ?10) AND (?11 = '' OR COALESCE(" + a +
+           "product_id, '') = ?11) AND (?12 = 0 OR " + a + "batch_id = ?12) AND (?13 = '' OR " + a +
+           "batch_id IN (SELECT id FROM batches WHERE operator_login = ?13)) ";
+}
+
+void bind_scope(store::Statement& s, const Scope& scope) {
+    if (scope.empty()) return;
+    s.bind(10, scope.station);
+    s.bind(11, scope.product);
+    s.bind(12, scope.batch_id);
+    s.bind(13, scope.operator_login);
+}
+
 std::string device_key() {
     return "COALESCE(serial, device_id, 'unit:' || id)";
 }
@@ -38,7 +56,7 @@ Period period_named(const std::string& name, std::int64_t now_ms) {
     } else {
         throw std::invalid_argument("period: expected shift, day or week, got \"" + name + "\"");
     }
-    return Period{name, now_ms - span, now_ms};
+    return Period{name, now_ms - span, now_ms, {}};
 }
 
 std::string utc_day(std::int64_t wall_ms) {
@@ -68,10 +86,11 @@ Table throughput(store::Database& db, const Period& period, const std::string& b
                "COUNT(*) FROM units u " +
                // Only the operator lives on the batch; other groupings stay on the index.
                std::string(by == "operator" ? "LEFT JOIN batches b ON b.id = u.batch_id " : "") +
-               "WHERE u.ended_ms >= ?1 AND u.ended_ms < ?2 AND u.verdict IS NOT NULL "
-               "GROUP BY k ORDER BY 2 DESC";
+               "WHERE u.ended_ms >= ?1 AND u.ended_ms < ?2 AND u.verdict IS NOT NULL " +
+               scope_clause(period.scope, "u.") + "GROUP BY k ORDER BY 2 DESC";
     auto& s = db.cached(sql);
     s.bind_all(period.from_ms, period.to_ms);
+    bind_scope(s, period.scope);
     while (s.step()) {
         auto units = s.int64(1);
         t.rows.push_back({s.text(0), units, s.int64(2),
@@ -85,8 +104,10 @@ Table hourly(store::Database& db, const Period& period) {
     Table t{"hourly", {"hour_start_ms", "attempts", "pass"}, {}};
     auto& s = db.cached(
         "SELECT (ended_ms - ?1) / 3600000, COUNT(*), SUM(verdict = 'PASS') FROM units "
-        "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND verdict IS NOT NULL GROUP BY 1 ORDER BY 1");
+        "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND verdict IS NOT NULL" +
+        scope_clause(period.scope, "") + "GROUP BY 1 ORDER BY 1");
     s.bind_all(period.from_ms, period.to_ms);
+    bind_scope(s, period.scope);
     std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> by_hour;
     while (s.step()) by_hour[s.int64(0)] = {s.int64(1), s.int64(2)};
     s.reset();
@@ -109,8 +130,9 @@ Table yield(store::Database& db, const Period& period) {
     auto& s = db.cached(std::string("SELECT ") + device_key() +
                         ", COALESCE(product_id, ''), verdict = 'PASS' FROM units "
                         "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND " +
-                        kCounted + " ORDER BY 1, id");
+                        kCounted + scope_clause(period.scope, "") + "ORDER BY 1, id");
     s.bind_all(period.from_ms, period.to_ms);
+    bind_scope(s, period.scope);
     struct Counts {
         std::int64_t units = 0, first = 0, final_pass = 0;
     };
@@ -161,8 +183,10 @@ Table pareto(store::Database& db, const Period& period) {
     auto& s = db.cached(
         "SELECT COALESCE(reason, '(none)'), COUNT(*) FROM units "
         "WHERE ended_ms >= ?1 AND ended_ms < ?2 AND verdict IS NOT NULL "
-        "AND verdict <> 'PASS' GROUP BY 1 ORDER BY 2 DESC, 1");
+        "AND verdict <> 'PASS'" +
+        scope_clause(period.scope, "") + "GROUP BY 1 ORDER BY 2 DESC, 1");
     s.bind_all(period.from_ms, period.to_ms);
+    bind_scope(s, period.scope);
     std::vector<std::pair<std::string, std::int64_t>> rows;
     std::int64_t total = 0;
     while (s.step()) {
@@ -185,8 +209,9 @@ Table cycle_times(store::Database& db, const Period& period, int bucket_s) {
     Table t{"cycle_time", {"from_s", "to_s", "count"}, {}};
     auto& s = db.cached(std::string("SELECT (ended_ms - started_ms) / (?3 * 1000), COUNT(*) FROM "
                                     "units WHERE ended_ms >= ?1 AND ended_ms < ?2 AND ") +
-                        kCounted + " GROUP BY 1 ORDER BY 1");
+                        kCounted + scope_clause(period.scope, "") + "GROUP BY 1 ORDER BY 1");
     s.bind_all(period.from_ms, period.to_ms, bucket_s);
+    bind_scope(s, period.scope);
     while (s.step()) {
         auto b = std::max<std::int64_t>(0, s.int64(0));
         t.rows.push_back({b * bucket_s, (b + 1) * bucket_s, s.int64(1)});

@@ -21,10 +21,22 @@ struct Table {
     std::vector<std::vector<Cell>> rows;
 };
 
+// What a supervisor narrows the period's reports to; empty (0) fields take everything.
+struct Scope {
+    std::string station;
+    std::string operator_login;
+    std::string product;
+    std::int64_t batch_id = 0;
+    bool empty() const {
+        return station.empty() && operator_login.empty() && product.empty() && batch_id == 0;
+    }
+};
+
 struct Period {
     std::string name;  // shift | day | week
     std::int64_t from_ms = 0;
     std::int64_t to_ms = 0;
+    Scope scope;  // throughput, hourly, yield, Pareto and cycle times keep to it
     double hours() const { return static_cast<double>(to_ms - from_ms) / 3'600'000.0; }
 };
 

@@ -50,10 +50,15 @@ export function startServer(program, args, options = {}) {
   return { child, url, output: () => out };
 }
 
-// Ends a server started here and waits until it has gone (its port is free again).
+// Ends a server started here and waits until it has gone (its port is free again); one
+// that has not stopped 10 s after SIGTERM is killed.
 export function stopServer(child) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); });
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 10000);
+    child.once('exit', () => { clearTimeout(force); resolve(); });
+    child.kill('SIGTERM');
+  });
 }
 
 // Polls `fn` in the page until it is truthy. (page.waitForFunction compiles its predicate

@@ -177,6 +177,13 @@ for (const [locale, lang] of [['zh-CN', 'zh-CN'], ['en-US', 'en']]) {
       assert.ok(await page.locator(`#alt-${name} table`).count() === 1, `table for ${name}`);
     }
     assert.match(await page.textContent('#left-bound'), lang === 'en' ? /left bound|no batch/ : /仍绑定|还没有批次/);
+    // Filters by product (and the CSV links follow them).
+    await page.fill('#scope-product', 'cam-b');
+    await page.click('#scope button.primary');
+    await until(page, () => JSON.stringify(lsCharts.throughput_product.data.labels) === '["cam-b"]');
+    assert.match(await page.getAttribute('a[data-csv="pareto"]', 'href'), /product=cam-b/);
+    await page.click('#scope-clear');
+    await until(page, () => lsCharts.throughput_product.data.labels.length > 1);
     const hourLabel = await page.evaluate(() => window.lsCharts.hourly.data.labels[0]);
     const hourMs = await page.evaluate(() => lsCharts.hourly.data.labels.length);
     assert.ok(hourMs > 0, 'the seeded units give hours to label');
@@ -238,6 +245,7 @@ test('zh-CN: a batch of scanned pairs, a FAIL in words with its next action, the
   // Screen readers hear the verdict with its reason.
   await until(page, () => document.getElementById('announcer').textContent.includes('A1'), 5000)
     .catch(async (e) => { throw new Error(`${e.message}: announcer "${await page.textContent('#announcer')}"`); });
+  await until(page, () => document.getElementById('announcer').textContent.includes('A2'), 30000);
   const heard = await page.evaluate(() => [...document.querySelectorAll('#announcer p')].map(p => p.textContent));
   assert.ok(heard.some(line => line.startsWith('槽位 A1') && line.includes(zh.verdict.FAIL) &&
                                line.includes(zh.reason.never_ready_after_unbind.text)), heard.join(' | '));
@@ -353,7 +361,9 @@ test('a lost connection and a lost session are said in words on the operator pag
     const other = await page.context().newPage();
     await other.goto(url + '/qr.html');
     await until(other, () => ls.session !== null);
-    await other.evaluate(() => ls.logout());
+    // Not awaited in the page: the logout navigates away from the page that runs it.
+    await other.evaluate(() => { ls.logout(); });
+    await other.waitForURL(/index\.html/);
     await until(page, () => !document.getElementById('banner').hidden, 10000);
     assert.equal(await page.textContent('#banner-text'), zh.common.session_lost);
     assert.equal(await page.isVisible('#banner-login'), true);

@@ -360,6 +360,32 @@ TEST(StationConfig, ErrorsNameTheField) {
               "station.json: $.cloud.secret: missing; give \"secret\" or \"secret_env\"");
 }
 
+namespace {
+const char* sample_env(const char* name) {
+    const std::string n(name);
+    return n == "TUYA_SECRET" || n == "LINE_WIFI_PASSWORD" ? "from-the-environment" : nullptr;
+}
+}  // namespace
+
+// The commented sample beside the rig fixture loads as shipped ("//" keys are comments),
+// with its fixture, and sets the dashboard's language.
+TEST(StationConfig, TheCommentedSampleLoadsAndALanguageIsChecked) {
+    const std::filesystem::path file =
+        std::string(LS_SOURCE_DIR) + "/fixtures/station.example.json";
+    auto c = parse_station_config(JsonNode::load(file), file.parent_path(), sample_env);
+    EXPECT_EQ(c.station_id, "rma-line-1");
+    EXPECT_EQ(c.ui_language, "zh-CN");
+    ASSERT_TRUE(c.fixture_file);
+    EXPECT_EQ(load_fixture(*c.fixture_file).slots.size(), 8u);
+    ASSERT_TRUE(c.cloud);
+    EXPECT_EQ(c.wifi.password, "from-the-environment");
+    const auto err = station_config_error;
+    EXPECT_EQ(err(R"({"ui": {"language": "fr"}})"),
+              "station.json: $.ui.language: expected one of \"en\", \"zh-CN\", got \"fr\"");
+    EXPECT_EQ(err(R"({"ui": {"//": "a comment", "language": "en"}})"), "");
+    EXPECT_NE(err(R"({"ui": {"lang": "en"}})").find("$.ui.lang: unknown field"), std::string::npos);
+}
+
 // An admin-added cloud account keeps only where its secret lives; the station reads it
 // from there, and an unreadable reference names the account and the variable, never a value.
 TEST(StationConfig, SecretRefIsReadFromTheEnvironmentOrAFile) {
@@ -385,30 +411,4 @@ TEST(StationConfig, SecretRefIsReadFromTheEnvironmentOrAFile) {
     EXPECT_THROW(
         linestation::config::resolve_secret_ref("line-2", "file:" + (dir / "missing").string()),
         linestation::config::ConfigError);
-}
-
-namespace {
-const char* sample_env(const char* name) {
-    const std::string n(name);
-    return n == "TUYA_SECRET" || n == "LINE_WIFI_PASSWORD" ? "from-the-environment" : nullptr;
-}
-}  // namespace
-
-// The commented sample beside the rig fixture loads as shipped ("//" keys are comments),
-// with its fixture, and sets the dashboard's language.
-TEST(StationConfig, TheCommentedSampleLoadsAndALanguageIsChecked) {
-    const std::filesystem::path file =
-        std::string(LS_SOURCE_DIR) + "/fixtures/station.example.json";
-    auto c = parse_station_config(JsonNode::load(file), file.parent_path(), sample_env);
-    EXPECT_EQ(c.station_id, "rma-line-1");
-    EXPECT_EQ(c.ui_language, "zh-CN");
-    ASSERT_TRUE(c.fixture_file);
-    EXPECT_EQ(load_fixture(*c.fixture_file).slots.size(), 8u);
-    ASSERT_TRUE(c.cloud);
-    EXPECT_EQ(c.wifi.password, "from-the-environment");
-    const auto err = station_config_error;
-    EXPECT_EQ(err(R"({"ui": {"language": "fr"}})"),
-              "station.json: $.ui.language: expected one of \"en\", \"zh-CN\", got \"fr\"");
-    EXPECT_EQ(err(R"({"ui": {"//": "a comment", "language": "en"}})"), "");
-    EXPECT_NE(err(R"({"ui": {"lang": "en"}})").find("$.ui.lang: unknown field"), std::string::npos);
 }

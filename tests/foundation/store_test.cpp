@@ -3,6 +3,7 @@
 #include <atomic>
 #include <thread>
 
+#include "station/store/dashboard_access.hpp"
 #include "station/store/schema.hpp"
 #include "station/store/store.hpp"
 #include "tests/common/temp_dir.hpp"
@@ -36,6 +37,38 @@ TEST(Store, MigratesFromFirstVersionWithDataKept) {
 // Migration 3: a batch recorded before it keeps its row with no provenance; batches after
 // it carry the software version and recipe hash, and an attempt's measurements are kept
 // with their limits and outcomes, in the verdict's transaction.
+// Migration 5 only adds the dashboard's sessions and display tokens: a version 4 file keeps
+// its users and batches, and starts with no session and no token.
+TEST(Store, Migration5AddsDashboardSessionsAndDisplayTokens) {
+    TempDir dir;
+    {
+        Store v3(dir / "s.db", 4);
+        OperatorRecord op;
+        op.login = "boss";
+        op.role = "admin";
+        op.password_hash = "x";
+        v3.add_operator(op);
+    }
+    Store store(dir / "s.db", 5);
+    EXPECT_EQ(store.schema_version(), 5);
+    EXPECT_TRUE(store.find_operator("boss"));
+    EXPECT_TRUE(sessions(store).empty());
+    EXPECT_TRUE(display_tokens(store).empty());
+    save_session(store, {"hash-1", "csrf-1", "boss", "admin", {}, 10, 20});
+    touch_session(store, "hash-1", 30);
+    ASSERT_EQ(sessions(store).size(), 1u);
+    EXPECT_EQ(sessions(store)[0].last_seen_ms, 30);
+    delete_expired_sessions(store, 31, 0);
+    EXPECT_TRUE(sessions(store).empty());
+    auto id = add_display_token(store, {0, "token-hash", "st-1", "QR 1", "boss", 5, std::nullopt});
+    EXPECT_TRUE(live_display_token(store, "token-hash", "st-1"));
+    EXPECT_FALSE(live_display_token(store, "token-hash", "st-2"));
+    EXPECT_TRUE(revoke_display_token(store, id, 6));
+    EXPECT_FALSE(revoke_display_token(store, id, 7));
+    EXPECT_FALSE(live_display_token(store, "token-hash", "st-1"));
+    EXPECT_EQ(display_tokens(store).at(0).revoked_ms, 6);
+}
+
 TEST(Store, Migration3AddsBatchProvenanceAndMeasurementRecords) {
     TempDir dir;
     BatchRecord b;
@@ -52,8 +85,8 @@ TEST(Store, Migration3AddsBatchProvenanceAndMeasurementRecords) {
             "VALUES('unbind', 'tuya-ipc-camera', 'st-1', 500)");
         old_batch = v2.database().last_insert_id();
     }
-    Store store(dir / "s.db");
-    EXPECT_EQ(store.schema_version(), latest_schema_version());
+    Store store(dir / "s.db", 3);
+    EXPECT_EQ(store.schema_version(), 3);
     auto before = store.batch(old_batch);
     ASSERT_TRUE(before);
     EXPECT_FALSE(before->software_version);

@@ -166,6 +166,48 @@ TEST_F(Reports, QuotaShowsAccountAndProductRowsAndWarnsNearTheLimit) {
     EXPECT_EQ(std::get<std::string>(full.rows[0][6]), "at limit");
 }
 
+// A supervisor narrows the period to one station, operator, product or batch: every report
+// of the summary keeps to it, and an empty scope takes everything.
+TEST_F(Reports, TheScopeNarrowsEveryReportToItsStationOperatorProductOrBatch) {
+    attempt(batch_ann, "S1", "cam-a", "PASS", "", 5000);
+    attempt(batch_ann, "S2", "cam-b", "FAIL", "not_ready", 6000);
+    attempt(batch_bob, "S3", "cam-a", "FAIL", "still_bound", 7000, 200'000);
+    attempt(batch_bob, "S4", "cam-a", "PASS", "", 8000);
+    auto scoped = [&](reports::Scope scope) {
+        auto p = day();
+        p.scope = std::move(scope);
+        return p;
+    };
+    auto units = [&](const reports::Period& p) {
+        auto t = reports::yield(store->database(), p);
+        return int_at(t, t.rows.size() - 1, 1);  // the (all) row
+    };
+    EXPECT_EQ(units(day()), 4);
+    EXPECT_EQ(units(scoped({"", "ann", "", 0})), 2);
+    EXPECT_EQ(units(scoped({"", "", "cam-a", 0})), 3);
+    EXPECT_EQ(units(scoped({"", "", "", batch_bob})), 2);
+    EXPECT_EQ(units(scoped({"station-1", "bob", "cam-a", 0})), 2);
+    EXPECT_EQ(units(scoped({"station-2", "", "", 0})), 0);
+    auto pareto = reports::pareto(store->database(), scoped({"", "bob", "", 0}));
+    ASSERT_EQ(pareto.rows.size(), 1u);
+    EXPECT_EQ(std::get<std::string>(pareto.rows[0][0]), "still_bound");
+    auto by_product = reports::throughput(store->database(), scoped({"", "ann", "", 0}), "product");
+    EXPECT_EQ(by_product.rows.size(), 2u);
+    auto by_operator =
+        reports::throughput(store->database(), scoped({"", "", "cam-b", 0}), "operator");
+    ASSERT_EQ(by_operator.rows.size(), 1u);
+    EXPECT_EQ(std::get<std::string>(by_operator.rows[0][0]), "ann");
+    auto cycles = reports::cycle_times(store->database(), scoped({"", "", "", batch_bob}));
+    std::int64_t counted = 0;
+    for (const auto& row : cycles.rows) counted += std::get<std::int64_t>(row[2]);
+    EXPECT_EQ(counted, 2);
+    std::int64_t hourly = 0;
+    for (const auto& row : reports::hourly(store->database(), scoped({"", "", "cam-b", 0})).rows) {
+        hourly += std::get<std::int64_t>(row[1]);
+    }
+    EXPECT_EQ(hourly, 1);
+}
+
 TEST(ReportsCsv, QuotesAndDefusesFormulas) {
     reports::Table t{"t",
                      {"a", "b"},
