@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc)
 WERROR ?= $(if $(CI),ON,OFF)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build run test bench fuzz format clean
+.PHONY: all deps configure build run test bench soak fuzz format clean
 
 all: build
 
@@ -28,6 +28,11 @@ test: build
 
 bench: build
 	@for b in $(BUILD_DIR)/bin/bench_*; do echo "== $$b"; $$b; done
+
+# Long runs kept out of `make test`: the station killed 50 times mid-batch against the
+# twins in their own process (about 15 minutes).
+soak: build
+	LS_LEDGER_KILLS=50 $(BUILD_DIR)/bin/test_line_twins --gtest_filter='TwinsProcess.Kills*'
 
 # libFuzzer targets for every parser of outside input (tests/fuzz), in their own clang
 # build; each runs FUZZ_SECONDS on its seed corpus. Fails on a crash.

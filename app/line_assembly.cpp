@@ -23,16 +23,46 @@ drivers::CameraSettings camera_settings(const config::CameraConfig& camera) {
     return settings;
 }
 
+constexpr const char* kConfigAccount = "config:";
+
+std::string account_name(const config::CloudSettings& cloud) {
+    return cloud.account_name.empty() ? kConfigAccount + cloud.uid : cloud.account_name;
+}
+
 // The store's row for a configured account, made on first use.
 std::int64_t account_row(store::Store& store, const config::CloudSettings& cloud) {
-    const std::string name = "config:" + cloud.uid;
-    for (std::int64_t i = 1;; ++i) {
-        auto rec = store.cloud_account(i);
-        if (!rec) break;
-        if (rec->name == name) return i;
+    const std::string name = account_name(cloud);
+    for (const auto& rec : store.cloud_accounts()) {
+        if (rec.name == name) return rec.id;
     }
     return store.add_cloud_account(
         {0, name, cloud.endpoint, cloud.client_id, cloud.uid, "owner", "station config"});
+}
+
+// The accounts an admin added on the dashboard, their secrets read from where secret_ref
+// says. One whose secret cannot be read is left out, said in the log (never the secret).
+std::vector<config::CloudSettings> admin_accounts(const config::StationConfig& config,
+                                                  store::Store& store) {
+    std::vector<config::CloudSettings> out;
+    auto& log = Poco::Logger::get("station");
+    for (const auto& rec : store.cloud_accounts()) {
+        if (rec.name.rfind(kConfigAccount, 0) == 0) continue;
+        config::CloudSettings c;
+        if (config.cloud) c = *config.cloud;  // quotas and API family as the station's
+        c.account_name = rec.name;
+        c.endpoint = rec.endpoint;
+        c.client_id = rec.client_id;
+        c.uid = rec.uid;
+        try {
+            c.secret = config::resolve_secret_ref(rec.name, rec.secret_ref);
+        } catch (const config::ConfigError& e) {
+            log.warning("cloud account %s not used: %s", rec.name, e.problem());
+            continue;
+        }
+        log.information("cloud account %s (uid %s) from the dashboard", rec.name, rec.uid);
+        out.push_back(std::move(c));
+    }
+    return out;
 }
 
 }  // namespace
@@ -66,12 +96,13 @@ std::string CameraLedFeed::snapshot_png() {
     return std::string(png.begin(), png.end());
 }
 
-LineSetup line_setup(const config::StationConfig& config) {
+LineSetup line_setup(const config::StationConfig& config, store::Store& store) {
     LineSetup setup;
     setup.station_id = config.station_id;
     if (config.fixture_file) setup.fixture = config::load_fixture(*config.fixture_file);
     setup.recipes = config::load_recipes(config.recipes_dir);
     if (config.cloud) setup.clouds.push_back(*config.cloud);
+    for (auto& c : admin_accounts(config, store)) setup.clouds.push_back(std::move(c));
     setup.wifi = config.wifi;
     for (const auto& [id, recipe] : setup.recipes) {
         if (recipe.flows.count("wired")) {
@@ -118,9 +149,8 @@ LineAssembly::LineAssembly(LineSetup setup, Clock& clock, store::Store& store)
         // Retry backoff on the line's clock: on virtual time it costs no wall time.
         o.pause = [&clock = clock_](double seconds) { clock.pause(seconds); };
         clients_.push_back(std::make_unique<cloud::TuyaClient>(o, clock_));
-        accounts_.push_back({account_row(store_, c), "config:" + c.uid, c.uid,
-                             clients_.back().get(), c.unbind_quota_per_account,
-                             c.unbind_quota_per_product});
+        accounts_.push_back({account_row(store_, c), account_name(c), c.uid, clients_.back().get(),
+                             c.unbind_quota_per_account, c.unbind_quota_per_product});
     }
     if (setup_.lan) {
         try {

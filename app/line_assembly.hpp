@@ -94,7 +94,7 @@ struct LineSetup {
 // The station's settings as a line setup (the fixture file, the recipes folder, the cloud
 // section, Wi-Fi; LAN discovery on Tuya's ports when a recipe has a wired flow); the
 // caller may then point the camera or the screen elsewhere.
-LineSetup line_setup(const config::StationConfig& config);
+LineSetup line_setup(const config::StationConfig& config, store::Store& store);
 
 class LineAssembly {
   public:

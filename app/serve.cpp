@@ -54,7 +54,8 @@ int run_serve(const Args& args) {
             config::load_fixture(std::filesystem::path(LS_SOURCE_FIXTURES_DIR) / "virtual-8.json"),
             config::load_recipes(config.recipes_dir));
     } else {
-        fixture_line = std::make_unique<StationLine>(runtime, line_setup(config), clock);
+        fixture_line =
+            std::make_unique<StationLine>(runtime, line_setup(config, runtime.store()), clock);
     }
     if (cli.has("batch")) {
         const auto spec = cli.value("batch");

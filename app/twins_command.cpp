@@ -5,7 +5,8 @@
 // it; the devices look at the station's QR screen through its API (as a kiosk browser
 // would, logged in), and a small control API on loopback lets a test be the operator:
 //   POST /slots/SLOT/load   a fresh unit into the slot, answers {"slot","serial"}
-//   GET  /record            every unit loaded: its hidden truth and who it is bound to now
+//   GET  /record            every unit loaded: its hidden truth and who it is bound to now,
+//                           and the cloud's count of today's unbinds per product
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -22,6 +23,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -83,6 +85,14 @@ struct World {
         }
         Poco::JSON::Object out;
         out.set("units", devices);
+        // The cloud's own count of the day's unbinds per product (its daily quota).
+        std::map<std::string, int> unbinds;
+        for (const auto& u : line->cloud().unbinds()) {
+            if (u.utc_day == line->cloud().utc_day()) ++unbinds[u.product_id];
+        }
+        Poco::JSON::Object today;
+        for (const auto& [product, n] : unbinds) today.set(product, n);
+        out.set("unbinds_today", today);
         return web::to_json(out);
     }
 };

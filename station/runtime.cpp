@@ -131,6 +131,11 @@ std::vector<std::string> Runtime::recipes() {
     return attachment_.line ? attachment_.line->recipe_ids() : std::vector<std::string>{};
 }
 
+std::vector<std::string> Runtime::batch_kinds(const std::string& recipe) {
+    std::lock_guard lock(line_mutex_);
+    return attachment_.line ? attachment_.line->batch_kinds(recipe) : std::vector<std::string>{};
+}
+
 std::int64_t Runtime::start_batch(const StartBatchRequest& request) {
     std::lock_guard lock(line_mutex_);
     return line().start_batch(request);

@@ -47,6 +47,7 @@ class Runtime : public StationService {
     BatchView batch() override;
     QrView qr() override;
     std::vector<std::string> recipes() override;
+    std::vector<std::string> batch_kinds(const std::string& recipe) override;
     std::int64_t start_batch(const StartBatchRequest& request) override;
     void stop_batch(const std::string& actor) override;
     void abort_slot(const std::string& slot, const std::string& actor) override;

@@ -111,6 +111,9 @@ class StationService {
     virtual BatchView batch() { return {}; }
     virtual QrView qr() { return {}; }
     virtual std::vector<std::string> recipes() { return {}; }
+    // The batch kinds (unbind, pre_activation, wired) this station can run for a recipe:
+    // the flows the recipe declares that this line can finish. The screens offer only these.
+    virtual std::vector<std::string> batch_kinds(const std::string& /*recipe*/) { return {}; }
     // Returns the batch id; throws std::invalid_argument with a message on refusal.
     virtual std::int64_t start_batch(const StartBatchRequest&) {
         throw std::invalid_argument("no line attached to this station");

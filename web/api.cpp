@@ -369,6 +369,9 @@ void Api::route(Call& call) {
                               std::find(session.products.begin(), session.products.end(), r) !=
                                   session.products.end());
             o.set("permitted", permitted);
+            Poco::JSON::Array kinds;
+            for (const auto& k : station_.batch_kinds(r)) kinds.add(k);
+            o.set("kinds", kinds);
             out.add(o);
         }
         return ok_json(to_json(out));
@@ -869,6 +872,9 @@ void Api::add_cloud_account(Call& call) {
     audit(session.login, "cloud_account.add", detail);
     Poco::JSON::Object out;
     out.set("id", id);
+    // The line reads its accounts, and their secrets from where secret_ref says, when the
+    // station starts.
+    out.set("applies", "next start");
     send_json(call.response, HTTPResponse::HTTP_CREATED, out);
 }
 

@@ -1,6 +1,7 @@
 #include "station/config/station_config.hpp"
 
 #include <cstdlib>
+#include <fstream>
 
 namespace linestation::config {
 
@@ -32,6 +33,30 @@ std::string read_secret(const JsonNode& node, const std::string& key,
 }
 
 }  // namespace
+
+std::string resolve_secret_ref(const std::string& account, const std::string& ref,
+                               const char* (*environment)(const char*)) {
+    const std::string where = "cloud account \"" + account + "\"";
+    if (ref.rfind("file:", 0) == 0) {
+        const std::filesystem::path path = ref.substr(5);
+        std::ifstream in(path);
+        std::string line;
+        if (!in || !std::getline(in, line) || line.empty()) {
+            throw ConfigError(path.string(), "secret_ref",
+                              where + ": the secret file is missing or empty");
+        }
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        return line;
+    }
+    const std::string name = ref.rfind("env:", 0) == 0 ? ref.substr(4) : ref;
+    if (name.empty()) throw ConfigError("", "secret_ref", where + ": empty reference");
+    const char* value = environment ? environment(name.c_str()) : std::getenv(name.c_str());
+    if (!value || !*value) {
+        throw ConfigError("", "secret_ref",
+                          where + ": environment variable " + name + " is not set");
+    }
+    return value;
+}
 
 StationConfig default_station_config() {
     StationConfig c;

@@ -25,6 +25,9 @@ struct CloudSettings {
     int unbind_quota_per_product = 100;
     CloudApi api = CloudApi::Pairing;  // "api": "pairing" (default) or "device-registration"
     std::string asset_id;  // the industry family's asset the devices register to (required there)
+    // The store's name for the account: empty for the config's own ("config:<uid>"), the
+    // admin's name for an account added on the dashboard.
+    std::string account_name;
 };
 
 struct WifiSettings {
@@ -62,6 +65,12 @@ struct StationConfig {
     WifiSettings wifi{"LineStation-Test", "line-station-pass"};
     LanSettings lan;  // listened on only when a recipe has a wired flow
 };
+
+// Where an admin-added cloud account's secret lives (the store keeps only this reference):
+// "env:NAME" or "NAME" is an environment variable, "file:PATH" a file (its first line).
+// Throws ConfigError naming the reference (never a secret) when it cannot be read.
+std::string resolve_secret_ref(const std::string& account, const std::string& ref,
+                               const char* (*environment)(const char*) = nullptr);
 
 // `environment` looks up a variable; nullptr means std::getenv.
 StationConfig parse_station_config(const JsonNode& root, const std::filesystem::path& base_dir,

@@ -429,6 +429,20 @@ std::vector<std::string> Line::recipe_ids() const {
     return ids;
 }
 
+std::vector<std::string> Line::batch_kinds(const std::string& recipe) const {
+    auto r = parts_.recipes.find(recipe);
+    if (r == parts_.recipes.end()) return {};
+    std::vector<std::string> kinds;
+    for (const char* kind : {"unbind", "pre_activation", "wired"}) {
+        const auto flow = flow_for(kind, r->second);
+        if (r->second.flows.count(to_string(flow)) == 0) continue;
+        // A wired job this station cannot hand the token over for would fail every unit.
+        if (flow == FlowKind::Wired && !parts_.wired_handover) continue;
+        if (std::string(kind) == "wired" || flow != FlowKind::Wired) kinds.push_back(kind);
+    }
+    return kinds;
+}
+
 bool Line::slot_busy(const std::string& slot) {
     std::lock_guard lock(mutex_);
     return flow(slot).busy();

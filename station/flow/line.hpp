@@ -68,6 +68,7 @@ class Line {
     BatchView batch();
     QrView qr();
     std::vector<std::string> recipe_ids() const;
+    std::vector<std::string> batch_kinds(const std::string& recipe) const;
     std::string camera_snapshot_png();
     bool slot_busy(const std::string& slot);
     // The camera feed's and the boards' health now (the health report's part of the line).

@@ -200,8 +200,10 @@ void QrScheduler::settle(const std::string& slot) {
         watch_device(*m.account, m.device_id, options_.stray_first_check_s);
     }
     if (m.account) {
-        // Ambiguous: the cloud did answer for it, only not recognisably; count it spent.
-        const bool spent = m.outcome.has_value() || m.ambiguous;
+        // The cloud counts an unbind when it activates a device another account owned; a
+        // refused activation unbinds nothing. Ambiguous: the cloud did answer for it, only
+        // not recognisably; count it spent.
+        const bool spent = (m.outcome && m.outcome->succeeded) || m.ambiguous;
         const auto id = accounts_[*m.account].store_id;
         store_.settle_quota(kAllAccounts, m.product, m.day, spent);
         store_.settle_quota(id, kAllProducts, m.day, spent);

@@ -174,6 +174,19 @@ std::optional<CloudAccountRecord> Store::cloud_account(std::int64_t id) {
                               s->text(4),  s->text(5), s->text(6)};
 }
 
+std::vector<CloudAccountRecord> Store::cloud_accounts() {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT id, name, endpoint, client_id, uid, relation, secret_ref FROM cloud_accounts "
+        "ORDER BY id"));
+    std::vector<CloudAccountRecord> out;
+    while (s->step()) {
+        out.push_back(CloudAccountRecord{s->int64(0), s->text(1), s->text(2), s->text(3),
+                                         s->text(4), s->text(5), s->text(6)});
+    }
+    return out;
+}
+
 void Store::upsert_product(const ProductRecord& p) {
     std::lock_guard lock(mutex_);
     Use s(db_.cached(

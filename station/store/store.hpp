@@ -141,6 +141,7 @@ class Store {
 
     std::int64_t add_cloud_account(const CloudAccountRecord& account);
     std::optional<CloudAccountRecord> cloud_account(std::int64_t id);
+    std::vector<CloudAccountRecord> cloud_accounts();
 
     void upsert_product(const ProductRecord& product);
     std::optional<ProductRecord> product(const std::string& id);

@@ -485,3 +485,43 @@ TEST(Flow, TheNextUnitIsLoadedIntoASlotThatHasItsVerdict) {
     EXPECT_EQ(loads, 1);
     EXPECT_NE(second, next);
 }
+
+// Issue 12: an account an admin adds on the dashboard is the one the line unbinds with,
+// its secret read from the environment variable its secret_ref names.
+TEST(Flow, ACloudAccountAddedByAnAdminIsUsedWithItsSecretFromTheEnvironment) {
+    RigOptions o;
+    o.admin_accounts = true;
+    Rig rig(o);
+    rig.start();
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, "PASS")
+        << rig.results[0].reason << " " << rig.results[0].detail;
+    auto batch = rig.store->batch(rig.store->unit(rig.results[0].unit_id)->batch_id.value());
+    ASSERT_TRUE(batch && batch->cloud_account_id);
+    EXPECT_EQ(rig.store->cloud_account(*batch->cloud_account_id)->name, "line-0");
+}
+
+// Issue 12, "Quotas that match the cloud": after a shift of good units, units the account
+// may not unbind and units that never join, the station's ledger counts exactly the
+// unbinds the cloud counted (a refused activation unbinds nothing), nothing is left
+// reserved, and the cloud never counted one the station had not reserved.
+TEST(Flow, TheQuotaLedgerEqualsTheUnbindsTheCloudCounted) {
+    RigOptions o;
+    o.slots = 8;
+    o.kinds = {{"good", 0.5}, {"no_permission", 0.25}, {"broken_wifi", 0.25}};
+    Rig rig(o);
+    rig.start();
+    rig.run_until(8, 2400);
+    ASSERT_EQ(rig.results.size(), 8u);
+    std::map<std::string, int> verdicts;
+    for (const auto& r : rig.results) ++verdicts[r.verdict + " " + r.reason];
+    for (const auto& [v, n] : verdicts) std::printf("%s: %d\n", v.c_str(), n);
+    ASSERT_GT(verdicts["PASS ok"], 0);
+    ASSERT_LT(verdicts["PASS ok"], 8) << "the mix drew only good units: the test proves less";
+    const auto day = linestation::flow::utc_day(rig.clock.wall_ms());
+    const auto ledger = rig.store->quota(0, rig.recipe.product_id, day);
+    EXPECT_EQ(ledger.reserved, 0);
+    EXPECT_EQ(ledger.used, rig.vline->cloud().unbinds_today_for_product(rig.recipe.product_id));
+    EXPECT_EQ(ledger.used, verdicts["PASS ok"]);
+}

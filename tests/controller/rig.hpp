@@ -4,6 +4,7 @@
 // LEDs are reported straight from the devices' programs (no camera) unless `vision`.
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -41,6 +42,9 @@ struct RigOptions {
     // Stands between the camera twin and the station (a camera that misbehaves).
     std::function<std::unique_ptr<drivers::FrameSource>(std::unique_ptr<drivers::FrameSource>)>
         camera;
+    // The cloud accounts as an admin adds them on the dashboard (the store keeps a
+    // secret_ref naming an environment variable) instead of the station config's.
+    bool admin_accounts = false;
 };
 
 struct Rig {
@@ -65,6 +69,7 @@ struct Rig {
         setup.recipes[recipe.product_id] = recipe;
         setup.led_colors = recipe.product_id;
         setup.clouds = vline->cloud_accounts();
+        if (o.admin_accounts) setup.clouds = added_by_admin(setup.clouds);
         setup.wifi = vo.wifi;
         setup.camera = [this] {
             auto source = vline->open_camera();
@@ -101,6 +106,19 @@ struct Rig {
                 {s.id, unscanned.count(s.id) ? std::nullopt : std::optional<std::string>(serial)});
         }
         line->start_batch(req);
+    }
+
+    // Each twin account into the store as the dashboard adds it, its secret in an
+    // environment variable; then read back the way `serve` reads them.
+    std::vector<config::CloudSettings> added_by_admin(const std::vector<config::CloudSettings>& c) {
+        for (std::size_t i = 0; i < c.size(); ++i) {
+            const auto var = "LS_RIG_SECRET_" + std::to_string(i);
+            ::setenv(var.c_str(), c[i].secret.c_str(), 1);
+            store->add_cloud_account({0, "line-" + std::to_string(i), c[i].endpoint, c[i].client_id,
+                                      c[i].uid, "owner", "env:" + var});
+        }
+        config::StationConfig config = config::default_station_config();
+        return app::line_setup(config, *store).clouds;
     }
 
     // Runs at 10 fps until `n` verdicts are in (or `limit_s` of virtual time passes).

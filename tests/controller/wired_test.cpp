@@ -147,4 +147,26 @@ TEST(Wired, AStationThatCannotHandOverTheTokenRefusesAWiredBatch) {
             << e.what();
     }
     EXPECT_EQ(rig.line->batch().state, "idle");
+    // And the screens do not offer it.
+    EXPECT_TRUE(rig.line->batch_kinds(rig.recipe.product_id).empty());
+}
+
+// The jobs the operator is offered are the flows each recipe declares that this line can
+// finish: the gateway's wired job only where the token can be handed over.
+TEST(Wired, TheJobsOfferedAreTheRecipesFlowsThisLineCanFinish) {
+    using Kinds = std::vector<std::string>;
+    linestation::testing::RigOptions wired;
+    wired.wired = true;
+    wired.recipe = "tuya-wired-gateway.json";
+    linestation::testing::Rig gateway(wired);
+    EXPECT_EQ(gateway.line->batch_kinds(gateway.recipe.product_id), Kinds{"wired"});
+    linestation::testing::Rig camera;
+    EXPECT_EQ(camera.line->batch_kinds(camera.recipe.product_id),
+              (Kinds{"unbind", "pre_activation"}));
+    linestation::testing::RigOptions plug;
+    plug.recipe = "tuya-smart-plug.json";
+    linestation::testing::Rig weak(plug);
+    EXPECT_EQ(weak.line->batch_kinds(weak.recipe.product_id), Kinds{"unbind"})
+        << "a weak-binding plug's unbind job runs its repair flow";
+    EXPECT_TRUE(camera.line->batch_kinds("no-such-recipe").empty());
 }

@@ -357,3 +357,30 @@ TEST(StationConfig, ErrorsNameTheField) {
     EXPECT_EQ(err(R"({"cloud": {"endpoint": "https://x", "client_id": "c", "uid": "u"}})"),
               "station.json: $.cloud.secret: missing; give \"secret\" or \"secret_env\"");
 }
+
+// An admin-added cloud account keeps only where its secret lives; the station reads it
+// from there, and an unreadable reference names the account and the variable, never a value.
+TEST(StationConfig, SecretRefIsReadFromTheEnvironmentOrAFile) {
+    auto env = [](const char* name) -> const char* {
+        return std::string(name) == "LS_ACCOUNT_SECRET" ? "s3cr3t-value" : nullptr;
+    };
+    EXPECT_EQ(linestation::config::resolve_secret_ref("line-2", "env:LS_ACCOUNT_SECRET", env),
+              "s3cr3t-value");
+    EXPECT_EQ(linestation::config::resolve_secret_ref("line-2", "LS_ACCOUNT_SECRET", env),
+              "s3cr3t-value");
+    linestation::testing::TempDir dir;
+    { std::ofstream(dir / "secret") << "from-a-file\n"; }
+    EXPECT_EQ(
+        linestation::config::resolve_secret_ref("line-2", "file:" + (dir / "secret").string()),
+        "from-a-file");
+    try {
+        linestation::config::resolve_secret_ref("line-2", "env:LS_NOT_SET", env);
+        ADD_FAILURE() << "an unset variable was accepted";
+    } catch (const linestation::config::ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("line-2"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("LS_NOT_SET"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(
+        linestation::config::resolve_secret_ref("line-2", "file:" + (dir / "missing").string()),
+        linestation::config::ConfigError);
+}
