@@ -223,3 +223,17 @@ TEST(FleetCli, ServeRefusesAnAddressBeyondLoopbackUntilItHasSignIn) {
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("loopback only"), std::string::npos) << r.err;
 }
+
+TEST(FleetCli, WithTheFleetAwayAndWhenOfflineStopUnitsWaitAndAreNeverRefused) {
+    // Nothing listens there: every reservation is unreachable, none is refused.
+    const int port = linestation::testing::free_loopback_port();
+    auto r = run_process({LS_STATION_BINARY, "simulate", "--slots", "2", "--units", "2",
+                          "--no-vision", "--fleet",
+                          "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/postgres",
+                          "--station-id", "st-away", "--when-offline", "stop", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto summary = last_json_line(r.out);
+    EXPECT_EQ(summary->getValue<int>("units"), 0);
+    EXPECT_EQ(summary->getValue<int>("no_verdict"), 2) << "the units wait for the fleet";
+    EXPECT_EQ(summary->getObject("fail")->size(), 0u) << r.out;
+}
