@@ -147,10 +147,11 @@ TEST(FleetCli, AStationKilledMidForwardingLosesAndDuplicatesNothing) {
     ASSERT_EQ(again.exit_code, 0) << again.err;
     EXPECT_EQ(last_json_line(again.out)->getValue<int>("fleet_backlog"), 0);
     store::Store s(db);
-    const auto want = linestation::testing::outbox_result_ids(s);
-    const auto got = linestation::testing::pg_result_ids(url);
+    const auto want = linestation::testing::station_units(s);
+    const auto got = linestation::testing::pg_units(url);
     EXPECT_GE(want.size(), 64u);
-    EXPECT_TRUE(got == want) << got.size() << " in the fleet, " << want.size() << " in the outbox";
+    EXPECT_TRUE(got == want) << got.size() << " in the fleet, " << want.size()
+                             << " verdicts in the station";
 }
 
 namespace {

@@ -36,10 +36,10 @@ outbox::ForwarderOptions quick() {
 }
 
 void expect_exactly_once(store::Store& s, const std::string& url) {
-    const auto want = linestation::testing::outbox_result_ids(s);
-    const auto got = linestation::testing::pg_result_ids(url);
+    const auto want = linestation::testing::station_units(s);
+    const auto got = linestation::testing::pg_units(url);
     EXPECT_EQ(got.size(), want.size());
-    EXPECT_TRUE(got == want) << "the fleet's results differ from the station's outbox";
+    EXPECT_TRUE(got == want) << "the fleet's results differ from the station's verdicts";
 }
 
 }  // namespace
