@@ -66,6 +66,8 @@ bool Forwarder::deliver_once() {
     sink_.deliver(batch, backlog);
     // A crash here sends the batch again at the next start; the sink keeps one copy.
     store_.acknowledge_outbox(name, batch.back().id);
+    // The outbox is a queue, not a second copy of the history.
+    store_.prune_outbox();
     std::lock_guard lock(mutex_);
     state_.delivered += static_cast<std::int64_t>(batch.size());
     state_.sink_reachable = true;

@@ -367,6 +367,14 @@ std::map<std::string, OutboxBacklog> Store::outbox_backlogs() {
     return store::outbox_backlogs(db_);
 }
 
+int Store::prune_outbox() {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "DELETE FROM outbox WHERE id <= (SELECT coalesce(min(acked_id), 0) FROM outbox_cursors)"));
+    s->run();
+    return db_.changes();
+}
+
 OutboxBacklog Store::outbox_backlog(const std::string& sink) {
     std::lock_guard lock(mutex_);
     Use s(db_.cached(

@@ -190,6 +190,9 @@ class Store {
     void acknowledge_outbox(const std::string& sink, std::int64_t up_to_id);
     OutboxBacklog outbox_backlog(const std::string& sink);
     std::map<std::string, OutboxBacklog> outbox_backlogs();
+    // Deletes what every sink has taken (the results stay in units and their timelines);
+    // returns how many. A sink added later starts from what is left.
+    int prune_outbox();
     std::optional<UnitRecord> unit(std::int64_t id);
     std::vector<UnitRecord> units_by_serial(const std::string& serial);
     std::int64_t count_units();

@@ -147,10 +147,11 @@ TEST(FleetCli, AStationKilledMidForwardingLosesAndDuplicatesNothing) {
     ASSERT_EQ(again.exit_code, 0) << again.err;
     EXPECT_EQ(last_json_line(again.out)->getValue<int>("fleet_backlog"), 0);
     store::Store s(db);
-    const auto want = linestation::testing::outbox_result_ids(s);
-    const auto got = linestation::testing::pg_result_ids(url);
+    const auto want = linestation::testing::station_units(s);
+    const auto got = linestation::testing::pg_units(url);
     EXPECT_GE(want.size(), 64u);
-    EXPECT_TRUE(got == want) << got.size() << " in the fleet, " << want.size() << " in the outbox";
+    EXPECT_TRUE(got == want) << got.size() << " in the fleet, " << want.size()
+                             << " verdicts in the station";
 }
 
 namespace {
@@ -222,4 +223,18 @@ TEST(FleetCli, ServeRefusesAnAddressBeyondLoopbackUntilItHasSignIn) {
                           "postgresql://postgres@127.0.0.1:1/postgres", "--bind", "0.0.0.0"});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("loopback only"), std::string::npos) << r.err;
+}
+
+TEST(FleetCli, WithTheFleetAwayAndWhenOfflineStopUnitsWaitAndAreNeverRefused) {
+    // Nothing listens there: every reservation is unreachable, none is refused.
+    const int port = linestation::testing::free_loopback_port();
+    auto r = run_process({LS_STATION_BINARY, "simulate", "--slots", "2", "--units", "2",
+                          "--no-vision", "--fleet",
+                          "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/postgres",
+                          "--station-id", "st-away", "--when-offline", "stop", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto summary = last_json_line(r.out);
+    EXPECT_EQ(summary->getValue<int>("units"), 0);
+    EXPECT_EQ(summary->getValue<int>("no_verdict"), 2) << "the units wait for the fleet";
+    EXPECT_EQ(summary->getObject("fail")->size(), 0u) << r.out;
 }

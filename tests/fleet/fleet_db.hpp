@@ -14,17 +14,21 @@ inline std::int64_t pg_count(const std::string& url, const std::string& sql) {
     return c.exec(sql).int64(0, 0);
 }
 
-inline std::multiset<std::string> pg_result_ids(const std::string& url) {
+// Every result in the fleet as "station/unit", once per row: a unit sent twice shows twice.
+inline std::multiset<std::string> pg_units(const std::string& url) {
     fleet::PgConnection c(url);
-    auto r = c.exec("SELECT result_id FROM fleet_results");
+    auto r = c.exec("SELECT station_id || '/' || unit_id FROM fleet_results");
     std::multiset<std::string> ids;
     for (int i = 0; i < r.rows(); ++i) ids.insert(r.text(i, 0));
     return ids;
 }
 
-inline std::multiset<std::string> outbox_result_ids(store::Store& s) {
+// Every unit of the station's store that has its verdict, as "station/unit".
+inline std::multiset<std::string> station_units(store::Store& s) {
     std::multiset<std::string> ids;
-    for (const auto& e : s.outbox_pending("every-result", 1'000'000)) ids.insert(e.result_id);
+    auto q =
+        s.database().prepare("SELECT station_id || '/' || id FROM units WHERE verdict IS NOT NULL");
+    while (q.step()) ids.insert(q.text(0));
     return ids;
 }
 

@@ -75,3 +75,26 @@ TEST(Outbox, EachSinkAcknowledgesInOrderAndOnlyForItself) {
     ASSERT_EQ(rest.size(), 3u);
     EXPECT_GT(rest.front().id, first.back().id);
 }
+
+TEST(Outbox, WhatEverySinkHasTakenIsPrunedAndTheRestStays) {
+    TempDir dir;
+    store::Store s(dir / "s.db");
+    linestation::testing::commit_results(s, "st-1", 6);
+    const auto all = s.outbox_pending("fleet", 10);
+    s.acknowledge_outbox("fleet", all[4].id);
+    s.acknowledge_outbox("mes", all[1].id);
+    EXPECT_EQ(s.prune_outbox(), 2);
+    EXPECT_EQ(s.outbox_backlog("mes").count, 4);
+    EXPECT_EQ(s.outbox_backlog("fleet").count, 1);
+    EXPECT_EQ(s.outbox_pending("mes", 10).front().id, all[2].id);
+    // The results themselves stay in the store.
+    EXPECT_EQ(s.count_units(), 6);
+    // A new result after pruning never reuses a pruned id (the cursors stay right).
+    s.acknowledge_outbox("mes", all[5].id);
+    s.acknowledge_outbox("fleet", all[5].id);
+    s.prune_outbox();
+    linestation::testing::commit_results(s, "st-1", 1, "NEW");
+    auto next = s.outbox_pending("fleet", 10);
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_GT(next[0].id, all[5].id);
+}
