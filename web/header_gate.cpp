@@ -208,7 +208,18 @@ class OneRequest : public Poco::Net::TCPServerConnection {
             try {
                 Poco::Net::HTTPServerRequestImpl request(response, session, params_.get());
                 response.setDate(Poco::Timestamp());
-                response.setVersion(request.getVersion());
+                // Poco takes the request line's third word as the version whatever it is (with
+                // no version, the next line's "Host:"): never echo that into our status line.
+                const auto& version = request.getVersion();
+                if (version != Poco::Net::HTTPMessage::HTTP_1_0 &&
+                    version != Poco::Net::HTTPMessage::HTTP_1_1) {
+                    response.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
+                    response.setKeepAlive(false);
+                    send_error(response, HTTPResponse::HTTP_BAD_REQUEST,
+                               "malformed request line: expected HTTP/1.0 or HTTP/1.1");
+                    return false;
+                }
+                response.setVersion(version);
                 response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() &&
                                       session.canKeepAlive());
                 // Poco's factory interface hands ownership of a raw pointer.

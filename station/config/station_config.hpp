@@ -25,6 +25,8 @@ struct CloudSettings {
     int unbind_quota_per_product = 100;
     CloudApi api = CloudApi::Pairing;  // "api": "pairing" (default) or "device-registration"
     std::string asset_id;  // the industry family's asset the devices register to (required there)
+    // Seconds to wait for each answer ("timeout_s"); a slow site proxy may need more.
+    double timeout_s = 10;
 };
 
 struct WifiSettings {

@@ -36,6 +36,8 @@ struct RigOptions {
     bool announce = true;
     bool vision = false;   // the camera twin's frames through the station's LED vision
     bool handover = true;  // the line can hand a token to a wired device (the virtual one)
+    // Changes the cloud accounts as the station reads them (endpoint, secret, ...).
+    std::function<void(std::vector<config::CloudSettings>&)> station_clouds;
 };
 
 struct Rig {
@@ -60,6 +62,7 @@ struct Rig {
         setup.recipes[recipe.product_id] = recipe;
         setup.led_colors = recipe.product_id;
         setup.clouds = vline->cloud_accounts();
+        if (o.station_clouds) o.station_clouds(setup.clouds);
         setup.wifi = vo.wifi;
         setup.camera = [this] { return vline->open_camera(); };
         if (!o.vision) setup.leds = &vline->led_programs();
