@@ -1,5 +1,6 @@
 #include "web/header_gate.hpp"
 
+#include <Poco/Exception.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponseImpl.h>
@@ -208,7 +209,18 @@ class OneRequest : public Poco::Net::TCPServerConnection {
             try {
                 Poco::Net::HTTPServerRequestImpl request(response, session, params_.get());
                 response.setDate(Poco::Timestamp());
-                response.setVersion(request.getVersion());
+                // Poco takes the request line's third word as the version whatever it is (with
+                // no version, the next line's "Host:"): never echo that into our status line.
+                const auto& version = request.getVersion();
+                if (version != Poco::Net::HTTPMessage::HTTP_1_0 &&
+                    version != Poco::Net::HTTPMessage::HTTP_1_1) {
+                    response.setVersion(Poco::Net::HTTPMessage::HTTP_1_1);
+                    response.setKeepAlive(false);
+                    send_error(response, HTTPResponse::HTTP_BAD_REQUEST,
+                               "malformed request line: expected HTTP/1.0 or HTTP/1.1");
+                    return false;
+                }
+                response.setVersion(version);
                 response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() &&
                                       session.canKeepAlive());
                 // Poco's factory interface hands ownership of a raw pointer.
@@ -223,19 +235,34 @@ class OneRequest : public Poco::Net::TCPServerConnection {
             } catch (const Poco::Net::NoMessageException&) {
                 return false;  // closed before sending a request
             } catch (const Poco::Net::MessageException& e) {
+                // The request is gone here but `response` still points at it (its sending
+                // asks whether it was a HEAD): answer on a response of its own, as Poco's
+                // HTTPServerConnection does.
                 if (!response.sent()) {
+                    Poco::Net::HTTPServerResponseImpl refusal(session);
+                    refusal.setKeepAlive(false);
                     send_error(
-                        response,
+                        refusal,
                         header_too_large(e) ? HTTPResponse::HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE
                                             : HTTPResponse::HTTP_BAD_REQUEST,
                         header_too_large(e) ? "request header too large" : "malformed request");
                 }
                 return false;
+            } catch (const Poco::SyntaxException&) {
+                // A header Poco reads as a number that is none ("Content-Length: 1x"): the
+                // client's mistake, not ours.
+                if (!response.sent()) {
+                    Poco::Net::HTTPServerResponseImpl refusal(session);
+                    refusal.setKeepAlive(false);
+                    send_error(refusal, HTTPResponse::HTTP_BAD_REQUEST,
+                               "malformed request: a header that should be a number is not one");
+                }
+                return false;
             } catch (const Poco::Exception&) {
                 if (!response.sent()) {
-                    response.setKeepAlive(false);
-                    send_error(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR,
-                               "internal error");
+                    Poco::Net::HTTPServerResponseImpl failure(session);
+                    failure.setKeepAlive(false);
+                    send_error(failure, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "internal error");
                 }
                 return false;
             }

@@ -76,7 +76,8 @@ std::string to_json(const Poco::JSON::Array& array) {
 
 void send_text(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status,
                const std::string& content_type, const std::string& body) {
-    response.setStatus(status);
+    // setStatus alone keeps the reason phrase "OK" the response was made with ("404 OK").
+    response.setStatusAndReason(status);
     response.setContentType(content_type);
     // API answers are live data (and some are secret-bearing, like the QR): never cached.
     response.set("Cache-Control", "no-store");

@@ -348,6 +348,7 @@ TuyaClientOptions client_options(const config::CloudSettings& settings) {
     options.secret = settings.secret;
     options.api = settings.api;
     options.asset_id = settings.asset_id;
+    options.timeout_s = settings.timeout_s;
     return options;
 }
 

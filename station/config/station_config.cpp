@@ -140,7 +140,7 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
     if (auto cloud = root.find("cloud")) {
         cloud->allow_only({"endpoint", "client_id", "secret", "secret_env", "uid",
                            "unbind_quota_per_account", "unbind_quota_per_product", "api",
-                           "asset_id"});
+                           "asset_id", "timeout_s"});
         CloudSettings s;
         auto endpoint = cloud->at("endpoint");
         s.endpoint = endpoint.as_nonempty_string();
@@ -155,6 +155,7 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
             cloud->int_or("unbind_quota_per_account", s.unbind_quota_per_account, 1, 1000000));
         s.unbind_quota_per_product = static_cast<int>(
             cloud->int_or("unbind_quota_per_product", s.unbind_quota_per_product, 1, 1000000));
+        s.timeout_s = cloud->positive_or("timeout_s", s.timeout_s);
         if (auto api = cloud->find("api")) {
             if (api->as_one_of({"pairing", "device-registration"}) == "device-registration") {
                 s.api = CloudApi::DeviceRegistration;

@@ -28,6 +28,8 @@ struct CloudSettings {
     // The store's name for the account: empty for the config's own ("config:<uid>"), the
     // admin's name for an account added on the dashboard.
     std::string account_name;
+    // Seconds to wait for each answer ("timeout_s"); a slow site proxy may need more.
+    double timeout_s = 10;
 };
 
 struct WifiSettings {

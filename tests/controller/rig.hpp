@@ -46,6 +46,8 @@ struct RigOptions {
     // Stands between the camera twin and the station (a camera that misbehaves).
     std::function<std::unique_ptr<drivers::FrameSource>(std::unique_ptr<drivers::FrameSource>)>
         camera;
+    // Changes the cloud accounts as the station reads them (endpoint, secret, ...).
+    std::function<void(std::vector<config::CloudSettings>&)> station_clouds;
 };
 
 struct Rig {
@@ -71,6 +73,7 @@ struct Rig {
         setup.led_colors = recipe.product_id;
         setup.clouds = vline->cloud_accounts();
         if (o.admin_accounts) setup.clouds = added_by_admin(setup.clouds);
+        if (o.station_clouds) o.station_clouds(setup.clouds);
         setup.wifi = vo.wifi;
         setup.camera = [this] {
             auto source = vline->open_camera();

@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
         // The supervisor's throughput by station over the last day of those units (one
         // unit a second across the fleet: 86,400 in the day).
         const std::int64_t last_ms = 1'800'000'000'000 + units * 1000 + 90'000;
-        fleet::FleetFilter f{{"day", last_ms - 86'400'000, last_ms + 1}, std::nullopt};
+        fleet::FleetFilter f{{"day", last_ms - 86'400'000, last_ms + 1, {}}, std::nullopt};
         times.clear();
         for (long i = 0; i < rounds; ++i) {
             const auto t1 = Clock::now();

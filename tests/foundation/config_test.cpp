@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "station/config/fixture.hpp"
 #include "station/config/recipe.hpp"
@@ -411,4 +412,44 @@ TEST(StationConfig, SecretRefIsReadFromTheEnvironmentOrAFile) {
     EXPECT_THROW(
         linestation::config::resolve_secret_ref("line-2", "file:" + (dir / "missing").string()),
         linestation::config::ConfigError);
+}
+
+// The station config is edited by hand (deploy/station.json.in ships commented): // and
+// /* */ comments are taken outside strings, and only there; a URL's "//" stays.
+TEST(StationConfig, CommentsAreAllowedOutsideStringsOnly) {
+    TempDir dir;
+    const auto file = dir / "station.json";
+    std::ofstream(file) << "// the station\n{\n  /* its name */ \"station\": {\"id\": \"st-9\", "
+                           "\"name\": \"a // b /* c */\"}, // trailing\n"
+                           "  \"store\": {\"path\": \"s.db\", \"max_size_mb\": 64}\n}\n// end\n";
+    auto c = load_station_config(file);
+    EXPECT_EQ(c.station_id, "st-9");
+    EXPECT_EQ(c.station_name, "a // b /* c */");
+    EXPECT_EQ(c.store_path, dir / "s.db");
+    EXPECT_EQ(c.store_max_size_mb.value_or(0), 64);
+
+    std::ofstream(file) << "{ /* never closed \"station\": {\"id\": \"x\"} }";
+    try {
+        load_station_config(file);
+        ADD_FAILURE() << "an unclosed comment was accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("comment is not closed"), std::string::npos)
+            << e.what();
+    }
+    // Recipes and fixtures are written by programs too: plain JSON, no comments.
+    EXPECT_THROW(JsonNode::parse("// no\n{}", "recipes/cam.json"), ConfigError);
+}
+
+// The sample config `make install` puts in /etc/linestation loads as shipped.
+TEST(StationConfig, TheShippedSampleConfigLoads) {
+    TempDir dir;
+    std::ifstream in(std::filesystem::path(LS_SOURCE_DIR) / "deploy" / "station.json.in");
+    std::ostringstream text;
+    text << in.rdbuf();
+    const auto file = dir / "station.json";
+    std::ofstream(file) << text.str();
+    auto c = load_station_config(file);
+    EXPECT_EQ(c.station_id, "station-1");
+    EXPECT_FALSE(c.fixture_file);
+    EXPECT_FALSE(c.cloud);
 }

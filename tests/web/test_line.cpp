@@ -179,6 +179,9 @@ void TestLine::reload_slot(const std::string& slot, bool retest, const std::stri
     audit(actor, retest ? "slot.retest" : "slot.reload", "{\"slot\":\"" + slot + "\"}");
     for (auto& s : slots_) {
         if (s.slot != slot) continue;
+        // The attempt recorded so far is over: its store row is not finished a second time
+        // (an abort after a reload did, and the duplicate measurement failed the store).
+        s.unit_id.reset();
         s.verdict.reset();
         s.reason.reset();
         s.step = retest ? "resetting" : "idle";
