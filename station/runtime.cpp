@@ -183,10 +183,28 @@ void Runtime::run(std::stop_token stop) {
                 if (!note_store_failure(e)) log.error("line tick: %s", std::string(e.what()));
             }
         }
-        next += period;
+        // The line ticks with the camera's frames, and also when a held reset is due to
+        // end: a press lasts its recipe time, not that rounded up to the next frame.
+        std::optional<double> due;
+        double clock_now = 0;
+        {
+            std::lock_guard lock(line_mutex_);
+            if (attachment_.line) due = attachment_.line->release_due_s();
+            clock_now = attachment_.clock->now_s();
+        }
         const auto now = steady_clock::now();
-        if (next < now) next = now;  // fell behind: do not try to catch up in a burst
-        std::this_thread::sleep_until(next);
+        if (now >= next) {
+            next += period;
+            if (next < now) next = now;  // fell behind: do not try to catch up in a burst
+        }
+        auto wake = next;
+        if (due) {
+            // A millisecond past the deadline, so the tick that wakes finds it passed.
+            const auto at = now + duration_cast<steady_clock::duration>(
+                                      duration<double>(std::max(0.0, *due - clock_now) + 0.001));
+            wake = std::min(wake, at);
+        }
+        std::this_thread::sleep_until(wake);
     }
 }
 

@@ -443,6 +443,15 @@ std::vector<std::string> Line::batch_kinds(const std::string& recipe) const {
     return kinds;
 }
 
+std::optional<double> Line::release_due_s() {
+    std::lock_guard lock(mutex_);
+    std::optional<double> due;
+    for (const auto& f : flows_) {
+        if (auto d = f->release_due_s(); d && (!due || *d < *due)) due = d;
+    }
+    return due;
+}
+
 bool Line::slot_busy(const std::string& slot) {
     std::lock_guard lock(mutex_);
     return flow(slot).busy();

@@ -71,6 +71,8 @@ class Line {
     std::vector<std::string> batch_kinds(const std::string& recipe) const;
     std::string camera_snapshot_png();
     bool slot_busy(const std::string& slot);
+    // The earliest held reset due to end (SlotFlow::release_due_s), on the line's clock.
+    std::optional<double> release_due_s();
     // The camera feed's and the boards' health now (the health report's part of the line).
     struct FixtureHealth {
         bool camera_ok = true;

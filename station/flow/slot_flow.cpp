@@ -285,6 +285,15 @@ std::string SlotFlow::not_ready_detail() const {
     return "wrong light: " + led_.color + " " + led_.pattern;
 }
 
+std::optional<double> SlotFlow::release_due_s() const {
+    if (step_ != Step::Resetting || reset_phase_ % 2 != 1 || !order_.recipe) return std::nullopt;
+    const auto& reset = order_.recipe->reset;
+    // Phase reset_phase_/2 is held: the power cut first when the method cycles power.
+    const bool cycle = reset.method != config::ResetMethod::LongPress;
+    const bool power_phase = cycle && reset_phase_ / 2 == 0;
+    return step_started_ + (power_phase ? reset.power_off_s : reset.press_s);
+}
+
 void SlotFlow::reset_sequence(double now) {
     const auto& reset = order_.recipe->reset;
     const bool press = reset.method != config::ResetMethod::PowerCycle;

@@ -105,6 +105,9 @@ class SlotFlow {
 
     const std::string& slot() const { return slot_; }
     bool busy() const;
+    // When a held reset (a press, a power cut) is due to end, on the line's clock: a real-time
+    // line wakes for it instead of at its next frame, so a press lasts its recipe time.
+    std::optional<double> release_due_s() const;
     void start(UnitOrder order);
     void observe(const vision::LedObservation& led);
     void tick();
