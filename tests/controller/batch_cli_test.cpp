@@ -70,8 +70,8 @@ TEST(BatchCli, StartsFollowsAndStopsABatchThroughTheApi) {
     ASSERT_EQ(idle.exit_code, 0) << idle.err;
     EXPECT_EQ(idle.out.find("\"state\":\"running\""), std::string::npos) << idle.out;
 
-    auto started = station.batch(
-        {"start", "--recipe", "tuya-ipc-camera", "--units", "A1=RMA-0001,A2"});
+    auto started =
+        station.batch({"start", "--recipe", "tuya-ipc-camera", "--units", "A1=RMA-0001,A2"});
     ASSERT_EQ(started.exit_code, 0) << started.err;
     EXPECT_NE(started.out.find("\"batch_id\":"), std::string::npos) << started.out;
 
