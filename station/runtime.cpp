@@ -165,6 +165,10 @@ void Runtime::run(std::stop_token stop) {
     auto next = steady_clock::now();
     auto& log = Poco::Logger::get("station");
     while (!stop.stop_requested()) {
+        // The line ticks with the camera's frames, and also when a held reset is due to
+        // end: a press lasts its recipe time, not that rounded up to the next frame.
+        std::optional<double> due;
+        double clock_now = 0;
         {
             std::lock_guard lock(line_mutex_);
             try {
@@ -182,14 +186,7 @@ void Runtime::run(std::stop_token stop) {
                 // A store or line failure must not end the station silently; keep ticking.
                 if (!note_store_failure(e)) log.error("line tick: %s", std::string(e.what()));
             }
-        }
-        // The line ticks with the camera's frames, and also when a held reset is due to
-        // end: a press lasts its recipe time, not that rounded up to the next frame.
-        std::optional<double> due;
-        double clock_now = 0;
-        {
-            std::lock_guard lock(line_mutex_);
-            if (attachment_.line) due = attachment_.line->release_due_s();
+            due = attachment_.line->release_due_s();
             clock_now = attachment_.clock->now_s();
         }
         const auto now = steady_clock::now();

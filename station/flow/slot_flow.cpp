@@ -285,13 +285,23 @@ std::string SlotFlow::not_ready_detail() const {
     return "wrong light: " + led_.color + " " + led_.pattern;
 }
 
+// The recipe's reset as held resets, one after the other: a power cut, a long press, or a
+// power cut then a long press.
+std::vector<SlotFlow::ResetPhase> SlotFlow::reset_phases() const {
+    const auto& reset = order_.recipe->reset;
+    std::vector<ResetPhase> phases;
+    if (reset.method != config::ResetMethod::LongPress) {
+        phases.push_back({power_cycle_.get(), "power", true, reset.power_off_s});
+    }
+    if (reset.method != config::ResetMethod::PowerCycle) {
+        phases.push_back({button_.get(), "reset", false, reset.press_s});
+    }
+    return phases;
+}
+
 std::optional<double> SlotFlow::release_due_s() const {
     if (step_ != Step::Resetting || reset_phase_ % 2 != 1 || !order_.recipe) return std::nullopt;
-    const auto& reset = order_.recipe->reset;
-    // Phase reset_phase_/2 is held: the power cut first when the method cycles power.
-    const bool cycle = reset.method != config::ResetMethod::LongPress;
-    const bool power_phase = cycle && reset_phase_ / 2 == 0;
-    return step_started_ + (power_phase ? reset.power_off_s : reset.press_s);
+    return step_started_ + reset_phases()[static_cast<std::size_t>(reset_phase_ / 2)].hold_s;
 }
 
 void SlotFlow::reset_sequence(double now) {
@@ -304,11 +314,7 @@ void SlotFlow::reset_sequence(double now) {
                    " channel for the recipe's reset");
         return;
     }
-    // The recipe's reset as held resets, one after the other: a power cut, a long press,
-    // or a power cut then a long press.
-    std::vector<ResetPhase> phases;
-    if (cycle) phases.push_back({power_cycle_.get(), "power", true, reset.power_off_s});
-    if (press) phases.push_back({button_.get(), "reset", false, reset.press_s});
+    const auto phases = reset_phases();
     // reset_phase_ counts actions: even, phase reset_phase_/2 is still to be held; odd, it
     // is held since step_started_.
     if (reset_phase_ % 2 == 1) {

@@ -155,6 +155,7 @@ class SlotFlow {
     void hold(const ResetPhase& phase, bool held);
     void press(bool pressed, bool force);    // the reset button
     void switch_power(bool on, bool force);  // the device's power, whatever the wiring
+    std::vector<ResetPhase> reset_phases() const;
     void reset_sequence(double now);
     void watch(double now);
     void removing(double now);
