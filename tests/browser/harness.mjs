@@ -72,6 +72,21 @@ export async function until(page, fn, timeoutMs = 15000, arg = undefined) {
   }
 }
 
+// Waits until the element's text is `expected` (a string, or a RegExp it matches), then
+// returns it. A page fills most text after a fetch, so reading it once right after an action
+// races the page; on timeout the error says what the text was.
+export async function untilText(page, selector, expected, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await page.textContent(selector);
+    if (expected instanceof RegExp ? expected.test(text ?? '') : text === expected) return text;
+    if (Date.now() > deadline) {
+      throw new Error(`${selector}: waited ${timeoutMs} ms for ${expected}, the text is ${JSON.stringify(text)}`);
+    }
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
 export async function login(page, base, user) {
   await page.goto(base + '/index.html');
   await page.fill('#user', user);

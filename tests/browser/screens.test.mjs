@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadChromium, STATION, LINE_SERVER, CHROMIUM, CHROMIUM_ARGS, addUser, startServer, stopServer,
+import { loadChromium, STATION, LINE_SERVER, CHROMIUM, CHROMIUM_ARGS, addUser, startServer, stopServer, untilText,
          until, login, freePort, decodeQr } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -117,35 +117,35 @@ for (const [locale, lang] of [['zh-CN', 'zh-CN'], ['en-US', 'en']]) {
     await until(page, () => document.getElementById('batch').textContent !== '');
     // In Chinese, no English word is left on the screen but the data it shows.
     if (lang === 'zh-CN') assert.deepEqual(await englishWordsLeft(page, ['op', 'cam-a', 'cam-b', 'A1', 'A2', 'A3', 'A4']), []);
-    assert.equal(await page.textContent('#start'), words.operator.start);
+    await untilText(page, '#start', words.operator.start);
     // A unit scanned before any slot is refused: scans are never given to slots by order.
     await page.fill('#scan', 'BAD-0001');
     await page.press('#scan', 'Enter');
-    assert.equal(await page.textContent('#error'), words.operator.scan_no_slot.replace('{{code}}', 'BAD-0001'));
+    await untilText(page, '#error', words.operator.scan_no_slot.replace('{{code}}', 'BAD-0001'));
     // Slot label, then the unit's label: the tile shows the serial it will hold.
     await page.fill('#scan', 'a1');
     await page.press('#scan', 'Enter');
     assert.equal(await page.getAttribute('.slot[data-slot="A1"] .name', 'aria-pressed'), 'true');
-    assert.equal(await page.textContent('#scan-hint'), words.operator.scan_hint_unit.replace('{{slot}}', 'A1'));
+    await untilText(page, '#scan-hint', words.operator.scan_hint_unit.replace('{{slot}}', 'A1'));
     await page.fill('#scan', 'BAD-0001');
     await page.press('#scan', 'Enter');
-    assert.equal(await page.textContent('.slot[data-slot="A1"] .serial'), 'BAD-0001');
+    await untilText(page, '.slot[data-slot="A1"] .serial', 'BAD-0001');
     // Picking a slot with a click, then scanning: the click leaves the focus in the scan field.
     await page.click('.slot[data-slot="A2"] .name');
     await until(page, () => document.activeElement.id === 'scan', 2000);
     await page.keyboard.type('BAD-0001');
     await page.keyboard.press('Enter');
-    assert.equal(await page.textContent('#error'),
+    await untilText(page, '#error',
                  words.operator.scan_duplicate_pending.replace('{{serial}}', 'BAD-0001').replace('{{slot}}', 'A1'));
     await page.keyboard.type('GOOD-0002');
     await page.keyboard.press('Enter');
-    assert.equal(await page.textContent('.slot[data-slot="A2"] .serial'), 'GOOD-0002');
+    await untilText(page, '.slot[data-slot="A2"] .serial', 'GOOD-0002');
     // Every button gives the focus back to the scan field (a barcode wedge types there).
     for (const button of ['#clear-scans', '.slot[data-slot="A3"] [data-do="retest"]', '.slot[data-slot="A4"] [data-do="abort"]']) {
       await page.click(button);
       await until(page, () => document.activeElement.id === 'scan', 2000);
     }
-    assert.equal(await page.textContent('.slot[data-slot="A1"] .serial'), words.operator.serial_none);
+    await untilText(page, '.slot[data-slot="A1"] .serial', words.operator.serial_none);
     assert.deepEqual(await page.evaluate(() => window.lsMissingKeys), []);
     // The LED in words, an alternating one with both its colours.
     const led = await page.evaluate(() => ledWords({ led_color: 'red/green', led_pattern: 'alternate', led_freq_hz: 2, led_state: 'ready' }));
@@ -165,7 +165,7 @@ for (const [locale, lang] of [['zh-CN', 'zh-CN'], ['en-US', 'en']]) {
     await page.waitForTimeout(500);
     await until(page, () => window.lsCharts.hourly.data.labels.length > 0);
     assert.equal(await page.evaluate(() => window.lsCharts.hourly.data.datasets[0].label), words.supervisor.ds.attempts);
-    assert.equal(await page.textContent('#table-yield th[data-column="product"]'), words.column.product);
+    await untilText(page, '#table-yield th[data-column="product"]', words.column.product);
     // Dates follow the locale: the chart's hour labels are the browser's own formatting.
     // Every chart has a text alternative: its name for screen readers and its numbers as a table.
     assert.equal(await page.getAttribute('#chart-pareto', 'aria-label'), words.supervisor.pareto);
@@ -204,17 +204,17 @@ test('the language switch on every page changes the words at once and is remembe
   await page.goto(base + '/index.html');
   await until(page, () => document.getElementById('submit').textContent === 'Log in', 5000);
   await page.selectOption('select.language', 'zh-CN');
-  assert.equal(await page.textContent('#submit'), zh.login.submit);
+  await untilText(page, '#submit', zh.login.submit);
   await login(page, base, 'op');
   await page.waitForURL(/operator\.html/);
   await page.waitForSelector('.slot[data-slot="A1"]');
   // The page that follows keeps the pick, over the browser's English.
   await until(page, (t) => document.getElementById('start').textContent === t, 5000, zh.operator.start);
-  assert.equal(await page.textContent('.slot[data-slot="A1"] [data-do="reload"]'), zh.operator.reload);
+  await untilText(page, '.slot[data-slot="A1"] [data-do="reload"]', zh.operator.reload);
   await page.selectOption('header select.language', 'en');
-  assert.equal(await page.textContent('#start'), 'Start batch');
-  assert.equal(await page.textContent('.slot[data-slot="A1"] [data-do="reload"]'), 'Reload');
-  assert.equal(await page.textContent('.slot[data-slot="A1"] .step'), 'idle');
+  await untilText(page, '#start', 'Start batch');
+  await untilText(page, '.slot[data-slot="A1"] [data-do="reload"]', 'Reload');
+  await untilText(page, '.slot[data-slot="A1"] .step', 'idle');
   // The switch leaves the focus where a scanner needs it.
   await until(page, () => document.activeElement.id === 'scan', 2000);
   await page.goto(base + '/qr.html');
@@ -237,10 +237,10 @@ test('zh-CN: a batch of scanned pairs, a FAIL in words with its next action, the
   await until(page, () => document.activeElement.id === 'scan', 2000);
   const a1 = '.slot[data-slot="A1"]';
   await until(page, (sel) => document.querySelector(`${sel} .verdict`).dataset.verdict === 'FAIL', 30000, a1);
-  assert.equal(await page.textContent(`${a1} .serial`), 'BAD-0101');
-  assert.equal(await page.textContent(`${a1} .verdict`), zh.verdict.FAIL);
-  assert.equal(await page.textContent(`${a1} .reason`), zh.reason.never_ready_after_unbind.text);
-  assert.equal(await page.textContent(`${a1} .next-action`),
+  await untilText(page, `${a1} .serial`, 'BAD-0101');
+  await untilText(page, `${a1} .verdict`, zh.verdict.FAIL);
+  await untilText(page, `${a1} .reason`, zh.reason.never_ready_after_unbind.text);
+  await untilText(page, `${a1} .next-action`,
                zh.operator.next_action.replace('{{action}}', zh.reason.never_ready_after_unbind.action));
   // Screen readers hear the verdict with its reason.
   await until(page, () => document.getElementById('announcer').textContent.includes('A1'), 5000)
@@ -253,15 +253,15 @@ test('zh-CN: a batch of scanned pairs, a FAIL in words with its next action, the
   assert.equal(await page.getAttribute('#announcer', 'aria-live'), 'assertive');
   // The slot has its verdict while the batch runs: "Load next unit" picks it for the next scan.
   assert.equal(await page.isVisible(`${a1} [data-do="load-next"]`), true);
-  assert.equal(await page.textContent(`${a1} [data-do="load-next"]`), zh.operator.load_next);
+  await untilText(page, `${a1} [data-do="load-next"]`, zh.operator.load_next);
   await page.click(`${a1} [data-do="load-next"]`);
   await until(page, () => document.activeElement.id === 'scan', 2000);
-  assert.equal(await page.textContent('#scan-hint'), zh.operator.scan_hint_unit.replace('{{slot}}', 'A1'));
+  await untilText(page, '#scan-hint', zh.operator.scan_hint_unit.replace('{{slot}}', 'A1'));
   await page.keyboard.type('GOOD-0103');
   await page.keyboard.press('Enter');
   // The next scan on the slot ends the held FAIL; the new unit runs and passes.
   await until(page, (sel) => document.querySelector(`${sel} .serial`).textContent === 'GOOD-0103', 5000, a1);
-  assert.equal(await page.textContent('#error'), '');
+  await untilText(page, '#error', '');
   await until(page, (sel) => document.querySelector(`${sel} .verdict`).dataset.verdict === '', 5000, a1);
   await until(page, (sel) => document.querySelector(`${sel} .verdict`).dataset.verdict === 'PASS', 30000, a1);
   // A serial already in a slot is refused with a message, never loaded twice.
@@ -270,7 +270,7 @@ test('zh-CN: a batch of scanned pairs, a FAIL in words with its next action, the
     await page.fill('#scan', code);
     await page.press('#scan', 'Enter');
   }
-  assert.equal(await page.textContent('#error'),
+  await untilText(page, '#error',
                zh.operator.scan_duplicate_slot.replace('{{serial}}', 'GOOD-0103').replace('{{slot}}', 'A1'));
   await page.evaluate(() => ls.api('POST', '/api/batch/stop'));
   await page.context().close();
@@ -282,7 +282,7 @@ test('an operator with no product permitted is told to ask an admin', async () =
   await page.waitForURL(/operator\.html/);
   await page.waitForSelector('.slot[data-slot="A1"]');
   await page.click('#start');
-  assert.equal(await page.textContent('#error'), catalogue('zh-CN').operator.no_product_permitted);
+  await untilText(page, '#error', catalogue('zh-CN').operator.no_product_permitted);
   // The API says the same to any client, before it looks at the fields.
   const answer = await page.evaluate(async () => {
     try { await ls.api('POST', '/api/batch', { recipe: '' }); return 'accepted'; } catch (e) { return `${e.status} ${e.message}`; }
@@ -305,7 +305,7 @@ test('kiosk mode, visible focus and reduced motion', async () => {
   // No blinking with reduced motion: the LED's words carry the pattern.
   await page.evaluate(() => render({ ...slots.get('A1'), led_color: 'red', led_pattern: 'blink', led_freq_hz: 2 }));
   assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.slot[data-slot="A1"] .led')).animationName), 'none');
-  assert.equal(await page.textContent('.slot[data-slot="A1"] .led-words'), 'red blinking 2 Hz');
+  await untilText(page, '.slot[data-slot="A1"] .led-words', 'red blinking 2 Hz');
   await page.context().close();
 });
 
@@ -365,7 +365,7 @@ test('a lost connection and a lost session are said in words on the operator pag
     await other.evaluate(() => { ls.logout(); });
     await other.waitForURL(/index\.html/);
     await until(page, () => !document.getElementById('banner').hidden, 10000);
-    assert.equal(await page.textContent('#banner-text'), zh.common.session_lost);
+    await untilText(page, '#banner-text', zh.common.session_lost);
     assert.equal(await page.isVisible('#banner-login'), true);
     await other.close();
     // Log in again, then the station goes away: the page says the connection is lost.
@@ -374,8 +374,8 @@ test('a lost connection and a lost session are said in words on the operator pag
     await until(page, (t) => document.getElementById('link-words').textContent === t, 5000, zh.common.connection_up);
     await stopServer(line.child);
     await until(page, () => !document.getElementById('banner').hidden, 10000);
-    assert.equal(await page.textContent('#banner-text'), zh.common.connection_lost);
-    assert.equal(await page.textContent('#link-words'), zh.common.connection_down);
+    await untilText(page, '#banner-text', zh.common.connection_lost);
+    await untilText(page, '#link-words', zh.common.connection_down);
   } finally {
     await page.context().close();
     await stopServer(line.child);
@@ -407,7 +407,8 @@ test('the QR kiosk keeps showing the live code across a serve restart, and nobod
     await admin.waitForSelector('#display-link');
     const link = await admin.getAttribute('#display-link', 'href');
     assert.match(link, /^\/qr\.html#display=[0-9a-f]{64}$/);
-    assert.match(await admin.textContent('#displays'), /QR screen 1/);
+    // The list is fetched again after the link is shown.
+    await untilText(admin, '#displays', /QR screen 1/);
     // The kiosk has no login: the link's token is all it holds, and the fragment is gone
     // from the address bar once kept.
     await kiosk.goto(url + link);
