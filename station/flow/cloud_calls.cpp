@@ -42,7 +42,7 @@ CloudCalls::Completion run_request(const CloudCalls::Request& request) {
 }
 }  // namespace
 
-void InlineCloudCalls::submit(Request request) {
+void InlineCloudCalls::submit(Request request, Lane) {
     submitted();
     completed(run_request(request));
 }
@@ -55,11 +55,11 @@ BackgroundCloudCalls::~BackgroundCloudCalls() {
     wake_.notify_all();
 }
 
-void BackgroundCloudCalls::submit(Request request) {
+void BackgroundCloudCalls::submit(Request request, Lane lane) {
     submitted();
     {
         std::lock_guard lock(queue_mutex_);
-        queue_.push_back(std::move(request));
+        (lane == Lane::Unit ? unit_queue_ : sweep_queue_).push_back(std::move(request));
     }
     wake_.notify_one();
 }
@@ -69,9 +69,13 @@ void BackgroundCloudCalls::run(std::stop_token stop) {
         Request next;
         {
             std::unique_lock lock(queue_mutex_);
-            if (!wake_.wait(lock, stop, [&] { return !queue_.empty(); })) return;
-            next = std::move(queue_.front());
-            queue_.pop_front();
+            if (!wake_.wait(lock, stop,
+                            [&] { return !unit_queue_.empty() || !sweep_queue_.empty(); })) {
+                return;
+            }
+            auto& queue = unit_queue_.empty() ? sweep_queue_ : unit_queue_;
+            next = std::move(queue.front());
+            queue.pop_front();
         }
         completed(run_request(next));
     }

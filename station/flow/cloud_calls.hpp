@@ -7,7 +7,7 @@
 //
 // Inline runs the request at once (virtual time: a simulated shift stays deterministic,
 // and the completion still waits for the next tick as it would in real time); Background
-// runs requests in order on one worker thread.
+// runs requests in order on one worker thread, a unit's before the sweep's.
 
 #include <condition_variable>
 #include <deque>
@@ -25,8 +25,14 @@ class CloudCalls {
     // Runs the request and returns what to do with its answer on the line's thread.
     using Request = std::function<Completion()>;
 
+    // Whom a request is for. A unit in a slot waits on its answer for its verdict; the
+    // sweep's checks of devices already let go can wait. Under the world's latency (answers
+    // 50-3000 ms) the sweep's checks are most of the requests, and taken in turn they held a
+    // unit's answer back past its flow's window (issue 11: 15-30 s behind).
+    enum class Lane { Unit, Sweep };
+
     virtual ~CloudCalls() = default;
-    virtual void submit(Request request) = 0;
+    virtual void submit(Request request, Lane lane = Lane::Unit) = 0;
     // Completions whose requests have finished, in the order they finished.
     std::vector<Completion> take_completed();
     // Requests submitted and not yet taken back as completions.
@@ -47,7 +53,7 @@ class CloudCalls {
 
 class InlineCloudCalls final : public CloudCalls {
   public:
-    void submit(Request request) override;
+    void submit(Request request, Lane lane = Lane::Unit) override;
 };
 
 class BackgroundCloudCalls final : public CloudCalls {
@@ -57,13 +63,14 @@ class BackgroundCloudCalls final : public CloudCalls {
     ~BackgroundCloudCalls() override;
     BackgroundCloudCalls(const BackgroundCloudCalls&) = delete;
     BackgroundCloudCalls& operator=(const BackgroundCloudCalls&) = delete;
-    void submit(Request request) override;
+    void submit(Request request, Lane lane = Lane::Unit) override;
 
   private:
     void run(std::stop_token stop);
     std::mutex queue_mutex_;
     std::condition_variable_any wake_;
-    std::deque<Request> queue_;
+    std::deque<Request> unit_queue_;
+    std::deque<Request> sweep_queue_;
     std::jthread worker_;
 };
 

@@ -642,54 +642,56 @@ void QrScheduler::sweep(double now) {
         auto* cloud = accounts_[w.account].cloud;
         const auto owner = accounts_[w.account].uid;
         const auto device = id;
-        calls_->submit([this, cloud, owner, device]() -> CloudCalls::Completion {
-            // Bound to the station's account? A device the account may not see (another's,
-            // or gone) is not.
-            bool bound = false;
-            bool removed = false;
-            std::string problem;
-            try {
-                bound = cloud->device_details(device).owner == owner;
-            } catch (const cloud::CloudError& e) {
-                if (e.failure() != cloud::CloudFailure::PermissionDenied &&
-                    e.failure() != cloud::CloudFailure::Other) {
-                    problem = e.what();
-                }
-            } catch (const std::exception& e) {
-                problem = e.what();
-            }
-            if (bound) {
+        calls_->submit(
+            [this, cloud, owner, device]() -> CloudCalls::Completion {
+                // Bound to the station's account? A device the account may not see (another's,
+                // or gone) is not.
+                bool bound = false;
+                bool removed = false;
+                std::string problem;
                 try {
-                    cloud->remove_device(device);
-                    removed = true;
+                    bound = cloud->device_details(device).owner == owner;
+                } catch (const cloud::CloudError& e) {
+                    if (e.failure() != cloud::CloudFailure::PermissionDenied &&
+                        e.failure() != cloud::CloudFailure::Other) {
+                        problem = e.what();
+                    }
                 } catch (const std::exception& e) {
                     problem = e.what();
                 }
-            }
-            return [this, device, bound, removed, problem] {
-                auto watched = strays_.find(device);
-                if (watched == strays_.end()) return;
-                watched->second.pending = false;
-                if (!problem.empty()) {
-                    last_error_ = "nothing left bound: " + device + ": " + problem;
-                    // Unknown: it may still be bound; look again soon, keep watching.
-                    watched->second.bound = watched->second.bound || bound;
-                    watched->second.watch_until =
-                        std::max(watched->second.watch_until, clock_.now_s() + 60);
-                    return;
+                if (bound) {
+                    try {
+                        cloud->remove_device(device);
+                        removed = true;
+                    } catch (const std::exception& e) {
+                        problem = e.what();
+                    }
                 }
-                watched->second.bound = false;
-                if (removed) {
-                    ++strays_removed_;
-                    store_.audit(clock_.wall_ms(), "station", "cloud.stray_removed",
-                                 "{\"device_id\":\"" + device + "\"}");
-                    // Removed, it reboots into pairing mode: watch it a while longer.
-                    watched->second.interval = options_.stray_first_check_s;
-                    watched->second.next_check = clock_.now_s() + watched->second.interval;
-                    watched->second.watch_until = clock_.now_s() + options_.stray_watch_s;
-                }
-            };
-        });
+                return [this, device, bound, removed, problem] {
+                    auto watched = strays_.find(device);
+                    if (watched == strays_.end()) return;
+                    watched->second.pending = false;
+                    if (!problem.empty()) {
+                        last_error_ = "nothing left bound: " + device + ": " + problem;
+                        // Unknown: it may still be bound; look again soon, keep watching.
+                        watched->second.bound = watched->second.bound || bound;
+                        watched->second.watch_until =
+                            std::max(watched->second.watch_until, clock_.now_s() + 60);
+                        return;
+                    }
+                    watched->second.bound = false;
+                    if (removed) {
+                        ++strays_removed_;
+                        store_.audit(clock_.wall_ms(), "station", "cloud.stray_removed",
+                                     "{\"device_id\":\"" + device + "\"}");
+                        // Removed, it reboots into pairing mode: watch it a while longer.
+                        watched->second.interval = options_.stray_first_check_s;
+                        watched->second.next_check = clock_.now_s() + watched->second.interval;
+                        watched->second.watch_until = clock_.now_s() + options_.stray_watch_s;
+                    }
+                };
+            },
+            CloudCalls::Lane::Sweep);
         ++it;
     }
 }
