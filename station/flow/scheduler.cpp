@@ -371,11 +371,12 @@ void QrScheduler::poll_cloud() {
     for (const auto& key : wanted) {
         if (!polls_pending_.insert(key).second) continue;  // the last ask is still out
         auto* cloud = accounts_[key.first].cloud;
-        calls_->submit([this, cloud, key]() -> CloudCalls::Completion {
+        calls_->submit([this, cloud, key, now]() -> CloudCalls::Completion {
             try {
                 auto devices = cloud->token_devices(key.second);
-                return [this, key, devices] {
+                return [this, key, devices, now] {
                     polls_pending_.erase(key);
+                    answered_asked_at_[key] = now;
                     take_devices(key.first, key.second, devices);
                 };
             } catch (const std::exception& e) {
@@ -748,6 +749,47 @@ std::set<std::string> QrScheduler::unseen_refusals(const std::string& slot) cons
         }
     }
     return codes;
+}
+
+bool QrScheduler::answered_since(const std::string& slot, double since_s) const {
+    auto it = members_.find(slot);
+    if (it == members_.end() || !it->second.account) return true;
+    const auto& m = it->second;
+    for (const auto& t : m.tokens) {
+        auto asked = answered_asked_at_.find({*m.account, t});
+        if (asked == answered_asked_at_.end() || asked->second < since_s) return false;
+        if (m.label_kind == config::UnitLabel::DeviceId || !m.device_id.empty()) continue;
+        // Known by its label: matching it waits on the listed devices' factory information.
+        auto d = last_devices_.find({*m.account, t});
+        if (d == last_devices_.end()) continue;
+        auto awaited = [&](const std::string& id) {
+            return !accounted_.count(id) && !factory_.count(id) && !factory_refused_.count(id);
+        };
+        for (const auto& s : d->second.succeeded) {
+            if (awaited(s.device_id)) return false;
+        }
+        for (const auto& f : d->second.failed) {
+            if (awaited(f.device_id)) return false;
+        }
+    }
+    return true;
+}
+
+void QrScheduler::claim_unseen_refusal(const std::string& slot, const std::string& code) {
+    auto it = members_.find(slot);
+    if (it == members_.end() || !it->second.account) return;
+    const auto& m = it->second;
+    for (const auto& t : m.tokens) {
+        auto d = last_devices_.find({*m.account, t});
+        if (d == last_devices_.end()) continue;
+        for (const auto& f : d->second.failed) {
+            if (f.code == code && !accounted_.count(f.device_id) &&
+                factory_refused_.count(f.device_id)) {
+                accounted_.insert(f.device_id);
+                return;
+            }
+        }
+    }
 }
 
 bool QrScheduler::ambiguous(const std::string& slot) const {

@@ -116,6 +116,15 @@ class QrScheduler {
     // whose factory information this account may not see: the slot's own refusal is among
     // them when its unit could not be named.
     std::set<std::string> unseen_refusals(const std::string& slot) const;
+    // The cloud's word on every code the slot's device may have read was asked for at or
+    // after `since_s` and has come, and no factory information it needs is still on its way:
+    // whatever the cloud knew of the device then, the slot has heard. A device whose LED said
+    // the cloud refused it waits for that before its verdict rests on the LED alone.
+    bool answered_since(const std::string& slot, double since_s) const;
+    // The slot's verdict rests on a refusal of `code` that no unit claims (see
+    // unseen_refusals): one such refused device is this unit's from now on, so a later unit
+    // on the same codes does not take the same refusal for its own.
+    void claim_unseen_refusal(const std::string& slot, const std::string& code);
     // The slot's device joined without an id and shares its code with other such devices:
     // the cloud's answers cannot be told apart, so no verdict may rest on them.
     bool ambiguous(const std::string& slot) const;
@@ -252,6 +261,8 @@ class QrScheduler {
     };
     std::vector<Shown> shown_history_;
     std::set<std::pair<std::size_t, std::string>> polls_pending_;
+    // When the last answer per (account, token) that came was asked for.
+    std::map<std::pair<std::size_t, std::string>, double> answered_asked_at_;
     // Last: destroyed first, so no request outlives the state its answer goes to.
     std::unique_ptr<CloudCalls> calls_;
 };

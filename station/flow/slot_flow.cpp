@@ -16,6 +16,12 @@ constexpr double kRemovalRetryS = 5;
 // A unit that keeps pairing again from codes shown for other slots is the screen's doing,
 // not the unit's; after this many removals its verdict waits no longer.
 constexpr int kMaxRemovals = 5;
+// How long past its flow's window a unit whose LED said the cloud refused it waits for the
+// cloud's own word (a poll asked after the refusal, and the factory information that names
+// it): two requests at the client's 10 s per answer, retried. Under the world's latency the
+// answer came after the window, and a token that had expired on the way (1010, retried once
+// with a fresh one) was judged cloud_refused from the LED (issue 11).
+constexpr double kCloudAnswerWaitS = 60;
 
 std::string to_json(const Poco::JSON::Object& o) {
     std::ostringstream out;
@@ -553,7 +559,11 @@ void SlotFlow::watch(double now) {
         online_since_ = led_.since;
         measurements_["time_to_online_s"] = now - joined_at_;
     }
-    if (led_state_ == "pair_failed_cloud") seen_cloud_refusal_ = true;
+    auto cloud_refused_it = [&] {
+        if (!seen_cloud_refusal_) cloud_refusal_seen_at_ = now;
+        seen_cloud_refusal_ = true;
+    };
+    if (led_state_ == "pair_failed_cloud") cloud_refused_it();
     if (led_state_ == "pair_failed_router") {
         finish(verdict::kFail, reason::kWifiRejected, "the device could not join the router");
         return;
@@ -573,7 +583,7 @@ void SlotFlow::watch(double now) {
     }
     if (seen_online_ && !led_.camera_lost && led_.since > online_since_ &&
         (led_state_ == "ready" || led_state_ == "off")) {
-        seen_cloud_refusal_ = true;
+        cloud_refused_it();
     }
     // Unbinding (QR or wired) ends with the device reset, never online on our account.
     const bool needs_online =
@@ -646,6 +656,11 @@ void SlotFlow::watch(double now) {
         return;
     }
     const double limit = needs_online ? timeout("online_s", 120) : timeout("unbind_s", 120);
+    if (waited > limit && seen_cloud_refusal_ && scheduler_.has_cloud() &&
+        !scheduler_.answered_since(slot_, cloud_refusal_seen_at_) &&
+        waited <= limit + kCloudAnswerWaitS) {
+        return;
+    }
     if (waited > limit) {
         const auto refusals =
             order_.device_id ? std::set<std::string>{} : scheduler_.unseen_refusals(slot_);
@@ -658,6 +673,7 @@ void SlotFlow::watch(double now) {
             o.set("code", *refusals.begin());
             o.set("identified", "no: the account may not see the refused device");
             event("cloud", to_json(o));
+            scheduler_.claim_unseen_refusal(slot_, *refusals.begin());
             finish(verdict::kFail, reason_for_cloud_code(*refusals.begin()),
                    "the cloud refused a device on this unit's code (" + *refusals.begin() +
                        ") that the account may not see; no success carries its label");
