@@ -1,5 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "station/flow/scheduler.hpp"
 #include "tests/controller/rig.hpp"
 
@@ -174,4 +181,45 @@ TEST(Scheduler, ASlowCloudNeverHoldsTheTick) {
     // Token grant and pairing token took 1.5 s each; no tick waited for them.
     EXPECT_GT(std::chrono::duration<double>(Clock::now() - began).count(), 2.9);
     EXPECT_LT(longest_ms, 50.0);
+}
+
+// Under the world's latency the sweep's device checks were most of the cloud requests; in
+// one queue they held a unit's answer back past its flow's window (issue 11). A unit's
+// request submitted after the sweep's is run before them.
+TEST(CloudCalls, AUnitsRequestGoesBeforeTheSweepsChecks) {
+    using linestation::flow::CloudCalls;
+    auto calls = linestation::flow::make_cloud_calls(true);
+    std::mutex mutex;
+    std::condition_variable released_cv;
+    bool released = false;
+    std::vector<std::string> ran;
+    auto request = [&](std::string name) {
+        return [&, name]() -> CloudCalls::Completion {
+            std::lock_guard lock(mutex);
+            ran.push_back(name);
+            return {};
+        };
+    };
+    // Holds the worker until every other request is queued.
+    calls->submit([&]() -> CloudCalls::Completion {
+        std::unique_lock lock(mutex);
+        released_cv.wait(lock, [&] { return released; });
+        ran.push_back("first");
+        return {};
+    });
+    calls->submit(request("sweep 1"), CloudCalls::Lane::Sweep);
+    calls->submit(request("sweep 2"), CloudCalls::Lane::Sweep);
+    calls->submit(request("unit"), CloudCalls::Lane::Unit);
+    {
+        std::lock_guard lock(mutex);
+        released = true;
+    }
+    released_cv.notify_all();
+    const auto began = std::chrono::steady_clock::now();
+    while (calls->running() > 0 &&
+           std::chrono::steady_clock::now() - began < std::chrono::seconds(5)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(ran, (std::vector<std::string>{"first", "unit", "sweep 1", "sweep 2"}));
 }

@@ -102,11 +102,11 @@ TEST(Simulate, VerdictFollowsTheReadyBlinkWithinFramesAndNeverBeforeIt) {
 // Issue 11, item 4, on virtual time: the cloud twin answers 50-3000 ms late with 503 bursts,
 // 10 s stalls and early token expiry (TwinFaults::world), and the camera loses frames and
 // drifts in brightness (CameraFaults::world), with the LED vision in the loop. The contract
-// holds: no false PASS, nothing left on the station's accounts, every unit a verdict.
-// Agreement is 98-99.5 % here, short of the issue's 99.5 %: under the world's latency the one
-// cloud worker runs 15-30 s behind, and a flaky unit's "token is expired" arrives after its
-// unbind window, so it FAILs cloud_refused instead of retrying. The floor below keeps what is
-// reached from getting worse; the gap is open on issue 11.
+// holds: no false PASS, nothing left on the station's accounts, every unit a verdict, and at
+// least 99.5 % of verdicts agree with the world (issue 11's target; seeds 11, 12 and 13 reach
+// 100 %). Before, the one cloud worker took the sweep's device checks (most of the requests) in
+// turn with the units' polls and ran 15-30 s behind: a flaky unit's "token is expired" came
+// after its window and it FAILed cloud_refused (98-99.5 %).
 TEST(Simulate, WorldFaultsKeepTheContract) {
     linestation::app::SimulationOptions o;
     o.slots = 8;
@@ -121,6 +121,6 @@ TEST(Simulate, WorldFaultsKeepTheContract) {
     EXPECT_EQ(sum.bound_at_pass, 0) << text;
     EXPECT_EQ(sum.left_bound, 0) << text;
     EXPECT_EQ(sum.no_verdict, 0) << text;
-    EXPECT_GE(100.0 * (sum.units - sum.disagree) / sum.units, 98.0) << text;
+    EXPECT_GE(100.0 * (sum.units - sum.disagree) / sum.units, 99.5) << text;
     EXPECT_GT(sum.pass, 100) << text;
 }
