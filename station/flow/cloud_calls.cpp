@@ -42,7 +42,7 @@ CloudCalls::Completion run_request(const CloudCalls::Request& request) {
 }
 }  // namespace
 
-void InlineCloudCalls::submit(Request request, Lane) {
+void InlineCloudCalls::submit(Lane, Request request) {
     submitted();
     completed(run_request(request));
 }
@@ -55,7 +55,7 @@ BackgroundCloudCalls::~BackgroundCloudCalls() {
     wake_.notify_all();
 }
 
-void BackgroundCloudCalls::submit(Request request, Lane lane) {
+void BackgroundCloudCalls::submit(Lane lane, Request request) {
     submitted();
     {
         std::lock_guard lock(queue_mutex_);

@@ -32,7 +32,7 @@ class CloudCalls {
     enum class Lane { Unit, Sweep };
 
     virtual ~CloudCalls() = default;
-    virtual void submit(Request request, Lane lane = Lane::Unit) = 0;
+    virtual void submit(Lane lane, Request request) = 0;
     // Completions whose requests have finished, in the order they finished.
     std::vector<Completion> take_completed();
     // Requests submitted and not yet taken back as completions.
@@ -53,7 +53,7 @@ class CloudCalls {
 
 class InlineCloudCalls final : public CloudCalls {
   public:
-    void submit(Request request, Lane lane = Lane::Unit) override;
+    void submit(Lane lane, Request request) override;
 };
 
 class BackgroundCloudCalls final : public CloudCalls {
@@ -63,7 +63,7 @@ class BackgroundCloudCalls final : public CloudCalls {
     ~BackgroundCloudCalls() override;
     BackgroundCloudCalls(const BackgroundCloudCalls&) = delete;
     BackgroundCloudCalls& operator=(const BackgroundCloudCalls&) = delete;
-    void submit(Request request, Lane lane = Lane::Unit) override;
+    void submit(Lane lane, Request request) override;
 
   private:
     void run(std::stop_token stop);

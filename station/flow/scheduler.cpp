@@ -16,6 +16,7 @@ namespace {
 // accounts): the account row has product "*", the product row account 0.
 constexpr const char* kAllProducts = "*";
 constexpr std::int64_t kAllAccounts = 0;
+using Lane = CloudCalls::Lane;
 }  // namespace
 
 std::string reason_for_cloud_code(const std::string& code) {
@@ -185,7 +186,7 @@ void QrScheduler::request_removal(const std::string& slot) {
     m.removal = Removal{true, std::nullopt};
     auto* cloud = accounts_[*m.account].cloud;
     const auto device = m.device_id;
-    calls_->submit([this, cloud, device, slot]() -> CloudCalls::Completion {
+    calls_->submit(Lane::Unit, [this, cloud, device, slot]() -> CloudCalls::Completion {
         std::optional<cloud::CloudError> error;
         try {
             cloud->remove_device(device);
@@ -256,7 +257,7 @@ void QrScheduler::request_generation(double now) {
     const auto account = active_;
     auto* cloud = accounts_[account].cloud;
     const auto uid = accounts_[account].uid;
-    calls_->submit([this, cloud, uid, account, now]() -> CloudCalls::Completion {
+    calls_->submit(Lane::Unit, [this, cloud, uid, account, now]() -> CloudCalls::Completion {
         try {
             auto token = cloud->pairing_token(uid);
             return [this, account, token, now] {
@@ -371,7 +372,7 @@ void QrScheduler::poll_cloud() {
     for (const auto& key : wanted) {
         if (!polls_pending_.insert(key).second) continue;  // the last ask is still out
         auto* cloud = accounts_[key.first].cloud;
-        calls_->submit([this, cloud, key, now]() -> CloudCalls::Completion {
+        calls_->submit(Lane::Unit, [this, cloud, key, now]() -> CloudCalls::Completion {
             try {
                 auto devices = cloud->token_devices(key.second);
                 return [this, key, devices, now] {
@@ -442,7 +443,7 @@ void QrScheduler::ask_factory_infos(std::size_t account, const cloud::TokenDevic
     for (const auto& f : devices.failed) want(f.device_id);
     if (unknown.empty()) return;
     auto* cloud = accounts_[account].cloud;
-    calls_->submit([this, cloud, unknown]() -> CloudCalls::Completion {
+    calls_->submit(Lane::Unit, [this, cloud, unknown]() -> CloudCalls::Completion {
         try {
             auto infos = cloud->factory_infos(unknown);
             return [this, infos, unknown] {
@@ -643,56 +644,54 @@ void QrScheduler::sweep(double now) {
         auto* cloud = accounts_[w.account].cloud;
         const auto owner = accounts_[w.account].uid;
         const auto device = id;
-        calls_->submit(
-            [this, cloud, owner, device]() -> CloudCalls::Completion {
-                // Bound to the station's account? A device the account may not see (another's,
-                // or gone) is not.
-                bool bound = false;
-                bool removed = false;
-                std::string problem;
+        calls_->submit(Lane::Sweep, [this, cloud, owner, device]() -> CloudCalls::Completion {
+            // Bound to the station's account? A device the account may not see (another's,
+            // or gone) is not.
+            bool bound = false;
+            bool removed = false;
+            std::string problem;
+            try {
+                bound = cloud->device_details(device).owner == owner;
+            } catch (const cloud::CloudError& e) {
+                if (e.failure() != cloud::CloudFailure::PermissionDenied &&
+                    e.failure() != cloud::CloudFailure::Other) {
+                    problem = e.what();
+                }
+            } catch (const std::exception& e) {
+                problem = e.what();
+            }
+            if (bound) {
                 try {
-                    bound = cloud->device_details(device).owner == owner;
-                } catch (const cloud::CloudError& e) {
-                    if (e.failure() != cloud::CloudFailure::PermissionDenied &&
-                        e.failure() != cloud::CloudFailure::Other) {
-                        problem = e.what();
-                    }
+                    cloud->remove_device(device);
+                    removed = true;
                 } catch (const std::exception& e) {
                     problem = e.what();
                 }
-                if (bound) {
-                    try {
-                        cloud->remove_device(device);
-                        removed = true;
-                    } catch (const std::exception& e) {
-                        problem = e.what();
-                    }
+            }
+            return [this, device, bound, removed, problem] {
+                auto watched = strays_.find(device);
+                if (watched == strays_.end()) return;
+                watched->second.pending = false;
+                if (!problem.empty()) {
+                    last_error_ = "nothing left bound: " + device + ": " + problem;
+                    // Unknown: it may still be bound; look again soon, keep watching.
+                    watched->second.bound = watched->second.bound || bound;
+                    watched->second.watch_until =
+                        std::max(watched->second.watch_until, clock_.now_s() + 60);
+                    return;
                 }
-                return [this, device, bound, removed, problem] {
-                    auto watched = strays_.find(device);
-                    if (watched == strays_.end()) return;
-                    watched->second.pending = false;
-                    if (!problem.empty()) {
-                        last_error_ = "nothing left bound: " + device + ": " + problem;
-                        // Unknown: it may still be bound; look again soon, keep watching.
-                        watched->second.bound = watched->second.bound || bound;
-                        watched->second.watch_until =
-                            std::max(watched->second.watch_until, clock_.now_s() + 60);
-                        return;
-                    }
-                    watched->second.bound = false;
-                    if (removed) {
-                        ++strays_removed_;
-                        store_.audit(clock_.wall_ms(), "station", "cloud.stray_removed",
-                                     "{\"device_id\":\"" + device + "\"}");
-                        // Removed, it reboots into pairing mode: watch it a while longer.
-                        watched->second.interval = options_.stray_first_check_s;
-                        watched->second.next_check = clock_.now_s() + watched->second.interval;
-                        watched->second.watch_until = clock_.now_s() + options_.stray_watch_s;
-                    }
-                };
-            },
-            CloudCalls::Lane::Sweep);
+                watched->second.bound = false;
+                if (removed) {
+                    ++strays_removed_;
+                    store_.audit(clock_.wall_ms(), "station", "cloud.stray_removed",
+                                 "{\"device_id\":\"" + device + "\"}");
+                    // Removed, it reboots into pairing mode: watch it a while longer.
+                    watched->second.interval = options_.stray_first_check_s;
+                    watched->second.next_check = clock_.now_s() + watched->second.interval;
+                    watched->second.watch_until = clock_.now_s() + options_.stray_watch_s;
+                }
+            };
+        });
         ++it;
     }
 }

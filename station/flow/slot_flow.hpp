@@ -199,10 +199,11 @@ class SlotFlow {
     double next_removal_try_ = 0;
     bool seen_green_ = false;
     bool seen_online_ = false;
-    bool seen_cloud_refusal_ = false;   // its LED said the cloud refused it
-    double cloud_refusal_seen_at_ = 0;  // since when
-    bool seen_dark_ = false;            // its LED went out after it joined the batch
-    double online_since_ = 0;           // when its LED first showed "online" in the batch
+    bool seen_cloud_refusal_ = false;  // its LED said the cloud refused it
+    bool seen_dark_ = false;           // its LED went out after it joined the batch
+    double online_since_ = 0;          // when its LED first showed "online" in the batch
+    // When its LED first said the cloud refused it: the cloud's word asked after that is awaited.
+    double cloud_refusal_seen_at_ = 0;
     bool retried_ = false;
     int removals_ = 0;
     bool quota_wait_logged_ = false;

@@ -201,15 +201,15 @@ TEST(CloudCalls, AUnitsRequestGoesBeforeTheSweepsChecks) {
         };
     };
     // Holds the worker until every other request is queued.
-    calls->submit([&]() -> CloudCalls::Completion {
+    calls->submit(CloudCalls::Lane::Unit, [&]() -> CloudCalls::Completion {
         std::unique_lock lock(mutex);
         released_cv.wait(lock, [&] { return released; });
         ran.push_back("first");
         return {};
     });
-    calls->submit(request("sweep 1"), CloudCalls::Lane::Sweep);
-    calls->submit(request("sweep 2"), CloudCalls::Lane::Sweep);
-    calls->submit(request("unit"), CloudCalls::Lane::Unit);
+    calls->submit(CloudCalls::Lane::Sweep, request("sweep 1"));
+    calls->submit(CloudCalls::Lane::Sweep, request("sweep 2"));
+    calls->submit(CloudCalls::Lane::Unit, request("unit"));
     {
         std::lock_guard lock(mutex);
         released = true;
