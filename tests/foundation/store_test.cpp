@@ -77,14 +77,20 @@ TEST(Store, Migration6KeepsEvidenceBoundedBySizeAndAge) {
     std::int64_t unit = 0;
     {
         Store v5(dir / "s.db", 5);
-        unit = v5.begin_unit({0, std::nullopt, std::nullopt, std::string("SN-1"), std::nullopt,
-                              "st-1", "A1", 1, 1000});
+        UnitRecord u;
+        u.serial = "SN-1";
+        u.station_id = "st-1";
+        u.slot = "A1";
+        u.started_ms = 1000;
+        unit = v5.begin_unit(u);
     }
     Store store(dir / "s.db", 6);
     EXPECT_EQ(store.schema_version(), 6);
     ASSERT_TRUE(store.unit(unit));
     EXPECT_TRUE(store.evidence(unit).empty());
-    const std::string png("\x89PNG\r\n\x1a\n\0\xff" + std::string(990, '\x7f'), 1000);
+    // PNG's signature, a NUL, then bytes that are no UTF-8: 1000 bytes.
+    const std::string png =
+        std::string("\x89PNG\r\n\x1a\n", 8) + std::string(1, '\0') + std::string(991, '\xff');
     const EvidenceRetention room{2500, 3'600'000};
     const std::int64_t now = 10'000'000;
     store.add_evidence(
