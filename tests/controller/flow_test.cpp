@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <regex>
 #include <set>
 
@@ -132,6 +133,8 @@ TEST(Flow, AVerdictKeepsTheCropsOfItsSlotThatDecidedIt) {
         // The slot's ROI with as much again around it, scaled for the screens: bounded.
         EXPECT_EQ(std::max(crop.cols, crop.rows), expected) << e.moment;
         EXPECT_LT(e.png.size(), 64u * 1024) << e.moment;
+        std::cout << "evidence " << e.moment << ": " << crop.cols << "x" << crop.rows << " px, "
+                  << e.png.size() << " bytes\n";
     }
     // Ready is what decided it: its blink seen, or a unit already joining from the code on
     // the screen (it read it within a second of being ready, before a 2 Hz blink is sure).
