@@ -3,6 +3,8 @@
 #include <Poco/Exception.h>
 #include <Poco/Logger.h>
 
+#include <algorithm>
+
 #include "drivers/core/board_factory.hpp"
 #include "station/cloud/tuya_client.hpp"
 #include "station/vision/snapshot.hpp"
@@ -96,6 +98,16 @@ std::string CameraLedFeed::snapshot_png() {
     return std::string(png.begin(), png.end());
 }
 
+std::string CameraLedFeed::slot_crop_png(const std::string& slot) {
+    if (last_frame_.empty()) return {};
+    for (const auto& s : scanner_->slots()) {
+        if (s.slot != slot) continue;
+        const auto png = vision::slot_crop_png(last_frame_, s.roi);
+        return std::string(png.begin(), png.end());
+    }
+    return {};
+}
+
 LineSetup line_setup(const config::StationConfig& config, store::Store& store) {
     LineSetup setup;
     setup.station_id = config.station_id;
@@ -104,6 +116,12 @@ LineSetup line_setup(const config::StationConfig& config, store::Store& store) {
     if (config.cloud) setup.clouds.push_back(*config.cloud);
     for (auto& c : admin_accounts(config, store)) setup.clouds.push_back(std::move(c));
     setup.wifi = config.wifi;
+    // Pictures never crowd out verdicts: in a store capped at N MB they keep to N/4.
+    if (config.store_max_size_mb) {
+        setup.evidence.max_bytes = std::min<std::uint64_t>(
+            setup.evidence.max_bytes,
+            static_cast<std::uint64_t>(*config.store_max_size_mb * 1024 * 1024 / 4));
+    }
     for (const auto& [id, recipe] : setup.recipes) {
         if (recipe.flows.count("wired")) {
             setup.lan = LanPorts{config.lan.plain_port, config.lan.encrypted_port, config.lan.bind};
@@ -182,6 +200,7 @@ std::unique_ptr<flow::Line> LineAssembly::make_line() {
     parts.wired_handover = setup_.wired_handover;
     parts.scan_serial = setup_.scan_serial;
     parts.scheduler = setup_.scheduler;
+    parts.evidence = setup_.evidence;
     return std::make_unique<flow::Line>(std::move(parts));
 }
 

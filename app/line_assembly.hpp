@@ -42,6 +42,7 @@ class CameraLedFeed final : public flow::LedFeed {
                   vision::CameraFeed::Opener open, const Clock& clock);
     std::vector<vision::LedObservation> poll(double now_s) override;
     std::string snapshot_png() override;
+    std::string slot_crop_png(const std::string& slot) override;
     bool camera_ok() const override { return camera_ok_; }
 
   private:
@@ -64,6 +65,8 @@ struct LineSetup {
     std::map<std::string, config::Recipe> recipes;  // by product id
     // The product whose LED colour table the scanner reads with; empty: the first recipe.
     std::string led_colors;
+    // How much camera evidence the store keeps (a quarter of a capped store at most).
+    store::EvidenceRetention evidence;
     std::vector<config::CloudSettings> clouds;  // one client and account each
     config::WifiSettings wifi;
     // The camera; empty: the fixture's camera through drivers::open_frame_source.

@@ -83,9 +83,10 @@ void Runtime::probe_store() {
 
 void Runtime::require_writable_store() {
     std::lock_guard lock(store_fault_mutex_);
-    // The API answers an invalid_argument with 409 and its message.
+    // The API answers a refusal with 409, its code and its message.
     if (!store_fault_.empty())
-        throw std::invalid_argument(store_fault_ + "; no units are admitted");
+        throw Refusal("store_fault", store_fault_ + "; no units are admitted",
+                      {{"problem", store_fault_}});
 }
 
 Runtime::~Runtime() {
@@ -206,7 +207,7 @@ void Runtime::run(std::stop_token stop) {
 }
 
 flow::Line& Runtime::line() {
-    if (!attachment_.line) throw std::invalid_argument("no line attached to this station");
+    if (!attachment_.line) throw Refusal("no_line", "no line attached to this station");
     return *attachment_.line;
 }
 

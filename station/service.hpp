@@ -7,12 +7,29 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace linestation {
+
+// A refusal the screens show in the operator's language: `code` is stable (the screens'
+// catalogue has `error.<code>`), what() the English text any other client reads, `params`
+// the values that text names (slot, serial). The API answers it 409 with all three.
+class Refusal : public std::invalid_argument {
+  public:
+    Refusal(std::string code, const std::string& message,
+            std::map<std::string, std::string> params = {})
+        : std::invalid_argument(message), code_(std::move(code)), params_(std::move(params)) {}
+    const std::string& code() const { return code_; }
+    const std::map<std::string, std::string>& params() const { return params_; }
+
+  private:
+    std::string code_;
+    std::map<std::string, std::string> params_;
+};
 
 struct HealthReport {
     std::string version;
@@ -123,25 +140,25 @@ class StationService {
     virtual std::vector<std::string> batch_kinds(const std::string& /*recipe*/) { return {}; }
     // Returns the batch id; throws std::invalid_argument with a message on refusal.
     virtual std::int64_t start_batch(const StartBatchRequest&) {
-        throw std::invalid_argument("no line attached to this station");
+        throw Refusal("no_line", "no line attached to this station");
     }
     virtual void stop_batch(const std::string& /*actor*/) {
-        throw std::invalid_argument("no line attached to this station");
+        throw Refusal("no_line", "no line attached to this station");
     }
     // Aborts one slot: its actuators are released at once.
     virtual void abort_slot(const std::string& /*slot*/, const std::string& /*actor*/) {
-        throw std::invalid_argument("no line attached to this station");
+        throw Refusal("no_line", "no line attached to this station");
     }
     // Loads the next unit into a slot of the running batch that has its verdict (or has not
     // run yet). Throws std::invalid_argument when the slot is busy, no batch runs, or the
     // serial is already in a slot or already judged in this batch (re-test is for that).
     virtual void load_unit(const UnitLoad& /*load*/, const std::string& /*actor*/) {
-        throw std::invalid_argument("no line attached to this station");
+        throw Refusal("no_line", "no line attached to this station");
     }
     // Clears a slot's verdict (reload) or re-tests its unit.
     virtual void reload_slot(const std::string& /*slot*/, bool /*retest*/,
                              const std::string& /*actor*/) {
-        throw std::invalid_argument("no line attached to this station");
+        throw Refusal("no_line", "no line attached to this station");
     }
     // Annotated camera snapshot as PNG bytes; empty when there is no camera.
     virtual std::string camera_snapshot_png() { return {}; }

@@ -8,6 +8,7 @@
 #include <Poco/URI.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -57,13 +58,15 @@ std::string required_string(const Poco::JSON::Object& body, const std::string& f
                             std::size_t max_size = 256) {
     if (!body.has(field) || !body.get(field).isString()) {
         throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
-                        "field \"" + field + "\": expected a string");
+                        "field \"" + field + "\": expected a string", "field_type",
+                        {{"field", field}});
     }
     auto value = body.getValue<std::string>(field);
     if (value.empty() || value.size() > max_size) {
         throw HttpError(
             HTTPResponse::HTTP_BAD_REQUEST,
-            "field \"" + field + "\": expected 1 to " + std::to_string(max_size) + " characters");
+            "field \"" + field + "\": expected 1 to " + std::to_string(max_size) + " characters",
+            "field_length", {{"field", field}, {"max", std::to_string(max_size)}});
     }
     return value;
 }
@@ -111,7 +114,8 @@ std::vector<UnitLoad> unit_loads(const Poco::JSON::Object& body) {
                 load.serial = required_string(*one, "serial", 128);
             }
         } catch (const HttpError& e) {
-            throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, at + ": " + e.what());
+            throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, at + ": " + e.what(), e.code(),
+                            e.params());
         }
         out.push_back(std::move(load));
     }
@@ -201,7 +205,12 @@ void Api::handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerRes
         call.client = request.clientAddress().host().toString();
         route(call);
     } catch (const HttpError& e) {
-        if (!response.sent()) send_error(response, e.status(), e.what());
+        if (!response.sent()) send_error(response, e.status(), e.what(), e.code(), e.params());
+    } catch (const Refusal& e) {
+        // The station refused an operation: its code for the screens' words, its message
+        // for any other client.
+        if (!response.sent())
+            send_error(response, HTTPResponse::HTTP_CONFLICT, e.what(), e.code(), e.params());
     } catch (const std::invalid_argument& e) {
         // The station refused an operation: its message says why, for the operator.
         if (!response.sent()) send_error(response, HTTPResponse::HTTP_CONFLICT, e.what());
@@ -216,7 +225,7 @@ void Api::handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerRes
 
 auth::Session Api::require_session(Call& call) {
     auto session = sessions_.find(cookie_value(call.request, kSessionCookie));
-    if (!session) throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED, "log in first");
+    if (!session) throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED, "log in first", "log_in_first");
     return *session;
 }
 
@@ -225,7 +234,8 @@ auth::Session Api::require_role(Call& call, std::initializer_list<const char*> r
     if (!has_role(session, roles)) {
         std::string names;
         for (const char* r : roles) names += (names.empty() ? "" : " or ") + std::string(r);
-        throw HttpError(HTTPResponse::HTTP_FORBIDDEN, "this needs the role " + names);
+        throw HttpError(HTTPResponse::HTTP_FORBIDDEN, "this needs the role " + names, "needs_role",
+                        {{"roles", names}});
     }
     if (call.method != "GET" && call.method != "HEAD") require_csrf(call, session);
     return session;
@@ -234,7 +244,7 @@ auth::Session Api::require_role(Call& call, std::initializer_list<const char*> r
 void Api::require_csrf(Call& call, const auth::Session& session) {
     auto token = call.request.get(kCsrfHeader, "");
     if (!auth::constant_time_equal(token, session.csrf_token)) {
-        throw HttpError(HTTPResponse::HTTP_FORBIDDEN, "missing or wrong CSRF token");
+        throw HttpError(HTTPResponse::HTTP_FORBIDDEN, "missing or wrong CSRF token", "csrf");
     }
 }
 
@@ -304,7 +314,8 @@ void Api::route(Call& call) {
         auto slots = station_.slots();
         if (std::none_of(slots.begin(), slots.end(),
                          [&](const SlotView& s) { return s.slot == load.slot; })) {
-            throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no slot \"" + load.slot + "\"");
+            throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no slot \"" + load.slot + "\"",
+                            "no_slot", {{"slot", load.slot}});
         }
         station_.load_unit(load, session.login);  // audited by the station
         return ok_json("{\"ok\":true}");
@@ -328,7 +339,8 @@ void Api::route(Call& call) {
         auto slots = station_.slots();
         if (std::none_of(slots.begin(), slots.end(),
                          [&](const SlotView& s) { return s.slot == slot; })) {
-            throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no slot \"" + slot + "\"");
+            throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no slot \"" + slot + "\"", "no_slot",
+                            {{"slot", slot}});
         }
         // The station audits line actions itself, with the actor passed here.
         if (p[3] == "abort") {
@@ -392,6 +404,10 @@ void Api::route(Call& call) {
     if (p.size() == 3 && what == "units") {
         call.only("GET");
         return unit_history(call, p[2]);
+    }
+    if ((p.size() == 3 || p.size() == 4) && what == "evidence") {
+        call.only("GET");
+        return unit_evidence(call);
     }
     if (p.size() == 2 && (what == "users" || what == "users.csv")) {
         if (m == "POST" && what == "users") return add_user(call);
@@ -523,7 +539,7 @@ void Api::start_batch(Call& call) {
         // Said before any field is checked: the page had no product to send.
         audit(session.login, "batch.start_refused", Poco::JSON::Object());
         throw HttpError(HTTPResponse::HTTP_FORBIDDEN,
-                        "no product is permitted to you — ask an admin");
+                        "no product is permitted to you — ask an admin", "no_product_permitted");
     }
     auto body = parse_object(read_body(call.request, options_.max_body_bytes));
     StartBatchRequest req;
@@ -551,7 +567,8 @@ void Api::start_batch(Call& call) {
         detail.set("recipe", req.recipe);
         audit(session.login, "batch.start_refused", detail);
         throw HttpError(HTTPResponse::HTTP_FORBIDDEN,
-                        "no permission for product \"" + req.recipe + "\"");
+                        "no permission for product \"" + req.recipe + "\"", "product_not_permitted",
+                        {{"recipe", req.recipe}});
     }
     req.operator_login = session.login;
     auto id = station_.start_batch(req);  // audited by the station, with the slots it chose
@@ -774,7 +791,8 @@ void Api::unit_history(Call& call, const std::string& serial_in) {
                          reports::to_csv(attempts));
     }
     if (attempts.rows.empty()) {
-        throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no unit with serial \"" + serial + "\"");
+        throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no unit with serial \"" + serial + "\"",
+                        "no_unit", {{"serial", serial}});
     }
     Poco::JSON::Object out;
     out.set("serial", serial);
@@ -786,9 +804,65 @@ void Api::unit_history(Call& call, const std::string& serial_in) {
         events->set(std::to_string(id), table_object(reports::unit_events(*db, id)));
         measurements->set(std::to_string(id), table_object(reports::unit_measurements(*db, id)));
     }
+    Poco::JSON::Object::Ptr evidence = new Poco::JSON::Object;
+    for (const auto& row : attempts.rows) {
+        auto id = std::get<std::int64_t>(row[0]);
+        evidence->set(std::to_string(id), evidence_array(*db, id));
+    }
     out.set("events", events);
     out.set("measurements", measurements);
+    out.set("evidence", evidence);
     send_json(call.response, HTTPResponse::HTTP_OK, out);
+}
+
+Poco::JSON::Array::Ptr Api::evidence_array(store::Database& db, std::int64_t unit_id) {
+    Poco::JSON::Array::Ptr out = new Poco::JSON::Array;
+    for (const auto& row : reports::unit_evidence(db, unit_id).rows) {
+        const auto& moment = std::get<std::string>(row[0]);
+        Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+        o->set("moment", moment);
+        o->set("t_ms", std::get<std::int64_t>(row[1]));
+        o->set("led", Poco::JSON::Parser().parse(std::get<std::string>(row[2])));
+        if (std::get<std::int64_t>(row[3]) != 0) {
+            o->set("image", "/api/evidence/" + std::to_string(unit_id) + "/" + moment + ".png");
+        } else {
+            o->set("image", Poco::Dynamic::Var());
+        }
+        if (const auto* pruned = std::get_if<std::int64_t>(&row[4])) o->set("pruned_ms", *pruned);
+        out->add(o);
+    }
+    return out;
+}
+
+void Api::unit_evidence(Call& call) {
+    require_session(call);
+    std::int64_t unit_id = 0;
+    const auto& id = call.parts[2];
+    const auto end = id.data() + id.size();
+    if (id.empty() || std::from_chars(id.data(), end, unit_id).ptr != end || unit_id <= 0) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "unit id \"" + id + "\": expected a positive integer");
+    }
+    auto db = reads_.lease();
+    if (call.parts.size() == 3) {
+        Poco::JSON::Object out;
+        out.set("unit_id", unit_id);
+        out.set("evidence", evidence_array(*db, unit_id));
+        return send_json(call.response, HTTPResponse::HTTP_OK, out);
+    }
+    const auto& file = call.parts[3];
+    const std::string moment = file.ends_with(".png") ? file.substr(0, file.size() - 4) : "";
+    if (moment != "ready" && moment != "green" && moment != "final") {
+        throw HttpError(HTTPResponse::HTTP_NOT_FOUND,
+                        "evidence \"" + file + "\": expected ready.png, green.png or final.png");
+    }
+    auto png = reports::evidence_png(*db, unit_id, moment);
+    if (!png) {
+        throw HttpError(HTTPResponse::HTTP_NOT_FOUND,
+                        "unit " + id + " has no " + moment + " crop (none taken, or dropped)");
+    }
+    call.response.set("Cache-Control", "private, max-age=3600");
+    send_text(call.response, HTTPResponse::HTTP_OK, "image/png", *png);
 }
 
 void Api::users(Call& call) {

@@ -2,6 +2,7 @@
 // The JSON API under /api (and /metrics): sessions, roles, CSRF, audit, line operations
 // through StationService, supervisor reports from the store.
 
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -84,6 +85,10 @@ class Api {
     void qr_image(Call& call, bool png);
     void report(Call& call, const std::string& name);
     void unit_history(Call& call, const std::string& serial);
+    // A verdict's camera evidence (GET /api/evidence/{unit_id}[/{moment}.png]): any
+    // signed-in user, never a display token.
+    void unit_evidence(Call& call);
+    Poco::JSON::Array::Ptr evidence_array(store::Database& db, std::int64_t unit_id);
     void users(Call& call);
     void send_csv(Call& call, const reports::Table& table);
     void add_user(Call& call);

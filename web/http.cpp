@@ -103,6 +103,20 @@ void send_error(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatu
     send_json(response, status, body);
 }
 
+void send_error(Poco::Net::HTTPServerResponse& response, HTTPResponse::HTTPStatus status,
+                const std::string& message, const std::string& code,
+                const std::map<std::string, std::string>& params) {
+    Poco::JSON::Object body;
+    body.set("error", message);
+    if (!code.empty()) {
+        body.set("code", code);
+        Poco::JSON::Object values;
+        for (const auto& [k, v] : params) values.set(k, v);
+        body.set("params", values);
+    }
+    send_json(response, status, body);
+}
+
 std::string read_body(Poco::Net::HTTPServerRequest& request, std::size_t limit) {
     if (request.getContentLength() != Poco::Net::HTTPMessage::UNKNOWN_CONTENT_LENGTH &&
         request.getContentLength() > static_cast<std::streamsize>(limit)) {

@@ -7,6 +7,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 
 #include <cstddef>
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -18,10 +19,21 @@ class HttpError : public std::runtime_error {
   public:
     HttpError(Poco::Net::HTTPResponse::HTTPStatus status, const std::string& message)
         : std::runtime_error(message), status_(status) {}
+    // With a code the screens put in their own words (their catalogue's `error.<code>`).
+    HttpError(Poco::Net::HTTPResponse::HTTPStatus status, const std::string& message,
+              std::string code, std::map<std::string, std::string> params = {})
+        : std::runtime_error(message),
+          status_(status),
+          code_(std::move(code)),
+          params_(std::move(params)) {}
     Poco::Net::HTTPResponse::HTTPStatus status() const { return status_; }
+    const std::string& code() const { return code_; }
+    const std::map<std::string, std::string>& params() const { return params_; }
 
   private:
     Poco::Net::HTTPResponse::HTTPStatus status_;
+    std::string code_;
+    std::map<std::string, std::string> params_;
 };
 
 // Every answer: no MIME sniffing, no framing, no Referer. `csp` is the page's policy; API
@@ -45,6 +57,11 @@ void send_json(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse:
                const Poco::JSON::Object& body);
 void send_error(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse::HTTPStatus status,
                 const std::string& message);
+// {"error": message, "code": code, "params": {...}}: a refusal the screens say in their
+// language (an empty code is left out).
+void send_error(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse::HTTPStatus status,
+                const std::string& message, const std::string& code,
+                const std::map<std::string, std::string>& params);
 
 // Reads the body, refusing (413) more than `limit` bytes whether or not a length was sent.
 std::string read_body(Poco::Net::HTTPServerRequest& request, std::size_t limit);

@@ -2,6 +2,7 @@
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
+#include <Poco/Logger.h>
 
 #include <algorithm>
 #include <sstream>
@@ -42,6 +43,7 @@ Line::Line(LineParts parts) : parts_(std::move(parts)) {
         auto f = std::make_unique<SlotFlow>(s.id, hw, *parts_.clock, *parts_.store, *scheduler_,
                                             *timeline_, parts_.station_id, parts_.lan);
         f->on_handover(parts_.wired_handover);
+        f->on_evidence([this](const EvidenceMoment& m) { keep_evidence(m); });
         f->on_change([this](const SlotView& v) { pending_.push_back({"slot", to_json(v)}); });
         f->on_finish([this](const UnitResult& r) {
             ++batch_.units_done;
@@ -54,6 +56,22 @@ Line::Line(LineParts parts) : parts_(std::move(parts)) {
             pending_.push_back({"batch", to_json(batch_)});
         });
         flows_.push_back(std::move(f));
+    }
+}
+
+void Line::keep_evidence(const EvidenceMoment& m) {
+    try {
+        store::EvidenceRecord e;
+        e.unit_id = m.unit_id;
+        e.moment = m.moment;
+        e.t_ms = parts_.clock->wall_ms();
+        e.led_json = m.led_json;
+        if (parts_.leds) e.png = parts_.leds->slot_crop_png(m.slot);
+        parts_.store->add_evidence(e, parts_.evidence, e.t_ms);
+    } catch (const std::exception& ex) {
+        Poco::Logger::get("station").warning("slot %s: evidence \"%s\" of unit %s not kept: %s",
+                                             m.slot, m.moment, std::to_string(m.unit_id),
+                                             std::string(ex.what()));
     }
 }
 
@@ -87,7 +105,7 @@ SlotFlow& Line::flow(const std::string& slot) {
     for (auto& f : flows_) {
         if (f->slot() == slot) return *f;
     }
-    throw std::invalid_argument("no slot \"" + slot + "\" on this fixture");
+    throw Refusal("no_slot", "no slot \"" + slot + "\" on this fixture", {{"slot", slot}});
 }
 
 std::int64_t Line::start_batch(const StartBatchRequest& request) {
@@ -95,24 +113,26 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
     {
         std::lock_guard lock(mutex_);
         if (batch_.state == "running" || batch_.state == "stopping") {
-            throw std::invalid_argument("a batch is already running");
+            throw Refusal("batch_running", "a batch is already running");
         }
         auto r = parts_.recipes.find(request.recipe);
         if (r == parts_.recipes.end()) {
-            throw std::invalid_argument("no recipe \"" + request.recipe + "\"");
+            throw Refusal("no_recipe", "no recipe \"" + request.recipe + "\"",
+                          {{"recipe", request.recipe}});
         }
         if (request.kind != "unbind" && request.kind != "pre_activation" &&
             request.kind != "wired") {
-            throw std::invalid_argument(
-                "batch kind must be unbind, pre_activation or wired, got \"" + request.kind + "\"");
+            throw Refusal("bad_kind", "batch kind must be unbind, pre_activation or wired, got \"" +
+                                          request.kind + "\"");
         }
         if (parts_.accounts.empty()) {
             // Without a cloud nothing can confirm an unbind or an activation: the LED's
             // green-then-ready is also what a refused activation shows.
-            throw std::invalid_argument(
+            throw Refusal(
+                "no_cloud",
                 "no cloud account is configured: a " + request.kind +
-                " batch needs the cloud's confirmation (add a \"cloud\" section to the "
-                "station config)");
+                    " batch needs the cloud's confirmation (add a \"cloud\" section to the "
+                    "station config)");
         }
         std::vector<UnitLoad> units = request.units;
         if (units.empty()) {
@@ -121,28 +141,33 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
         std::vector<std::string> slots;
         std::vector<std::string> serials;
         for (const auto& u : units) {
-            if (flow(u.slot).busy()) throw std::invalid_argument("slot " + u.slot + " is busy");
+            if (flow(u.slot).busy())
+                throw Refusal("slot_busy", "slot " + u.slot + " is busy", {{"slot", u.slot}});
             if (std::find(slots.begin(), slots.end(), u.slot) != slots.end()) {
-                throw std::invalid_argument("slot " + u.slot + " is named twice");
+                throw Refusal("slot_twice", "slot " + u.slot + " is named twice",
+                              {{"slot", u.slot}});
             }
             slots.push_back(u.slot);
             if (!u.serial) continue;
             if (u.serial->empty()) {
-                throw std::invalid_argument("slot " + u.slot + ": the serial is empty");
+                throw Refusal("serial_empty", "slot " + u.slot + ": the serial is empty",
+                              {{"slot", u.slot}});
             }
             if (std::find(serials.begin(), serials.end(), *u.serial) != serials.end()) {
-                throw std::invalid_argument("unit " + *u.serial + " is scanned into two slots");
+                throw Refusal("serial_twice", "unit " + *u.serial + " is scanned into two slots",
+                              {{"serial", *u.serial}});
             }
             serials.push_back(*u.serial);
         }
         if (flow_for(request.kind, r->second) == FlowKind::Wired && !parts_.wired_handover) {
             // Tuya documents that the app negotiates a key with a wired gateway and sends
             // the token over TCP, but not the frames: a real gateway cannot be handed one.
-            throw std::invalid_argument(
+            throw Refusal(
+                "no_wired_handover",
                 "this station cannot hand a pairing token to a wired device (" +
-                r->second.product_id +
-                " pairs by wire; Tuya does not document the LAN hand-over): a wired batch "
-                "would fail every unit");
+                    r->second.product_id +
+                    " pairs by wire; Tuya does not document the LAN hand-over): a wired batch "
+                    "would fail every unit");
         }
         recipe_ = &r->second;
         kind_ = flow_for(request.kind, *recipe_);
@@ -232,23 +257,28 @@ void Line::load_unit(const UnitLoad& load, const std::string& actor) {
         std::lock_guard lock(mutex_);
         auto& f = flow(load.slot);
         if (batch_.state != "running") {
-            throw std::invalid_argument("no batch is running: start one to load units");
+            throw Refusal("no_batch", "no batch is running: start one to load units");
         }
-        if (f.busy()) throw std::invalid_argument("slot " + load.slot + " is busy");
+        if (f.busy())
+            throw Refusal("slot_busy", "slot " + load.slot + " is busy", {{"slot", load.slot}});
         if (load.serial) {
-            if (load.serial->empty()) throw std::invalid_argument("the serial is empty");
+            if (load.serial->empty())
+                throw Refusal("serial_empty", "the serial is empty", {{"slot", load.slot}});
             for (const auto& other : flows_) {
                 if (other->busy() && other->view().unit_serial == load.serial) {
-                    throw std::invalid_argument("unit " + *load.serial + " is already in slot " +
-                                                other->slot());
+                    throw Refusal("serial_in_slot",
+                                  "unit " + *load.serial + " is already in slot " + other->slot(),
+                                  {{"serial", *load.serial}, {"slot", other->slot()}});
                 }
             }
             // The same unit twice in one batch is a re-test, which keeps its identity and
             // history; a second load would count it as another unit.
             if (batch_serials_.count(*load.serial) != 0) {
-                throw std::invalid_argument("unit " + *load.serial +
-                                            " was already tested in this batch: re-test it in "
-                                            "its slot instead");
+                throw Refusal("serial_judged",
+                              "unit " + *load.serial +
+                                  " was already tested in this batch: re-test it in its slot "
+                                  "instead",
+                              {{"serial", *load.serial}});
             }
         }
         if (std::find(batch_slots_.begin(), batch_slots_.end(), load.slot) == batch_slots_.end()) {
@@ -268,7 +298,7 @@ void Line::load_unit(const UnitLoad& load, const std::string& actor) {
 void Line::stop_batch(const std::string& actor) {
     {
         std::lock_guard lock(mutex_);
-        if (batch_.state != "running") throw std::invalid_argument("no batch is running");
+        if (batch_.state != "running") throw Refusal("no_batch", "no batch is running");
         parts_.store->audit(parts_.clock->wall_ms(), actor, "batch.stop",
                             "{\"batch\":" + std::to_string(batch_.batch_id.value_or(0)) + "}");
         batch_.state = "stopping";
@@ -283,7 +313,8 @@ void Line::abort_slot(const std::string& slot, const std::string& actor) {
     {
         std::lock_guard lock(mutex_);
         auto& f = flow(slot);
-        if (!f.busy()) throw std::invalid_argument("slot " + slot + " has no unit in flight");
+        if (!f.busy())
+            throw Refusal("slot_idle", "slot " + slot + " has no unit in flight", {{"slot", slot}});
         Poco::JSON::Object detail;
         detail.set("slot", slot);
         parts_.store->audit(parts_.clock->wall_ms(), actor, "slot.abort", json_text(detail));
@@ -296,9 +327,9 @@ void Line::reload_slot(const std::string& slot, bool retest, const std::string& 
     {
         std::lock_guard lock(mutex_);
         auto& f = flow(slot);
-        if (f.busy()) throw std::invalid_argument("slot " + slot + " is busy");
+        if (f.busy()) throw Refusal("slot_busy", "slot " + slot + " is busy", {{"slot", slot}});
         if (retest && batch_.state != "running") {
-            throw std::invalid_argument("no batch is running");
+            throw Refusal("no_batch", "no batch is running");
         }
         auto serial = f.view().unit_serial;
         f.clear();

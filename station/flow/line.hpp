@@ -40,6 +40,8 @@ struct LineParts {
     // The barcode scanner: the serial of the unit in a slot, if it can be read.
     std::function<std::optional<std::string>(const std::string& slot)> scan_serial;
     SchedulerOptions scheduler;
+    // How much of the verdicts' camera evidence the store keeps.
+    store::EvidenceRetention evidence;
 };
 
 class Line {
@@ -95,6 +97,9 @@ class Line {
     void watch_boards();
     void publish(const StationEvent& e);
     void flush_events();
+    // Keeps a moment's crop of the slot with its LED reading (errors logged, never thrown:
+    // a unit's verdict does not depend on its picture).
+    void keep_evidence(const EvidenceMoment& m);
     std::string batch_json() const;
 
     LineParts parts_;

@@ -17,6 +17,9 @@ class LedFeed {
     virtual std::vector<vision::LedObservation> poll(double now_s) = 0;
     // The last frame annotated with every slot's reading, as PNG; empty without a camera.
     virtual std::string snapshot_png() { return {}; }
+    // The slot's crop of the last frame (vision::slot_crop_png), as PNG: the frame whose
+    // reading the last poll handed on. Empty without a camera or a frame.
+    virtual std::string slot_crop_png(const std::string& /*slot*/) { return {}; }
     // False while the camera is lost or reopening (no frames, or frozen ones).
     virtual bool camera_ok() const { return true; }
 };

@@ -166,6 +166,7 @@ void SlotFlow::start(UnitOrder order) {
     removals_ = 0;
     quota_wait_logged_ = false;
     measurements_.clear();
+    led_timeline_.clear();
     verdict_.reset();
     reason_.reset();
     set_step(Step::Admission);
@@ -274,8 +275,36 @@ void SlotFlow::observe(const vision::LedObservation& led) {
         finish(verdict::kInconclusive, reason::kCameraLost, "the camera delivered no frames");
         return;
     }
-    event("led", to_json(o));
+    const std::string reading = to_json(o);
+    event("led", reading);
+    // Bounded: a unit that flickers for minutes keeps its first readings and its last.
+    constexpr std::size_t kTimelineKept = 64;
+    if (led_timeline_.size() == kTimelineKept) led_timeline_.erase(led_timeline_.begin() + 16);
+    led_timeline_.push_back(reading);
     publish();
+}
+
+std::string SlotFlow::led_json() const {
+    Poco::JSON::Object o;
+    o.set("color", led_.color);
+    o.set("pattern", led_.pattern);
+    if (led_.freq_hz) o.set("freq_hz", *led_.freq_hz);
+    if (led_state_) o.set("state", *led_state_);
+    if (led_.camera_lost) o.set("camera_lost", true);
+    return to_json(o);
+}
+
+void SlotFlow::witness(const char* moment) {
+    if (!witnessed_ || !unit_id_) return;
+    std::string json = led_json();
+    if (std::string_view(moment) == "final") {
+        std::string timeline = "[";
+        for (const auto& r : led_timeline_) timeline += (timeline.size() > 1 ? "," : "") + r;
+        json.pop_back();
+        json +=
+            ",\"started_s\":" + std::to_string(unit_started_) + ",\"timeline\":" + timeline + "]}";
+    }
+    witnessed_({*unit_id_, slot_, moment, json});
 }
 
 bool SlotFlow::green_blink() const {
@@ -394,6 +423,7 @@ void SlotFlow::tick() {
                         measurements_["time_to_ready_s"] = led_.since - reset_done_;
                     }
                     if (joined_already) event("flow", R"({"ready":"inferred from joining"})");
+                    witness("ready");
                     set_step(order_.kind == FlowKind::Wired && lan_ ? Step::Discovering
                                                                     : Step::InBatch);
                     tick();
@@ -551,6 +581,7 @@ void SlotFlow::removing(double now) {
 void SlotFlow::watch(double now) {
     // Green means it read a code: later codes on the screen are no longer its own.
     if (is_green_state(led_state_) || green_blink()) {
+        if (!seen_green_) witness("green");
         seen_green_ = true;
         scheduler_.picked_up(slot_);
     }
@@ -767,6 +798,9 @@ void SlotFlow::finish(const std::string& verdict, const std::string& why,
     timeline_.flush();
     store_.finish_unit(*unit_id_, verdict, why, to_json(m), clock_.wall_ms(),
                        measurement_records());
+    // After the commit: the verdict never waits for an image, and before the screens hear
+    // of it, so the held verdict shows its crop at once.
+    witness("final");
     verdict_ = verdict;
     reason_ = why;
     step_ = Step::Done;

@@ -89,6 +89,16 @@ struct UnitResult {
     std::optional<double> reset_started_s;
 };
 
+// A moment that decided a unit's verdict: "ready" (its ready state seen), "green" (it read
+// a code) or "final" (the verdict, committed just before). `led_json` is the reading then;
+// the final one adds "timeline", every reading of the unit in order, and "started_s".
+struct EvidenceMoment {
+    std::int64_t unit_id = 0;
+    std::string slot;
+    std::string moment;
+    std::string led_json;
+};
+
 class SlotFlow {
   public:
     using Changed = std::function<void(const SlotView&)>;
@@ -102,6 +112,10 @@ class SlotFlow {
     void on_finish(Finished f) { finished_ = std::move(f); }
     using Handover = std::function<void(const std::string&, const std::string&)>;
     void on_handover(Handover h) { handover_ = std::move(h); }
+    // Called at each moment that decides the verdict, on the line's thread, with the frame
+    // that showed it still the camera's last: the listener keeps the slot's crop.
+    using Witnessed = std::function<void(const EvidenceMoment&)>;
+    void on_evidence(Witnessed w) { witnessed_ = std::move(w); }
 
     const std::string& slot() const { return slot_; }
     bool busy() const;
@@ -168,6 +182,8 @@ class SlotFlow {
     // Every measurement taken and every limit of the flow, each with its own outcome.
     std::vector<store::MeasurementRecord> measurement_records() const;
     void publish();
+    void witness(const char* moment);
+    std::string led_json() const;
 
     std::string slot_;
     SlotHardware hw_;
@@ -185,6 +201,7 @@ class SlotFlow {
     Changed changed_;
     Finished finished_;
     Handover handover_;
+    Witnessed witnessed_;
 
     Step step_ = Step::Idle;
     UnitOrder order_;
@@ -212,6 +229,7 @@ class SlotFlow {
     std::map<std::string, double> measurements_;
     std::map<std::string, bool> commanded_;  // role -> last state the board confirmed
     vision::LedObservation led_;
+    std::vector<std::string> led_timeline_;  // the unit's readings (JSON), for its evidence
     std::optional<std::string> led_state_;
     std::optional<std::string> verdict_;
     std::optional<std::string> reason_;

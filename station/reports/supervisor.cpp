@@ -289,6 +289,32 @@ Table unit_events(store::Database& db, std::int64_t unit_id) {
     return t;
 }
 
+Table unit_evidence(store::Database& db, std::int64_t unit_id) {
+    Table t{"unit_evidence", {"moment", "t_ms", "led", "image", "pruned_ms"}, {}};
+    auto& s = db.cached(
+        "SELECT moment, t_ms, led_json, png IS NOT NULL, pruned_ms FROM unit_evidence "
+        "WHERE unit_id = ?1 "
+        "ORDER BY CASE moment WHEN 'ready' THEN 0 WHEN 'green' THEN 1 ELSE 2 END, t_ms");
+    s.bind_all(unit_id);
+    while (s.step()) {
+        t.rows.push_back({s.text(0), s.int64(1), s.text(2), s.int64(3),
+                          s.is_null(4) ? Cell{} : Cell{s.int64(4)}});
+    }
+    s.reset();
+    return t;
+}
+
+std::optional<std::string> evidence_png(store::Database& db, std::int64_t unit_id,
+                                        const std::string& moment) {
+    auto& s = db.cached(
+        "SELECT png FROM unit_evidence WHERE unit_id = ?1 AND moment = ?2 AND png IS NOT NULL");
+    s.bind_all(unit_id, moment);
+    std::optional<std::string> out;
+    if (s.step()) out = s.blob(0);
+    s.reset();
+    return out;
+}
+
 Table unit_measurements(store::Database& db, std::int64_t unit_id) {
     Table t{"unit_measurements", {"name", "value", "unit", "min", "max", "outcome"}, {}};
     auto& s = db.cached(

@@ -5,6 +5,7 @@
 // store migration 2 (units_report covers the throughput and yield scans).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -73,6 +74,13 @@ Table unit_events(store::Database& db, std::int64_t unit_id);
 // The measurements of one attempt, each with its limits and its own outcome (store
 // migration 3): name, value (null: never measured), unit, min, max, PASS|FAIL|UNSET.
 Table unit_measurements(store::Database& db, std::int64_t unit_id);
+// The camera evidence of one attempt (store migration 6), in moment order: moment (ready,
+// green, final), t_ms, led (the reading's JSON; the final one with the unit's LED timeline),
+// image (1 kept, 0 none taken or dropped), pruned_ms (when retention dropped it).
+Table unit_evidence(store::Database& db, std::int64_t unit_id);
+// One moment's crop as PNG bytes; none when there is no such crop or it was dropped.
+std::optional<std::string> evidence_png(store::Database& db, std::int64_t unit_id,
+                                        const std::string& moment);
 
 // The cloud accounts the station may use (never a secret: only where it is kept).
 Table cloud_accounts(store::Database& db);

@@ -168,6 +168,27 @@ CREATE TABLE display_tokens (
     revoked_ms    INTEGER
 );
 )sql"},
+    // Self-contained (one new table), so it can be renumbered when another migration lands
+    // first.
+    Migration{6, "verdict evidence", R"sql(
+-- The camera's crop of a unit's slot at the moments that decided its verdict (ready seen,
+-- green seen, final), with the LED reading then (and, for the final one, the unit's LED
+-- timeline). Retention clears `png` (the row stays, so the history says a crop was taken
+-- and dropped); the unit and its timeline are never touched.
+CREATE TABLE unit_evidence (
+    id          INTEGER PRIMARY KEY,
+    unit_id     INTEGER NOT NULL REFERENCES units(id),
+    moment      TEXT NOT NULL,
+    t_ms        INTEGER NOT NULL,
+    led_json    TEXT NOT NULL,
+    png         BLOB,
+    bytes       INTEGER NOT NULL DEFAULT 0,
+    pruned_ms   INTEGER,
+    UNIQUE (unit_id, moment)
+);
+-- What retention reads on every new image, without touching the images themselves.
+CREATE INDEX unit_evidence_kept ON unit_evidence(t_ms, bytes) WHERE png IS NOT NULL;
+)sql"},
 };
 }  // namespace
 

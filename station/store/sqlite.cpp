@@ -119,6 +119,12 @@ Statement& Statement::bind(int index, std::string_view value) {
     return *this;
 }
 
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+    int rc = sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+    if (rc != SQLITE_OK) fail(db_, rc, "bind");
+    return *this;
+}
+
 Statement& Statement::bind(int index, Null) {
     int rc = sqlite3_bind_null(stmt_, index);
     if (rc != SQLITE_OK) fail(db_, rc, "bind");
@@ -157,6 +163,13 @@ std::string Statement::text(int column) const {
     const auto* data = sqlite3_column_text(stmt_, column);
     if (!data) return {};
     return std::string(reinterpret_cast<const char*>(data),
+                       static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+}
+
+std::string Statement::blob(int column) const {
+    const auto* data = sqlite3_column_blob(stmt_, column);
+    if (!data) return {};
+    return std::string(static_cast<const char*>(data),
                        static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
 }
 

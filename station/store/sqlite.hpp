@@ -72,6 +72,8 @@ public:
     Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
     Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
     Statement& bind(int index, Null);
+    // Bytes as a BLOB (images), not as UTF-8 text.
+    Statement& bind_blob(int index, std::string_view bytes);
     template <typename T>
     Statement& bind(int index, const std::optional<T>& value) {
         if (value) return bind(index, *value);
@@ -94,6 +96,7 @@ public:
     std::int64_t int64(int column) const;
     double real(int column) const;
     std::string text(int column) const;
+    std::string blob(int column) const;
     std::optional<std::string> optional_text(int column) const;
     std::optional<std::int64_t> optional_int64(int column) const;
     std::optional<double> optional_real(int column) const;

@@ -491,6 +491,93 @@ void Store::add_events(const std::vector<UnitEventRecord>& events) {
     db_.exec("PRAGMA synchronous=FULL");
 }
 
+void Store::add_evidence(const EvidenceRecord& e, const EvidenceRetention& retention,
+                         std::int64_t now_ms) {
+    std::lock_guard lock(mutex_);
+    db_.exec("PRAGMA synchronous=NORMAL");
+    try {
+        Transaction tx(db_);
+        // The bytes kept are summed once, then followed: a full store drops one old image
+        // per new one, reading the few rows it drops, never all of them (150 000 crops:
+        // 1 s for a windowed sum over them, under the line's lock).
+        if (!evidence_kept_bytes_) {
+            Use s(db_.cached(
+                "SELECT COALESCE(SUM(bytes), 0) FROM unit_evidence WHERE png IS NOT NULL"));
+            s->step();
+            evidence_kept_bytes_ = s->int64(0);
+        }
+        {
+            Use s(db_.cached(
+                "SELECT bytes FROM unit_evidence WHERE unit_id = ? AND moment = ? AND png IS NOT "
+                "NULL"));
+            s->bind_all(e.unit_id, e.moment);
+            if (s->step()) *evidence_kept_bytes_ -= s->int64(0);
+        }
+        {
+            Use s(db_.cached(
+                "INSERT OR REPLACE INTO unit_evidence(unit_id, moment, t_ms, led_json, png, bytes) "
+                "VALUES(?, ?, ?, ?, ?, ?)"));
+            s->bind_all(e.unit_id, e.moment, e.t_ms, e.led_json);
+            if (e.png.empty())
+                s->bind(5, Null{});
+            else
+                s->bind_blob(5, e.png);
+            s->bind(6, static_cast<std::int64_t>(e.png.size())).run();
+            *evidence_kept_bytes_ += static_cast<std::int64_t>(e.png.size());
+        }
+        // Oldest first, past the age or until what is kept fits: the newest goes last.
+        std::vector<std::int64_t> dropped;
+        {
+            Use s(db_.cached(
+                "SELECT id, bytes, t_ms FROM unit_evidence WHERE png IS NOT NULL ORDER BY t_ms"));
+            const auto max_bytes = static_cast<std::int64_t>(retention.max_bytes);
+            while (s->step() && (*evidence_kept_bytes_ > max_bytes ||
+                                 s->int64(2) < now_ms - retention.max_age_ms)) {
+                dropped.push_back(s->int64(0));
+                *evidence_kept_bytes_ -= s->int64(1);
+            }
+        }
+        for (auto id : dropped) {
+            Use s(db_.cached("UPDATE unit_evidence SET png = NULL, pruned_ms = ? WHERE id = ?"));
+            s->bind_all(now_ms, id).run();
+        }
+        tx.commit();
+    } catch (...) {
+        evidence_kept_bytes_.reset();  // rolled back: summed again next time
+        db_.exec("PRAGMA synchronous=FULL");
+        throw;
+    }
+    db_.exec("PRAGMA synchronous=FULL");
+}
+
+std::vector<EvidenceRecord> Store::evidence(std::int64_t unit_id, bool with_png) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT moment, t_ms, led_json, png, pruned_ms, bytes FROM unit_evidence WHERE unit_id = ? "
+        "ORDER BY CASE moment WHEN 'ready' THEN 0 WHEN 'green' THEN 1 ELSE 2 END, t_ms"));
+    s->bind_all(unit_id);
+    std::vector<EvidenceRecord> out;
+    while (s->step()) {
+        EvidenceRecord e{unit_id,
+                         s->text(0),
+                         s->int64(1),
+                         s->text(2),
+                         {},
+                         s->optional_int64(4),
+                         s->is_null(3) ? 0 : s->int64(5)};
+        if (with_png) e.png = s->blob(3);
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+std::uint64_t Store::evidence_bytes() {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached("SELECT COALESCE(SUM(bytes), 0) FROM unit_evidence WHERE png IS NOT NULL"));
+    s->step();
+    return static_cast<std::uint64_t>(s->int64(0));
+}
+
 std::vector<UnitEventRecord> Store::events(std::int64_t unit_id) {
     std::lock_guard lock(mutex_);
     Use s(db_.cached(

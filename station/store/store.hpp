@@ -104,6 +104,25 @@ struct MeasurementRecord {
     std::string outcome;  // PASS | FAIL | UNSET
 };
 
+// A crop of a unit's slot from the camera at a moment that decided its verdict.
+struct EvidenceRecord {
+    std::int64_t unit_id = 0;
+    std::string moment;  // ready | green | final
+    std::int64_t t_ms = 0;
+    // The LED reading then ({"color","pattern","freq_hz","state"}); the final one also has
+    // "timeline": every reading of the unit, in order.
+    std::string led_json = "{}";
+    std::string png;  // empty: none taken (no frame), dropped, or not asked for
+    std::optional<std::int64_t> pruned_ms;  // when retention dropped the image
+    std::int64_t png_bytes = 0;             // the image's size while it is kept
+};
+
+// How much evidence the store keeps: the oldest images go first past either bound.
+struct EvidenceRetention {
+    std::uint64_t max_bytes = 256ull << 20;
+    std::int64_t max_age_ms = 90ll * 24 * 3600 * 1000;
+};
+
 struct QuotaUsage {
     int used = 0;
     int reserved = 0;
@@ -200,6 +219,16 @@ class Store {
     // Returns their ids.
     std::vector<std::int64_t> mark_interrupted(std::int64_t now_ms, const std::string& reason);
 
+    // Keeps one moment's evidence (a second one of the same moment replaces it), then drops
+    // the images retention no longer allows (their rows stay, marked pruned). Committed
+    // without waiting for the disk, like the timeline: a verdict never waits for an image.
+    void add_evidence(const EvidenceRecord& evidence, const EvidenceRetention& retention,
+                      std::int64_t now_ms);
+    // A unit's evidence in moment order (ready, green, final), with or without the images.
+    std::vector<EvidenceRecord> evidence(std::int64_t unit_id, bool with_png = false);
+    // Bytes of the images kept, over every unit.
+    std::uint64_t evidence_bytes();
+
     std::int64_t add_event(const UnitEventRecord& event);
     // Many timeline events in one transaction, committed without waiting for the disk:
     // WAL keeps them through a process crash, and the next durable commit (finish_unit)
@@ -237,6 +266,8 @@ class Store {
 
     std::mutex mutex_;
     Database db_;
+    // The evidence images' bytes this store keeps, once summed (add_evidence).
+    std::optional<std::int64_t> evidence_kept_bytes_;
 };
 
 }  // namespace linestation::store

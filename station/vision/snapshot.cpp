@@ -1,5 +1,7 @@
 #include "station/vision/snapshot.hpp"
 
+#include <algorithm>
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -73,6 +75,25 @@ cv::Mat annotate(const cv::Mat& bgr, const LedScanner& scanner) {
               scale);
     }
     return img;
+}
+
+std::vector<std::uint8_t> slot_crop_png(const cv::Mat& bgr, const RoiRect& roi, int max_side) {
+    if (bgr.empty() || roi.w <= 0 || roi.h <= 0) return {};
+    const cv::Rect area = cv::Rect(roi.x - roi.w, roi.y - roi.h, 3 * roi.w, 3 * roi.h) &
+                          cv::Rect(0, 0, bgr.cols, bgr.rows);
+    if (area.empty()) return {};
+    cv::Mat crop = bgr(area).clone();
+    const int longer = std::max(crop.cols, crop.rows);
+    // Nearest neighbour: the pixels the tracker measured, not a blur of them.
+    const double scale = longer * 4 <= max_side ? 4.0 : std::min(1.0, double(max_side) / longer);
+    if (scale != 1.0) cv::resize(crop, crop, {}, scale, scale, cv::INTER_NEAREST);
+    const cv::Rect inner(static_cast<int>((roi.x - area.x) * scale),
+                         static_cast<int>((roi.y - area.y) * scale),
+                         static_cast<int>(roi.w * scale), static_cast<int>(roi.h * scale));
+    cv::rectangle(crop, inner, {255, 255, 0}, 1);
+    std::vector<std::uint8_t> png;
+    cv::imencode(".png", crop, png);
+    return png;
 }
 
 std::vector<std::uint8_t> snapshot_png(const cv::Mat& bgr, const LedScanner& scanner) {

@@ -94,6 +94,21 @@ test('the catalogues are complete: same keys in both, every key the pages use, e
       assert.ok(en[`reason.${code}.${part}`] && zh[`reason.${code}.${part}`], `reason ${code} ${part}`);
     }
   }
+  // Every refusal code the station and the API give has its words in both languages.
+  const refusals = new Set();
+  for (const file of ['station/flow/line.cpp', 'station/runtime.cpp', 'station/service.hpp', 'web/api.cpp']) {
+    const text = readFileSync(join(here, '../..', file), 'utf8');
+    for (const m of text.matchAll(/throw (?:Refusal|HttpError)\(([\s\S]*?)\);/g)) {
+      // The params' names ({"slot", ...}) are not codes; a code is a bare lower_case literal.
+      // An argument of its own (after a comma), not a piece of a message split over lines.
+      const args = ',' + m[1].replace(/\{\{?"[a-z_]+",/g, '');
+      for (const lit of args.matchAll(/,\s*"([a-z][a-z_]*)"/g)) refusals.add(lit[1]);
+    }
+  }
+  for (const must of ['slot_busy', 'serial_in_slot', 'serial_judged', 'no_batch', 'no_product_permitted', 'field_length']) {
+    assert.ok(refusals.has(must), `found refusal codes ${[...refusals]}`);
+  }
+  for (const code of refusals) assert.ok(en[`error.${code}`] && zh[`error.${code}`], `refusal code ${code} has no words`);
   assert.equal(en['reason.wifi_rejected.text'] + ' ' + en['reason.wifi_rejected.action'],
                'The unit could not join the Wi-Fi. Check SSID/password in the station config, then re-test.');
 });
@@ -274,6 +289,78 @@ test('zh-CN: a batch of scanned pairs, a FAIL in words with its next action, the
                zh.operator.scan_duplicate_slot.replace('{{serial}}', 'GOOD-0103').replace('{{slot}}', 'A1'));
   await page.evaluate(() => ls.api('POST', '/api/batch/stop'));
   await page.context().close();
+});
+
+test('zh-CN: the held verdict shows the crops that decided it and the LED timeline in words; refusals of the station in Chinese', async () => {
+  const zh = catalogue('zh-CN');
+  const page = await pageIn('zh-CN');
+  await login(page, base, 'op');
+  await page.waitForURL(/operator\.html/);
+  await page.waitForSelector('.slot[data-slot="A3"]');
+  for (const code of ['A3', 'GOOD-0301']) {
+    await page.fill('#scan', code);
+    await page.press('#scan', 'Enter');
+  }
+  await page.click('#start');
+  const a3 = '.slot[data-slot="A3"]';
+  await until(page, (sel) => document.querySelector(`${sel} .verdict`).dataset.verdict === 'PASS', 30000, a3);
+  // Ready seen, green seen and the final state: three crops, each one a picture the browser drew.
+  await until(page, (sel) => [...document.querySelectorAll(`${sel} .evidence img`)]
+    .filter(i => i.complete && i.naturalWidth > 0).length === 3, 10000, a3);
+  const moments = await page.$$eval(`${a3} .evidence figure`, fs => fs.map(f => f.dataset.moment));
+  assert.deepEqual(moments, ['ready', 'green', 'final']);
+  await untilText(page, `${a3} figure[data-moment="ready"] figcaption`,
+                  `${zh.evidence.moment.ready}：${zh.led.blink_hz.replace('{{color}}', zh.led.color.red).replace('{{hz}}', '2')}`);
+  await untilText(page, `${a3} figure[data-moment="green"] figcaption`, new RegExp(`^${zh.evidence.moment.green}：${zh.led.color.green}灯闪烁`));
+  const alt = await page.getAttribute(`${a3} figure[data-moment="final"] img`, 'alt');
+  assert.match(alt, new RegExp(`^槽位的相机截图，${zh.evidence.moment.final}`));
+  // The LED timeline in words, in Chinese: steady red, then the ready blink, green, ready again.
+  const timeline = await untilText(page, `${a3} .led-timeline`, /^指示灯时间线：/);
+  assert.match(timeline, /红灯常亮.*红灯闪烁 2 赫兹.*绿灯闪烁.*红灯闪烁 2 赫兹/);
+  assert.deepEqual(timeline.match(/[A-Za-z]{2,}/g), null, timeline);
+  // The crops are for signed-in users only: another browser without a session gets none.
+  const src = await page.getAttribute(`${a3} figure[data-moment="final"] img`, 'src');
+  const stranger = await browser.newContext();
+  assert.equal((await stranger.request.get(base + src)).status(), 401);
+  assert.equal((await page.context().request.get(base + src)).status(), 200);
+  await stranger.close();
+  // A refusal only the station can know (the unit was judged in this batch) in Chinese:
+  // A3 takes the next unit, then GOOD-0301 is scanned into A4 after its verdict.
+  await until(page, () => document.querySelector('.slot[data-slot="A4"] .verdict').dataset.verdict !== '', 30000);
+  const scan = async (code) => { await page.fill('#scan', code); await page.press('#scan', 'Enter'); };
+  await scan('A3');
+  await scan('GOOD-0302');
+  await untilText(page, '#scan-hint', zh.operator.scan_loaded.replace('{{serial}}', 'GOOD-0302').replace('{{slot}}', 'A3'));
+  await until(page, () => slots.get('A3').unit_serial === 'GOOD-0302', 5000);
+  await scan('A4');
+  await scan('GOOD-0301');
+  await untilText(page, '#error', zh.error.serial_judged.replace('{{serial}}', 'GOOD-0301'));
+  // The switch redraws it in English, from the same code.
+  await page.selectOption('select.language', 'en');
+  await untilText(page, '#error', catalogue('en').error.serial_judged.replace('{{serial}}', 'GOOD-0301'));
+  await page.selectOption('select.language', 'zh-CN');
+  // Stopping twice: the second is refused with the station's code, said in Chinese.
+  await page.evaluate(() => ls.api('POST', '/api/batch/stop'));
+  await until(page, () => batch.state !== 'running', 10000);
+  await page.evaluate(() => act('POST', '/api/batch/stop'));
+  await untilText(page, '#error', zh.error.no_batch);
+  await page.context().close();
+
+  // The supervisor's unit history shows the same crops beside the LED timeline chart.
+  const sup = await pageIn('zh-CN');
+  await login(sup, base, 'sup');
+  await sup.waitForURL(/supervisor\.html/);
+  await sup.fill('#serial', 'GOOD-0301');
+  await sup.click('#unit-form button');
+  await until(sup, () => [...document.querySelectorAll('#unit-crops .evidence img')]
+    .filter(i => i.complete && i.naturalWidth > 0).length === 3, 10000);
+  await untilText(sup, '#unit-crops h3', zh.supervisor.attempt_evidence.replace('{{attempt}}', '1'));
+  await untilText(sup, '#unit-crops .led-timeline', /^指示灯时间线：.*红灯闪烁 2 赫兹/);
+  // A serial never tested: the API's code in Chinese.
+  await sup.fill('#serial', 'NEVER-SEEN');
+  await sup.click('#unit-form button');
+  await untilText(sup, '#unit-error', zh.error.no_unit.replace('{{serial}}', 'NEVER-SEEN'));
+  await sup.context().close();
 });
 
 test('an operator with no product permitted is told to ask an admin', async () => {

@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <iostream>
+#include <regex>
 #include <set>
+
+#include <Poco/JSON/Parser.h>
+#include <opencv2/imgcodecs.hpp>
 
 #include "fixtures/virtual/boards/virtual_board.hpp"
 #include "tests/controller/rig.hpp"
@@ -92,6 +97,91 @@ INSTANTIATE_TEST_SUITE_P(Truths, FlowVerdicts,
                                            FailCase{"cloud_stall", "FAIL", "still_bound"},
                                            FailCase{"slow_boot", "PASS", "ok"}),
                          [](const auto& param_info) { return std::string(param_info.param.kind); });
+
+// Evidence with every verdict, seen through the station's own vision on the camera twin's
+// frames: the slot's crop when it was seen ready, when it was seen green and at its verdict,
+// each with the LED reading then; the final one carries the unit's LED timeline, and it is
+// in the store before anyone hears of the verdict.
+TEST(Flow, AVerdictKeepsTheCropsOfItsSlotThatDecidedIt) {
+    RigOptions o;
+    o.vision = true;
+    Rig rig(o);
+    bool final_before_shown = false;
+    rig.line->subscribe([&](const linestation::StationEvent& e) {
+        if (e.topic != "slot" || e.json.find("\"verdict\":\"") == std::string::npos) return;
+        for (const auto& ev : rig.store->evidence(1)) final_before_shown |= ev.moment == "final";
+    });
+    rig.start();
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    ASSERT_EQ(rig.results[0].verdict, "PASS")
+        << rig.results[0].reason << " " << rig.results[0].detail;
+    EXPECT_TRUE(final_before_shown);
+    const auto evidence = rig.store->evidence(rig.results[0].unit_id, true);
+    ASSERT_EQ(evidence.size(), 3u);
+    const auto& roi = rig.vline->fixture().slots[0].led;
+    const int longer = 3 * std::max(roi.w, roi.h);
+    const int expected = longer * 4 <= 192 ? longer * 4 : std::min(longer, 192);
+    const char* moments[] = {"ready", "green", "final"};
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto& e = evidence[i];
+        EXPECT_EQ(e.moment, moments[i]);
+        ASSERT_FALSE(e.png.empty()) << e.moment;
+        const std::vector<unsigned char> bytes(e.png.begin(), e.png.end());
+        const cv::Mat crop = cv::imdecode(bytes, cv::IMREAD_COLOR);
+        ASSERT_FALSE(crop.empty()) << e.moment << ": not a PNG";
+        // The slot's ROI with as much again around it, scaled for the screens: bounded.
+        EXPECT_EQ(std::max(crop.cols, crop.rows), expected) << e.moment;
+        EXPECT_LT(e.png.size(), 64u * 1024) << e.moment;
+        std::cout << "evidence " << e.moment << ": " << crop.cols << "x" << crop.rows << " px, "
+                  << e.png.size() << " bytes\n";
+    }
+    // Ready is what decided it: its blink seen, or a unit already joining from the code on
+    // the screen (it read it within a second of being ready, before a 2 Hz blink is sure).
+    EXPECT_TRUE(std::regex_search(evidence[0].led_json,
+                                  std::regex(R"re("state":"(ready|joining|activating)")re")))
+        << evidence[0].led_json;
+    EXPECT_NE(evidence[1].led_json.find("\"color\":\"green\""), std::string::npos)
+        << evidence[1].led_json;
+    // The final reading is the one that proved the unit clean (ready again), and the
+    // timeline has every reading of the unit: online (a returned unit), booting, joining,
+    // activating, booting, ready.
+    const auto last =
+        Poco::JSON::Parser().parse(evidence[2].led_json).extract<Poco::JSON::Object::Ptr>();
+    EXPECT_EQ(last->optValue<std::string>("state", ""), "ready") << evidence[2].led_json;
+    EXPECT_TRUE(last->has("started_s"));
+    const auto timeline = last->getArray("timeline");
+    ASSERT_TRUE(timeline);
+    std::vector<std::string> seen;
+    for (std::size_t i = 0; i < timeline->size(); ++i) {
+        const auto r = timeline->getObject(static_cast<unsigned>(i));
+        const auto what = r->optValue<std::string>("state", r->getValue<std::string>("color"));
+        if (seen.empty() || seen.back() != what) seen.push_back(what);
+    }
+    const auto at = [&](const std::string& what) {
+        return std::find(seen.begin(), seen.end(), what) - seen.begin();
+    };
+    // Reset (booting), joining the router, and ready again at the end.
+    ASSERT_LT(at("joining"), static_cast<long>(seen.size())) << evidence[2].led_json;
+    EXPECT_LT(at("booting"), at("joining")) << evidence[2].led_json;
+    EXPECT_EQ(seen.back(), "ready") << evidence[2].led_json;
+}
+
+// The verdict never waits for a picture: a store that cannot keep the evidence (its table
+// gone here) still gets the verdict, committed and told, and the line carries on.
+TEST(Flow, AVerdictWhoseEvidenceCannotBeKeptIsCommittedAllTheSame) {
+    RigOptions o;
+    o.vision = true;
+    Rig rig(o);
+    rig.store->database().exec("DROP TABLE unit_evidence");
+    rig.start();
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, "PASS") << rig.results[0].reason;
+    const auto unit = rig.store->unit(rig.results[0].unit_id);
+    ASSERT_TRUE(unit && unit->verdict);
+    EXPECT_EQ(*unit->verdict, "PASS");
+}
 
 TEST(Flow, TokenExpiredIsRetriedOnceWithAFreshToken) {
     Rig rig(only("flaky"));

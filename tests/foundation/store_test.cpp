@@ -69,6 +69,64 @@ TEST(Store, Migration5AddsDashboardSessionsAndDisplayTokens) {
     EXPECT_EQ(display_tokens(store).at(0).revoked_ms, 6);
 }
 
+// Migration 6: a verdict's camera evidence. A version 5 file keeps its units; the crops
+// are kept as bytes (a PNG is not UTF-8), and retention drops the oldest images past the
+// size or the age bound while their rows, the units and their timelines stay.
+TEST(Store, Migration6KeepsEvidenceBoundedBySizeAndAge) {
+    TempDir dir;
+    std::int64_t unit = 0;
+    {
+        Store v5(dir / "s.db", 5);
+        UnitRecord u;
+        u.serial = "SN-1";
+        u.station_id = "st-1";
+        u.slot = "A1";
+        u.started_ms = 1000;
+        unit = v5.begin_unit(u);
+    }
+    Store store(dir / "s.db", 6);
+    EXPECT_EQ(store.schema_version(), 6);
+    ASSERT_TRUE(store.unit(unit));
+    EXPECT_TRUE(store.evidence(unit).empty());
+    // PNG's signature, a NUL, then bytes that are no UTF-8: 1000 bytes.
+    const std::string png =
+        std::string("\x89PNG\r\n\x1a\n", 8) + std::string(1, '\0') + std::string(991, '\xff');
+    const EvidenceRetention room{2500, 3'600'000};
+    const std::int64_t now = 10'000'000;
+    store.add_evidence(
+        {unit, "ready", now - 30, R"({"color":"red","pattern":"blink"})", png, {}, 0}, room,
+        now - 30);
+    store.add_evidence({unit, "green", now - 20, R"({"color":"green"})", png, {}, 0}, room,
+                       now - 20);
+    EXPECT_EQ(store.evidence_bytes(), 2000u);
+    // The third image would make 3000 bytes: the oldest one goes, its row stays.
+    store.add_evidence({unit, "final", now, R"({"color":"red","timeline":[]})", png, {}, 0}, room,
+                       now);
+    EXPECT_EQ(store.evidence_bytes(), 2000u);
+    auto kept = store.evidence(unit, true);
+    ASSERT_EQ(kept.size(), 3u);
+    EXPECT_EQ(kept[0].moment, "ready");
+    EXPECT_TRUE(kept[0].png.empty());
+    EXPECT_EQ(kept[0].pruned_ms, now);
+    EXPECT_EQ(kept[0].led_json, R"({"color":"red","pattern":"blink"})");
+    EXPECT_EQ(kept[1].moment, "green");
+    EXPECT_EQ(kept[1].png, png);  // byte for byte, NULs and all
+    EXPECT_EQ(kept[2].moment, "final");
+    EXPECT_EQ(kept[2].png_bytes, 1000);
+    EXPECT_FALSE(kept[2].pruned_ms);
+    // An hour later every image is past its age: all dropped, every record kept.
+    const std::int64_t later = now + 3'600'001;
+    store.add_evidence({unit, "final", later, R"({"color":"red"})", "", {}, 0}, room, later);
+    EXPECT_EQ(store.evidence_bytes(), 0u);
+    for (const auto& e : store.evidence(unit, true)) {
+        EXPECT_TRUE(e.png.empty()) << e.moment;
+        EXPECT_EQ(e.png_bytes, 0) << e.moment;
+    }
+    EXPECT_EQ(store.evidence(unit).size(), 3u);
+    ASSERT_TRUE(store.unit(unit));
+    EXPECT_EQ(store.unit(unit)->serial, "SN-1");
+}
+
 TEST(Store, Migration3AddsBatchProvenanceAndMeasurementRecords) {
     TempDir dir;
     BatchRecord b;

@@ -151,7 +151,8 @@ TEST_F(WebApi, EveryProtectedEndpointRefusesWithoutASession) {
         {"GET", "/api/reports/summary"}, {"GET", "/api/reports/yield.csv"},
         {"GET", "/api/units/SN-1"},      {"GET", "/api/users"},
         {"POST", "/api/users"},          {"POST", "/api/users/op/disable"},
-        {"GET", "/api/audit"},           {"GET", "/api/live"}};
+        {"GET", "/api/audit"},           {"GET", "/api/live"},
+        {"GET", "/api/evidence/1"},      {"GET", "/api/evidence/1/final.png"}};
     for (const auto& [method, path] : endpoints) {
         auto a = c.call(method, path, method == "POST" ? "{}" : "");
         EXPECT_EQ(a.status, 401) << method << " " << path;
@@ -515,6 +516,109 @@ TEST_F(WebApi, UnitHistoryShowsEveryAttemptWithItsEvents) {
     auto csv = sup.get("/api/units/SN-X.csv");
     EXPECT_NE(csv.body.find("SN-X"), std::string::npos);
     EXPECT_NE(csv.body.find("PASS"), std::string::npos);
+}
+
+// A verdict's evidence: the crops of its slot (ready seen, green seen, final) with the LED
+// reading of each, and the timeline with the final one; served to any signed-in user, the
+// images byte for byte as the store keeps them; one dropped by retention says so.
+TEST_F(WebApi, AVerdictsEvidenceIsServedToSignedInUsersOnly) {
+    auto op = as("op");
+    ASSERT_EQ(op.post("/api/batch", R"({"recipe":"cam-a","units":[{"slot":"A1","serial":"SN-E"}]})")
+                  .status,
+              201);
+    const auto unit = line->slots()[0].unit_id.value();
+    const auto base = "/api/evidence/" + std::to_string(unit);
+    for (int i = 0; i < 4; ++i) line->step();
+    ASSERT_EQ(line->slots()[0].verdict, "PASS");
+    ApiClient nobody(server->port());
+    EXPECT_EQ(nobody.get(base).status, 401);
+    EXPECT_EQ(nobody.get(base + "/final.png").status, 401);
+
+    auto a = op.get(base);
+    ASSERT_EQ(a.status, 200) << a.body;
+    auto list = a.json()->getArray("evidence");
+    ASSERT_EQ(list->size(), 3u) << a.body;
+    const auto kept = store->evidence(unit, true);
+    const char* moments[] = {"ready", "green", "final"};
+    for (unsigned i = 0; i < 3; ++i) {
+        auto e = list->getObject(i);
+        EXPECT_EQ(e->getValue<std::string>("moment"), moments[i]);
+        const auto image = e->getValue<std::string>("image");
+        EXPECT_EQ(image, base + "/" + moments[i] + ".png");
+        auto png = op.get(image);
+        ASSERT_EQ(png.status, 200) << image;
+        EXPECT_EQ(png.header("Content-Type"), "image/png");
+        EXPECT_EQ(png.body, kept[i].png) << image;
+        const std::vector<unsigned char> bytes(png.body.begin(), png.body.end());
+        EXPECT_FALSE(cv::imdecode(bytes, cv::IMREAD_COLOR).empty()) << image;
+    }
+    EXPECT_EQ(list->getObject(1)->getObject("led")->getValue<std::string>("color"), "green");
+    auto timeline = list->getObject(2)->getObject("led")->getArray("timeline");
+    ASSERT_TRUE(timeline);
+    EXPECT_GE(timeline->size(), 3u);
+    // The supervisor's unit history has the same evidence per attempt.
+    auto history = as("sup").get("/api/units/SN-E");
+    ASSERT_EQ(history.status, 200);
+    EXPECT_EQ(history.json()->getObject("evidence")->getArray(std::to_string(unit))->size(), 3u);
+    // Past retention the image goes, its record stays and says when.
+    store->add_evidence({unit, "final", 2, "{}", "", {}, 0}, {1, 1}, 10);
+    auto pruned = op.get(base).json()->getArray("evidence");
+    ASSERT_EQ(pruned->size(), 3u);
+    EXPECT_TRUE(pruned->getObject(0)->isNull("image"));
+    EXPECT_EQ(pruned->getObject(0)->getValue<std::int64_t>("pruned_ms"), 10);
+    EXPECT_EQ(op.get(base + "/ready.png").status, 404);
+    EXPECT_EQ(op.get("/api/evidence/abc").status, 400);
+    EXPECT_EQ(op.get("/api/evidence/-1").status, 400);
+    EXPECT_EQ(op.get(base + "/secret.png").status, 404);
+    EXPECT_TRUE(op.get("/api/evidence/999999").json()->getArray("evidence")->size() == 0);
+}
+
+// The refusals the screens show keep their English text and carry a code and the values
+// it names, so each page says them in its own language.
+TEST_F(WebApi, RefusalsCarryACodeAndTheValuesTheyName) {
+    auto op = as("op");
+    auto code = [](const Answer& a) { return a.json()->optValue<std::string>("code", ""); };
+    auto param = [](const Answer& a, const std::string& name) {
+        return a.json()->getObject("params")->optValue<std::string>(name, "");
+    };
+    auto no_batch = op.post("/api/batch/stop");
+    EXPECT_EQ(no_batch.status, 409);
+    EXPECT_EQ(code(no_batch), "no_batch");
+    EXPECT_EQ(no_batch.json()->getValue<std::string>("error"), "no batch is running");
+    auto not_yours = op.post("/api/batch", R"({"recipe":"cam-b"})");
+    EXPECT_EQ(not_yours.status, 403);
+    EXPECT_EQ(code(not_yours), "product_not_permitted");
+    EXPECT_EQ(param(not_yours, "recipe"), "cam-b");
+    ASSERT_EQ(
+        op.post(
+              "/api/batch",
+              R"({"recipe":"cam-a","units":[{"slot":"A1","serial":"SN-1"},{"slot":"A2","serial":"SN-2"}]})")
+            .status,
+        201);
+    auto busy = op.post("/api/slots/A2/load", R"({"serial":"SN-9"})");
+    EXPECT_EQ(busy.status, 409);
+    EXPECT_EQ(code(busy), "slot_busy");
+    EXPECT_EQ(param(busy, "slot"), "A2");
+    EXPECT_NE(busy.json()->getValue<std::string>("error").find("busy"), std::string::npos);
+    for (int i = 0; i < 4; ++i) line->step();
+    auto judged = op.post("/api/slots/A2/load", R"({"serial":"SN-1"})");
+    EXPECT_EQ(judged.status, 409);
+    EXPECT_EQ(code(judged), "serial_judged");
+    EXPECT_EQ(param(judged, "serial"), "SN-1");
+    auto again = op.post("/api/batch", R"({"recipe":"cam-a"})");
+    EXPECT_EQ(code(again), "batch_running");
+    auto nowhere = op.post("/api/slots/Z9/load", R"({"serial":"SN-9"})");
+    EXPECT_EQ(nowhere.status, 404);
+    EXPECT_EQ(code(nowhere), "no_slot");
+    EXPECT_EQ(param(nowhere, "slot"), "Z9");
+    auto too_long = op.post("/api/slots/A1/load", "{\"serial\":\"" + std::string(200, 'x') + "\"}");
+    EXPECT_EQ(too_long.status, 400);
+    EXPECT_EQ(code(too_long), "field_length");
+    EXPECT_EQ(param(too_long, "max"), "128");
+    // A refusal without a code (not one the screens show) has neither field.
+    auto plain = as("adm").post("/api/users/adm/disable");
+    EXPECT_EQ(plain.status, 409);
+    EXPECT_FALSE(plain.json()->has("code")) << plain.body;
 }
 
 TEST_F(WebApi, ReportsAnswerJsonAndCsvAndRefuseUnknownNames) {

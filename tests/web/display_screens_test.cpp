@@ -131,7 +131,9 @@ TEST_F(Restarts, ADisplayTokenReadsTheQrAcrossRestartsAndNothingElse) {
                                                           {"POST", "/api/batch/stop"},
                                                           {"GET", "/api/reports/summary"},
                                                           {"GET", "/api/display-tokens"},
-                                                          {"GET", "/api/camera.png"}}) {
+                                                          {"GET", "/api/camera.png"},
+                                                          {"GET", "/api/evidence/1"},
+                                                          {"GET", "/api/evidence/1/final.png"}}) {
         EXPECT_EQ(as_display(token, method, path).status, 401) << method << " " << path;
     }
     // The store has its hash, never the token; the admin's making of it is audited.

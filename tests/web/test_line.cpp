@@ -2,6 +2,9 @@
 
 #include <chrono>
 
+#include <opencv2/imgproc.hpp>
+
+#include "station/vision/snapshot.hpp"
 #include "web/live.hpp"
 
 namespace linestation::testing {
@@ -11,6 +14,23 @@ std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
+}
+
+std::string reading_json(const SlotView& s) {
+    std::string json = "{\"color\":\"" + s.led_color + "\",\"pattern\":\"" + s.led_pattern + "\"";
+    if (s.led_freq_hz) json += ",\"freq_hz\":" + std::to_string(*s.led_freq_hz);
+    return json + "}";
+}
+
+// The slot as a camera would see it: a dark fixture with the LED lit in its colour.
+std::string crop_of(const SlotView& s) {
+    cv::Mat frame(90, 120, CV_8UC3, cv::Scalar(30, 30, 30));
+    const cv::Scalar bgr = s.led_color == "green" ? cv::Scalar(60, 220, 60)
+                           : s.led_color == "red" ? cv::Scalar(40, 40, 230)
+                                                  : cv::Scalar(70, 70, 70);
+    cv::circle(frame, {60, 45}, 8, bgr, cv::FILLED);
+    const auto png = vision::slot_crop_png(frame, {48, 33, 24, 24});
+    return std::string(png.begin(), png.end());
 }
 }  // namespace
 
@@ -81,9 +101,10 @@ QrView TestLine::qr() {
 std::int64_t TestLine::start_batch(const StartBatchRequest& request) {
     std::lock_guard lock(mutex_);
     calls_.push_back("start " + request.recipe + " by " + request.operator_login);
-    if (batch_.state == "running") throw std::invalid_argument("a batch is already running");
+    if (batch_.state == "running") throw Refusal("batch_running", "a batch is already running");
     if (std::find(recipes_.begin(), recipes_.end(), request.recipe) == recipes_.end()) {
-        throw std::invalid_argument("no recipe \"" + request.recipe + "\"");
+        throw Refusal("no_recipe", "no recipe \"" + request.recipe + "\"",
+                      {{"recipe", request.recipe}});
     }
     std::int64_t id = 1;
     if (store_) {
@@ -99,6 +120,7 @@ std::int64_t TestLine::start_batch(const StartBatchRequest& request) {
     }
     audit(request.operator_login, "batch.start", "{\"batch\":" + std::to_string(id) + "}");
     batch_ = BatchView{};
+    batch_serials_.clear();
     batch_.batch_id = id;
     batch_.kind = request.kind;
     batch_.recipe = request.recipe;
@@ -114,6 +136,7 @@ std::int64_t TestLine::start_batch(const StartBatchRequest& request) {
         for (const auto& u : request.units) {
             if (u.slot == s.slot && u.serial) s.unit_serial = *u.serial;
         }
+        if (s.unit_serial) batch_serials_.insert(*s.unit_serial);
         s.step = "resetting";
         s.led_color = "red";
         s.led_pattern = "steady";
@@ -127,6 +150,7 @@ std::int64_t TestLine::start_batch(const StartBatchRequest& request) {
             u.started_ms = now_ms();
             s.unit_id = store_->begin_unit(u);
         }
+        readings_[s.slot] = {reading_json(s)};
         publish_slot_locked(s);
     }
     publish("batch", web::batch_json(batch_));
@@ -142,7 +166,7 @@ void TestLine::audit(const std::string& actor, const std::string& action,
 void TestLine::stop_batch(const std::string& actor) {
     std::lock_guard lock(mutex_);
     calls_.push_back("stop by " + actor);
-    if (batch_.state != "running") throw std::invalid_argument("no batch is running");
+    if (batch_.state != "running") throw Refusal("no_batch", "no batch is running");
     audit(actor, "batch.stop", "{}");
     batch_.state = "done";
     publish("batch", web::batch_json(batch_));
@@ -160,10 +184,28 @@ void TestLine::abort_slot(const std::string& slot, const std::string& actor) {
 void TestLine::load_unit(const UnitLoad& load, const std::string& actor) {
     std::lock_guard lock(mutex_);
     calls_.push_back("load " + load.slot + " " + load.serial.value_or("-") + " by " + actor);
-    if (batch_.state != "running") throw std::invalid_argument("no batch is running");
+    if (batch_.state != "running") throw Refusal("no_batch", "no batch is running");
     for (auto& s : slots_) {
         if (s.slot != load.slot) continue;
-        if (!s.verdict) throw std::invalid_argument("slot " + s.slot + " is busy");
+        if (!s.verdict)
+            throw Refusal("slot_busy", "slot " + s.slot + " is busy", {{"slot", s.slot}});
+        if (load.serial) {
+            // Refused as the line refuses them: one unit in two slots, or twice in a batch.
+            for (const auto& other : slots_) {
+                if (other.unit_serial == load.serial && !other.verdict && other.step != "idle") {
+                    throw Refusal("serial_in_slot",
+                                  "unit " + *load.serial + " is already in slot " + other.slot,
+                                  {{"serial", *load.serial}, {"slot", other.slot}});
+                }
+            }
+            if (!batch_serials_.insert(*load.serial).second) {
+                throw Refusal("serial_judged",
+                              "unit " + *load.serial +
+                                  " was already tested in this batch: re-test it in its slot "
+                                  "instead",
+                              {{"serial", *load.serial}});
+            }
+        }
         const auto name = s.slot;
         s = SlotView{};
         s.slot = name;
@@ -223,13 +265,17 @@ int TestLine::step() {
             s.led_color = "red";
             s.led_pattern = "blink";
             s.led_freq_hz = 2.0;
+            readings_[s.slot].push_back(reading_json(s));
         } else if (s.step == "waiting_ready") {
             s.step = "in_batch";
+            witness_locked(s, "ready");
         } else if (s.step == "in_batch") {
             s.step = "watching";
             s.led_color = "green";
             s.led_pattern = "blink";
             s.led_freq_hz = 0.33;
+            readings_[s.slot].push_back(reading_json(s));
+            witness_locked(s, "green");
         } else if (s.step == "watching") {
             // Units whose serial starts with BAD never come back: a FAIL with a reason.
             bool bad = s.unit_serial && s.unit_serial->rfind("BAD", 0) == 0;
@@ -238,6 +284,8 @@ int TestLine::step() {
             } else {
                 s.led_color = "red";
                 s.led_pattern = "blink";
+                s.led_freq_hz = 2.0;
+                readings_[s.slot].push_back(reading_json(s));
                 finish_locked(s, "PASS", "");
             }
             continue;
@@ -281,12 +329,27 @@ std::vector<std::string> TestLine::calls() {
     return calls_;
 }
 
+void TestLine::witness_locked(const SlotView& s, const std::string& moment) {
+    if (!store_ || !s.unit_id) return;
+    auto& timeline = readings_[s.slot];
+    std::string led = reading_json(s);
+    if (moment == "final") {
+        std::string list;
+        for (const auto& r : timeline) list += (list.empty() ? "" : ",") + r;
+        led.pop_back();
+        led += ",\"started_s\":0,\"timeline\":[" + list + "]}";
+    }
+    store_->add_evidence({*s.unit_id, moment, now_ms(), led, crop_of(s), std::nullopt, 0}, {},
+                         now_ms());
+}
+
 void TestLine::finish_locked(SlotView& s, const std::string& verdict, const std::string& reason) {
     // Data before display: the verdict is in the store before the screen hears of it.
     // One measurement with its limit, recorded as the controller records them.
     if (store_ && s.unit_id) {
         store_->finish_unit(*s.unit_id, verdict, reason, R"({"time_to_ready_s":12.5})", now_ms(),
                             {{"time_to_ready_s", 12.5, "s", std::nullopt, 45.0, "PASS"}});
+        witness_locked(s, "final");
     }
     s.step = "done";
     s.verdict = verdict;

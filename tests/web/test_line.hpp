@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "station/service.hpp"
@@ -55,6 +56,8 @@ class TestLine : public StationService {
     void audit(const std::string& actor, const std::string& action, const std::string& detail_json);
     void publish_slot_locked(const SlotView& s);
     void finish_locked(SlotView& s, const std::string& verdict, const std::string& reason);
+    // Keeps the slot's crop and LED reading as the controller's evidence (ready, green, final).
+    void witness_locked(const SlotView& s, const std::string& moment);
 
     store::Store* store_;
     std::vector<std::string> recipes_;
@@ -62,7 +65,9 @@ class TestLine : public StationService {
     bool camera_ok_ = true;
     std::vector<HealthReport::Board> boards_;
     std::vector<SlotView> slots_;
+    std::map<std::string, std::vector<std::string>> readings_;  // slot -> this unit's LED readings
     BatchView batch_;
+    std::set<std::string> batch_serials_;  // every unit label loaded in this batch
     std::int64_t qr_generation_ = 0;
     std::vector<std::string> calls_;
     std::map<int, EventListener> listeners_;

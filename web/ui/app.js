@@ -84,6 +84,71 @@ const ls = {
     return { text: ls.t('reason.unknown.text', { code }), action: ls.t('reason.unknown.action') };
   },
 
+  // A refusal of the API in the page's words: its code's catalogue entry with the values
+  // it names ({ key, options }, redrawn on a language switch), else its own text.
+  refusal(e) {
+    if (e && e.code && /^[a-z_]+$/.test(e.code) && i18next.exists(`error.${e.code}`)) {
+      return { key: `error.${e.code}`, options: e.params || {} };
+    }
+    return { text: e && e.message ? e.message : String(e) };
+  },
+
+  // The same as text, for a page that shows it once.
+  refusalText(e) {
+    const said = ls.refusal(e);
+    return said.key ? ls.t(said.key, said.options) : said.text;
+  },
+
+  // The LED in words, so an alternating red/green is never read as red from its colour.
+  // `r`: {color, pattern, freq_hz, state} as the API and the store give a reading.
+  ledWords(r) {
+    const colors = String(r.color || 'off').split('/');
+    const c = (k) => ls.t(/^[a-z]+$/.test(k) && i18next.exists(`led.color.${k}`) ? `led.color.${k}` : 'led.color.unknown');
+    const hz = r.freq_hz ? ls.number(r.freq_hz, { maximumFractionDigits: 1 }) : null;
+    const pattern = r.pattern || 'off';
+    let words;
+    if (pattern === 'off' || colors[0] === 'off') words = ls.t('led.off');
+    else if (pattern === 'steady') words = ls.t('led.steady', { color: c(colors[0]) });
+    else if (pattern === 'blink') words = ls.t(hz ? 'led.blink_hz' : 'led.blink', { color: c(colors[0]), hz });
+    else if (pattern === 'alternate') {
+      words = ls.t(hz ? 'led.alternate_hz' : 'led.alternate', { first: c(colors[0]), second: c(colors[1] || colors[0]), hz });
+    } else words = ls.t('led.unknown', { color: c(colors[0]), pattern });
+    if (r.state) {
+      const key = `led.state.${r.state}`;
+      words += ' · ' + (/^[a-z_]+$/.test(r.state) && i18next.exists(key) ? ls.t(key) : r.state);
+    }
+    return words;
+  },
+
+  // A verdict's evidence (GET /api/evidence/{unit}): each moment's crop of the slot with the
+  // LED reading then, and the unit's LED timeline in words (from the final moment).
+  evidenceView(answer) {
+    const box = ls.el('div', { class: 'evidence', 'data-unit': String(answer.unit_id || '') });
+    const figures = ls.el('div', { class: 'crops' });
+    let timeline = null;
+    for (const e of answer.evidence || []) {
+      const moment = /^[a-z]+$/.test(e.moment) && i18next.exists(`evidence.moment.${e.moment}`)
+        ? ls.t(`evidence.moment.${e.moment}`) : e.moment;
+      const reading = ls.ledWords(e.led || {});
+      const picture = e.image
+        ? ls.el('img', { src: e.image, alt: ls.t('evidence.crop_alt', { moment, led: reading }), 'data-moment': e.moment })
+        : ls.el('span', { class: 'no-crop', 'data-moment': e.moment }, ls.t(e.pruned_ms ? 'evidence.pruned' : 'evidence.no_crop'));
+      figures.append(ls.el('figure', { 'data-moment': e.moment }, picture,
+        ls.el('figcaption', {}, ls.t('evidence.caption', { moment, led: reading }))));
+      if (e.moment === 'final' && Array.isArray(e.led && e.led.timeline)) {
+        const start = Number(e.led.started_s) || 0;
+        const steps = e.led.timeline.map(r => ls.t('evidence.timeline_step', {
+          t: ls.number(Math.max(0, (r.since ?? r.t ?? start) - start), { minimumFractionDigits: 1, maximumFractionDigits: 1 }),
+          led: ls.ledWords(r) }));
+        timeline = ls.el('p', { class: 'led-timeline' }, ls.t('evidence.timeline', { steps: steps.join(' → ') }));
+      }
+    }
+    box.append(figures);
+    if (timeline) box.append(timeline);
+    if (!figures.children.length) box.append(ls.el('p', {}, ls.t('evidence.none')));
+    return box;
+  },
+
   number(n, options) { return new Intl.NumberFormat(ls.lang, options).format(n); },
   seconds(s) { return ls.t('common.seconds', { value: ls.number(Math.round(s)) }); },
 
@@ -101,9 +166,17 @@ const ls = {
     const answer = await r.text();
     if (!r.ok) {
       let message = r.statusText;
-      try { message = JSON.parse(answer).error || message; } catch (e) { /* not JSON */ }
+      let code = null, params = {};
+      try {
+        const body = JSON.parse(answer);
+        message = body.error || message;
+        code = body.code || null;
+        params = body.params || {};
+      } catch (e) { /* not JSON */ }
       const err = new Error(message);
       err.status = r.status;
+      err.code = code;
+      err.params = params;
       throw err;
     }
     return answer;
