@@ -360,14 +360,15 @@ struct SparkplugSink::Session {
         verdicts.reserve(results.size());
         for (const auto& r : results) verdicts.push_back(read_verdict(r));
         std::lock_guard publishing(publish_mutex);
+        std::uint64_t started = 0;
+        {
+            std::lock_guard lock(state_mutex);
+            // The session may have ended while this thread waited for the publisher; the
+            // next one is not this thread's to end.
+            if (!state.born) throw std::runtime_error("sparkplug: the session ended");
+            started = session_start_ms;
+        }
         try {
-            std::uint64_t started = 0;
-            {
-                std::lock_guard lock(state_mutex);
-                // The session may have ended while this thread waited for the publisher.
-                if (!state.born) throw std::runtime_error("session ended");
-                started = session_start_ms;
-            }
             for (std::size_t i = 0; i < results.size(); ++i) {
                 bool rebirth = false;
                 {
