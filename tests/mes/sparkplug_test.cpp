@@ -9,6 +9,8 @@
 #include <Poco/JSON/Parser.h>
 
 #include <chrono>
+#include <csignal>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <set>
@@ -214,6 +216,10 @@ TEST(SparkplugConfig, BadValuesNameTheFileFieldValueAndWhatWasExpected) {
     EXPECT_NE(config_error(R"({"url": "tcp://h", "group_id": "g", "edge_node_id": "n"})")
                   .find("$.mes.sparkplug.url"),
               std::string::npos);
+    const auto secret = config_error(
+        R"({"url": "tcp://line:hunter2@h:1883", "group_id": "g", "edge_node_id": "n"})");
+    EXPECT_NE(secret.find("$.mes.sparkplug.url"), std::string::npos) << secret;
+    EXPECT_EQ(secret.find("hunter2"), std::string::npos) << secret;
     const auto group =
         config_error(R"({"url": "tcp://h:1", "group_id": "line/3", "edge_node_id": "n"})");
     EXPECT_NE(group.find("$.mes.sparkplug.group_id"), std::string::npos) << group;
@@ -403,18 +409,37 @@ TEST(SparkplugSink, BirthsComeBeforeDataAndEveryVerdictHasItsDdata) {
     EXPECT_EQ(host.of("DBIRTH").size(), 16u);
 }
 
-TEST(SparkplugSink, TheServerSendsTheNdeathWillWhenTheStationIsKilled) {
+TEST(SparkplugSink, TheStationIsAnEdgeNodeWhoseNdeathTheServerSendsWhenItIsKilled) {
     MosquittoBroker broker;
     Host host(broker.port());
     TempDir dir;
-    { store::Store s(dir / "s.db"); }
-    ChildProcess edge({LS_SPARKPLUG_EDGE, (dir / "s.db").string(), broker.url(), "Line 3", "st-9"});
-    ASSERT_FALSE(edge.wait_for_line("born", 20).empty());
-    ASSERT_TRUE(host.wait_for_verb("NBIRTH"));
+    std::ofstream(dir / "station.json")
+        << R"({"schema":1,"station":{"id":"st-9"},"store":{"path":"station.db"},)"
+        << R"("log":{"file":"station.log"},"mes":{"sparkplug":{"url":")" << broker.url()
+        << R"(","group_id":"Line 3","edge_node_id":"st-9","keepalive_s":60}}})";
+    const std::vector<std::string> serve{
+        LS_STATION_BINARY, "serve", "--config", (dir / "station.json").string(), "--port", "0"};
+    {
+        // Stopped on purpose: it publishes its NDEATH itself before the DISCONNECT.
+        ChildProcess station(serve);
+        ASSERT_FALSE(station.wait_for_line("listening on", 30).empty());
+        ASSERT_TRUE(host.wait_for(
+            [&](const Seen&) { return host.of("DBIRTH").size() == 8; }))  // virtual-8's slots
+            << host.of("DBIRTH").size() << " DBIRTH";
+        EXPECT_EQ(host.of("NBIRTH").at(0).topic(), "spBv1.0/Line 3/NBIRTH/st-9");
+        EXPECT_EQ(host.of("DBIRTH").at(0).topic(), "spBv1.0/Line 3/DBIRTH/st-9/A1");
+        EXPECT_EQ(station.stop(SIGTERM), 0);
+        ASSERT_TRUE(host.wait_for_verb("NDEATH", 10)) << "no NDEATH on a clean stop";
+        EXPECT_EQ(bd_seq_of(host.of("NDEATH").back()), bd_seq_of(host.of("NBIRTH").back()));
+    }
+    ChildProcess station(serve);
+    ASSERT_FALSE(station.wait_for_line("listening on", 30).empty());
+    ASSERT_TRUE(host.wait_for([&](const Seen&) { return host.of("NBIRTH").size() == 2; }));
     const auto birth_bd_seq = bd_seq_of(host.of("NBIRTH").back());
     const auto killed_at = std::chrono::steady_clock::now();
-    edge.stop(9);
-    ASSERT_TRUE(host.wait_for_verb("NDEATH", 10)) << "no NDEATH after kill -9";
+    station.stop(SIGKILL);
+    ASSERT_TRUE(host.wait_for([&](const Seen&) { return host.of("NDEATH").size() == 2; }, 10))
+        << "no NDEATH after kill -9";
     // From the killed socket at once, not after the 60 s keep-alive.
     EXPECT_LT(std::chrono::steady_clock::now() - killed_at, 5s);
     const auto death = host.of("NDEATH").back();

@@ -21,6 +21,11 @@ SparkplugSettings parse_sparkplug_settings(const config::JsonNode& node) {
     SparkplugSettings s;
     const auto url = node.at("url");
     s.url = url.as_nonempty_string();
+    // The URL reaches the log and error texts, so it may not carry credentials: the
+    // message names the field, never the value.
+    if (s.url.find('@') != std::string::npos) {
+        url.fail_problem("expected tcp://HOST:PORT without credentials");
+    }
     // paho's C client (no TLS build linked) takes tcp:// and mqtt://; a port is required so
     // the station never guesses which server it talks to.
     const auto scheme_end = s.url.find("://");
