@@ -572,3 +572,27 @@ TEST(SparkplugSink, ARebirthRequestGetsANewBirthSequenceWithTheSameBdSeq) {
     }
     EXPECT_EQ(edge.sink().state().connects, 1);
 }
+
+TEST(SparkplugSink, ASimulatedShiftReachesTheMesAsARealOneDoes) {
+    MosquittoBroker broker;
+    Host host(broker.port());
+    TempDir dir;
+    std::ofstream(dir / "station.json")
+        << R"({"schema":1,"station":{"id":"sim"},"mes":{"sparkplug":{"url":")" << broker.url()
+        << R"(","group_id":"Line 3","edge_node_id":"sim-1"}}})";
+    const auto r = linestation::testing::run_process(
+        {LS_STATION_BINARY, "simulate", "--config", (dir / "station.json").string(), "--slots", "4",
+         "--units", "30", "--no-vision", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("\"sparkplug_forwarded\":30,\"sparkplug_backlog\":0"), std::string::npos)
+        << r.out;
+    ASSERT_TRUE(host.wait_for([&](const Seen&) { return count_ddata(host) == 30; }))
+        << count_ddata(host) << " DDATA";
+    EXPECT_EQ(host.of("NBIRTH").size(), 1u);
+    EXPECT_EQ(host.of("DBIRTH").size(), 4u);
+    for (const auto& d : host.of("DDATA")) {
+        // The shift's verdicts and its session share the virtual clock: none waited.
+        EXPECT_FALSE(d.metric("Verdict")->getValue<bool>("is_historical")) << d.text("Serial");
+        EXPECT_NE(d.text("Verdict"), "<none>");
+    }
+}

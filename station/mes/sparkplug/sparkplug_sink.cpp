@@ -292,10 +292,13 @@ struct SparkplugSink::Session {
         publish(nbirth_topic, encode(node_birth(bd_seq, now)), 0, false);
         for (const auto& device : devices) birth_device(device, now);
         confirm();
-        std::lock_guard lock(state_mutex);
-        if (!state.born) session_start_ms = now;
-        state.born = true;
-        ++state.births;
+        {
+            std::lock_guard lock(state_mutex);
+            if (!state.born) session_start_ms = now;
+            state.born = true;
+            ++state.births;
+        }
+        wake.notify_all();  // deliveries waiting for the session
     }
 
     void birth_device(const std::string& device, std::uint64_t now) {
@@ -435,6 +438,11 @@ void SparkplugSink::deliver(const std::vector<store::OutboxEntry>& results,
 SparkplugState SparkplugSink::state() const {
     std::lock_guard lock(session_->state_mutex);
     return session_->state;
+}
+
+bool SparkplugSink::wait_for_session(std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(session_->state_mutex);
+    return session_->wake.wait_for(lock, timeout, [this] { return session_->state.born; });
 }
 
 StationSparkplug::StationSparkplug(const SparkplugSettings& settings,

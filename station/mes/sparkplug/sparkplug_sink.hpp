@@ -56,6 +56,8 @@ class SparkplugSink : public outbox::ResultSink {
     void deliver(const std::vector<store::OutboxEntry>& results,
                  const store::OutboxBacklog& backlog_after) override;
     SparkplugState state() const;
+    // Waits until the births are out (true) or the timeout passes (false).
+    bool wait_for_session(std::chrono::milliseconds timeout) const;
 
   private:
     struct Session;
