@@ -22,6 +22,7 @@
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
 #include "tests/fleet/fleet_results.hpp"
+#include "tests/fleet/pg_server.hpp"
 #include "tests/mes/mosquitto_broker.hpp"
 
 using namespace linestation;
@@ -595,4 +596,63 @@ TEST(SparkplugSink, ASimulatedShiftReachesTheMesAsARealOneDoes) {
         EXPECT_FALSE(d.metric("Verdict")->getValue<bool>("is_historical")) << d.text("Serial");
         EXPECT_NE(d.text("Verdict"), "<none>");
     }
+}
+
+TEST(SparkplugSink, AHalfOpenLinkFailsAtTheDeadlineAndNothingIsLost) {
+    MosquittoBroker broker;
+    Host host(broker.port());
+    linestation::testing::FreezableProxy proxy(broker.port());  // a TCP relay that can freeze
+    TempDir dir;
+    store::Store s(dir / "s.db");
+    auto settings = settings_for(broker);
+    settings.url = "tcp://127.0.0.1:" + std::to_string(proxy.port());
+    settings.keepalive_s = 2;
+    mes::sparkplug::StationSparkplug edge(settings, dir / "s.db", quick());
+    ASSERT_TRUE(edge.sink().wait_for_session(10s));
+    commit_now(s, 5, "BEFORE");
+    edge.forwarder().nudge();
+    ASSERT_TRUE(edge.forwarder().drain(20s)) << edge.forwarder().state().last_error;
+
+    // Nothing moves and no error comes (a dead switch): only the UNSUBACK's deadline ends it.
+    proxy.freeze();
+    commit_now(s, 5, "FROZEN");
+    edge.forwarder().nudge();
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (edge.forwarder().state().failures == 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_GT(edge.forwarder().state().failures, 0) << "a frozen link was taken for a good one";
+    EXPECT_EQ(edge.forwarder().backlog().count, 5) << "acknowledged without the server's word";
+
+    // The server's answers stop coming back while what the station sends arrives: the
+    // batch reaches the host, and is sent again after the link is back (QoS 0 allows a
+    // duplicate; the Result ID makes it recognisable).
+    proxy.thaw();
+    ASSERT_TRUE(edge.forwarder().drain(30s)) << edge.forwarder().state().last_error;
+    proxy.freeze(/*replies_only=*/true);
+    commit_now(s, 5, "LOSTACK");
+    edge.forwarder().nudge();
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(edge.forwarder().backlog().count, 5);
+    proxy.thaw();
+    ASSERT_TRUE(edge.forwarder().drain(30s)) << edge.forwarder().state().last_error;
+    ASSERT_TRUE(host.wait_for([&](const Seen&) {
+        std::set<std::string> serials;
+        for (const auto& d : host.of("DDATA")) serials.insert(d.text("Serial"));
+        return serials.size() == 15;
+    })) << "a verdict never reached the host";
+    std::map<std::string, std::set<std::string>> ids_by_serial;
+    for (const auto& d : host.of("DDATA")) {
+        ids_by_serial[d.text("Serial")].insert(d.text("Result ID"));
+        const auto serial = d.text("Serial");
+        if (serial.rfind("BEFORE-", 0) == 0) {
+            EXPECT_FALSE(d.metric("Verdict")->getValue<bool>("is_historical")) << serial;
+        } else if (serial.rfind("FROZEN-", 0) == 0) {
+            EXPECT_TRUE(d.metric("Verdict")->getValue<bool>("is_historical")) << serial;
+        }
+    }
+    for (const auto& [serial, ids] : ids_by_serial) {
+        EXPECT_EQ(ids.size(), 1u) << serial << ": a resent verdict keeps its Result ID";
+    }
+    EXPECT_GE(edge.sink().state().connects, 3);
 }
