@@ -7,6 +7,10 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
 
 #include <chrono>
 #include <csignal>
@@ -423,7 +427,19 @@ TEST(SparkplugSink, TheStationIsAnEdgeNodeWhoseNdeathTheServerSendsWhenItIsKille
     {
         // Stopped on purpose: it publishes its NDEATH itself before the DISCONNECT.
         ChildProcess station(serve);
-        ASSERT_FALSE(station.wait_for_line("listening on", 30).empty());
+        const auto listening = station.wait_for_line("listening on", 30);
+        ASSERT_FALSE(listening.empty());
+        // The sink's backlog is on /metrics beside the others, under its cursor's name.
+        const auto port = std::stoi(listening.substr(listening.rfind(':') + 1));
+        Poco::Net::HTTPClientSession http("127.0.0.1", static_cast<Poco::UInt16>(port));
+        Poco::Net::HTTPRequest get(Poco::Net::HTTPRequest::HTTP_GET, "/metrics");
+        http.sendRequest(get);
+        Poco::Net::HTTPResponse response;
+        std::string metrics;
+        Poco::StreamCopier::copyToString(http.receiveResponse(response), metrics);
+        EXPECT_NE(metrics.find("linestation_outbox_backlog{sink=\"sparkplug\"} 0"),
+                  std::string::npos)
+            << metrics;
         ASSERT_TRUE(host.wait_for(
             [&](const Seen&) { return host.of("DBIRTH").size() == 8; }))  // virtual-8's slots
             << host.of("DBIRTH").size() << " DBIRTH";
