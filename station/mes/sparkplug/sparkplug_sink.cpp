@@ -77,9 +77,16 @@ struct SparkplugSink::Session {
             if (MQTTClient_isConnected(client)) {
                 // An intentional disconnect publishes its NDEATH first (the Will is not sent
                 // after a DISCONNECT).
-                publish(ndeath_topic, encode(node_death(state.bd_seq, now_ms())), 0, false);
-                MQTTClient_disconnect(client, 1000);
+                try {
+                    publish(ndeath_topic, encode(node_death(state.bd_seq, now_ms())), 0, false);
+                } catch (const std::exception&) {
+                    // the link died meanwhile: the server sends the Will instead
+                }
             }
+            // Connected or not: paho stops its receive thread in MQTTClient_disconnect, and
+            // one still running after MQTTClient_destroy reads the freed client (a crash
+            // seen at exit after a lost connection).
+            MQTTClient_disconnect(client, 1000);
         }
         MQTTClient_destroy(&client);
     }
