@@ -12,6 +12,7 @@
 #include "station/config/station_config.hpp"
 #include "station/fleet/station_fleet.hpp"
 #include "station/logging.hpp"
+#include "station/mes/sparkplug/sparkplug_sink.hpp"
 #include "station/runtime.hpp"
 #include "web/server.hpp"
 
@@ -71,6 +72,21 @@ int run_serve(const Args& args) {
         fleet_link = std::make_unique<fleet::StationFleet>(*config.fleet, config.store_path);
         log.information("fleet: station %s, results forwarded, quota shared (offline: %s)",
                         config.fleet->station_id, config.fleet->when_offline);
+    }
+    // The MES's Sparkplug B Edge Node: each of the fixture's slots a Device, born at once.
+    std::unique_ptr<mes::sparkplug::StationSparkplug> sparkplug_link;
+    if (config.sparkplug) {
+        mes::sparkplug::SparkplugOptions sparkplug_options;
+        const auto fixture = config::load_fixture(
+            config.fixture_file ? *config.fixture_file : shipped.fixtures_dir / "virtual-8.json");
+        for (const auto& slot : fixture.slots) sparkplug_options.slots.push_back(slot.id);
+        sparkplug_link = std::make_unique<mes::sparkplug::StationSparkplug>(
+            *config.sparkplug, config.store_path, sparkplug_options);
+        log.information("mes: Sparkplug B edge node %s/%s on %s%s", config.sparkplug->group_id,
+                        config.sparkplug->edge_node_id, config.sparkplug->url,
+                        config.sparkplug->primary_host.empty()
+                            ? std::string()
+                            : ", primary host " + config.sparkplug->primary_host);
     }
     std::unique_ptr<DemoLine> demo;
     std::unique_ptr<StationLine> fixture_line;

@@ -51,7 +51,11 @@ int run_simulate(const Args& args) {
     if (cli.has("db")) o.db = cli.value("db");
     if (cli.has("recipe")) o.recipe = cli.value("recipe");
     if (cli.has("flow")) o.flow = cli.value("flow");
-    if (cli.has("config")) o.fleet = config::load_station_config(cli.value("config")).fleet;
+    if (cli.has("config")) {
+        const auto station = config::load_station_config(cli.value("config"));
+        o.fleet = station.fleet;
+        o.sparkplug = station.sparkplug;
+    }
     if (cli.has("fleet")) {
         config::FleetSettings f = o.fleet.value_or(config::FleetSettings{});
         f.url = cli.value("fleet");

@@ -88,7 +88,7 @@ StationConfig default_station_config() {
 StationConfig parse_station_config(const JsonNode& root, const std::filesystem::path& base_dir,
                                    const char* (*environment)(const char*)) {
     root.allow_only({"schema", "station", "http", "store", "log", "fixture", "recipes", "cloud",
-                     "wifi", "lan", "fleet", "ui", "description"});
+                     "wifi", "lan", "fleet", "mes", "ui", "description"});
     StationConfig c = default_station_config();
     c.source = root.file();
     if (auto schema = root.find("schema")) schema->as_int(1, 1);
@@ -204,6 +204,12 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
             f.day_offset_min = *offset;
         }
         c.fleet = f;
+    }
+    if (auto mes_section = root.find("mes")) {
+        mes_section->allow_only({"sparkplug"});
+        if (auto sparkplug = mes_section->find("sparkplug")) {
+            c.sparkplug = mes::sparkplug::parse_sparkplug_settings(*sparkplug);
+        }
     }
     if (auto wifi = root.find("wifi")) {
         wifi->allow_only({"ssid", "password", "password_env"});
