@@ -1,7 +1,6 @@
 #include "station/fleet/station_fleet.hpp"
 
 #include <chrono>
-#include <cstdio>
 
 namespace linestation::fleet {
 
@@ -20,16 +19,6 @@ CentralQuotaOptions quota_options(const config::FleetSettings& s) {
 }
 }  // namespace
 
-std::string quota_day(std::int64_t wall_ms, int offset_min) {
-    using namespace std::chrono;
-    const auto local = sys_time<milliseconds>(milliseconds(wall_ms)) + minutes(offset_min);
-    const year_month_day ymd{floor<days>(local)};
-    char text[16];
-    std::snprintf(text, sizeof text, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-    return text;
-}
-
 StationFleet::StationFleet(const config::FleetSettings& settings,
                            const std::filesystem::path& store_file)
     : settings_(settings),
@@ -38,8 +27,7 @@ StationFleet::StationFleet(const config::FleetSettings& settings,
       forwarder_(store_file, sink_) {}
 
 std::function<std::string(std::int64_t)> StationFleet::day_function() const {
-    const int offset = settings_.day_offset_min;
-    return [offset](std::int64_t wall_ms) { return quota_day(wall_ms, offset); };
+    return [zone = settings_.quota_zone](std::int64_t wall_ms) { return zone.day_of(wall_ms); };
 }
 
 }  // namespace linestation::fleet

@@ -14,9 +14,6 @@
 
 namespace linestation::fleet {
 
-// The quota day (YYYY-MM-DD) of an epoch-milliseconds time, `offset_min` east of UTC.
-std::string quota_day(std::int64_t wall_ms, int offset_min);
-
 class StationFleet {
   public:
     StationFleet(const config::FleetSettings& settings, const std::filesystem::path& store_file);
