@@ -22,7 +22,8 @@ CentralQuotaOptions quota_options(const config::FleetSettings& s) {
 StationFleet::StationFleet(const config::FleetSettings& settings,
                            const std::filesystem::path& store_file)
     : settings_(settings),
-      quota_(link_of(settings), quota_options(settings)),
+      ledger_store_(store_file),
+      quota_(link_of(settings), quota_options(settings), &ledger_store_),
       sink_(link_of(settings)),
       forwarder_(store_file, sink_) {}
 

@@ -25,6 +25,8 @@ class StationFleet {
 
   private:
     config::FleetSettings settings_;
+    // Its own connection to the station's store: the quota's leases and settlements.
+    store::Store ledger_store_;
     CentralQuota quota_;
     FleetResultSink sink_;
     outbox::Forwarder forwarder_;  // last: its thread starts once the sink exists

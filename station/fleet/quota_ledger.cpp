@@ -1,0 +1,88 @@
+#include "station/fleet/quota_ledger.hpp"
+
+#include <chrono>
+#include <mutex>
+
+namespace linestation::fleet {
+
+namespace {
+std::int64_t now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+std::vector<LedgerSettlement> QuotaLedger::settlements() {
+    std::lock_guard lock(store_.mutex());
+    auto s = store_.database().prepare(
+        "SELECT reservation_id, spent FROM fleet_settlements ORDER BY queued_ms, rowid");
+    std::vector<LedgerSettlement> out;
+    while (s.step()) out.push_back({s.text(0), static_cast<int>(s.int64(1))});
+    return out;
+}
+
+void QuotaLedger::queue_settlement(const LedgerSettlement& settlement) {
+    std::lock_guard lock(store_.mutex());
+    // A settlement is final: asked twice (never, in practice), the first one stands.
+    store_.database()
+        .prepare(
+            "INSERT INTO fleet_settlements(reservation_id, spent, queued_ms) "
+            "VALUES(?1, ?2, ?3) ON CONFLICT(reservation_id) DO NOTHING")
+        .bind_all(settlement.reservation_id, settlement.spent, now_ms())
+        .run();
+}
+
+void QuotaLedger::settlement_taken(const std::string& reservation_id) {
+    std::lock_guard lock(store_.mutex());
+    store_.database()
+        .prepare("DELETE FROM fleet_settlements WHERE reservation_id = ?1")
+        .bind_all(reservation_id)
+        .run();
+}
+
+std::vector<LedgerLease> QuotaLedger::leases() {
+    std::lock_guard lock(store_.mutex());
+    auto s = store_.database().prepare(
+        "SELECT account, product, day, reservation_id, n, used, offline_used, confirmed "
+        "FROM fleet_leases");
+    std::vector<LedgerLease> out;
+    while (s.step()) {
+        out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), static_cast<int>(s.int64(4)),
+                       static_cast<int>(s.int64(5)), s.int64(6) != 0, s.int64(7) != 0});
+    }
+    return out;
+}
+
+void QuotaLedger::put_lease(const LedgerLease& l) {
+    std::lock_guard lock(store_.mutex());
+    store_.database()
+        .prepare(
+            "INSERT OR REPLACE INTO fleet_leases(account, product, day, reservation_id, n, "
+            "used, offline_used, confirmed) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+        .bind_all(l.account, l.product, l.day, l.reservation_id, l.n, l.used,
+                  l.offline_used ? 1 : 0, l.confirmed ? 1 : 0)
+        .run();
+}
+
+void QuotaLedger::lease_settled(const std::string& reservation_id) {
+    std::lock_guard lock(store_.mutex());
+    store_.database()
+        .prepare("DELETE FROM fleet_leases WHERE reservation_id = ?1")
+        .bind_all(reservation_id)
+        .run();
+}
+
+void QuotaLedger::lease_to_settlement(const std::string& reservation_id, int spent) {
+    std::lock_guard lock(store_.mutex());
+    auto& db = store_.database();
+    store::Transaction tx(db);
+    db.prepare("DELETE FROM fleet_leases WHERE reservation_id = ?1").bind_all(reservation_id).run();
+    db.prepare(
+          "INSERT INTO fleet_settlements(reservation_id, spent, queued_ms) VALUES(?1, ?2, ?3) "
+          "ON CONFLICT(reservation_id) DO NOTHING")
+        .bind_all(reservation_id, spent, now_ms())
+        .run();
+    tx.commit();
+}
+
+}  // namespace linestation::fleet
