@@ -6,7 +6,7 @@ namespace linestation::fleet {
 
 namespace {
 FleetLink link_of(const config::FleetSettings& s) {
-    // The line thread waits on the quota's calls: short deadlines, then the slot waits.
+    // Short deadlines: a slot waits on the quota's answer (inline, the line thread does).
     return {
         s.url, s.station_id, {std::chrono::milliseconds(1500), std::chrono::milliseconds(3000)}};
 }
@@ -20,12 +20,14 @@ CentralQuotaOptions quota_options(const config::FleetSettings& s) {
 }  // namespace
 
 StationFleet::StationFleet(const config::FleetSettings& settings,
-                           const std::filesystem::path& store_file)
+                           const std::filesystem::path& store_file, bool off_line_thread)
     : settings_(settings),
       ledger_store_(store_file),
       quota_(link_of(settings), quota_options(settings), &ledger_store_),
       sink_(link_of(settings)),
-      forwarder_(store_file, sink_) {}
+      forwarder_(store_file, sink_) {
+    if (off_line_thread) background_.emplace(quota_);
+}
 
 std::function<std::string(std::int64_t)> StationFleet::day_function() const {
     return [zone = settings_.quota_zone](std::int64_t wall_ms) { return zone.day_of(wall_ms); };
