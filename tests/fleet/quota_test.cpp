@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "station/fleet/background_quota.hpp"
 #include "station/fleet/central_quota.hpp"
 #include "station/store/store.hpp"
 #include "tests/common/temp_dir.hpp"
@@ -256,4 +257,51 @@ TEST(CentralQuota, AStationKilledMinus9KeepsItsLeaseAndItsSettlements) {
     fleet::CentralQuota again(link_to(pg.url(), "st-1"), o, &store);
     EXPECT_EQ(again.pending_settlements(), 0);
     EXPECT_EQ(again.lease_spent_offline(), 0);
+}
+
+TEST(BackgroundQuota, TheLinesCallsNeverWaitOnAHangingFleetAndAnswersComeAtALaterCall) {
+    PgServer pg;
+    linestation::testing::FreezableProxy proxy(pg.port());
+    fleet::CentralQuota inner(link_to(pg.url_on_port(proxy.port()), "st-1"));
+    fleet::BackgroundQuotaOptions o;
+    o.unclaimed_after = 500ms;
+    fleet::BackgroundQuota quota(inner, o);
+    auto timed = [](auto&& call) {
+        const auto t0 = std::chrono::steady_clock::now();
+        call();
+        return std::chrono::steady_clock::now() - t0;
+    };
+    proxy.freeze();
+    fleet::QuotaGrant first;
+    EXPECT_LT(timed([&] { first = quota.reserve(shared_account()); }), 50ms);
+    EXPECT_EQ(first.answer, fleet::QuotaAnswer::Pending);
+    EXPECT_LT(timed([&] { quota.settle("st-1/unit/none/1", false); }), 50ms);
+    EXPECT_LT(timed([&] { (void)quota.has_room(shared_account()); }), 50ms);
+    // The worker's question waits for its deadlines (1 s connect, once more on a new
+    // connection); its answer is the next call's.
+    fleet::QuotaGrant answer;
+    for (int i = 0; i < 100 && answer.answer != fleet::QuotaAnswer::Unreachable; ++i) {
+        std::this_thread::sleep_for(100ms);
+        EXPECT_LT(timed([&] { answer = quota.reserve(shared_account()); }), 50ms);
+    }
+    EXPECT_EQ(answer.answer, fleet::QuotaAnswer::Unreachable);
+    proxy.thaw();
+    for (int i = 0; i < 150 && answer.answer != fleet::QuotaAnswer::Granted; ++i) {
+        std::this_thread::sleep_for(100ms);
+        EXPECT_LT(timed([&] { answer = quota.reserve(shared_account()); }), 50ms);
+    }
+    ASSERT_EQ(answer.answer, fleet::QuotaAnswer::Granted);
+    EXPECT_EQ(used(pg.url(), "account", "uid-shared"), 1);
+    // A question nobody comes back for (its slot was aborted): its grant is given back.
+    EXPECT_EQ(quota.reserve(shared_account()).answer, fleet::QuotaAnswer::Pending);
+    std::this_thread::sleep_for(2500ms);
+    EXPECT_EQ(used(pg.url(), "account", "uid-shared"), 1);
+    EXPECT_EQ(pg_count(pg.url(),
+                       "SELECT count(*) FROM fleet_reservations WHERE state = "
+                       "'released'"),
+              1);
+    quota.settle(answer.reservation_id, /*spent=*/true);
+    while (quota.outstanding() > 0) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(pg_count(pg.url(), "SELECT count(*) FROM fleet_reservations WHERE state = 'spent'"),
+              1);
 }
