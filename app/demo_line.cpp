@@ -3,7 +3,8 @@
 namespace linestation::app {
 
 DemoLine::DemoLine(Runtime& runtime, const config::FixtureConfig& fixture,
-                   const std::map<std::string, config::Recipe>& recipes, double load_s)
+                   const std::map<std::string, config::Recipe>& recipes, double load_s,
+                   fleet::StationFleet* fleet)
     : runtime_(runtime), load_s_(load_s) {
     virtual_line::VirtualLineOptions vo;
     vo.fixture = fixture;
@@ -24,6 +25,10 @@ DemoLine::DemoLine(Runtime& runtime, const config::FixtureConfig& fixture,
     setup.led_colors = vo.product;
     setup.clouds = twins_->cloud_accounts();
     setup.wifi = vo.wifi;
+    if (fleet) {
+        setup.scheduler.shared_quota = &fleet->quota();
+        setup.scheduler.quota_day = fleet->day_function();
+    }
     setup.camera = [this] { return twins_->open_camera(); };
     screen_ = std::make_unique<TwinScreen>(twins_->screen());
     setup.screen = screen_.get();

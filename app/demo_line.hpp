@@ -12,6 +12,7 @@
 #include "app/line_assembly.hpp"
 #include "app/twin_parts.hpp"
 #include "fixtures/virtual/line/virtual_line.hpp"
+#include "station/fleet/station_fleet.hpp"
 #include "station/runtime.hpp"
 
 namespace linestation::app {
@@ -19,9 +20,11 @@ namespace linestation::app {
 class DemoLine {
   public:
     // Builds the twins of `fixture` (ports tcp://127.0.0.1:0), assembles the station's
-    // line on them and attaches it to `runtime`.
+    // line on them and attaches it to `runtime`. With `fleet` (not owned), the line's
+    // quota is shared through it as on a rig.
     DemoLine(Runtime& runtime, const config::FixtureConfig& fixture,
-             const std::map<std::string, config::Recipe>& recipes, double load_s = 5.0);
+             const std::map<std::string, config::Recipe>& recipes, double load_s = 5.0,
+             fleet::StationFleet* fleet = nullptr);
     ~DemoLine();
     DemoLine(const DemoLine&) = delete;
     DemoLine& operator=(const DemoLine&) = delete;

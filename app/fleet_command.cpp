@@ -31,14 +31,18 @@ int status(const Args& args) {
 }
 
 int serve(const Args& args) {
-    CommandLine cli("fleet serve", "--pg URL [--port N] [--bind 127.0.0.1]",
+    CommandLine cli("fleet serve", "--pg URL [--users FILE] [--port N] [--bind ADDR]",
                     "Serves the supervisor's views over the whole fleet from its PostgreSQL: "
                     "/api/fleet/status and /api/fleet/reports/{throughput,yield,pareto,"
                     "cycle_time,quota,unit_history} with ?period=shift|day|week, "
-                    "?station=ID and ?format=csv. Loopback only until it has sign-in.");
+                    "?station=ID and ?format=csv. With --users, supervisors and admins sign in "
+                    "(POST /api/session) as on a station, and it may bind beyond loopback; "
+                    "without, it has no sign-in and serves loopback only.");
     cli.option("pg", "URL", "the fleet's PostgreSQL (postgresql://...)", true)
         .option("port", "N", "HTTP port (default 8090; 0 picks a free one)")
-        .option("bind", "ADDR", "loopback address (default 127.0.0.1)");
+        .option("users", "FILE",
+                "the dashboard's users: a store file made by `station user add --db FILE`")
+        .option("bind", "ADDR", "address to serve (default 127.0.0.1; others need --users)");
     if (!cli.parse(args, std::cout)) return 0;
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -49,6 +53,7 @@ int serve(const Args& args) {
     o.pg_url = cli.value("pg");
     o.port = cli.int_value("port", o.port, 0, 65535);
     o.bind = cli.value_or("bind", o.bind);
+    if (cli.has("users")) o.users = cli.value("users");
     web::FleetServer server(o);
     server.start();
     // Scripts and tests read the port from this line.

@@ -69,7 +69,9 @@ int run_serve(const Args& args) {
     // outbox on its own thread whichever line runs.
     std::unique_ptr<fleet::StationFleet> fleet_link;
     if (config.fleet) {
-        fleet_link = std::make_unique<fleet::StationFleet>(*config.fleet, config.store_path);
+        // A real-time line: the quota is asked off the line's thread.
+        fleet_link = std::make_unique<fleet::StationFleet>(*config.fleet, config.store_path,
+                                                           /*off_line_thread=*/true);
         log.information("fleet: station %s, results forwarded, quota shared (offline: %s)",
                         config.fleet->station_id, config.fleet->when_offline);
     }
@@ -93,7 +95,7 @@ int run_serve(const Args& args) {
     if (!config.fixture_file) {
         demo = std::make_unique<DemoLine>(
             runtime, config::load_fixture(shipped.fixtures_dir / "virtual-8.json"),
-            config::load_recipes(config.recipes_dir));
+            config::load_recipes(config.recipes_dir), 5.0, fleet_link.get());
     } else {
         auto setup = line_setup(config, runtime.store());
         if (fleet_link) {

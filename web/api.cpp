@@ -24,8 +24,6 @@ namespace linestation::web {
 namespace {
 
 using Poco::Net::HTTPResponse;
-constexpr const char* kSessionCookie = "ls_session";
-constexpr const char* kCsrfHeader = "X-CSRF-Token";
 
 std::vector<std::string> split_path(const std::string& path) {
     std::vector<std::string> parts;
@@ -41,34 +39,6 @@ Poco::JSON::Array::Ptr string_array(const std::vector<std::string>& items) {
     Poco::JSON::Array::Ptr out = new Poco::JSON::Array;  // Poco::SharedPtr owns it
     for (const auto& item : items) out->add(item);
     return out;
-}
-
-// Who is logged in, as /api/session answers it. The CSRF token is readable by same-origin
-// script on purpose: the session cookie it pairs with is HttpOnly.
-Poco::JSON::Object session_json(const auth::Session& session) {
-    Poco::JSON::Object out;
-    out.set("login", session.login);
-    out.set("role", session.role);
-    out.set("products", string_array(session.products));
-    out.set("csrf_token", session.csrf_token);
-    return out;
-}
-
-std::string required_string(const Poco::JSON::Object& body, const std::string& field,
-                            std::size_t max_size = 256) {
-    if (!body.has(field) || !body.get(field).isString()) {
-        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
-                        "field \"" + field + "\": expected a string", "field_type",
-                        {{"field", field}});
-    }
-    auto value = body.getValue<std::string>(field);
-    if (value.empty() || value.size() > max_size) {
-        throw HttpError(
-            HTTPResponse::HTTP_BAD_REQUEST,
-            "field \"" + field + "\": expected 1 to " + std::to_string(max_size) + " characters",
-            "field_length", {{"field", field}, {"max", std::to_string(max_size)}});
-    }
-    return value;
 }
 
 std::vector<std::string> optional_strings(const Poco::JSON::Object& body,
@@ -122,18 +92,6 @@ std::vector<UnitLoad> unit_loads(const Poco::JSON::Object& body) {
     return out;
 }
 
-bool has_role(const auth::Session& s, std::initializer_list<const char*> roles) {
-    return std::any_of(roles.begin(), roles.end(), [&](const char* r) { return s.role == r; });
-}
-
-std::string session_cookie(const std::string& value, bool secure, bool expire) {
-    std::string cookie =
-        std::string(kSessionCookie) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict";
-    if (secure) cookie += "; Secure";
-    if (expire) cookie += "; Max-Age=0";
-    return cookie;
-}
-
 }  // namespace
 
 struct Api::Call {
@@ -165,15 +123,15 @@ Api::Api(StationService& station, const Clock& clock, ApiOptions options)
       options_(std::move(options)),
       store_(options_.store_path),
       reads_(options_.store_path, options_.read_connections),
-      sessions_(clock, 8 * 3600.0, 12 * 3600.0, &store_),
+      sign_in_(clock, store_,
+               {options_.login_max_failures, options_.login_max_failures_per_address,
+                options_.login_max_failures_per_login, options_.login_window_s,
+                options_.secure_cookies}),
       displays_(
           store_, clock, [this] { return station_.health().station_id; },
           [this](const std::string& actor, const std::string& action, const std::string& detail) {
               store_.audit(clock_.wall_ms(), actor, action, detail);
           }),
-      throttle_(clock, options_.login_max_failures, options_.login_window_s),
-      ip_throttle_(clock, options_.login_max_failures_per_address, options_.login_window_s),
-      login_throttle_(clock, options_.login_max_failures_per_login, options_.login_window_s),
       live_(station) {
     std::ifstream in(options_.openapi_file);
     std::ostringstream text;
@@ -224,28 +182,15 @@ void Api::handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerRes
 }
 
 auth::Session Api::require_session(Call& call) {
-    auto session = sessions_.find(cookie_value(call.request, kSessionCookie));
-    if (!session) throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED, "log in first", "log_in_first");
-    return *session;
+    return sign_in_.require_session(call.request);
 }
 
 auth::Session Api::require_role(Call& call, std::initializer_list<const char*> roles) {
-    auto session = require_session(call);
-    if (!has_role(session, roles)) {
-        std::string names;
-        for (const char* r : roles) names += (names.empty() ? "" : " or ") + std::string(r);
-        throw HttpError(HTTPResponse::HTTP_FORBIDDEN, "this needs the role " + names, "needs_role",
-                        {{"roles", names}});
-    }
-    if (call.method != "GET" && call.method != "HEAD") require_csrf(call, session);
-    return session;
+    return sign_in_.require_role(call.request, roles);
 }
 
 void Api::require_csrf(Call& call, const auth::Session& session) {
-    auto token = call.request.get(kCsrfHeader, "");
-    if (!auth::constant_time_equal(token, session.csrf_token)) {
-        throw HttpError(HTTPResponse::HTTP_FORBIDDEN, "missing or wrong CSRF token", "csrf");
-    }
+    SignIn::require_csrf(call.request, session);
 }
 
 void Api::audit(const std::string& actor, const std::string& action,
@@ -455,52 +400,22 @@ void Api::route(Call& call) {
 }
 
 void Api::login(Call& call) {
-    if (call.request.getContentType().rfind("application/json", 0) != 0) {
-        // Forms cannot send JSON, so a cross-site form cannot log a browser in.
-        throw HttpError(HTTPResponse::HTTP_UNSUPPORTED_MEDIA_TYPE,
-                        "send the login as application/json");
-    }
-    auto body = parse_object(read_body(call.request, options_.max_body_bytes));
-    auto login = required_string(*body, "login", 64);
-    auto password = required_string(*body, "password", 1024);
-    auto key = login + "|" + call.client;
-    // The same answer whether or not the login exists: the throttles count attempts on
-    // the name given, not on accounts.
-    if (auto wait = std::max({throttle_.retry_after_s(key), ip_throttle_.retry_after_s(call.client),
-                              login_throttle_.retry_after_s(login)});
-        wait > 0) {
-        call.response.set("Retry-After", std::to_string(static_cast<int>(wait) + 1));
-        Poco::JSON::Object detail;
-        detail.set("login", login);
-        detail.set("client", call.client);
-        if (first_refusal_in_a_minute(key)) audit(login, "session.login_throttled", detail);
-        throw HttpError(HTTPResponse::HTTP_TOO_MANY_REQUESTS,
-                        "too many failed logins; try again later");
-    }
-    auto user = store_.find_operator(login);
-    // A missing user costs the same hash time as a wrong password, so timing does not
-    // tell which logins exist.
-    static const std::string kDummyHash = auth::hash_password("not a password of anyone");
-    bool ok = auth::verify_password(password, user ? user->password_hash : kDummyHash) && user &&
-              !user->disabled;
+    const auto [login, password] = SignIn::read_credentials(call.request, options_.max_body_bytes);
+    const auto attempt = sign_in_.check(login, password, call.client);
     Poco::JSON::Object detail;
     detail.set("client", call.client);
-    if (!ok) {
-        throttle_.record_failure(key);
-        ip_throttle_.record_failure(call.client);
-        login_throttle_.record_failure(login);
+    if (attempt.check == SignIn::Check::Throttled) {
+        detail.set("login", login);
+        if (first_refusal_in_a_minute(login + "|" + call.client)) {
+            audit(login, "session.login_throttled", detail);
+        }
+    } else if (attempt.check == SignIn::Check::Wrong) {
         audit(login, "session.login_failed", detail);
-        throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED, "wrong login or password");
     }
-    throttle_.record_success(key);
-    // A new id at every login: a session the browser already had (perhaps one planted
-    // by someone else) ends here rather than being promoted.
-    const auto previous = cookie_value(call.request, kSessionCookie);
-    sessions_.remove(previous);
-    live_.end_session(previous);
-    auto session = sessions_.create(user->login, user->role, user->products);
-    audit(user->login, "session.login", detail);
-    call.response.set("Set-Cookie", session_cookie(session.id, options_.secure_cookies, false));
+    SignIn::refuse(call.response, attempt);
+    live_.end_session(cookie_value(call.request, kSessionCookie));
+    auto session = sign_in_.begin(call.request, call.response, *attempt.user);
+    audit(session.login, "session.login", detail);
     send_json(call.response, HTTPResponse::HTTP_OK, session_json(session));
 }
 
@@ -521,10 +436,9 @@ bool Api::first_refusal_in_a_minute(const std::string& key) {
 void Api::logout(Call& call) {
     auto session = require_session(call);
     require_csrf(call, session);
-    sessions_.remove(session.id);
+    sign_in_.end(call.response, session);
     live_.end_session(session.id);
     audit(session.login, "session.logout", Poco::JSON::Object());
-    call.response.set("Set-Cookie", session_cookie("", options_.secure_cookies, true));
     send_json(call.response, HTTPResponse::HTTP_OK, "{\"ok\":true}");
 }
 
@@ -931,7 +845,7 @@ void Api::disable_user(Call& call, const std::string& login) {
     if (!store_.disable_operator(login)) {
         throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "no user \"" + login + "\"");
     }
-    sessions_.remove_login(login);
+    sign_in_.sessions().remove_login(login);
     Poco::JSON::Object detail;
     detail.set("login", login);
     audit(session.login, "user.disable", detail);

@@ -26,6 +26,7 @@
 #include "station/store/store.hpp"
 #include "web/display_screens.hpp"
 #include "web/live.hpp"
+#include "web/sign_in.hpp"
 
 namespace linestation::web {
 
@@ -114,11 +115,8 @@ class Api {
     ApiOptions options_;
     store::Store store_;
     store::ReadPool reads_;
-    auth::SessionTable sessions_;         // kept in store_: a restart logs no one out
-    DisplayScreens displays_;             // the QR screens' tokens
-    auth::LoginThrottle throttle_;        // per login and client address
-    auth::LoginThrottle ip_throttle_;     // per client address, whatever login it tries
-    auth::LoginThrottle login_throttle_;  // per login, from whatever address
+    SignIn sign_in_;           // users and sessions of store_: a restart logs no one out
+    DisplayScreens displays_;  // the QR screens' tokens
     std::mutex throttle_audit_mutex_;
     std::map<std::string, double> throttle_audited_;  // login|address → last audited refusal
     LiveHub live_;

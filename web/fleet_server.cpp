@@ -9,10 +9,13 @@
 
 #include <chrono>
 
+#include "drivers/core/clock.hpp"
 #include "station/fleet/fleet_reports.hpp"
 #include "station/fleet/fleet_schema.hpp"
 #include "station/fleet/fleet_status.hpp"
+#include "station/store/store.hpp"
 #include "web/http.hpp"
+#include "web/sign_in.hpp"
 #include "web/table_json.hpp"
 
 namespace linestation::web {
@@ -31,7 +34,8 @@ std::int64_t now_ms() {
 
 class FleetHandler : public Poco::Net::HTTPRequestHandler {
   public:
-    explicit FleetHandler(const FleetServerOptions& options) : options_(options) {}
+    FleetHandler(const FleetServerOptions& options, SignIn* sign_in)
+        : options_(options), sign_in_(sign_in) {}
 
     void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
         try {
@@ -47,19 +51,45 @@ class FleetHandler : public Poco::Net::HTTPRequestHandler {
     }
 
   private:
+    // /api/session as on a station: POST logs in, DELETE logs out, GET says who.
+    void session_page(HTTPServerRequest& request, HTTPServerResponse& response) {
+        const auto& method = request.getMethod();
+        if (method == "POST") {
+            const auto [login, password] = SignIn::read_credentials(request, 64 * 1024);
+            const auto attempt =
+                sign_in_->check(login, password, request.clientAddress().host().toString());
+            SignIn::refuse(response, attempt);
+            const auto session = sign_in_->begin(request, response, *attempt.user);
+            send_json(response, HTTPResponse::HTTP_OK, session_json(session));
+        } else if (method == "DELETE") {
+            const auto session = sign_in_->require_session(request);
+            SignIn::require_csrf(request, session);
+            sign_in_->end(response, session);
+            send_json(response, HTTPResponse::HTTP_OK, R"({"ok":true})");
+        } else if (method == "GET") {
+            send_json(response, HTTPResponse::HTTP_OK,
+                      session_json(sign_in_->require_session(request)));
+        } else {
+            throw HttpError(HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "GET, POST or DELETE");
+        }
+    }
+
     void answer(HTTPServerRequest& request, HTTPServerResponse& response) {
+        const Poco::URI uri(request.getURI());
+        const auto path = uri.getPath();
+        if (sign_in_ && path == "/api/session") return session_page(request, response);
         if (request.getMethod() != "GET") {
             throw HttpError(HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "only GET is served here");
         }
-        const Poco::URI uri(request.getURI());
-        const auto path = uri.getPath();
-        Poco::Net::HTMLForm query(request);
-        fleet::PgConnection c(options_.pg_url, options_.deadlines, "linestation fleet serve");
-        fleet::ensure_fleet_schema(c);
         if (path == "/api/health") {
             send_json(response, HTTPResponse::HTTP_OK, R"({"status":"ok","fleet":true})");
             return;
         }
+        // The fleet's views are a supervisor's (the station's reports need the same roles).
+        if (sign_in_) sign_in_->require_role(request, {"supervisor", "admin"});
+        Poco::Net::HTMLForm query(request);
+        fleet::PgConnection c(options_.pg_url, options_.deadlines, "linestation fleet serve");
+        fleet::ensure_fleet_schema(c);
         if (path == "/api/fleet/status") {
             std::optional<std::string> day;
             if (query.has("day")) day = query.get("day");
@@ -106,26 +136,53 @@ class FleetHandler : public Poco::Net::HTTPRequestHandler {
     }
 
     const FleetServerOptions& options_;
+    SignIn* sign_in_;  // none: no sign-in (loopback only)
 };
 
 class FleetRouter : public Poco::Net::HTTPRequestHandlerFactory {
   public:
-    explicit FleetRouter(const FleetServerOptions& options) : options_(options) {}
+    FleetRouter(const FleetServerOptions& options, SignIn* sign_in)
+        : options_(options), sign_in_(sign_in) {}
     Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-        return new FleetHandler(options_);  // Poco's server owns and deletes it
+        return new FleetHandler(options_, sign_in_);  // Poco's server owns and deletes it
     }
 
   private:
     const FleetServerOptions& options_;
+    SignIn* sign_in_;
 };
 
 }  // namespace
 
+struct FleetServer::Users {
+    explicit Users(const FleetServerOptions& o)
+        : store(o.users), sign_in(clock, store, sign_in_options(o)) {}
+    static SignInOptions sign_in_options(const FleetServerOptions& o) {
+        SignInOptions s;
+        s.secure_cookies = o.secure_cookies;
+        return s;
+    }
+    SystemClock clock;
+    store::Store store;
+    SignIn sign_in;
+};
+
 FleetServer::FleetServer(FleetServerOptions options) : options_(std::move(options)) {
-    if (options_.bind != "127.0.0.1" && options_.bind != "::1" && options_.bind != "localhost") {
+    const bool loopback =
+        options_.bind == "127.0.0.1" || options_.bind == "::1" || options_.bind == "localhost";
+    if (!loopback && options_.users.empty()) {
         throw std::invalid_argument(
             "fleet serve: --bind " + options_.bind +
-            ": the fleet dashboard has no sign-in yet, so it serves loopback only (127.0.0.1)");
+            ": without --users the fleet dashboard has no sign-in, so it serves loopback only "
+            "(127.0.0.1)");
+    }
+    if (!options_.users.empty()) {
+        if (!std::filesystem::exists(options_.users)) {
+            throw std::invalid_argument("fleet serve: --users " + options_.users.string() +
+                                        ": no such file; make its users with `station user add "
+                                        "--db FILE`");
+        }
+        users_ = std::make_unique<Users>(options_);
     }
 }
 
@@ -138,8 +195,9 @@ void FleetServer::start() {
         Poco::Net::SocketAddress(options_.bind, static_cast<Poco::UInt16>(options_.port)), 64);
     Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;  // Poco-counted
     params->setMaxThreads(options_.max_threads);
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new FleetRouter(options_), socket,
-                                                      params);  // the server owns the router
+    server_ = std::make_unique<Poco::Net::HTTPServer>(
+        new FleetRouter(options_, users_ ? &users_->sign_in : nullptr), socket,
+        params);  // the server owns the router
     server_->start();
 }
 

@@ -1,11 +1,14 @@
 #pragma once
 // `station fleet serve`: the supervisor's views over the whole fleet, read from its
 // PostgreSQL, as JSON Tables (the station dashboard's shape) or CSV, filtered to one
-// station on request. Until the fleet has its own users and roles it serves the loopback
-// interface only.
+// station on request. With a users file (a station store whose users `station user add
+// --db FILE` made) it signs users in as the station does (web/sign_in.hpp): supervisors and
+// admins read the views, and it may bind beyond loopback. Without one it has no sign-in
+// and serves the loopback interface only.
 
 #include <Poco/Net/HTTPServer.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -18,12 +21,17 @@ struct FleetServerOptions {
     std::string bind = "127.0.0.1";
     int port = 8090;  // 0 picks a free port
     int max_threads = 8;
+    std::filesystem::path users;  // the users' store file; empty: no sign-in, loopback only
+    bool secure_cookies = false;
     fleet::PgDeadlines deadlines{std::chrono::milliseconds(3000), std::chrono::seconds(30)};
 };
 
+class SignIn;
+
 class FleetServer {
   public:
-    explicit FleetServer(FleetServerOptions options);  // refuses a non-loopback bind
+    // Refuses a non-loopback bind without a users file.
+    explicit FleetServer(FleetServerOptions options);
     ~FleetServer();
     FleetServer(const FleetServer&) = delete;
     FleetServer& operator=(const FleetServer&) = delete;
@@ -32,7 +40,9 @@ class FleetServer {
     int port() const;
 
   private:
+    struct Users;
     FleetServerOptions options_;
+    std::unique_ptr<Users> users_;  // with options_.users: its store and sign-in
     std::unique_ptr<Poco::Net::HTTPServer> server_;
 };
 

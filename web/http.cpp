@@ -158,4 +158,21 @@ std::string cookie_value(const Poco::Net::HTTPServerRequest& request, const std:
     return cookies.get(name, "");
 }
 
+std::string required_string(const Poco::JSON::Object& body, const std::string& field,
+                            std::size_t max_size) {
+    if (!body.has(field) || !body.get(field).isString()) {
+        throw HttpError(HTTPResponse::HTTP_BAD_REQUEST,
+                        "field \"" + field + "\": expected a string", "field_type",
+                        {{"field", field}});
+    }
+    auto value = body.getValue<std::string>(field);
+    if (value.empty() || value.size() > max_size) {
+        throw HttpError(
+            HTTPResponse::HTTP_BAD_REQUEST,
+            "field \"" + field + "\": expected 1 to " + std::to_string(max_size) + " characters",
+            "field_length", {{"field", field}, {"max", std::to_string(max_size)}});
+    }
+    return value;
+}
+
 }  // namespace linestation::web

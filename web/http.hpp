@@ -67,6 +67,9 @@ void send_error(Poco::Net::HTTPServerResponse& response, Poco::Net::HTTPResponse
 std::string read_body(Poco::Net::HTTPServerRequest& request, std::size_t limit);
 // Parses a JSON object body; 400 with a clear message when it is not one.
 Poco::JSON::Object::Ptr parse_object(const std::string& body);
+// A string field of 1 to `max_size` characters; 400 naming the field otherwise.
+std::string required_string(const Poco::JSON::Object& body, const std::string& field,
+                            std::size_t max_size = 256);
 
 // The value of cookie `name` from the Cookie header, or "".
 std::string cookie_value(const Poco::Net::HTTPServerRequest& request, const std::string& name);

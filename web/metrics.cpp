@@ -132,7 +132,7 @@ std::string Api::metrics_text() {
     out << "# TYPE linestation_live_clients gauge\nlinestation_live_clients " << live_.clients()
         << "\n# TYPE linestation_live_frames_total counter\nlinestation_live_frames_total "
         << live_.frames_sent() << "\n# TYPE linestation_sessions gauge\nlinestation_sessions "
-        << sessions_.size() << "\n# TYPE linestation_uptime_seconds gauge\n"
+        << sign_in_.sessions().size() << "\n# TYPE linestation_uptime_seconds gauge\n"
         << "linestation_uptime_seconds " << health.uptime_s << "\n";
     return out.str();
 }

@@ -199,9 +199,13 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
         f.lease = static_cast<int>(fleet->int_or("lease", f.lease, 1, 100));
         if (auto zone = fleet->find("day_zone")) {
             f.day_zone = zone->as_nonempty_string();
-            auto offset = parse_utc_offset(f.day_zone);
-            if (!offset) zone->fail("\"UTC\" or a fixed offset such as \"UTC+08:00\"");
-            f.day_offset_min = *offset;
+            auto parsed = fleet::QuotaDayZone::parse(f.day_zone);
+            if (!parsed) {
+                zone->fail(
+                    "\"UTC\", a fixed offset such as \"UTC+08:00\" or a time zone such as "
+                    "\"Asia/Shanghai\"");
+            }
+            f.quota_zone = *parsed;
         }
         c.fleet = f;
     }

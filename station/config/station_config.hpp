@@ -8,6 +8,7 @@
 #include <string>
 
 #include "station/config/json_reader.hpp"
+#include "station/fleet/quota_day.hpp"
 #include "station/mes/sparkplug/sparkplug_settings.hpp"
 
 namespace linestation::config {
@@ -52,10 +53,11 @@ struct FleetSettings {
     std::string station_id;  // this station's id in the fleet (default: the station's id)
     std::string when_offline = "stop";  // "stop" admits no unit, "lease" spends a leased block
     int lease = 5;                      // units per leased block
-    // The quota day's time zone: "UTC" or a fixed offset "UTC+08:00" / "UTC-05:30". Tuya
-    // documents no time zone for its daily quota, so the default is UTC.
+    // The quota day's time zone: "UTC", a fixed offset "UTC+08:00" / "UTC-05:30", or a
+    // named zone such as "Asia/Shanghai". Tuya documents no time zone for its daily quota,
+    // so the default is UTC.
     std::string day_zone = "UTC";
-    int day_offset_min = 0;  // parsed from day_zone
+    fleet::QuotaDayZone quota_zone;  // parsed from day_zone
 };
 
 // "UTC", "UTC+08:00", "UTC-0530": minutes east of UTC; nullopt when not one of these.

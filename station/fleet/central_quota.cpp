@@ -67,12 +67,43 @@ bool transient(const PgError& e) {
 
 }  // namespace
 
-CentralQuota::CentralQuota(FleetLink link, CentralQuotaOptions options)
+CentralQuota::CentralQuota(FleetLink link, CentralQuotaOptions options, store::Store* durable)
     : conn_(std::move(link)), options_(options) {
     std::random_device rd;
     char text[17];
     std::snprintf(text, sizeof text, "%08x%08x", rd(), rd());
     instance_ = text;
+    if (!durable) return;
+    ledger_.emplace(*durable);
+    for (const auto& l : ledger_->leases()) {
+        if (!l.confirmed) {
+            // Asked for when the last process died, answer unknown: released, which is a
+            // no-op on the fleet if it never was granted.
+            ledger_->lease_to_settlement(l.reservation_id, 0);
+            continue;
+        }
+        leases_[{l.account, l.product, l.day}] =
+            Lease{l.reservation_id, l.n, l.used, l.offline_used};
+    }
+    for (const auto& p : ledger_->settlements()) pending_.push_back({p.reservation_id, p.spent});
+}
+
+void CentralQuota::record_lease(const LeaseKey& key, const Lease& lease, bool confirmed) {
+    if (!ledger_) return;
+    ledger_->put_lease({std::get<0>(key), std::get<1>(key), std::get<2>(key), lease.reservation_id,
+                        lease.n, lease.used, lease.offline_used, confirmed});
+}
+
+void CentralQuota::drain_pending_locked() {
+    while (!pending_.empty()) {
+        try {
+            send_settlement(pending_.front());
+        } catch (const PgError&) {
+            return;
+        }
+        if (ledger_) ledger_->settlement_taken(pending_.front().reservation_id);
+        pending_.erase(pending_.begin());
+    }
 }
 
 void CentralQuota::link_failed() {
@@ -136,14 +167,8 @@ void CentralQuota::send_settlement(const Settlement& s) {
 
 bool CentralQuota::flush() {
     std::lock_guard lock(mutex_);
-    while (!pending_.empty()) {
-        try {
-            send_settlement(pending_.front());
-        } catch (const PgError&) {
-            return false;
-        }
-        pending_.erase(pending_.begin());
-    }
+    drain_pending_locked();
+    if (!pending_.empty()) return false;
     settle_leases_locked();
     return pending_.empty();
 }
@@ -151,21 +176,23 @@ bool CentralQuota::flush() {
 void CentralQuota::settle_leases_locked() {
     // A lease spent from while offline is settled once the fleet is back: what it used is
     // spent, the rest goes back to the other stations. Units of it still running count as
-    // spent (the cloud may see them).
+    // spent (the cloud may see them). The lease becomes a settlement in the ledger before
+    // the fleet is told, so a crash in between neither forgets it nor spends from it again.
     for (auto it = leases_.begin(); it != leases_.end();) {
         if (!it->second.offline_used) {
             ++it;
             continue;
         }
-        try {
-            send_settlement({it->second.reservation_id, it->second.used});
-        } catch (const PgError&) {
-            return;
-        }
+        if (away()) return;
+        const Settlement s{it->second.reservation_id, it->second.used};
+        if (ledger_) ledger_->lease_to_settlement(s.reservation_id, s.spent);
         for (auto f = from_lease_.begin(); f != from_lease_.end();) {
             f = f->second == it->first ? from_lease_.erase(f) : std::next(f);
         }
         it = leases_.erase(it);
+        pending_.push_back(s);
+        drain_pending_locked();
+        if (!pending_.empty()) return;
     }
 }
 
@@ -177,20 +204,17 @@ QuotaGrant CentralQuota::reserve(const QuotaRequest& r) {
         if (it == leases_.end() || it->second.used >= it->second.n) return std::nullopt;
         ++it->second.used;
         if (offline) it->second.offline_used = true;
+        record_lease(key, it->second, true);
         auto id = next_id("from-lease");
         from_lease_[id] = key;
         return QuotaGrant{QuotaAnswer::Granted, id};
     };
     // Settlements that waited go first: they may give back what this one needs.
-    while (!pending_.empty()) {
-        try {
-            send_settlement(pending_.front());
-            pending_.erase(pending_.begin());
-        } catch (const PgError&) {
-            break;
-        }
-    }
-    if (pending_.empty()) settle_leases_locked();
+    const bool had_pending = !pending_.empty();
+    drain_pending_locked();
+    // Leases are given back only on a link just seen working: one converted while the
+    // fleet is still away would leave the station without its offline block.
+    if (had_pending && pending_.empty()) settle_leases_locked();
     if (!away() && std::chrono::steady_clock::now() >= next_sweep_) {
         try {
             conn_.get().exec(kSweep);
@@ -209,17 +233,31 @@ QuotaGrant CentralQuota::reserve(const QuotaRequest& r) {
     }
     if (answer == QuotaAnswer::Granted) {
         if (options_.when_offline == WhenOffline::Lease && !leases_.count(key)) {
-            auto lease_id = next_id("lease");
+            const Lease lease{next_id("lease"), options_.lease, 0, false};
+            // Recorded before asking: a crash before the answer releases it on restart.
+            record_lease(key, lease, false);
+            auto lease_answer = QuotaAnswer::Unreachable;
             try {
-                if (take(lease_id, r, options_.lease, "lease") == QuotaAnswer::Granted) {
-                    leases_[key] = Lease{lease_id, options_.lease, 0, false};
-                }
+                lease_answer = take(lease.reservation_id, r, options_.lease, "lease");
             } catch (const PgError&) {
                 // No lease this time: the unit's own reservation stands.
             }
+            if (lease_answer == QuotaAnswer::Granted) {
+                leases_[key] = lease;
+                record_lease(key, lease, true);
+            } else if (lease_answer == QuotaAnswer::Refused) {
+                if (ledger_) ledger_->lease_settled(lease.reservation_id);
+            } else {
+                // Unknown whether the fleet granted it: released (a no-op if it did not),
+                // like an unconfirmed lease after a crash.
+                if (ledger_) ledger_->lease_to_settlement(lease.reservation_id, 0);
+                pending_.push_back({lease.reservation_id, 0});
+            }
         }
+        settle_leases_locked();
         return {QuotaAnswer::Granted, id};
     }
+    if (answer == QuotaAnswer::Refused) settle_leases_locked();
     if (options_.when_offline == WhenOffline::Lease) {
         // Refused online, the station's own block is still its to spend; offline, it is
         // all there is.
@@ -240,6 +278,7 @@ void CentralQuota::settle(const std::string& reservation_id, bool spent) {
         if (!spent) {
             if (auto l = leases_.find(f->second); l != leases_.end() && l->second.used > 0) {
                 --l->second.used;
+                record_lease(l->first, l->second, true);
             }
         }
         from_lease_.erase(f);
@@ -251,10 +290,11 @@ void CentralQuota::settle(const std::string& reservation_id, bool spent) {
             send_settlement(s);
             return;
         } catch (const PgError&) {
-            // Kept, and sent with the next reservation or flush(); if this station dies
-            // first, the sweeper expires the reservation as spent.
+            // Kept, and sent with the next reservation or flush(); without a ledger, if this
+            // station dies first, the sweeper expires the reservation as spent.
         }
     }
+    if (ledger_) ledger_->queue_settlement({s.reservation_id, s.spent});
     pending_.push_back(s);
 }
 

@@ -9,6 +9,10 @@
 // While the fleet cannot be reached, the station's config decides: `stop` admits no unit
 // (the slot waits), `lease` spends a small block granted while online, and gives back what
 // it did not use once the fleet is back.
+//
+// Given the station's store, the leases (and what was spent from them) and the settlements
+// not yet taken are kept there too (QuotaLedger): a station killed -9 and started again
+// still has its block to spend offline and still owes what it owed.
 
 #include <chrono>
 #include <cstdint>
@@ -21,6 +25,7 @@
 
 #include "station/fleet/fleet_sink.hpp"
 #include "station/fleet/quota_gate.hpp"
+#include "station/fleet/quota_ledger.hpp"
 
 namespace linestation::fleet {
 
@@ -36,7 +41,9 @@ struct CentralQuotaOptions {
 
 class CentralQuota : public QuotaGate {
   public:
-    CentralQuota(FleetLink link, CentralQuotaOptions options = {});
+    // `durable`: the station's store (not owned), where leases and settlements outlive the
+    // process; none keeps them in memory only.
+    CentralQuota(FleetLink link, CentralQuotaOptions options = {}, store::Store* durable = nullptr);
     QuotaGrant reserve(const QuotaRequest& request) override;
     void settle(const std::string& reservation_id, bool spent) override;
     std::optional<bool> has_room(const QuotaRequest& request) override;
@@ -71,10 +78,13 @@ class CentralQuota : public QuotaGate {
                      const char* kind);
     void send_settlement(const Settlement& s);
     void settle_leases_locked();
+    void record_lease(const LeaseKey& key, const Lease& lease, bool confirmed);
+    void drain_pending_locked();
     std::string next_id(const char* kind);
 
     FleetConnection conn_;
     CentralQuotaOptions options_;
+    std::optional<QuotaLedger> ledger_;
     mutable std::mutex mutex_;
     std::int64_t sequence_ = 0;
     std::string instance_;  // random per process: ids never repeat across restarts

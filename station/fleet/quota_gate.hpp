@@ -20,6 +20,7 @@ enum class QuotaAnswer {
     Granted,
     Refused,      // the day's quota is spent
     Unreachable,  // the fleet cannot be asked and the station may not spend on its own
+    Pending,      // asked off the line's thread: the answer is taken at a later tick
 };
 
 struct QuotaGrant {

@@ -74,7 +74,9 @@ std::optional<std::string> QrScheduler::reserve(std::size_t account, const std::
     if (!options_.shared_quota) return std::string("-");
     const auto grant = options_.shared_quota->reserve(shared_request(account, product, day));
     if (grant.answer == fleet::QuotaAnswer::Granted) return grant.reservation_id;
-    unreachable = grant.answer == fleet::QuotaAnswer::Unreachable;
+    // Not asked yet or not answerable: the unit waits either way.
+    unreachable = grant.answer == fleet::QuotaAnswer::Unreachable ||
+                  grant.answer == fleet::QuotaAnswer::Pending;
     store_.settle_quota(kAllAccounts, product, day, false);
     store_.settle_quota(a.store_id, kAllProducts, day, false);
     return {};

@@ -189,6 +189,31 @@ CREATE TABLE unit_evidence (
 -- What retention reads on every new image, without touching the images themselves.
 CREATE INDEX unit_evidence_kept ON unit_evidence(t_ms, bytes) WHERE png IS NOT NULL;
 )sql"},
+    // Self-contained (two new tables), so it can be renumbered when another migration lands
+    // first.
+    Migration{7, "fleet quota leases and settlements", R"sql(
+-- What this station owes the fleet's central quota, kept across a crash
+-- (station/fleet/quota_ledger.hpp): settlements the fleet has not taken yet, and the
+-- blocks leased for working offline with what was spent from them.
+CREATE TABLE fleet_settlements (
+    reservation_id  TEXT PRIMARY KEY,
+    spent           INTEGER NOT NULL,
+    queued_ms       INTEGER NOT NULL
+);
+-- confirmed = 0: asked for and not known to be granted (a crash in between); released on
+-- the next start, since a reservation that never was is released as a no-op.
+CREATE TABLE fleet_leases (
+    account         TEXT NOT NULL,
+    product         TEXT NOT NULL,
+    day             TEXT NOT NULL,
+    reservation_id  TEXT NOT NULL UNIQUE,
+    n               INTEGER NOT NULL,
+    used            INTEGER NOT NULL DEFAULT 0,
+    offline_used    INTEGER NOT NULL DEFAULT 0,
+    confirmed       INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, product, day)
+);
+)sql"},
 };
 }  // namespace
 

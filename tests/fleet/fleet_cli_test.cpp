@@ -22,6 +22,7 @@
 #include "tests/fleet/fleet_db.hpp"
 #include "tests/fleet/fleet_results.hpp"
 #include "tests/fleet/pg_server.hpp"
+#include "tests/web/api_client.hpp"
 
 using namespace linestation;
 using namespace std::chrono_literals;
@@ -223,6 +224,54 @@ TEST(FleetCli, ServeRefusesAnAddressBeyondLoopbackUntilItHasSignIn) {
                           "postgresql://postgres@127.0.0.1:1/postgres", "--bind", "0.0.0.0"});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("loopback only"), std::string::npos) << r.err;
+}
+
+TEST(FleetCli, ServeWithUsersSignsInAsTheStationDoesAndShowsSupervisorsOnly) {
+    const auto url = linestation::testing::fresh_database(linestation::testing::shared_pg_server());
+    TempDir dir;
+    const auto users = (dir / "users.db").string();
+    for (const auto& [login, role] : {std::pair{"boss", "supervisor"}, {"op", "operator"}}) {
+        auto made = run_process({LS_STATION_BINARY, "user", "add", "--login", login, "--role", role,
+                                 "--password-stdin", "--db", users},
+                                std::string(login) + "-long-password\n");
+        ASSERT_EQ(made.exit_code, 0) << made.err;
+    }
+    ChildProcess serve(
+        {LS_STATION_BINARY, "fleet", "serve", "--pg", url, "--users", users, "--port", "0"});
+    const auto line = serve.wait_for_line("listening on", 30);
+    ASSERT_FALSE(line.empty());
+    const int port = std::stoi(line.substr(line.rfind(':') + 1));
+    const std::string yield = "/api/fleet/reports/yield";
+
+    linestation::testing::ApiClient nobody(port);
+    EXPECT_EQ(nobody.get(yield).status, 401);
+    EXPECT_EQ(nobody.get(yield + "?format=csv").status, 401);
+    EXPECT_EQ(nobody.get("/api/fleet/status").status, 401);
+    EXPECT_EQ(nobody.login("boss", "not-the-password").status, 401);
+
+    linestation::testing::ApiClient op(port);
+    ASSERT_EQ(op.login("op", "op-long-password").status, 200);
+    EXPECT_EQ(op.get(yield).status, 403) << "an operator does not see the fleet's views";
+
+    linestation::testing::ApiClient boss(port);
+    ASSERT_EQ(boss.login("boss", "boss-long-password").status, 200);
+    EXPECT_EQ(boss.get("/api/session").json()->getValue<std::string>("role"), "supervisor");
+    EXPECT_EQ(boss.get(yield).status, 200);
+    const auto csv = boss.get(yield + "?format=csv");
+    EXPECT_EQ(csv.status, 200);
+    EXPECT_NE(csv.header("Content-Type").find("text/csv"), std::string::npos);
+    boss.send_csrf = false;
+    EXPECT_EQ(boss.call("DELETE", "/api/session").status, 403)
+        << "logging out needs the CSRF token";
+    boss.send_csrf = true;
+    EXPECT_EQ(boss.call("DELETE", "/api/session").status, 200);
+    EXPECT_EQ(boss.get(yield).status, 401) << "the session ended";
+    EXPECT_EQ(serve.stop(SIGTERM), 0);
+
+    auto missing = run_process({LS_STATION_BINARY, "fleet", "serve", "--pg", url, "--users",
+                                (dir / "none.db").string(), "--port", "0"});
+    EXPECT_EQ(missing.exit_code, 1);
+    EXPECT_NE(missing.err.find("station user add --db"), std::string::npos) << missing.err;
 }
 
 TEST(FleetCli, WithTheFleetAwayAndWhenOfflineStopUnitsWaitAndAreNeverRefused) {

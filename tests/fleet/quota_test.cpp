@@ -3,11 +3,18 @@
 // again, the sweeper expires the forgotten, and the offline behaviours hold.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
 
+#include "station/fleet/background_quota.hpp"
 #include "station/fleet/central_quota.hpp"
+#include "station/store/store.hpp"
+#include "tests/common/temp_dir.hpp"
 #include "tests/fleet/fleet_db.hpp"
 #include "tests/fleet/pg_server.hpp"
 
@@ -166,4 +173,135 @@ TEST(CentralQuota, OfflineLeaseSpendsOnlyItsBlockAndGivesBackTheRest) {
     // The online unit (held) plus the two units of the lease; the third unit went back.
     EXPECT_EQ(used(pg.url(), "account", "uid-shared"), 3);
     EXPECT_EQ(pg_count(pg.url(), "SELECT spent FROM fleet_reservations WHERE kind = 'lease'"), 2);
+}
+
+namespace {
+// One byte over a pipe: the two processes of the kill test take turns.
+void say(int fd) {
+    const char c = 'x';
+    if (::write(fd, &c, 1) != 1) ::_exit(3);
+}
+bool hear(int fd) {
+    char c = 0;
+    return ::read(fd, &c, 1) == 1;
+}
+}  // namespace
+
+TEST(CentralQuota, AStationKilledMinus9KeepsItsLeaseAndItsSettlements) {
+    PgServer pg;
+    linestation::testing::TempDir dir;
+    const auto store_file = dir / "station.db";
+    store::Store{store_file};  // migrated before the child forks
+    fleet::CentralQuotaOptions o;
+    o.when_offline = fleet::WhenOffline::Lease;
+    o.lease = 3;
+    int to_child[2];
+    int to_parent[2];
+    ASSERT_EQ(::pipe(to_child), 0);
+    ASSERT_EQ(::pipe(to_parent), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        // The station: online, one unit and the lease beside it; then, with the fleet gone,
+        // three units from the lease, of which one is spent, one given back and one still
+        // running when it is killed; the online unit is settled (given back) while away.
+        store::Store store(store_file);
+        fleet::CentralQuota quota(link_to(pg.url(), "st-1"), o, &store);
+        const auto online = quota.reserve(shared_account());
+        if (online.answer != fleet::QuotaAnswer::Granted) ::_exit(4);
+        say(to_parent[1]);
+        if (!hear(to_child[0])) ::_exit(5);  // the fleet is down now
+        std::vector<fleet::QuotaGrant> offline;
+        for (int i = 0; i < 3; ++i) {
+            offline.push_back(quota.reserve(shared_account()));
+            if (offline.back().answer != fleet::QuotaAnswer::Granted) ::_exit(6);
+        }
+        quota.settle(offline[0].reservation_id, /*spent=*/true);
+        quota.settle(offline[1].reservation_id, /*spent=*/false);
+        quota.settle(online.reservation_id, /*spent=*/false);
+        say(to_parent[1]);
+        for (;;) ::pause();  // until killed
+    }
+    ASSERT_TRUE(hear(to_parent[0]));
+    EXPECT_EQ(used(pg.url(), "account", "uid-shared"), 4);  // the unit and the lease of 3
+    pg.stop_immediate();
+    say(to_child[1]);
+    ASSERT_TRUE(hear(to_parent[0]));
+    ASSERT_EQ(::kill(child, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+
+    // Started again, still offline: the settlement is still owed, and the lease still has
+    // the one unit the dead process had not spent (the running one counts as spent).
+    store::Store store(store_file);
+    fleet::CentralQuota quota(link_to(pg.url(), "st-1"), o, &store);
+    EXPECT_EQ(quota.pending_settlements(), 1);
+    EXPECT_EQ(quota.lease_spent_offline(), 2);
+    const auto last = quota.reserve(shared_account());
+    EXPECT_EQ(last.answer, fleet::QuotaAnswer::Granted) << "the lease survives the kill";
+    EXPECT_EQ(quota.reserve(shared_account()).answer, fleet::QuotaAnswer::Unreachable)
+        << "and no more than the lease";
+    quota.settle(last.reservation_id, /*spent=*/true);
+
+    pg.start();
+    std::this_thread::sleep_for(300ms);  // past the first backoff
+    EXPECT_TRUE(quota.flush());
+    // The online unit went back; the lease spent 3 (one spent, one running at the kill,
+    // one after the restart); the unit given back offline went back to the fleet too.
+    EXPECT_EQ(used(pg.url(), "account", "uid-shared"), 3);
+    EXPECT_EQ(pg_count(pg.url(), "SELECT spent FROM fleet_reservations WHERE kind = 'lease'"), 3);
+    EXPECT_EQ(pg_count(pg.url(), "SELECT count(*) FROM fleet_reservations WHERE state = 'held'"),
+              0);
+    // Nothing is owed any more, after one more restart either.
+    fleet::CentralQuota again(link_to(pg.url(), "st-1"), o, &store);
+    EXPECT_EQ(again.pending_settlements(), 0);
+    EXPECT_EQ(again.lease_spent_offline(), 0);
+}
+
+TEST(BackgroundQuota, TheLinesCallsNeverWaitOnAHangingFleetAndAnswersComeAtALaterCall) {
+    PgServer pg;
+    linestation::testing::FreezableProxy proxy(pg.port());
+    fleet::CentralQuota inner(link_to(pg.url_on_port(proxy.port()), "st-1"));
+    fleet::BackgroundQuotaOptions o;
+    o.unclaimed_after = 500ms;
+    fleet::BackgroundQuota quota(inner, o);
+    auto timed = [](auto&& call) {
+        const auto t0 = std::chrono::steady_clock::now();
+        call();
+        return std::chrono::steady_clock::now() - t0;
+    };
+    proxy.freeze();
+    fleet::QuotaGrant first;
+    EXPECT_LT(timed([&] { first = quota.reserve(shared_account()); }), 50ms);
+    EXPECT_EQ(first.answer, fleet::QuotaAnswer::Pending);
+    EXPECT_LT(timed([&] { quota.settle("st-1/unit/none/1", false); }), 50ms);
+    EXPECT_LT(timed([&] { (void)quota.has_room(shared_account()); }), 50ms);
+    // The worker's question waits for its deadlines (1 s connect, once more on a new
+    // connection); its answer is the next call's.
+    fleet::QuotaGrant answer;
+    for (int i = 0; i < 100 && answer.answer != fleet::QuotaAnswer::Unreachable; ++i) {
+        std::this_thread::sleep_for(100ms);
+        EXPECT_LT(timed([&] { answer = quota.reserve(shared_account()); }), 50ms);
+    }
+    EXPECT_EQ(answer.answer, fleet::QuotaAnswer::Unreachable);
+    proxy.thaw();
+    for (int i = 0; i < 150 && answer.answer != fleet::QuotaAnswer::Granted; ++i) {
+        std::this_thread::sleep_for(100ms);
+        EXPECT_LT(timed([&] { answer = quota.reserve(shared_account()); }), 50ms);
+    }
+    ASSERT_EQ(answer.answer, fleet::QuotaAnswer::Granted);
+    EXPECT_EQ(used(pg.url(), "account", "uid-shared"), 1);
+    // A question nobody comes back for (its slot was aborted): its grant is given back.
+    EXPECT_EQ(quota.reserve(shared_account()).answer, fleet::QuotaAnswer::Pending);
+    std::this_thread::sleep_for(2500ms);
+    EXPECT_EQ(used(pg.url(), "account", "uid-shared"), 1);
+    EXPECT_EQ(pg_count(pg.url(),
+                       "SELECT count(*) FROM fleet_reservations WHERE state = "
+                       "'released'"),
+              1);
+    quota.settle(answer.reservation_id, /*spent=*/true);
+    while (quota.outstanding() > 0) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(pg_count(pg.url(), "SELECT count(*) FROM fleet_reservations WHERE state = 'spent'"),
+              1);
 }
