@@ -47,12 +47,16 @@ TrackerOptions TrackerOptions::for_recipe(const config::Recipe& recipe) {
         double low = rule.freq_hz ? std::max(rule.freq_hz->first, 0.05) : 0.3;
         slowest = slowest == 0 ? low : std::min(slowest, low);
         auto slash = rule.color.find('/');
-        // An alternation shows each colour for half its period; a blink up to 75% lit.
+        // An alternation shows each colour for half its period; a blink up to 75% lit and
+        // up to 75% dark, unless the recipe gives its duty.
         double share = slash == std::string::npos ? kMaxPhaseShare : 0.5;
         double hold = share / low * kHoldMargin;
         if (slash == std::string::npos) {
-            hold_color(rule.color, hold);
-            o.phase_hold_s[idx(LedColor::Off)] = std::max(o.phase_hold_s[idx(LedColor::Off)], hold);
+            const double lit = rule.duty ? rule.duty->second : share;
+            const double dark = rule.duty ? 1 - rule.duty->first : share;
+            hold_color(rule.color, lit / low * kHoldMargin);
+            o.phase_hold_s[idx(LedColor::Off)] =
+                std::max(o.phase_hold_s[idx(LedColor::Off)], dark / low * kHoldMargin);
         } else {
             hold_color(rule.color.substr(0, slash), hold);
             hold_color(rule.color.substr(slash + 1), hold);

@@ -485,6 +485,32 @@ TEST(VisionTracker, RecipeNamesTheState) {
     EXPECT_EQ(states, (std::vector<std::string>{"booting", "ready", "joining", "online"}));
 }
 
+TEST(VisionTracker, ADocumentedDutyShortensTheHoldButNeverMakesItsBlinkSteady) {
+    // The plug's slow blink as Tuya documents it (on and off 1,500 ms each, duty given in
+    // the recipe): steady and off are decided once they outlast that blink's phases (2 s),
+    // not a 75 % lit blink's at the slowest frequency (3 s), so the plug's 2-4 s steady
+    // while it activates and its 2-5 s dark while it reboots are seen; the slow blink
+    // itself is never read as steady or off.
+    auto recipe = config::load_recipe(LS_SOURCE_DIR "/recipes/tuya-smart-plug.json");
+    const auto holds = TrackerOptions::for_recipe(recipe);
+    EXPECT_LE(holds.hold_for(LedColor::Blue), 2.01);
+    EXPECT_LE(holds.hold_for(LedColor::Off), 2.01);
+    for (std::uint64_t seed : {3u, 4u}) {
+        testing::CleanCamera cam;
+        cam.fps = 10;
+        cam.seed = seed;
+        auto spec = testing::clip_of(
+            {script({phase(0, "off", "off"), phase(3, "blue", "steady"), phase(5.6, "off", "off"),
+                     phase(8, "blue", "blink", 1.0 / 3.0, 0.5)})},
+            20, cam);
+        auto seen = testing::observe(spec, std::nullopt, &recipe);
+        std::vector<std::string> states;
+        for (const auto& o : seen) states.push_back(o.state.value_or("?"));
+        EXPECT_EQ(states, (std::vector<std::string>{"off", "online", "off", "joining"}))
+            << "seed " << seed;
+    }
+}
+
 TEST(VisionTracker, CameraLossDecidesNothingUntilFramesProveAState) {
     ColorTable colors;
     LedTracker tracker("A1", colors, TrackerOptions{});
