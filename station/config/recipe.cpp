@@ -178,7 +178,7 @@ Recipe parse_recipe(const JsonNode& root) {
     auto states = led.at("states");
     if (states.items().empty()) states.fail("a non-empty array of LED states");
     for (const auto& row : states.items()) {
-        row.allow_only({"state", "color", "pattern", "freq_hz", "meaning"});
+        row.allow_only({"state", "color", "pattern", "freq_hz", "duty", "meaning"});
         LedStateRule rule;
         rule.state = row.at("state").as_nonempty_string();
         rule.pattern = row.at("pattern").as_one_of({"off", "steady", "blink", "alternate"});
@@ -190,6 +190,17 @@ Recipe parse_recipe(const JsonNode& root) {
             auto range = f->as_range(0.0);
             if (range.second <= 0) f->fail("a range [low, high] with high > 0");
             rule.freq_hz = range;
+        }
+        if (auto d = row.find("duty")) {
+            if (rule.pattern != "blink") d->fail_problem("duty applies only to the blink pattern");
+            auto range = d->as_range(0.0);
+            if (range.first <= 0 || range.second >= 1) {
+                std::ostringstream got;
+                got << "[" << range.first << ", " << range.second << "]";
+                d->fail_problem("expected lit shares between 0 and 1 (exclusive), got " +
+                                got.str());
+            }
+            rule.duty = range;
         }
         r.led_states.push_back(rule);
     }

@@ -48,6 +48,10 @@ struct LedStateRule {
     std::string color;    // off red green blue amber white, or "red/green" when alternating
     std::string pattern;  // off steady blink alternate
     std::optional<std::pair<double, double>> freq_hz;  // for blink and alternate
+    // For blink: the lit share of the period, as the vendor documents it. Without it a blink
+    // may be lit 25-75 %, and the vision waits out the longest phase that allows before it
+    // calls a light steady or a dark off.
+    std::optional<std::pair<double, double>> duty;
 };
 
 struct Limit {

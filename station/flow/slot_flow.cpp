@@ -474,7 +474,7 @@ void SlotFlow::tick() {
                 // and may pair to the station's account again before its ready blink is
                 // confirmed. Online after the removal: remove it again; that is the
                 // station's doing, never the unit's fault.
-                if (led_state_ == "online" && led_.since >= removed_at_) {
+                if (led_state_ == "online" && led_.since >= removal_asked_at_) {
                     if (removals_ >= kMaxRemovals) {
                         finish(verdict::kInconclusive, reason::kNotClean,
                                "paired to the station's account again after " +
@@ -494,7 +494,7 @@ void SlotFlow::tick() {
                 // nothing else: dark after its removal, it is resetting, and it is dark
                 // while it boots and joins again, then steady on the station's account.
                 if (led_state_ == "ready" ||
-                    (led_.since >= removed_at_ && !led_.camera_lost &&
+                    (led_.since >= removal_asked_at_ && !led_.camera_lost &&
                      (green_blink() || led_state_ == "joining" || led_state_ == "activating" ||
                       (order_.kind == FlowKind::Repair && led_state_ == "off")))) {
                     if (led_state_ != "ready")
@@ -547,6 +547,7 @@ void SlotFlow::removing(double now) {
     if (!r->error) {
         event("cloud", R"({"call":"remove_device","result":"ok"})");
         removed_at_ = now;
+        removal_asked_at_ = step_started_;
         ++removals_;
         set_step(Step::VerifyingReady);
         return;

@@ -213,6 +213,10 @@ class SlotFlow {
     double reset_done_ = 0;
     double joined_at_ = 0;
     double removed_at_ = 0;
+    // When the removal that succeeded was first asked for: the device may reset as soon as
+    // the cloud removes it, before the answer arrives, and the vision puts an edge halfway
+    // between the frames around it, so a reset's dark can be dated before removed_at_.
+    double removal_asked_at_ = 0;
     double next_removal_try_ = 0;
     bool seen_green_ = false;
     bool seen_online_ = false;

@@ -47,12 +47,16 @@ TrackerOptions TrackerOptions::for_recipe(const config::Recipe& recipe) {
         double low = rule.freq_hz ? std::max(rule.freq_hz->first, 0.05) : 0.3;
         slowest = slowest == 0 ? low : std::min(slowest, low);
         auto slash = rule.color.find('/');
-        // An alternation shows each colour for half its period; a blink up to 75% lit.
+        // An alternation shows each colour for half its period; a blink up to 75% lit and
+        // up to 75% dark, unless the recipe gives its duty.
         double share = slash == std::string::npos ? kMaxPhaseShare : 0.5;
         double hold = share / low * kHoldMargin;
         if (slash == std::string::npos) {
-            hold_color(rule.color, hold);
-            o.phase_hold_s[idx(LedColor::Off)] = std::max(o.phase_hold_s[idx(LedColor::Off)], hold);
+            const double lit = rule.duty ? rule.duty->second : share;
+            const double dark = rule.duty ? 1 - rule.duty->first : share;
+            hold_color(rule.color, lit / low * kHoldMargin);
+            o.phase_hold_s[idx(LedColor::Off)] =
+                std::max(o.phase_hold_s[idx(LedColor::Off)], dark / low * kHoldMargin);
         } else {
             hold_color(rule.color.substr(0, slash), hold);
             hold_color(rule.color.substr(slash + 1), hold);
@@ -299,14 +303,20 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
         // The walk stops at the state the blink began from (a run as long as the "before"
         // rule below asks): it is no phase, and counting it would make the blink look
         // irregular until it left the window, six periods later.
+        // It stops too at a run far longer than any phase of this blink but shorter than a
+        // state's hold (a reboot's dark before a fast blink, in a recipe that also has a
+        // slow blink of that colour, whose long dark phases make the hold long): no phase of
+        // it either. The phase right after such a run may hold the tail of whatever it was,
+        // so a whole period after that phase must decide (span 3 at least).
         std::size_t span = 0;
-        bool after_state = false;
+        bool after_state = false, after_pattern = false;
         for (std::size_t k = 1; k < std::min<std::size_t>(n, 13); ++k) {
             const Run& r = runs_[n - 1 - k];
             auto c = run_color(r);
             double hold = options_.hold_for(c == LedColor::Unknown ? LedColor::White : c);
-            if (k >= 3 && run_duration(k, t) >= std::max(hold, 2 * std::max(d1, d2) + 2 * dt_)) {
-                after_state = true;
+            const double past_any_phase = 2 * std::max(d1, d2) + 2 * dt_;
+            if (k >= 3 && run_duration(k, t) >= past_any_phase) {
+                (run_duration(k, t) >= hold ? after_state : after_pattern) = true;
                 break;
             }
             LedColor want = k % 2 == 0 ? x : y;
@@ -322,8 +332,8 @@ std::optional<LedTracker::Periodic> LedTracker::fit_periodic(double t) const {
         // colours can trade places for a few frames at a colour change under PWM.
         bool blink = x == LedColor::Off || y == LedColor::Off;
         bool fresh = !after_state && span >= 2 && fresh_start(n - 1 - span, x, y, d1, d2, t);
-        bool settled_start =
-            blink && (after_state || fresh) && span >= 2 && z1.frames >= 2 && z2.frames >= 2;
+        bool settled_start = blink && (after_state || fresh || (after_pattern && span >= 3)) &&
+                             span >= 2 && z1.frames >= 2 && z2.frames >= 2;
         if (span < 6 && !settled_start) return std::nullopt;
         double sum[2] = {0, 0};
         int count[2] = {0, 0};

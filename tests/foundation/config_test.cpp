@@ -98,6 +98,13 @@ TEST(Recipe, EachKindOfErrorIsNamed) {
     EXPECT_NE(recipe_error(replace(kRecipe, "[1.5, 2.5]", "[2.5, 1.5]"))
                   .find("$.led.states[0].freq_hz: expected a range"),
               std::string::npos);
+    // A blink's lit share is a fraction of its period, and only a blink has one.
+    EXPECT_EQ(recipe_error(replace(kRecipe, "[1.5, 2.5]}", "[1.5, 2.5], \"duty\": [0.5, 1.5]}")),
+              "recipes/cam.json: $.led.states[0].duty: expected lit shares between 0 and 1 "
+              "(exclusive), got [0.5, 1.5]");
+    EXPECT_NE(recipe_error(replace(kRecipe, "[0.2, 0.6]}", "[0.2, 0.6], \"duty\": [0.4, 0.6]}"))
+                  .find("$.led.states[2].duty: duty applies only to the blink pattern"),
+              std::string::npos);
     // Alternate needs two colours.
     EXPECT_NE(recipe_error(replace(kRecipe, R"("red/green")", R"("red")"))
                   .find("$.led.states[2].color: expected two colours"),

@@ -167,6 +167,52 @@ TEST(VisionTracker, BlinkAfterALongSteadyOfItsColourIsDecidedWithinTwoPeriods) {
     }
 }
 
+TEST(VisionTracker, FastBlinkAfterADarkShorterThanTheHoldIsAFrequencyNotUnsure) {
+    // A single-colour LED removed from the account: steady (online), dark while it reboots,
+    // then the 2 Hz "ready" blink. Where the recipe also has a slow blink of that colour,
+    // the dark is shorter than the off hold, so no off is decided, and that dark run once
+    // counted as a phase of the blink: irregular, so unsure until it left the window six
+    // periods later, longer than a device waits before it reads the code on the screen.
+    // It is no phase of the blink (far longer than its phases): a frequency is due within
+    // two periods of the onset. At 10 fps a phase is 2.5 frames (the walk over six periods).
+    for (const char* file : {"tuya-smart-plug.json", "tuya-ipc-camera.json"}) {
+        auto recipe = config::load_recipe(std::string(LS_SOURCE_DIR "/recipes/") + file);
+        const bool plug = recipe.product_id == "tuya-smart-plug";
+        const char* color = plug ? "blue" : "green";
+        const double dark = 0.8 * TrackerOptions::for_recipe(recipe).hold_for(LedColor::Off);
+        const double onset = 5.0 + dark, freq = 2.0, period = 1.0 / freq;
+        for (std::uint64_t seed : {7u, 8u, 9u}) {
+            testing::CleanCamera cam;
+            cam.fps = 10;
+            cam.seed = seed;
+            auto spec = testing::clip_of(
+                {script({phase(0, "off", "off"), phase(1, color, "steady"), phase(5, "off", "off"),
+                         phase(onset, color, "blink", freq, 0.5)})},
+                onset + 2.5, cam);
+            auto seen = testing::observe(spec, std::nullopt, &recipe);
+            std::string what = std::string(file) + ", dark " + std::to_string(dark) + " s, seed " +
+                               std::to_string(seed);
+            for (const auto& o : seen) {
+                EXPECT_FALSE(o.unsure) << what << ": " << observation_json(o);
+                if (o.t > 5) {
+                    EXPECT_EQ(o.pattern, "blink") << what << ": " << observation_json(o);
+                }
+            }
+            const auto* blink = first_with(seen, "blink");
+            ASSERT_NE(blink, nullptr) << what;
+            EXPECT_EQ(blink->color, color) << what;
+            ASSERT_TRUE(blink->freq_hz) << what;
+            EXPECT_NEAR(*blink->freq_hz, freq, freq * (2.5 / cam.fps / period + 0.05)) << what;
+            if (plug) {
+                EXPECT_EQ(blink->state, "ready") << what;
+            }
+            EXPECT_NEAR(blink->since, onset, 1.5 / cam.fps) << what;
+            EXPECT_LE(blink->t - onset, 2 * period + 1.0 / cam.fps)
+                << what << ": " << observation_json(*blink);
+        }
+    }
+}
+
 TEST(VisionTracker, BlinkAfterAPatternOfOtherColoursIsDecidedWithinOnePointFivePeriods) {
     // A blink right after a blink or alternation of other colours: its first lit phase
     // began at its own edge, and no earlier phase of its colour can run into it, so one
@@ -437,6 +483,32 @@ TEST(VisionTracker, RecipeNamesTheState) {
     std::vector<std::string> states;
     for (const auto& o : seen) states.push_back(o.state.value_or("?"));
     EXPECT_EQ(states, (std::vector<std::string>{"booting", "ready", "joining", "online"}));
+}
+
+TEST(VisionTracker, ADocumentedDutyShortensTheHoldButNeverMakesItsBlinkSteady) {
+    // The plug's slow blink as Tuya documents it (on and off 1,500 ms each, duty given in
+    // the recipe): steady and off are decided once they outlast that blink's phases (2 s),
+    // not a 75 % lit blink's at the slowest frequency (3 s), so the plug's 2-4 s steady
+    // while it activates and its 2-5 s dark while it reboots are seen; the slow blink
+    // itself is never read as steady or off.
+    auto recipe = config::load_recipe(LS_SOURCE_DIR "/recipes/tuya-smart-plug.json");
+    const auto holds = TrackerOptions::for_recipe(recipe);
+    EXPECT_LE(holds.hold_for(LedColor::Blue), 2.01);
+    EXPECT_LE(holds.hold_for(LedColor::Off), 2.01);
+    for (std::uint64_t seed : {3u, 4u}) {
+        testing::CleanCamera cam;
+        cam.fps = 10;
+        cam.seed = seed;
+        auto spec = testing::clip_of(
+            {script({phase(0, "off", "off"), phase(3, "blue", "steady"), phase(5.6, "off", "off"),
+                     phase(8, "blue", "blink", 1.0 / 3.0, 0.5)})},
+            20, cam);
+        auto seen = testing::observe(spec, std::nullopt, &recipe);
+        std::vector<std::string> states;
+        for (const auto& o : seen) states.push_back(o.state.value_or("?"));
+        EXPECT_EQ(states, (std::vector<std::string>{"off", "online", "off", "joining"}))
+            << "seed " << seed;
+    }
 }
 
 TEST(VisionTracker, CameraLossDecidesNothingUntilFramesProveAState) {
