@@ -51,6 +51,9 @@ struct SchedulerOptions {
     fleet::QuotaGate* shared_quota = nullptr;
     // The quota day of a wall time; empty: utc_day (Tuya documents no time zone).
     std::function<std::string(std::int64_t)> quota_day;
+    // After a restart, how long the cloud is given before it is asked what became of the
+    // reservations the stop left open (LedgerRecoveryOptions::settle_s).
+    double ledger_settle_s = 30;
 };
 
 enum class Admission { Admitted, Wait, Exhausted };
@@ -182,6 +185,7 @@ class QrScheduler {
         std::optional<Removal> removal;
         std::optional<std::string> cloud_problem;
         std::string shared_reservation;  // the shared quota's reservation id, if any
+        std::int64_t reservation = 0;    // quota_reservations.id
     };
     // Every device id a unit was loaded with or identified as: once its slot has settled,
     // the cloud still lists it under the code, and it is no stranger then.
@@ -189,8 +193,13 @@ class QrScheduler {
 
     // Empty when refused; the shared quota's reservation id (or "-" without one) else.
     // `unreachable` is set when the shared quota could not be asked.
-    std::optional<std::string> reserve(std::size_t account, const std::string& product,
-                                       const std::string& day, bool& unreachable);
+    struct Reserved {
+        std::int64_t id = 0;  // quota_reservations.id
+        std::string shared;
+    };
+    std::optional<Reserved> reserve(std::size_t account, const std::string& slot,
+                                    const std::string& product, const std::string& day,
+                                    bool& unreachable);
     fleet::QuotaRequest shared_request(std::size_t account, const std::string& product,
                                        const std::string& day) const;
     bool has_room(std::size_t account, const std::string& product, const std::string& day);
