@@ -505,6 +505,28 @@ TEST(Flow, ACloudAccountAddedByAnAdminIsUsedWithItsSecretFromTheEnvironment) {
     EXPECT_EQ(rig.store->cloud_account(*batch->cloud_account_id)->name, "line-0");
 }
 
+// Issue 12, "No unbind without a cloud": with no cloud account configured nothing can
+// confirm an unbind or an activation (green then ready is also what a refused activation
+// shows), so every batch kind is refused at start with the reason, and no unit begins.
+TEST(Flow, ABatchWithNoCloudAccountIsRefusedAtStartWithTheReason) {
+    RigOptions o;
+    o.station_clouds = [](std::vector<linestation::config::CloudSettings>& clouds) {
+        clouds.clear();
+    };
+    Rig rig(o);
+    for (const std::string kind : {"unbind", "pre_activation", "wired"}) {
+        try {
+            rig.start(kind);
+            ADD_FAILURE() << kind << ": the batch was accepted with no cloud account";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find("no cloud account is configured"),
+                      std::string::npos)
+                << kind << ": " << e.what();
+        }
+    }
+    EXPECT_EQ(rig.store->count_units(), 0);
+}
+
 // Issue 12, "Quotas that match the cloud": after a shift of good units, units the account
 // may not unbind and units that never join, the station's ledger counts exactly the
 // unbinds the cloud counted (a refused activation unbinds nothing), nothing is left
