@@ -35,7 +35,20 @@ LedgerRecovery::LedgerRecovery(Clock& clock, store::Store& store,
                          ",\"why\":\"counted with no reservation recorded\"}");
     }
     open_ = store_.open_reservations();
-    due_s_ = clock_.now_s() + options_.settle_s;
+    // Due when the last code that may have been read expires (at once when all have).
+    std::map<std::int64_t, std::int64_t> since;  // by account: its first open reservation
+    for (const auto& r : open_) {
+        auto [it, fresh] = since.emplace(r.account_id, r.opened_ms);
+        if (!fresh) it->second = std::min(it->second, r.opened_ms);
+    }
+    std::int64_t last_expiry_ms = recovered_ms_;
+    for (const auto& [account, from] : since) {
+        for (const auto& t : store_.shown_tokens(account, from, recovered_ms_)) {
+            last_expiry_ms = std::max(last_expiry_ms, t.expires_ms);
+        }
+    }
+    due_s_ = clock_.now_s() + static_cast<double>(last_expiry_ms - recovered_ms_) / 1000.0 +
+             options_.expiry_margin_s;
     if (open_.empty()) {
         done_ = true;
     } else if (accounts_.empty()) {

@@ -4,7 +4,8 @@
 // (the cloud counted their unbind), some never did. Spending them all leaves the ledger far
 // above the cloud's count; giving them all back leaves it below. So the station asks the
 // cloud, off the line's thread, what activated with every code it showed before the stop
-// ("Get the list of devices to be paired" per journaled token) and whom each unit in flight
+// ("Get the list of devices to be paired" per journaled token, once every one of them has
+// expired, so that no activation can come after the answer) and whom each unit in flight
 // is bound to now ("Get Device Details"), spends as many open reservations as there are
 // activations the cloud confirms and no settled reservation paid for, and gives back the
 // rest. Where the cloud cannot say (a token it no longer answers for, no answer at all) the
@@ -24,11 +25,10 @@
 namespace linestation::flow {
 
 struct LedgerRecoveryOptions {
-    // A device that read a code just before the stop joins the router and activates a few
-    // seconds later (Tuya's EZ mode: join, then activation); the cloud is asked once that
-    // is over, so its answer holds every activation the stop left behind. The restarted
-    // station shows none of the old codes, so no device can start a new one with them.
-    double settle_s = 30;
+    // The cloud is asked once no code shown before the stop can be used any more: Tuya
+    // refuses an activation with an expired token, so after the last one's expiry the
+    // cloud's list is final. The margin covers a cloud clock a little behind ours.
+    double expiry_margin_s = 10;
     bool background = false;  // the cloud asked on a worker thread (a real-time line)
     fleet::QuotaGate* shared_quota = nullptr;  // not owned
 };
@@ -43,8 +43,8 @@ class LedgerRecovery {
     LedgerRecovery(const LedgerRecovery&) = delete;
     LedgerRecovery& operator=(const LedgerRecovery&) = delete;
 
-    // On the line's thread, every tick: asks the cloud once `settle_s` has passed and
-    // settles the reservations with its answer.
+    // On the line's thread, every tick: asks the cloud once the codes shown before the
+    // stop have expired and settles the reservations with its answer.
     void tick();
     // Every reservation it took is settled.
     bool done() const { return done_; }

@@ -68,11 +68,12 @@ std::vector<std::int64_t> Line::recover() {
     }
     timeline_->flush();
     // The reservations the stop left open are settled by what the cloud says became of
-    // them, asked off this thread once the devices caught mid-activation are done.
-    ledger_ = std::make_unique<LedgerRecovery>(
-        *parts_.clock, *parts_.store, parts_.accounts,
-        LedgerRecoveryOptions{parts_.scheduler.ledger_settle_s, parts_.scheduler.background_cloud,
-                              parts_.scheduler.shared_quota});
+    // them, asked off this thread once the codes shown before the stop have expired.
+    LedgerRecoveryOptions ledger;
+    ledger.background = parts_.scheduler.background_cloud;
+    ledger.shared_quota = parts_.scheduler.shared_quota;
+    ledger_ =
+        std::make_unique<LedgerRecovery>(*parts_.clock, *parts_.store, parts_.accounts, ledger);
     for (auto& f : flows_) {
         try {
             f->to_safe_state();

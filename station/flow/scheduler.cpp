@@ -235,14 +235,18 @@ void QrScheduler::settle(const std::string& slot) {
         // The cloud counts an unbind when it activates a device another account owned; a
         // refused activation unbinds nothing. Ambiguous: the cloud did answer for it, only
         // not recognisably; count it spent.
-        const bool spent = (m.outcome && m.outcome->succeeded) || m.ambiguous;
+        // One whose device had a code and whose last question the cloud could not answer
+        // may have activated: spent too (an outage's reservation counts).
+        const bool spent = (m.outcome && m.outcome->succeeded) || m.ambiguous ||
+                           (m.joined && !m.outcome && m.cloud_problem);
         std::optional<std::string> device;
-        if (spent && !m.ambiguous && !m.device_id.empty()) device = m.device_id;
-        store_.settle_reservations(
-            {{m.reservation, spent, device,
-              spent ? (m.ambiguous ? "the cloud answered, not recognisably" : "activated")
-                    : "the cloud did not activate it"}},
-            clock_.wall_ms());
+        if (spent && m.outcome && !m.ambiguous && !m.device_id.empty()) device = m.device_id;
+        std::string why = "the cloud did not activate it";
+        if (m.outcome && m.outcome->succeeded) why = "activated";
+        if (m.ambiguous) why = "the cloud answered, not recognisably";
+        if (spent && !m.outcome && !m.ambiguous)
+            why = "the cloud could not say: " + *m.cloud_problem;
+        store_.settle_reservations({{m.reservation, spent, device, why}}, clock_.wall_ms());
         if (options_.shared_quota && m.shared_reservation != "-") {
             options_.shared_quota->settle(m.shared_reservation, spent);
         }

@@ -51,9 +51,6 @@ struct SchedulerOptions {
     fleet::QuotaGate* shared_quota = nullptr;
     // The quota day of a wall time; empty: utc_day (Tuya documents no time zone).
     std::function<std::string(std::int64_t)> quota_day;
-    // After a restart, how long the cloud is given before it is asked what became of the
-    // reservations the stop left open (LedgerRecoveryOptions::settle_s).
-    double ledger_settle_s = 30;
 };
 
 enum class Admission { Admitted, Wait, Exhausted };

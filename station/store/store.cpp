@@ -548,18 +548,6 @@ void Store::set_unit_device(std::int64_t unit_id, const std::string& device_id) 
     s->bind_all(device_id, unit_id).run();
 }
 
-int Store::spend_open_reservations() {
-    std::lock_guard lock(mutex_);
-    Use count(db_.cached("SELECT coalesce(sum(reserved), 0) FROM quota_usage"));
-    int open = 0;
-    if (count->step()) open = static_cast<int>(count->int64(0));
-    count->reset();
-    Use s(db_.cached(
-        "UPDATE quota_usage SET used = used + reserved, reserved = 0 WHERE reserved > 0"));
-    s->run();
-    return open;
-}
-
 std::int64_t Store::audit(std::int64_t at_ms, const std::string& actor, const std::string& action,
                           const std::string& detail_json) {
     std::lock_guard lock(mutex_);

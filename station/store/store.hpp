@@ -258,10 +258,6 @@ class Store {
     // The reservation was spent (the cloud saw the attempt) or given back (it never did).
     void settle_quota(std::int64_t account_id, const std::string& product_id,
                       const std::string& day, bool spent);
-    // Start-up: every reservation left by a run that stopped mid-attempt is spent, since
-    // the cloud may have counted it. Returns how many were settled.
-    int spend_open_reservations();
-
     // Reserves one unbind on the account's and the product's rows and records it, in one
     // transaction; none when either row is at its limit.
     std::optional<std::int64_t> open_reservation(const ReservationRequest& request);

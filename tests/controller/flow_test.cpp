@@ -556,7 +556,7 @@ namespace {
 // The station stops dead the moment the cloud counts its first unbind (no settlement, no
 // verdicts): the line is dropped and a new one recovers on the same store, as `serve`
 // does after a kill. Its screen is blank until a batch wants a code, as a restarted
-// station's is. Returns the recovery's audit records once it settled (60 s on).
+// station's is. Returns the recovery's audit records once it settled.
 std::vector<linestation::store::AuditRecord> killed_at_first_unbind(
     Rig& rig, const std::function<void()>& before_recovery_asks = {}) {
     const auto product = rig.recipe.product_id;
@@ -569,10 +569,18 @@ std::vector<linestation::store::AuditRecord> killed_at_first_unbind(
     rig.line = rig.assembly->make_line();
     rig.line->recover();
     if (before_recovery_asks) before_recovery_asks();
-    for (int i = 0; i < 600; ++i) rig.step();
+    // Asked once the codes shown before the stop expired (the virtual line's: 90 s).
     std::vector<linestation::store::AuditRecord> out;
-    for (const auto& a : rig.store->audit_log(0)) {
-        if (a.action == "quota.recovered") out.push_back(a);
+    const auto day = linestation::flow::utc_day(rig.clock.wall_ms());
+    for (int i = 0; i < 6000 && out.empty(); ++i) {
+        rig.step();
+        if (i == 100) {
+            EXPECT_GT(rig.store->quota(0, product, day).reserved, 0)
+                << "settled before the codes expired: a late activation would be missed";
+        }
+        for (const auto& a : rig.store->audit_log(0)) {
+            if (a.action == "quota.recovered") out.push_back(a);
+        }
     }
     return out;
 }

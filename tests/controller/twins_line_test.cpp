@@ -256,10 +256,10 @@ TEST(TwinsProcess, KillsMidBatchLeaveALedgerEqualToTheUnbindsTheCloudCounted) {
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count());
     linestation::store::Store store(line.db);
-    // The last restart asks the cloud once its settle time (30 s) is over; the batch may
-    // have finished sooner.
+    // The last restart asks the cloud once the codes shown before it have expired (the
+    // twins' mix: 90 s after they were issued); the batch may have finished sooner.
     auto ledger = store.quota(0, "tuya-ipc-camera", day);
-    for (int i = 0; i < 60 && ledger.reserved > 0; ++i) {
+    for (int i = 0; i < 400 && ledger.reserved > 0; ++i) {
         std::this_thread::sleep_for(std::chrono::seconds(1));
         ledger = store.quota(0, "tuya-ipc-camera", day);
     }
