@@ -85,10 +85,13 @@ std::vector<std::int64_t> Line::recover() {
                         R"({"verdict":"INTERRUPTED","reason":"station restarted"})"});
     }
     timeline_->flush();
-    if (const int spent = parts_.store->spend_open_reservations(); spent > 0) {
-        parts_.store->audit(parts_.clock->wall_ms(), "station", "quota.recovered",
-                            "{\"reservations_spent\":" + std::to_string(spent) + "}");
-    }
+    // The reservations the stop left open are settled by what the cloud says became of
+    // them, asked off this thread once the codes shown before the stop have expired.
+    LedgerRecoveryOptions ledger;
+    ledger.background = parts_.scheduler.background_cloud;
+    ledger.shared_quota = parts_.scheduler.shared_quota;
+    ledger_ =
+        std::make_unique<LedgerRecovery>(*parts_.clock, *parts_.store, parts_.accounts, ledger);
     for (auto& f : flows_) {
         try {
             f->to_safe_state();
@@ -379,6 +382,7 @@ void Line::tick() {
             }
         }
         scheduler_->tick();
+        if (ledger_) ledger_->tick();
         for (auto& f : flows_) f->tick();
         if (batch_.strays_removed != scheduler_->strays_removed() ||
             batch_.left_bound != scheduler_->left_bound()) {

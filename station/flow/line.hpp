@@ -14,6 +14,7 @@
 #include "drivers/core/board_supervisor.hpp"
 #include "station/config/fixture.hpp"
 #include "station/config/recipe.hpp"
+#include "station/flow/ledger_recovery.hpp"
 #include "station/flow/scheduler.hpp"
 #include "station/flow/slot_flow.hpp"
 
@@ -105,6 +106,7 @@ class Line {
     LineParts parts_;
     std::recursive_mutex mutex_;
     std::unique_ptr<QrScheduler> scheduler_;
+    std::unique_ptr<LedgerRecovery> ledger_;  // the reservations the last stop left open
     std::unique_ptr<Timeline> timeline_;
     std::vector<std::unique_ptr<SlotFlow>> flows_;
     BatchView batch_;

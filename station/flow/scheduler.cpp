@@ -63,22 +63,28 @@ fleet::QuotaRequest QrScheduler::shared_request(std::size_t account, const std::
     return {a.uid.empty() ? a.name : a.uid, product, day, a.quota_per_account, a.quota_per_product};
 }
 
-std::optional<std::string> QrScheduler::reserve(std::size_t account, const std::string& product,
-                                                const std::string& day, bool& unreachable) {
+std::optional<QrScheduler::Reserved> QrScheduler::reserve(std::size_t account,
+                                                          const std::string& slot,
+                                                          const std::string& product,
+                                                          const std::string& day,
+                                                          bool& unreachable) {
     const auto& a = accounts_[account];
-    if (!store_.reserve_quota(kAllAccounts, product, day, a.quota_per_product)) return {};
-    if (!store_.reserve_quota(a.store_id, kAllProducts, day, a.quota_per_account)) {
-        store_.settle_quota(kAllAccounts, product, day, false);
-        return {};
-    }
-    if (!options_.shared_quota) return std::string("-");
+    const auto id = store_.open_reservation({a.store_id, product, day, slot, clock_.wall_ms(),
+                                             a.quota_per_account, a.quota_per_product});
+    if (!id) return {};
+    if (!options_.shared_quota) return Reserved{*id, "-"};
     const auto grant = options_.shared_quota->reserve(shared_request(account, product, day));
-    if (grant.answer == fleet::QuotaAnswer::Granted) return grant.reservation_id;
+    if (grant.answer == fleet::QuotaAnswer::Granted) {
+        store_.set_shared_reservation(*id, grant.reservation_id);
+        return Reserved{*id, grant.reservation_id};
+    }
     // Not asked yet or not answerable: the unit waits either way.
     unreachable = grant.answer == fleet::QuotaAnswer::Unreachable ||
                   grant.answer == fleet::QuotaAnswer::Pending;
-    store_.settle_quota(kAllAccounts, product, day, false);
-    store_.settle_quota(a.store_id, kAllProducts, day, false);
+    store_.settle_reservations({{*id, false, std::nullopt,
+                                 unreachable ? "the fleet's quota has not answered"
+                                             : "the fleet's quota refused it"}},
+                               clock_.wall_ms());
     return {};
 }
 
@@ -102,9 +108,10 @@ Admission QrScheduler::admit(const std::string& slot, const std::string& product
         return Admission::Admitted;
     }
     bool unreachable = false;
-    if (auto id = reserve(active_, product, m.day, unreachable)) {
+    if (auto id = reserve(active_, slot, product, m.day, unreachable)) {
         m.account = active_;
-        m.shared_reservation = *id;
+        m.reservation = id->id;
+        m.shared_reservation = id->shared;
         members_[slot] = std::move(m);
         return Admission::Admitted;
     }
@@ -126,10 +133,11 @@ Admission QrScheduler::admit(const std::string& slot, const std::string& product
     active_ = *next;
     generation_.reset();
     update_screen();
-    auto id = reserve(active_, product, m.day, unreachable);
+    auto id = reserve(active_, slot, product, m.day, unreachable);
     if (!id) return unreachable ? Admission::Wait : Admission::Exhausted;
     m.account = active_;
-    m.shared_reservation = *id;
+    m.reservation = id->id;
+    m.shared_reservation = id->shared;
     members_[slot] = std::move(m);
     return Admission::Admitted;
 }
@@ -188,6 +196,9 @@ void QrScheduler::request_removal(const std::string& slot) {
     m.removal = Removal{true, std::nullopt};
     auto* cloud = accounts_[*m.account].cloud;
     const auto device = m.device_id;
+    // Journaled before it goes out: after a stop, a removal sent says the cloud had
+    // confirmed the activation its reservation paid for.
+    store_.journal_removal(m.reservation, device, clock_.wall_ms());
     calls_->submit(Lane::Unit, [this, cloud, device, slot]() -> CloudCalls::Completion {
         std::optional<cloud::CloudError> error;
         try {
@@ -229,10 +240,18 @@ void QrScheduler::settle(const std::string& slot) {
         // The cloud counts an unbind when it activates a device another account owned; a
         // refused activation unbinds nothing. Ambiguous: the cloud did answer for it, only
         // not recognisably; count it spent.
-        const bool spent = (m.outcome && m.outcome->succeeded) || m.ambiguous;
-        const auto id = accounts_[*m.account].store_id;
-        store_.settle_quota(kAllAccounts, m.product, m.day, spent);
-        store_.settle_quota(id, kAllProducts, m.day, spent);
+        // One whose device had a code and whose last question the cloud could not answer
+        // may have activated: spent too (an outage's reservation counts).
+        const bool spent = (m.outcome && m.outcome->succeeded) || m.ambiguous ||
+                           (m.joined && !m.outcome && m.cloud_problem);
+        std::optional<std::string> device;
+        if (spent && m.outcome && !m.ambiguous && !m.device_id.empty()) device = m.device_id;
+        std::string why = "the cloud did not activate it";
+        if (m.outcome && m.outcome->succeeded) why = "activated";
+        if (m.ambiguous) why = "the cloud answered, not recognisably";
+        if (spent && !m.outcome && !m.ambiguous)
+            why = "the cloud could not say: " + *m.cloud_problem;
+        store_.settle_reservations({{m.reservation, spent, device, why}}, clock_.wall_ms());
         if (options_.shared_quota && m.shared_reservation != "-") {
             options_.shared_quota->settle(m.shared_reservation, spent);
         }
@@ -314,6 +333,14 @@ void QrScheduler::update_screen() {
     if (wanted) {
         shown_history_.push_back(
             {generation_->account, generation_->token.token, now, {}, generation_->expires_at});
+        // Journaled before it goes on screen: after a stop, the cloud is asked what
+        // activated with every code the devices may have read.
+        if (!accounts_.empty()) {
+            const auto wall = clock_.wall_ms();
+            store_.journal_shown_token(
+                {accounts_[generation_->account].store_id, generation_->token.token, wall,
+                 wall + static_cast<std::int64_t>((generation_->expires_at - now) * 1000)});
+        }
     }
     shown_ = wanted;
     if (screen_) screen_->show(wanted ? payload_of(*generation_) : std::string{});

@@ -191,6 +191,7 @@ class QrScheduler {
         std::optional<Removal> removal;
         std::optional<std::string> cloud_problem;
         std::string shared_reservation;  // the shared quota's reservation id, if any
+        std::int64_t reservation = 0;    // quota_reservations.id
     };
     // Every device id a unit was loaded with or identified as: once its slot has settled,
     // the cloud still lists it under the code, and it is no stranger then.
@@ -198,8 +199,13 @@ class QrScheduler {
 
     // Empty when refused; the shared quota's reservation id (or "-" without one) else.
     // `unreachable` is set when the shared quota could not be asked.
-    std::optional<std::string> reserve(std::size_t account, const std::string& product,
-                                       const std::string& day, bool& unreachable);
+    struct Reserved {
+        std::int64_t id = 0;  // quota_reservations.id
+        std::string shared;
+    };
+    std::optional<Reserved> reserve(std::size_t account, const std::string& slot,
+                                    const std::string& product, const std::string& day,
+                                    bool& unreachable);
     fleet::QuotaRequest shared_request(std::size_t account, const std::string& product,
                                        const std::string& day) const;
     bool has_room(std::size_t account, const std::string& product, const std::string& day);

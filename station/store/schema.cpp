@@ -214,6 +214,46 @@ CREATE TABLE fleet_leases (
     PRIMARY KEY (account, product, day)
 );
 )sql"},
+    // Self-contained (three new tables), so it can be renumbered when another migration
+    // lands first.
+    Migration{8, "quota reservations and the cloud journal", R"sql(
+-- One row per reservation of the daily unbind quota (quota_usage counts them): which
+-- account (cloud_accounts.id), product and day, for which slot, and how it was settled.
+-- A restart finds the ones a stop left open here, and what the cloud was shown and sent
+-- in the two journals below, written before the code went on screen or the call out.
+CREATE TABLE quota_reservations (
+    id                  INTEGER PRIMARY KEY,
+    account_id          INTEGER NOT NULL,
+    product_id          TEXT NOT NULL,
+    day                 TEXT NOT NULL,
+    slot                TEXT NOT NULL DEFAULT '',
+    opened_ms           INTEGER NOT NULL,
+    shared_reservation  TEXT,
+    state               TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open','spent','returned')),
+    device_id           TEXT,
+    settled_ms          INTEGER,
+    why                 TEXT
+);
+CREATE INDEX quota_reservations_state ON quota_reservations(state, account_id);
+CREATE INDEX quota_reservations_device ON quota_reservations(device_id);
+-- Every pairing token put on the QR screen, by account.
+CREATE TABLE shown_tokens (
+    id          INTEGER PRIMARY KEY,
+    account_id  INTEGER NOT NULL,
+    token       TEXT NOT NULL,
+    shown_ms    INTEGER NOT NULL,
+    expires_ms  INTEGER NOT NULL
+);
+CREATE INDEX shown_tokens_account ON shown_tokens(account_id, expires_ms);
+-- Every removal call sent for a unit, with the reservation it was made under.
+CREATE TABLE removal_calls (
+    id              INTEGER PRIMARY KEY,
+    reservation_id  INTEGER NOT NULL REFERENCES quota_reservations(id),
+    device_id       TEXT NOT NULL,
+    sent_ms         INTEGER NOT NULL
+);
+CREATE INDEX removal_calls_reservation ON removal_calls(reservation_id);
+)sql"},
 };
 }  // namespace
 

@@ -635,18 +635,6 @@ void Store::set_unit_device(std::int64_t unit_id, const std::string& device_id) 
     s->bind_all(device_id, unit_id).run();
 }
 
-int Store::spend_open_reservations() {
-    std::lock_guard lock(mutex_);
-    Use count(db_.cached("SELECT coalesce(sum(reserved), 0) FROM quota_usage"));
-    int open = 0;
-    if (count->step()) open = static_cast<int>(count->int64(0));
-    count->reset();
-    Use s(db_.cached(
-        "UPDATE quota_usage SET used = used + reserved, reserved = 0 WHERE reserved > 0"));
-    s->run();
-    return open;
-}
-
 std::int64_t Store::audit(std::int64_t at_ms, const std::string& actor, const std::string& action,
                           const std::string& detail_json) {
     std::lock_guard lock(mutex_);
@@ -665,6 +653,182 @@ std::vector<AuditRecord> Store::audit_log(std::int64_t since_ms, int limit) {
     std::vector<AuditRecord> out;
     while (s->step()) out.push_back({s->int64(0), s->int64(1), s->text(2), s->text(3), s->text(4)});
     return out;
+}
+
+}  // namespace linestation::store
+
+namespace linestation::store {
+
+namespace {
+// The quota_usage rows a reservation counts on: the product's (account 0, all accounts)
+// and the account's (product "*", all products), as the scheduler keeps them.
+constexpr std::int64_t kAllAccounts = 0;
+constexpr const char* kAllProducts = "*";
+}  // namespace
+
+std::optional<std::int64_t> Store::open_reservation(const ReservationRequest& r) {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_);
+    auto take = [&](std::int64_t account, const std::string& product, int limit) {
+        {
+            Use s(db_.cached(
+                "INSERT INTO quota_usage(account_id, product_id, day) VALUES(?, ?, ?) ON "
+                "CONFLICT DO NOTHING"));
+            s->bind_all(account, product, r.day).run();
+        }
+        Use s(db_.cached(
+            "UPDATE quota_usage SET reserved = reserved + 1 WHERE account_id = ? AND product_id "
+            "= ? AND day = ? AND used + reserved < ?"));
+        s->bind_all(account, product, r.day, limit).run();
+        return db_.changes() == 1;
+    };
+    // Rolled back (the transaction's destructor) when either row is full.
+    if (!take(kAllAccounts, r.product_id, r.product_limit)) return std::nullopt;
+    if (!take(r.account_id, kAllProducts, r.account_limit)) return std::nullopt;
+    {
+        Use s(db_.cached(
+            "INSERT INTO quota_reservations(account_id, product_id, day, slot, opened_ms) "
+            "VALUES(?, ?, ?, ?, ?)"));
+        s->bind_all(r.account_id, r.product_id, r.day, r.slot, r.opened_ms).run();
+    }
+    const auto id = db_.last_insert_id();
+    tx.commit();
+    return id;
+}
+
+void Store::set_shared_reservation(std::int64_t reservation_id, const std::string& shared_id) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached("UPDATE quota_reservations SET shared_reservation = ? WHERE id = ?"));
+    s->bind_all(shared_id, reservation_id).run();
+}
+
+int Store::settle_reservations(const std::vector<Settlement>& settlements, std::int64_t now_ms) {
+    if (settlements.empty()) return 0;
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_);
+    int settled = 0;
+    for (const auto& x : settlements) {
+        std::string product, day;
+        std::int64_t account = 0;
+        {
+            Use s(db_.cached(
+                "SELECT account_id, product_id, day FROM quota_reservations WHERE id = ? AND "
+                "state = 'open'"));
+            s->bind_all(x.reservation_id);
+            if (!s->step()) continue;
+            account = s->int64(0);
+            product = s->text(1);
+            day = s->text(2);
+        }
+        {
+            Use s(db_.cached(
+                "UPDATE quota_reservations SET state = ?, device_id = coalesce(?, device_id), "
+                "settled_ms = ?, why = ? WHERE id = ?"));
+            s->bind_all(std::string(x.spent ? "spent" : "returned"), x.device_id, now_ms, x.why,
+                        x.reservation_id)
+                .run();
+        }
+        for (const auto& [row_account, row_product] :
+             {std::pair{kAllAccounts, product}, std::pair{account, std::string(kAllProducts)}}) {
+            Use s(db_.cached(
+                "UPDATE quota_usage SET reserved = max(reserved - 1, 0), used = used + ? WHERE "
+                "account_id = ? AND product_id = ? AND day = ?"));
+            s->bind_all(x.spent ? 1 : 0, row_account, row_product, day).run();
+        }
+        ++settled;
+    }
+    tx.commit();
+    return settled;
+}
+
+std::vector<OpenReservation> Store::open_reservations() {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(R"sql(
+SELECT r.id, r.account_id, r.product_id, r.day, r.slot, r.opened_ms, r.shared_reservation,
+  coalesce(r.device_id, (SELECT u.device_id FROM units u WHERE u.slot = r.slot
+                          AND u.started_ms <= r.opened_ms ORDER BY u.started_ms DESC, u.id DESC
+                          LIMIT 1)),
+  EXISTS (SELECT 1 FROM removal_calls c WHERE c.reservation_id = r.id)
+FROM quota_reservations r WHERE r.state = 'open' ORDER BY r.id
+)sql"));
+    std::vector<OpenReservation> out;
+    while (s->step()) {
+        out.push_back({s->int64(0), s->int64(1), s->text(2), s->text(3), s->text(4), s->int64(5),
+                       s->optional_text(6), s->optional_text(7), s->int64(8) != 0});
+    }
+    return out;
+}
+
+std::vector<std::string> Store::spent_devices(std::int64_t account_id) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT DISTINCT device_id FROM quota_reservations WHERE account_id = ? AND state = "
+        "'spent' AND device_id IS NOT NULL"));
+    s->bind_all(account_id);
+    std::vector<std::string> out;
+    while (s->step()) out.push_back(s->text(0));
+    return out;
+}
+
+int Store::spent_unnamed(std::int64_t account_id, std::int64_t since_ms) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT count(*) FROM quota_reservations WHERE account_id = ? AND state = 'spent' AND "
+        "device_id IS NULL AND opened_ms >= ?"));
+    s->bind_all(account_id, since_ms);
+    return s->step() ? static_cast<int>(s->int64(0)) : 0;
+}
+
+int Store::spend_unrecorded_reservations() {
+    std::lock_guard lock(mutex_);
+    Transaction tx(db_);
+    // What each row counts as reserved beyond the open reservations recorded for it.
+    static constexpr const char* kUnrecorded = R"sql(
+(q.reserved - (SELECT count(*) FROM quota_reservations r WHERE r.state = 'open'
+   AND r.day = q.day AND ((q.account_id = 0 AND r.product_id = q.product_id)
+                          OR (q.product_id = '*' AND r.account_id = q.account_id))))
+)sql";
+    int unrecorded = 0;
+    {
+        Use s(db_.cached(std::string("SELECT coalesce(sum(max(") + kUnrecorded +
+                         ", 0)), 0) FROM quota_usage q WHERE q.account_id = 0"));
+        if (s->step()) unrecorded = static_cast<int>(s->int64(0));
+    }
+    {
+        Use s(db_.cached(std::string("UPDATE quota_usage AS q SET used = used + max(") +
+                         kUnrecorded + ", 0), reserved = reserved - max(" + kUnrecorded + ", 0)"));
+        s->run();
+    }
+    tx.commit();
+    return unrecorded;
+}
+
+void Store::journal_shown_token(const ShownToken& t) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "INSERT INTO shown_tokens(account_id, token, shown_ms, expires_ms) VALUES(?, ?, ?, ?)"));
+    s->bind_all(t.account_id, t.token, t.shown_ms, t.expires_ms).run();
+}
+
+std::vector<ShownToken> Store::shown_tokens(std::int64_t account_id, std::int64_t since_ms,
+                                            std::int64_t before_ms) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT account_id, token, min(shown_ms), max(expires_ms) FROM shown_tokens WHERE "
+        "account_id = ? AND expires_ms >= ? AND shown_ms < ? GROUP BY account_id, token ORDER "
+        "BY min(shown_ms)"));
+    s->bind_all(account_id, since_ms, before_ms);
+    std::vector<ShownToken> out;
+    while (s->step()) out.push_back({s->int64(0), s->text(1), s->int64(2), s->int64(3)});
+    return out;
+}
+
+void Store::journal_removal(std::int64_t reservation_id, const std::string& device_id,
+                            std::int64_t sent_ms) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "INSERT INTO removal_calls(reservation_id, device_id, sent_ms) VALUES(?, ?, ?)"));
+    s->bind_all(reservation_id, device_id, sent_ms).run();
 }
 
 }  // namespace linestation::store

@@ -128,6 +128,48 @@ struct QuotaUsage {
     int reserved = 0;
 };
 
+// One reservation of the daily unbind quota: it counts on the account's row (all its
+// products) and on the product's row (all accounts) of quota_usage at once.
+struct ReservationRequest {
+    std::int64_t account_id = 0;  // cloud_accounts.id
+    std::string product_id;
+    std::string day;
+    std::string slot;
+    std::int64_t opened_ms = 0;
+    int account_limit = 0;  // unbinds per day by this account, all products
+    int product_limit = 0;  // unbinds per day of this product, all accounts
+};
+
+// A reservation a stop left open, with what the store knows of its unit.
+struct OpenReservation {
+    std::int64_t id = 0;
+    std::int64_t account_id = 0;
+    std::string product_id;
+    std::string day;
+    std::string slot;
+    std::int64_t opened_ms = 0;
+    std::optional<std::string> shared_reservation;
+    // The device of the slot's unit that began last before the reservation (its label was
+    // its device id, or the cloud's answer identified it).
+    std::optional<std::string> device_id;
+    bool removal_sent = false;  // a removal call went out: the cloud had confirmed it
+};
+
+struct ShownToken {
+    std::int64_t account_id = 0;
+    std::string token;
+    std::int64_t shown_ms = 0;
+    std::int64_t expires_ms = 0;
+};
+
+// How one reservation is settled: spent (the cloud counted it, or may have) or given back.
+struct Settlement {
+    std::int64_t reservation_id = 0;
+    bool spent = false;
+    std::optional<std::string> device_id;  // the device whose unbind it paid for
+    std::string why;
+};
+
 // One finished attempt waiting in the outbox for the sinks that take results away.
 struct OutboxEntry {
     std::int64_t id = 0;    // order of the outbox; a sink acknowledges up to an id
@@ -245,9 +287,29 @@ class Store {
     // The reservation was spent (the cloud saw the attempt) or given back (it never did).
     void settle_quota(std::int64_t account_id, const std::string& product_id,
                       const std::string& day, bool spent);
-    // Start-up: every reservation left by a run that stopped mid-attempt is spent, since
-    // the cloud may have counted it. Returns how many were settled.
-    int spend_open_reservations();
+    // Reserves one unbind on the account's and the product's rows and records it, in one
+    // transaction; none when either row is at its limit.
+    std::optional<std::int64_t> open_reservation(const ReservationRequest& request);
+    void set_shared_reservation(std::int64_t reservation_id, const std::string& shared_id);
+    // Settles open reservations (one already settled is left as it is), each on both rows,
+    // in one transaction. Returns how many were settled.
+    int settle_reservations(const std::vector<Settlement>& settlements, std::int64_t now_ms);
+    std::vector<OpenReservation> open_reservations();
+    // Device ids of the account's reservations settled spent: their unbinds are paid for.
+    std::vector<std::string> spent_devices(std::int64_t account_id);
+    // The account's reservations settled spent with no device named (the cloud's answer
+    // could not be told apart), opened since `since_ms`.
+    int spent_unnamed(std::int64_t account_id, std::int64_t since_ms);
+    // Counted reservations no quota_reservations row stands for (a store written before
+    // the rows existed) are spent: nothing says what became of them. Returns how many.
+    int spend_unrecorded_reservations();
+    // Journals, each written before what it records goes out.
+    void journal_shown_token(const ShownToken& token);
+    // Tokens of the account shown before `before_ms` that had not expired at `since_ms`.
+    std::vector<ShownToken> shown_tokens(std::int64_t account_id, std::int64_t since_ms,
+                                         std::int64_t before_ms);
+    void journal_removal(std::int64_t reservation_id, const std::string& device_id,
+                         std::int64_t sent_ms);
     // The cloud's device id of a unit that was loaded by its label (uuid, sn, MAC).
     void set_unit_device(std::int64_t unit_id, const std::string& device_id);
 

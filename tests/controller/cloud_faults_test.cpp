@@ -53,6 +53,28 @@ TEST(CloudFaults, ACloudThatKeepsAnswering5xxIsCloudUnavailableNeverPass) {
     EXPECT_THAT(r.detail, HasSubstr("500"));
 }
 
+// Issue 12, "Quotas that match the cloud": a cloud that goes away after the device
+// activated (its unbind counted) and before the station heard of it leaves the outcome
+// unknown: the unit is never a PASS, and its reservation counts as spent, so the ledger
+// does not fall below the cloud's count.
+TEST(CloudFaults, AnOutageAfterTheActivationSpendsTheReservation) {
+    Rig rig;
+    rig.start();
+    const auto product = rig.recipe.product_id;
+    for (int i = 0; i < 12000 && rig.vline->cloud().unbinds_today_for_product(product) == 0; ++i) {
+        rig.step();
+    }
+    ASSERT_EQ(rig.vline->cloud().unbinds_today_for_product(product), 1);
+    rig.vline->cloud().fail_next(100000, 500);
+    const auto& r = only_result(rig);
+    std::printf("%s %s: %s\n", r.verdict.c_str(), r.reason.c_str(), r.detail.c_str());
+    EXPECT_NE(r.verdict, "PASS") << r.reason << ": " << r.detail;
+    const auto day = linestation::flow::utc_day(rig.clock.wall_ms());
+    const auto ledger = rig.store->quota(0, product, day);
+    EXPECT_EQ(ledger.reserved, 0);
+    EXPECT_EQ(ledger.used, 1) << r.verdict << " " << r.reason << ": " << r.detail;
+}
+
 // The client's timeout is the cloud section's "timeout_s" (10 s by default); short here so
 // that waiting out timeouts costs little real time.
 RigOptions answering_within(double timeout_s) {

@@ -306,6 +306,64 @@ TEST(Store, QuotaReservationStopsAtLimitAndGivesBack) {
     EXPECT_TRUE(store.reserve_quota(1, "p", "2026-11-23", 3));
 }
 
+// A reservation counts on the account's row and the product's row at once, or on neither;
+// it is settled once (a second settlement of the same one changes nothing); a count no
+// reservation row stands for (a store from before the rows) is spent at recovery.
+TEST(Store, ReservationsCountOnBothRowsAndSettleOnce) {
+    TempDir dir;
+    Store store(dir / "s.db");
+    const std::string day = "2026-12-02";
+    ReservationRequest r{7, "cam", day, "A1", 100, /*account_limit=*/2, /*product_limit=*/3};
+    const auto first = store.open_reservation(r);
+    const auto second = store.open_reservation(r);
+    ASSERT_TRUE(first && second);
+    EXPECT_FALSE(store.open_reservation(r)) << "the account's row is full";
+    EXPECT_EQ(store.quota(0, "cam", day).reserved, 2) << "a refused one leaves no trace";
+    EXPECT_EQ(store.quota(7, "*", day).reserved, 2);
+    ASSERT_EQ(store.open_reservations().size(), 2u);
+
+    UnitRecord unit;
+    unit.station_id = "st";
+    unit.slot = "A1";
+    unit.device_id = "dev-1";
+    unit.started_ms = 50;
+    store.begin_unit(unit);
+    EXPECT_EQ(store.open_reservations()[0].device_id, "dev-1") << "the slot's unit's device";
+    store.journal_removal(*first, "dev-1", 120);
+    EXPECT_TRUE(store.open_reservations()[0].removal_sent);
+    EXPECT_FALSE(store.open_reservations()[1].removal_sent);
+
+    EXPECT_EQ(store.settle_reservations({{*first, true, "dev-1", "activated"}}, 200), 1);
+    EXPECT_EQ(store.settle_reservations({{*first, false, std::nullopt, "again"}}, 210), 0);
+    EXPECT_EQ(store.settle_reservations({{*second, false, std::nullopt, "refused"}}, 220), 1);
+    for (const auto& [account, product] : {std::pair<std::int64_t, std::string>{0, "cam"},
+                                           std::pair<std::int64_t, std::string>{7, "*"}}) {
+        const auto q = store.quota(account, product, day);
+        EXPECT_EQ(q.used, 1) << account << " " << product;
+        EXPECT_EQ(q.reserved, 0) << account << " " << product;
+    }
+    EXPECT_EQ(store.spent_devices(7), std::vector<std::string>{"dev-1"});
+    EXPECT_TRUE(store.open_reservations().empty());
+
+    // Counted the old way, with no row: spent, since nothing says what became of it.
+    EXPECT_TRUE(store.reserve_quota(0, "cam", day, 10));
+    EXPECT_TRUE(store.reserve_quota(7, "*", day, 10));
+    r.account_limit = 10;
+    ASSERT_TRUE(store.open_reservation(r));
+    EXPECT_EQ(store.spend_unrecorded_reservations(), 1);
+    EXPECT_EQ(store.quota(0, "cam", day).used, 2);
+    EXPECT_EQ(store.quota(0, "cam", day).reserved, 1) << "the recorded one stays open";
+    EXPECT_EQ(store.quota(7, "*", day).reserved, 1);
+
+    store.journal_shown_token({7, "TOKEN001", 100, 400});
+    store.journal_shown_token({7, "TOKEN002", 500, 800});
+    store.journal_shown_token({8, "TOKEN003", 100, 900});
+    const auto tokens = store.shown_tokens(7, 450, 600);
+    ASSERT_EQ(tokens.size(), 1u) << "expired before 450, or another account's";
+    EXPECT_EQ(tokens[0].token, "TOKEN002");
+    EXPECT_TRUE(store.shown_tokens(7, 0, 100).empty()) << "shown at or after `before`";
+}
+
 TEST(Store, MarksUnitsInFlightInterrupted) {
     TempDir dir;
     Store store(dir / "s.db");
