@@ -12,6 +12,7 @@
 #include "station/config/station_config.hpp"
 #include "station/fleet/station_fleet.hpp"
 #include "station/logging.hpp"
+#include "station/mes/station_mes.hpp"
 #include "station/runtime.hpp"
 #include "web/server.hpp"
 
@@ -66,6 +67,22 @@ int run_serve(const Args& args) {
     const auto shipped = config::shipped_files();
     // Before the line: its scheduler asks the fleet's quota; the forwarder drains the
     // outbox on its own thread whichever line runs.
+    std::vector<std::string> sinks =
+        config.mes ? mes::sink_names(*config.mes) : std::vector<std::string>{};
+    if (config.fleet) sinks.emplace_back("fleet");  // FleetResultSink::name()
+    outbox::register_sinks(runtime.store(), sinks);
+    std::unique_ptr<mes::StationMes> mes_link;
+    if (config.mes) {
+        const auto fixture = config::load_fixture(
+            config.fixture_file ? *config.fixture_file : shipped.fixtures_dir / "virtual-8.json");
+        mes_link = std::make_unique<mes::StationMes>(*config.mes, config.store_path,
+                                                     mes::slot_positions(fixture));
+        if (config.mes->cfx) {
+            log.information("mes: CFX UnitsTested to %s, address %s, handle %s",
+                            config.mes->cfx->url, config.mes->cfx->address,
+                            config.mes->cfx->handle);
+        }
+    }
     std::unique_ptr<fleet::StationFleet> fleet_link;
     if (config.fleet) {
         fleet_link = std::make_unique<fleet::StationFleet>(*config.fleet, config.store_path);

@@ -88,7 +88,7 @@ StationConfig default_station_config() {
 StationConfig parse_station_config(const JsonNode& root, const std::filesystem::path& base_dir,
                                    const char* (*environment)(const char*)) {
     root.allow_only({"schema", "station", "http", "store", "log", "fixture", "recipes", "cloud",
-                     "wifi", "lan", "fleet", "ui", "description"});
+                     "wifi", "lan", "fleet", "mes", "ui", "description"});
     StationConfig c = default_station_config();
     c.source = root.file();
     if (auto schema = root.find("schema")) schema->as_int(1, 1);
@@ -205,6 +205,7 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
         }
         c.fleet = f;
     }
+    if (auto mes = root.find("mes")) c.mes = mes::parse_mes_settings(*mes);
     if (auto wifi = root.find("wifi")) {
         wifi->allow_only({"ssid", "password", "password_env"});
         auto ssid = wifi->at("ssid");

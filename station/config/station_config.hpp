@@ -8,6 +8,7 @@
 #include <string>
 
 #include "station/config/json_reader.hpp"
+#include "station/mes/mes_settings.hpp"
 
 namespace linestation::config {
 
@@ -84,6 +85,8 @@ struct StationConfig {
     WifiSettings wifi{"LineStation-Test", "line-station-pass"};
     LanSettings lan;  // listened on only when a recipe has a wired flow
     std::optional<FleetSettings> fleet;
+    // "mes": result sinks toward the factory's MES (station/mes/mes_settings.hpp).
+    std::optional<mes::MesSettings> mes;
     // "ui": {"language": "zh-CN" | "en"}: the dashboard's language for every browser of
     // this station (a browser's own pick on the page's switch still wins); empty: the
     // browser's language.

@@ -4,6 +4,10 @@
 
 namespace linestation::outbox {
 
+void register_sinks(store::Store& store, const std::vector<std::string>& sink_names) {
+    for (const auto& name : sink_names) store.acknowledge_outbox(name, 0);
+}
+
 Forwarder::Forwarder(const std::filesystem::path& store_file, ResultSink& sink,
                      ForwarderOptions options)
     : store_(store_file), sink_(sink), options_(options) {
@@ -63,7 +67,18 @@ bool Forwarder::deliver_once() {
         auto next = store_.outbox_pending(name, static_cast<int>(batch.size()) + 1);
         if (next.size() > batch.size()) backlog.oldest_ms = next.back().created_ms;
     }
-    sink_.deliver(batch, backlog);
+    try {
+        sink_.deliver(batch, backlog);
+    } catch (const PartialDelivery& partial) {
+        const auto taken = std::min(partial.taken(), batch.size());
+        if (taken > 0) {
+            store_.acknowledge_outbox(name, batch[taken - 1].id);
+            store_.prune_outbox();
+            std::lock_guard lock(mutex_);
+            state_.delivered += static_cast<std::int64_t>(taken);
+        }
+        throw;
+    }
     // A crash here sends the batch again at the next start; the sink keeps one copy.
     store_.acknowledge_outbox(name, batch.back().id);
     // The outbox is a queue, not a second copy of the history.

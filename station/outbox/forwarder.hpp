@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "station/outbox/result_sink.hpp"
 #include "station/store/store.hpp"
@@ -31,6 +32,11 @@ struct ForwarderState {
     bool sink_reachable = false;
     std::string last_error;  // empty after a good delivery
 };
+
+// Creates the cursors of every sink a station runs before any forwarder starts: the outbox
+// keeps a result until every cursor has passed it, and a sink whose cursor did not exist yet
+// would miss what the first forwarder pruned.
+void register_sinks(store::Store& store, const std::vector<std::string>& sink_names);
 
 class Forwarder {
   public:

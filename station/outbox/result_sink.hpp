@@ -3,12 +3,27 @@
 // output. Each sink drains the outbox (station/store) through a Forwarder and
 // acknowledges what it took.
 
+#include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "station/store/store.hpp"
 
 namespace linestation::outbox {
+
+// Thrown by a sink that took the first `taken` results of a delivery and not the rest
+// (a broker that accepts each message on its own): the forwarder acknowledges those, and
+// sends the rest again after its backoff.
+class PartialDelivery : public std::runtime_error {
+  public:
+    PartialDelivery(std::size_t taken, const std::string& what)
+        : std::runtime_error(what), taken_(taken) {}
+    std::size_t taken() const { return taken_; }
+
+  private:
+    std::size_t taken_;
+};
 
 class ResultSink {
   public:

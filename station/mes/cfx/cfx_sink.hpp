@@ -1,0 +1,50 @@
+#pragma once
+// The IPC-CFX result sink: each result of the outbox as one UnitsTested message over AMQP
+// 1.0 (qpid-proton's C++ binding), sent durable and unsettled; a result counts as taken
+// only once the broker settled its transfer as accepted. Released, modified or unsettled
+// (the link was lost) transfers are sent again after the forwarder's backoff; a transfer
+// the broker rejects is refused for good (a malformed message does not get better by
+// resending): it is parked with the broker's reason and the sink moves on.
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "station/mes/cfx/cfx_settings.hpp"
+#include "station/mes/cfx/units_tested.hpp"
+#include "station/outbox/result_sink.hpp"
+
+namespace linestation::mes {
+
+struct CfxSinkOptions {
+    // A delivery that has not been settled whole by then is given up (a half-open link, a
+    // broker that stopped answering): what was accepted counts, the rest is sent again.
+    std::chrono::milliseconds deadline{10000};
+};
+
+struct ParkedResult {
+    std::string result_id;
+    std::string unique_id;  // the message's UniqueID, as the MES would see it
+    std::string reason;
+};
+
+class CfxResultSink : public outbox::ResultSink {
+  public:
+    CfxResultSink(CfxSettings settings, SlotPositions slots, CfxSinkOptions options = {});
+    std::string name() const override { return "cfx"; }
+    void deliver(const std::vector<store::OutboxEntry>& results,
+                 const store::OutboxBacklog& backlog_after) override;
+    // The results the broker refused for good, oldest first.
+    std::vector<ParkedResult> parked() const;
+
+  private:
+    CfxSettings settings_;
+    SlotPositions slots_;
+    CfxSinkOptions options_;
+    mutable std::mutex mutex_;
+    std::vector<ParkedResult> parked_;
+};
+
+}  // namespace linestation::mes

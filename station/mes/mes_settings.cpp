@@ -1,0 +1,19 @@
+#include "station/mes/mes_settings.hpp"
+
+namespace linestation::mes {
+
+MesSettings parse_mes_settings(const config::JsonNode& mes) {
+    if (!mes.is_object()) mes.fail("an object with \"cfx\" and/or \"sparkplug\"");
+    mes.allow_only({"cfx", "sparkplug"});
+    MesSettings s;
+    if (auto cfx = mes.find("cfx")) s.cfx = parse_cfx_settings(*cfx);
+    if (auto sparkplug = mes.find("sparkplug")) {
+        // Its sink comes with its own parser (station/mes/sparkplug/); until it is built in,
+        // a config asking for it is refused rather than silently sending nothing.
+        sparkplug->fail_problem("the Sparkplug B sink is not built into this station");
+    }
+    if (s.empty()) mes.fail_problem("no sink configured; give \"cfx\" and/or \"sparkplug\"");
+    return s;
+}
+
+}  // namespace linestation::mes
