@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +58,8 @@ class Forwarder {
   private:
     void run();
     bool deliver_once();  // false when there was nothing to send
+    void park_refused(const std::vector<store::OutboxEntry>& batch);
+    void record_error(const std::string& error);
 
     store::Store store_;
     ResultSink& sink_;
@@ -65,7 +68,10 @@ class Forwarder {
     std::condition_variable wake_;
     bool stop_ = false;
     bool nudged_ = false;
+    bool delivering_ = false;  // a delivery and its bookkeeping are under way
     ForwarderState state_;
+    // The forwarder thread's own: what the store holds (nullopt: not known yet, as at start).
+    std::optional<std::string> stored_error_;
     std::thread thread_;  // last: started once everything above exists
 };
 

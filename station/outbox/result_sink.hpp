@@ -35,6 +35,14 @@ class ResultSink {
     // twice must keep one copy. `backlog_after`: what is left in the outbox behind them.
     virtual void deliver(const std::vector<store::OutboxEntry>& results,
                          const store::OutboxBacklog& backlog_after) = 0;
+
+    // Results of the last delivery that the far side refused for good (result id, reason):
+    // counted as taken, and parked in the store by the forwarder. Most sinks have none.
+    struct Refusal {
+        std::string result_id;
+        std::string reason;
+    };
+    virtual std::vector<Refusal> take_refused() { return {}; }
 };
 
 }  // namespace linestation::outbox

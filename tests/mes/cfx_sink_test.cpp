@@ -128,10 +128,14 @@ TEST(CfxSink, BrokerAwayThenKilledMidStreamLosesNothingAndDuplicatesKeepTheirUni
     EXPECT_EQ(forwarder.backlog().count, 300);
     EXPECT_FALSE(forwarder.state().last_error.empty());
     EXPECT_FALSE(forwarder.state().sink_reachable);
+    // The error is in the store too, where /metrics and /api/health read it.
+    EXPECT_NE(s.outbox_backlogs().at("cfx").last_error.find("127.0.0.1"), std::string::npos)
+        << s.outbox_backlogs().at("cfx").last_error;
 
     peer.start();
     ASSERT_TRUE(forwarder.drain(60s)) << forwarder.state().last_error;
     EXPECT_EQ(keys_of(by_serial(peer.received())), serials("EARLY", 300));
+    EXPECT_EQ(s.outbox_backlogs().at("cfx").last_error, "");
 
     // Killed while a stream of results is on its way.
     commit_results(s, "st-1", 3000, "LATE", 1'700'000'100'000);
@@ -184,8 +188,10 @@ TEST(CfxSink, ARejectedMessageIsParkedWithItsReasonAndNotRetried) {
     auto want = serials("SN", 10);
     want.erase("SN-3");
     EXPECT_EQ(keys_of(by_serial(peer.received())), want);
-    const auto parked = sink.parked();
+    // Parked in the store with the broker's refusal, and counted on the sink's backlog.
+    const auto parked = s.outbox_parked("cfx");
     ASSERT_EQ(parked.size(), 1u);
+    EXPECT_EQ(s.outbox_backlogs().at("cfx").parked, 1);
     EXPECT_NE(parked[0].reason.find("rejected"), std::string::npos) << parked[0].reason;
     const auto units = s.units_by_serial("SN-3");
     ASSERT_EQ(units.size(), 1u);

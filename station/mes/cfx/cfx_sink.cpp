@@ -17,6 +17,7 @@
 
 #include <future>
 #include <map>
+#include <utility>
 
 namespace linestation::mes {
 
@@ -134,9 +135,9 @@ class Transfer : public proton::messaging_handler {
 CfxResultSink::CfxResultSink(CfxSettings settings, SlotPositions slots, CfxSinkOptions options)
     : settings_(std::move(settings)), slots_(std::move(slots)), options_(options) {}
 
-std::vector<ParkedResult> CfxResultSink::parked() const {
+std::vector<outbox::ResultSink::Refusal> CfxResultSink::take_refused() {
     std::lock_guard lock(mutex_);
-    return parked_;
+    return std::exchange(refused_, {});
 }
 
 void CfxResultSink::deliver(const std::vector<store::OutboxEntry>& results,
@@ -167,9 +168,9 @@ void CfxResultSink::deliver(const std::vector<store::OutboxEntry>& results,
         if (outcomes[taken] == Outcome::Accepted) continue;
         if (outcomes[taken] != Outcome::Rejected) break;
         std::lock_guard lock(mutex_);
-        parked_.push_back(
-            {results[taken].result_id, cfx[taken].unique_id,
-             "rejected by the broker at " + settings_.url + " (" + settings_.address + ")"});
+        refused_.push_back({results[taken].result_id,
+                            "UnitsTested " + cfx[taken].unique_id + " rejected by the broker at " +
+                                settings_.url + " (" + settings_.address + ")"});
     }
     if (taken == outcomes.size()) return;
     throw outbox::PartialDelivery(

@@ -24,27 +24,20 @@ struct CfxSinkOptions {
     std::chrono::milliseconds deadline{10000};
 };
 
-struct ParkedResult {
-    std::string result_id;
-    std::string unique_id;  // the message's UniqueID, as the MES would see it
-    std::string reason;
-};
-
 class CfxResultSink : public outbox::ResultSink {
   public:
     CfxResultSink(CfxSettings settings, SlotPositions slots, CfxSinkOptions options = {});
     std::string name() const override { return "cfx"; }
     void deliver(const std::vector<store::OutboxEntry>& results,
                  const store::OutboxBacklog& backlog_after) override;
-    // The results the broker refused for good, oldest first.
-    std::vector<ParkedResult> parked() const;
+    std::vector<Refusal> take_refused() override;
 
   private:
     CfxSettings settings_;
     SlotPositions slots_;
     CfxSinkOptions options_;
-    mutable std::mutex mutex_;
-    std::vector<ParkedResult> parked_;
+    std::mutex mutex_;
+    std::vector<Refusal> refused_;  // by the last delivery
 };
 
 }  // namespace linestation::mes
