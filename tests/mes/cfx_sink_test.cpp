@@ -16,6 +16,7 @@
 #include "tests/common/temp_dir.hpp"
 #include "tests/fleet/fleet_results.hpp"
 #include "tests/mes/amqp_peer.hpp"
+#include "tests/mes/cfx_link.hpp"
 
 using namespace linestation;
 using namespace std::chrono_literals;
@@ -36,13 +37,7 @@ outbox::ForwarderOptions quick() {
 }
 
 mes::CfxSettings settings_for(const AmqpPeer& peer) {
-    mes::CfxSettings s;
-    s.url = peer.url();
-    s.host = "127.0.0.1";
-    s.port = peer.port();
-    s.address = "/queue/line-3";
-    s.handle = "LineStation.RMA.st-1";
-    return s;
+    return linestation::testing::cfx_link(peer, "/queue/line-3", "LineStation.RMA.st-1");
 }
 
 std::string serial_of(const ReceivedMessage& m) {
