@@ -5,8 +5,11 @@
 // retried forever; the outbox keeps a result until every sink took it.
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <set>
 #include <thread>
@@ -217,4 +220,41 @@ TEST(CfxSink, AResultLeavesTheOutboxOnlyOnceEverySinkTookIt) {
     EXPECT_EQ(peer.received().size(), 20u);
     // Taken by both: pruned (a sink starting now finds nothing left).
     EXPECT_EQ(s.outbox_pending("a-sink-added-later", 100).size(), 0u);
+}
+
+TEST(CfxSink, AHalfOpenLinkIsGivenUpAtTheDeadlineAndNothingCounts) {
+    // A peer that takes the TCP connection and never says a word (a frozen broker).
+    Poco::Net::ServerSocket silent(Poco::Net::SocketAddress("127.0.0.1", 0));
+    std::atomic<bool> done{false};
+    std::thread holder([&] {
+        std::vector<Poco::Net::StreamSocket> held;
+        while (!done) {
+            if (silent.poll(Poco::Timespan(0, 50'000), Poco::Net::Socket::SELECT_READ)) {
+                held.push_back(silent.acceptConnection());
+            }
+        }
+    });
+    TempDir dir;
+    store::Store s(dir / "s.db");
+    commit_results(s, "st-1", 5);
+    mes::CfxSettings settings;
+    settings.url = "amqp://127.0.0.1:" + std::to_string(silent.address().port());
+    settings.host = "127.0.0.1";
+    settings.port = silent.address().port();
+    settings.address = "q";
+    settings.handle = "h";
+    mes::CfxSinkOptions options;
+    options.deadline = 500ms;
+    mes::CfxResultSink sink(settings, {}, options);
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        sink.deliver(s.outbox_pending("cfx", 10), {});
+        ADD_FAILURE() << "a silent peer took the results";
+    } catch (const outbox::PartialDelivery& e) {
+        EXPECT_EQ(e.taken(), 0u);
+        EXPECT_NE(std::string(e.what()).find("no settlement"), std::string::npos) << e.what();
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+    done = true;
+    holder.join();
 }

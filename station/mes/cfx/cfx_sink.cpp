@@ -15,6 +15,7 @@
 #include <proton/transport.hpp>
 #include <proton/work_queue.hpp>
 
+#include <atomic>
 #include <future>
 #include <map>
 #include <utility>
@@ -62,14 +63,22 @@ class Transfer : public proton::messaging_handler {
         options.idle_timeout(proton::duration(5000));
         c.connect("amqp://" + settings_.host + ":" + std::to_string(settings_.port), options);
     }
+    // Since the last sign of progress; read from the waiting thread.
+    std::chrono::milliseconds idle_for() const {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now().time_since_epoch() -
+            std::chrono::steady_clock::duration(progress_.load()));
+    }
+    // The waiting thread gives up on the transfer (before it stops the container).
+    void expire() { expired_ = true; }
     // Called once the container has stopped.
     void gave_up(std::chrono::milliseconds after) {
-        if (decided_ < messages_.size() && error_.empty()) {
-            error_ =
-                "no settlement from the broker within " + std::to_string(after.count()) + " ms";
-        }
+        if (!expired_ || decided_ == messages_.size()) return;
+        // Stopping the container aborts the connection: that is not the cause to report.
+        error_ = "no settlement from the broker within " + std::to_string(after.count()) + " ms";
     }
     void on_connection_open(proton::connection& c) override {
+        progressed();
         c.open_sender(settings_.address,
                       proton::sender_options().delivery_mode(proton::delivery_mode::AT_LEAST_ONCE));
     }
@@ -100,6 +109,7 @@ class Transfer : public proton::messaging_handler {
         if (it == index_.end()) return;
         const auto i = it->second;
         index_.erase(it);
+        progressed();
         outcomes_[i] = outcome;
         if (outcome == Outcome::Released && error_.empty()) {
             error_ = "the broker released a message (not taken, sent again)";
@@ -108,6 +118,7 @@ class Transfer : public proton::messaging_handler {
             t.connection().close();
         }
     }
+    void progressed() { progress_ = std::chrono::steady_clock::now().time_since_epoch().count(); }
     void fail(const std::string& what) {
         if (error_.empty() || error_.rfind("the broker released", 0) == 0) error_ = what;
         if (what.empty()) error_ = "the link to the broker failed";
@@ -124,6 +135,9 @@ class Transfer : public proton::messaging_handler {
     std::vector<Outcome> outcomes_;
     std::map<proton::tracker, std::size_t> index_;
     proton::container* container_ = nullptr;
+    std::atomic<std::chrono::steady_clock::rep> progress_{
+        std::chrono::steady_clock::now().time_since_epoch().count()};
+    std::atomic<bool> expired_{false};
     std::size_t next_ = 0;
     std::size_t decided_ = 0;
     bool stopped_ = false;
@@ -158,7 +172,15 @@ void CfxResultSink::deliver(const std::vector<store::OutboxEntry>& results,
         // even when the transfer ended long before.
         proton::container container(transfer, "linestation-" + settings_.handle);
         auto running = std::async(std::launch::async, [&container] { container.run(); });
-        if (running.wait_for(options_.deadline) != std::future_status::ready) container.stop();
+        // The deadline counts from the last sign of progress (connected, a settlement), so a
+        // large batch to a slow broker is not cut short while it keeps answering.
+        while (running.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+            if (transfer.idle_for() > options_.deadline) {
+                transfer.expire();
+                container.stop();
+                break;
+            }
+        }
         running.get();
         transfer.gave_up(options_.deadline);
     }

@@ -19,8 +19,9 @@
 namespace linestation::mes {
 
 struct CfxSinkOptions {
-    // A delivery that has not been settled whole by then is given up (a half-open link, a
-    // broker that stopped answering): what was accepted counts, the rest is sent again.
+    // A delivery with no progress (no settlement) for this long is given up (a half-open
+    // link, a broker that stopped answering): what was accepted counts, the rest is sent
+    // again.
     std::chrono::milliseconds deadline{10000};
 };
 
