@@ -3,6 +3,7 @@
 //   messages per second (UnitsTested, each settled accepted) with the broker up;
 //   drain time for N results queued while the broker was away.
 // usage: bench_mes [--results N]
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -49,11 +50,26 @@ int main(int argc, char** argv) {
         store::Store s(dir / "s.db");
         mes::CfxResultSink sink(settings_for(peer), {});
         outbox::Forwarder forwarder(dir / "s.db", sink);
+        // A failed delivery's error is cleared by the next good one: watch for it.
+        std::atomic<bool> done{false};
+        std::string seen_error;
+        std::thread watch([&] {
+            while (!done) {
+                auto e = forwarder.state().last_error;
+                if (!e.empty() && seen_error.empty()) seen_error = e;
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+        });
         testing::commit_results(s, "bench", n);
         forwarder.nudge();
         const double t = drain_s(forwarder);
-        std::printf("cfx, broker up: %d UnitsTested in %.2f s = %.0f messages/s (received %zu)\n",
-                    n, t, n / t, peer.received().size());
+        done = true;
+        watch.join();
+        std::printf(
+            "cfx, broker up: %d UnitsTested in %.2f s = %.0f messages/s (received %zu, "
+            "failed deliveries %lld: %s)\n",
+            n, t, n / t, peer.received().size(), static_cast<long long>(forwarder.state().failures),
+            seen_error.c_str());
     }
     {
         // An outage: everything waits in the outbox, then the broker comes back.
