@@ -12,7 +12,7 @@
 #include "station/config/station_config.hpp"
 #include "station/fleet/station_fleet.hpp"
 #include "station/logging.hpp"
-#include "station/mes/sparkplug/sparkplug_sink.hpp"
+#include "station/mes/station_mes.hpp"
 #include "station/runtime.hpp"
 #include "web/server.hpp"
 
@@ -67,6 +67,27 @@ int run_serve(const Args& args) {
     const auto shipped = config::shipped_files();
     // Before the line: its scheduler asks the fleet's quota; the forwarder drains the
     // outbox on its own thread whichever line runs.
+    std::vector<std::string> sinks =
+        config.mes ? mes::sink_names(*config.mes) : std::vector<std::string>{};
+    if (config.fleet) sinks.emplace_back("fleet");  // FleetResultSink::name()
+    outbox::register_sinks(runtime.store(), sinks);
+    std::unique_ptr<mes::StationMes> mes_link;
+    if (config.mes) {
+        const auto fixture = config::load_fixture(
+            config.fixture_file ? *config.fixture_file : shipped.fixtures_dir / "virtual-8.json");
+        mes_link = std::make_unique<mes::StationMes>(*config.mes, config.store_path,
+                                                     mes::slot_positions(fixture));
+        if (config.mes->cfx) {
+            log.information("mes: CFX UnitsTested to %s, address %s, handle %s",
+                            config.mes->cfx->url, config.mes->cfx->address,
+                            config.mes->cfx->handle);
+        }
+        if (const auto& sp = config.mes->sparkplug) {
+            log.information(
+                "mes: Sparkplug B edge node %s/%s on %s%s", sp->group_id, sp->edge_node_id, sp->url,
+                sp->primary_host.empty() ? std::string() : ", primary host " + sp->primary_host);
+        }
+    }
     std::unique_ptr<fleet::StationFleet> fleet_link;
     if (config.fleet) {
         // A real-time line: the quota is asked off the line's thread.
@@ -74,21 +95,6 @@ int run_serve(const Args& args) {
                                                            /*off_line_thread=*/true);
         log.information("fleet: station %s, results forwarded, quota shared (offline: %s)",
                         config.fleet->station_id, config.fleet->when_offline);
-    }
-    // The MES's Sparkplug B Edge Node: each of the fixture's slots a Device, born at once.
-    std::unique_ptr<mes::sparkplug::StationSparkplug> sparkplug_link;
-    if (config.sparkplug) {
-        mes::sparkplug::SparkplugOptions sparkplug_options;
-        const auto fixture = config::load_fixture(
-            config.fixture_file ? *config.fixture_file : shipped.fixtures_dir / "virtual-8.json");
-        for (const auto& slot : fixture.slots) sparkplug_options.slots.push_back(slot.id);
-        sparkplug_link = std::make_unique<mes::sparkplug::StationSparkplug>(
-            *config.sparkplug, config.store_path, sparkplug_options);
-        log.information("mes: Sparkplug B edge node %s/%s on %s%s", config.sparkplug->group_id,
-                        config.sparkplug->edge_node_id, config.sparkplug->url,
-                        config.sparkplug->primary_host.empty()
-                            ? std::string()
-                            : ", primary host " + config.sparkplug->primary_host);
     }
     std::unique_ptr<DemoLine> demo;
     std::unique_ptr<StationLine> fixture_line;

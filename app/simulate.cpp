@@ -25,7 +25,8 @@ int run_simulate(const Args& args) {
         .option("flow", "FLOW",
                 "the recipe's flow: unbind, pre_activation, repair or wired (default: the one "
                 "its binding and pairing call for)")
-        .option("config", "FILE", "a station config whose result sinks are used (its \"fleet\")")
+        .option("config", "FILE",
+                "a station config whose result sinks are used (its \"fleet\" and \"mes\")")
         .option("fleet", "URL",
                 "forward results to and reserve quota in this fleet PostgreSQL (postgresql://)")
         .option("station-id", "ID", "this station's id in the fleet (default virtual-station)")
@@ -54,7 +55,7 @@ int run_simulate(const Args& args) {
     if (cli.has("config")) {
         const auto station = config::load_station_config(cli.value("config"));
         o.fleet = station.fleet;
-        o.sparkplug = station.sparkplug;
+        o.mes = station.mes;
     }
     if (cli.has("fleet")) {
         config::FleetSettings f = o.fleet.value_or(config::FleetSettings{});

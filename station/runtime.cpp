@@ -104,6 +104,7 @@ HealthReport Runtime::health() {
         // A cheap liveness query rather than a full integrity check on every poll.
         h.store_ok = h.schema_version > 0;
         for (const auto& [sink, b] : store_->outbox_backlogs()) {
+            h.sinks.push_back({sink, b.count, b.oldest_ms, b.last_error, b.parked});
             if (!h.outbox_backlog || b.count > *h.outbox_backlog) {
                 h.outbox_backlog = b.count;
                 h.outbox_oldest_ms = b.oldest_ms;

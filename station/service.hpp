@@ -56,6 +56,16 @@ struct HealthReport {
     // (the largest of the sinks) and the commit time of the oldest; none without sinks.
     std::optional<std::int64_t> outbox_backlog;
     std::optional<std::int64_t> outbox_oldest_ms;
+    // Each sink on its own: its backlog, its last error (empty when it delivers) and the
+    // results its far side refused for good (parked).
+    struct Sink {
+        std::string name;
+        std::int64_t backlog = 0;
+        std::optional<std::int64_t> oldest_ms;
+        std::string last_error;
+        std::int64_t parked = 0;
+    };
+    std::vector<Sink> sinks;
 };
 
 // One slot as the operator screen shows it.

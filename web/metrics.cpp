@@ -74,9 +74,17 @@ std::string store_metrics(store::Database& db, const std::string& day,
            "# TYPE linestation_outbox_backlog gauge\n"
            "# HELP linestation_outbox_oldest_timestamp_seconds When the oldest result a sink "
            "has not taken was committed.\n"
-           "# TYPE linestation_outbox_oldest_timestamp_seconds gauge\n";
+           "# TYPE linestation_outbox_oldest_timestamp_seconds gauge\n"
+           "# HELP linestation_outbox_sink_failing 1 while a sink's last delivery failed (its "
+           "error is on /api/health).\n"
+           "# TYPE linestation_outbox_sink_failing gauge\n"
+           "# HELP linestation_outbox_parked Results a sink's far side refused for good.\n"
+           "# TYPE linestation_outbox_parked gauge\n";
     for (const auto& [sink, b] : store::outbox_backlogs(db)) {
         out << "linestation_outbox_backlog{sink=\"" << label(sink) << "\"} " << b.count << "\n";
+        out << "linestation_outbox_sink_failing{sink=\"" << label(sink) << "\"} "
+            << (b.last_error.empty() ? 0 : 1) << "\n";
+        out << "linestation_outbox_parked{sink=\"" << label(sink) << "\"} " << b.parked << "\n";
         if (b.oldest_ms) {
             out << "linestation_outbox_oldest_timestamp_seconds{sink=\"" << label(sink) << "\"} "
                 << static_cast<double>(*b.oldest_ms) / 1000.0 << "\n";

@@ -69,6 +69,17 @@ class HealthHandler : public Poco::Net::HTTPRequestHandler {
             Poco::JSON::Object outbox;
             outbox.set("backlog", *h.outbox_backlog);
             if (h.outbox_oldest_ms) outbox.set("oldest_ms", *h.outbox_oldest_ms);
+            Poco::JSON::Array sinks;
+            for (const auto& sink : h.sinks) {
+                Poco::JSON::Object o;
+                o.set("name", sink.name);
+                o.set("backlog", sink.backlog);
+                if (sink.oldest_ms) o.set("oldest_ms", *sink.oldest_ms);
+                if (!sink.last_error.empty()) o.set("last_error", sink.last_error);
+                o.set("parked", sink.parked);
+                sinks.add(o);
+            }
+            outbox.set("sinks", sinks);
             body.set("outbox", outbox);
         }
         if (!ui_language_.empty()) body.set("language", ui_language_);

@@ -209,12 +209,7 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
         }
         c.fleet = f;
     }
-    if (auto mes_section = root.find("mes")) {
-        mes_section->allow_only({"sparkplug"});
-        if (auto sparkplug = mes_section->find("sparkplug")) {
-            c.sparkplug = mes::sparkplug::parse_sparkplug_settings(*sparkplug);
-        }
-    }
+    if (auto mes = root.find("mes")) c.mes = mes::parse_mes_settings(*mes);
     if (auto wifi = root.find("wifi")) {
         wifi->allow_only({"ssid", "password", "password_env"});
         auto ssid = wifi->at("ssid");

@@ -9,7 +9,7 @@
 
 #include "station/config/json_reader.hpp"
 #include "station/fleet/quota_day.hpp"
-#include "station/mes/sparkplug/sparkplug_settings.hpp"
+#include "station/mes/mes_settings.hpp"
 
 namespace linestation::config {
 
@@ -87,8 +87,8 @@ struct StationConfig {
     WifiSettings wifi{"LineStation-Test", "line-station-pass"};
     LanSettings lan;  // listened on only when a recipe has a wired flow
     std::optional<FleetSettings> fleet;
-    // "mes": {"sparkplug": {...}}: verdicts published as a Sparkplug B Edge Node.
-    std::optional<mes::sparkplug::SparkplugSettings> sparkplug;
+    // "mes": result sinks toward the factory's MES (station/mes/mes_settings.hpp).
+    std::optional<mes::MesSettings> mes;
     // "ui": {"language": "zh-CN" | "en"}: the dashboard's language for every browser of
     // this station (a browser's own pick on the page's switch still wins); empty: the
     // browser's language.

@@ -81,10 +81,10 @@ std::optional<QrScheduler::Reserved> QrScheduler::reserve(std::size_t account,
     // Not asked yet or not answerable: the unit waits either way.
     unreachable = grant.answer == fleet::QuotaAnswer::Unreachable ||
                   grant.answer == fleet::QuotaAnswer::Pending;
-    store_.settle_reservations({{*id, false, std::nullopt,
-                                 unreachable ? "the fleet's quota has not answered"
-                                             : "the fleet's quota refused it"}},
-                               clock_.wall_ms());
+    store_.settle_reservations(
+        {{*id, false, std::nullopt,
+          unreachable ? "the fleet's quota has not answered" : "the fleet's quota refused it"}},
+        clock_.wall_ms());
     return {};
 }
 

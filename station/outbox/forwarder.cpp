@@ -4,6 +4,10 @@
 
 namespace linestation::outbox {
 
+void register_sinks(store::Store& store, const std::vector<std::string>& sink_names) {
+    for (const auto& name : sink_names) store.acknowledge_outbox(name, 0);
+}
+
 Forwarder::Forwarder(const std::filesystem::path& store_file, ResultSink& sink,
                      ForwarderOptions options)
     : store_(store_file), sink_(sink), options_(options) {
@@ -42,7 +46,11 @@ store::OutboxBacklog Forwarder::backlog() {
 bool Forwarder::drain(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        if (backlog().count == 0) return true;
+        if (backlog().count == 0) {
+            // Taken, and the delivery that took it is done with its bookkeeping (state()).
+            std::lock_guard lock(mutex_);
+            if (!delivering_) return true;
+        }
         if (std::chrono::steady_clock::now() >= deadline) return false;
         nudge();
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -63,11 +71,25 @@ bool Forwarder::deliver_once() {
         auto next = store_.outbox_pending(name, static_cast<int>(batch.size()) + 1);
         if (next.size() > batch.size()) backlog.oldest_ms = next.back().created_ms;
     }
-    sink_.deliver(batch, backlog);
+    try {
+        sink_.deliver(batch, backlog);
+    } catch (const PartialDelivery& partial) {
+        park_refused(batch);
+        const auto taken = std::min(partial.taken(), batch.size());
+        if (taken > 0) {
+            store_.acknowledge_outbox(name, batch[taken - 1].id);
+            store_.prune_outbox();
+            std::lock_guard lock(mutex_);
+            state_.delivered += static_cast<std::int64_t>(taken);
+        }
+        throw;
+    }
+    park_refused(batch);
     // A crash here sends the batch again at the next start; the sink keeps one copy.
     store_.acknowledge_outbox(name, batch.back().id);
     // The outbox is a queue, not a second copy of the history.
     store_.prune_outbox();
+    record_error("");
     std::lock_guard lock(mutex_);
     state_.delivered += static_cast<std::int64_t>(batch.size());
     state_.sink_reachable = true;
@@ -75,15 +97,49 @@ bool Forwarder::deliver_once() {
     return true;
 }
 
+void Forwarder::park_refused(const std::vector<store::OutboxEntry>& batch) {
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    for (const auto& refusal : sink_.take_refused()) {
+        const auto entry = std::find_if(batch.begin(), batch.end(), [&](const auto& e) {
+            return e.result_id == refusal.result_id;
+        });
+        if (entry != batch.end()) store_.park_outbox(sink_.name(), *entry, refusal.reason, now_ms);
+    }
+}
+
+void Forwarder::record_error(const std::string& error) {
+    // Written when it changes, not at every retry of a sink that stays away.
+    if (error == stored_error_) return;
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    try {
+        store_.record_sink_error(sink_.name(), error, now_ms);
+        stored_error_ = error;
+    } catch (const std::exception&) {
+        // The store refusing a write (full) shows elsewhere; the delivery goes on.
+    }
+}
+
 void Forwarder::run() {
     auto backoff = options_.backoff_min;
     for (;;) {
         std::chrono::milliseconds pause = options_.idle_poll;
+        {
+            std::lock_guard lock(mutex_);
+            delivering_ = true;
+        }
         try {
             if (deliver_once()) pause = std::chrono::milliseconds(0);
             backoff = options_.backoff_min;
-        } catch (const std::exception& e) {
             std::lock_guard lock(mutex_);
+            delivering_ = false;
+        } catch (const std::exception& e) {
+            record_error(e.what());
+            std::lock_guard lock(mutex_);
+            delivering_ = false;
             ++state_.failures;
             state_.sink_reachable = false;
             state_.last_error = e.what();

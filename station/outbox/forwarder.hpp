@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "station/outbox/result_sink.hpp"
 #include "station/store/store.hpp"
@@ -32,6 +34,11 @@ struct ForwarderState {
     std::string last_error;  // empty after a good delivery
 };
 
+// Creates the cursors of every sink a station runs before any forwarder starts: the outbox
+// keeps a result until every cursor has passed it, and a sink whose cursor did not exist yet
+// would miss what the first forwarder pruned.
+void register_sinks(store::Store& store, const std::vector<std::string>& sink_names);
+
 class Forwarder {
   public:
     // Opens its own connection to the store file (WAL: it reads beside the line's writer).
@@ -51,6 +58,8 @@ class Forwarder {
   private:
     void run();
     bool deliver_once();  // false when there was nothing to send
+    void park_refused(const std::vector<store::OutboxEntry>& batch);
+    void record_error(const std::string& error);
 
     store::Store store_;
     ResultSink& sink_;
@@ -59,7 +68,10 @@ class Forwarder {
     std::condition_variable wake_;
     bool stop_ = false;
     bool nudged_ = false;
+    bool delivering_ = false;  // a delivery and its bookkeeping are under way
     ForwarderState state_;
+    // The forwarder thread's own: what the store holds (nullopt: not known yet, as at start).
+    std::optional<std::string> stored_error_;
     std::thread thread_;  // last: started once everything above exists
 };
 

@@ -254,6 +254,26 @@ CREATE TABLE removal_calls (
 );
 CREATE INDEX removal_calls_reservation ON removal_calls(reservation_id);
 )sql"},
+    // Self-contained (the outbox's own tables), so it can be renumbered when another
+    // migration lands first.
+    Migration{9, "result sinks' errors and parked results", R"sql(
+-- Why a sink's last delivery failed (NULL after a good one), for /metrics and /api/health:
+-- the forwarders run in the station, the readers anywhere.
+ALTER TABLE outbox_cursors ADD COLUMN last_error TEXT;
+ALTER TABLE outbox_cursors ADD COLUMN error_ms INTEGER;
+-- Results a sink's far side refused for good (a message the MES broker rejects): kept with
+-- the reason, and the sink goes on with the next, so one bad result never stops the line's
+-- output nor is it retried forever.
+CREATE TABLE outbox_parked (
+    sink       TEXT NOT NULL,
+    result_id  TEXT NOT NULL,
+    unit_id    INTEGER NOT NULL,
+    parked_ms  INTEGER NOT NULL,
+    reason     TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    PRIMARY KEY (sink, result_id)
+);
+)sql"},
 };
 }  // namespace
 

@@ -43,10 +43,13 @@ int read_user_version(Database& db) {
 
 std::map<std::string, OutboxBacklog> outbox_backlogs(Database& db) {
     auto s = db.prepare(
-        "SELECT c.sink, count(o.id), min(o.created_ms) FROM outbox_cursors c LEFT JOIN outbox o "
-        "ON o.id > c.acked_id GROUP BY c.sink ORDER BY c.sink");
+        "SELECT c.sink, count(o.id), min(o.created_ms), coalesce(c.last_error, ''), "
+        "(SELECT count(*) FROM outbox_parked p WHERE p.sink = c.sink) FROM outbox_cursors c "
+        "LEFT JOIN outbox o ON o.id > c.acked_id GROUP BY c.sink ORDER BY c.sink");
     std::map<std::string, OutboxBacklog> out;
-    while (s.step()) out[s.text(0)] = {s.int64(1), s.optional_int64(2)};
+    while (s.step()) {
+        out[s.text(0)] = {s.int64(1), s.optional_int64(2), s.text(3), s.int64(4)};
+    }
     return out;
 }
 
@@ -360,6 +363,38 @@ void Store::acknowledge_outbox(const std::string& sink, std::int64_t up_to_id) {
         "INSERT INTO outbox_cursors(sink, acked_id) VALUES(?1, ?2) ON CONFLICT(sink) DO UPDATE "
         "SET acked_id = max(acked_id, excluded.acked_id)"));
     s->bind_all(sink, up_to_id).run();
+}
+
+void Store::record_sink_error(const std::string& sink, const std::string& error,
+                              std::int64_t at_ms) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "INSERT INTO outbox_cursors(sink, acked_id, last_error, error_ms) VALUES(?1, 0, "
+        "nullif(?2, ''), ?3) ON CONFLICT(sink) DO UPDATE SET last_error = excluded.last_error, "
+        "error_ms = excluded.error_ms"));
+    s->bind_all(sink, error, at_ms).run();
+}
+
+void Store::park_outbox(const std::string& sink, const OutboxEntry& entry,
+                        const std::string& reason, std::int64_t at_ms) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "INSERT OR IGNORE INTO outbox_parked(sink, result_id, unit_id, parked_ms, reason, "
+        "payload) VALUES(?, ?, ?, ?, ?, ?)"));
+    s->bind_all(sink, entry.result_id, entry.unit_id, at_ms, reason, entry.payload).run();
+}
+
+std::vector<ParkedOutboxEntry> Store::outbox_parked(const std::string& sink) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "SELECT sink, result_id, unit_id, parked_ms, reason FROM outbox_parked WHERE sink = ? "
+        "ORDER BY parked_ms, result_id"));
+    s->bind_all(sink);
+    std::vector<ParkedOutboxEntry> out;
+    while (s->step()) {
+        out.push_back({s->text(0), s->text(1), s->int64(2), s->int64(3), s->text(4)});
+    }
+    return out;
 }
 
 std::map<std::string, OutboxBacklog> Store::outbox_backlogs() {

@@ -182,6 +182,19 @@ struct OutboxEntry {
 struct OutboxBacklog {
     std::int64_t count = 0;
     std::optional<std::int64_t> oldest_ms;  // created_ms of the oldest one not taken
+    // Filled by outbox_backlogs(): the sink's last error (empty after a good delivery) and
+    // how many results its far side refused for good (parked).
+    std::string last_error;
+    std::int64_t parked = 0;
+};
+
+// A result a sink's far side refused for good, kept with the reason.
+struct ParkedOutboxEntry {
+    std::string sink;
+    std::string result_id;
+    std::int64_t unit_id = 0;
+    std::int64_t parked_ms = 0;
+    std::string reason;
 };
 
 struct AuditRecord {
@@ -249,6 +262,12 @@ class Store {
     // acknowledges once the result is safe on its side.
     std::vector<OutboxEntry> outbox_pending(const std::string& sink, int limit);
     void acknowledge_outbox(const std::string& sink, std::int64_t up_to_id);
+    // A sink's last error; empty: its last delivery went through.
+    void record_sink_error(const std::string& sink, const std::string& error, std::int64_t at_ms);
+    // Keeps a result its sink's far side refused for good (once per sink and result).
+    void park_outbox(const std::string& sink, const OutboxEntry& entry, const std::string& reason,
+                     std::int64_t at_ms);
+    std::vector<ParkedOutboxEntry> outbox_parked(const std::string& sink);
     OutboxBacklog outbox_backlog(const std::string& sink);
     std::map<std::string, OutboxBacklog> outbox_backlogs();
     // Deletes what every sink has taken (the results stay in units and their timelines);

@@ -202,13 +202,13 @@ TEST(SparkplugConfig, ReadsTheContractsFields) {
     const auto c = parse_config(
         R"({"url": "tcp://broker.plant:1883", "group_id": "Line 3", "edge_node_id": "st-3",
             "primary_host": "scada"})");
-    ASSERT_TRUE(c.sparkplug);
-    EXPECT_EQ(c.sparkplug->url, "tcp://broker.plant:1883");
-    EXPECT_EQ(c.sparkplug->group_id, "Line 3");
-    EXPECT_EQ(c.sparkplug->edge_node_id, "st-3");
-    EXPECT_EQ(c.sparkplug->primary_host, "scada");
+    ASSERT_TRUE(c.mes && c.mes->sparkplug);
+    EXPECT_EQ(c.mes->sparkplug->url, "tcp://broker.plant:1883");
+    EXPECT_EQ(c.mes->sparkplug->group_id, "Line 3");
+    EXPECT_EQ(c.mes->sparkplug->edge_node_id, "st-3");
+    EXPECT_EQ(c.mes->sparkplug->primary_host, "scada");
     EXPECT_FALSE(parse_config(R"({"url": "tcp://h:1", "group_id": "g", "edge_node_id": "n"})")
-                     .sparkplug->primary_host.size());
+                     .mes->sparkplug->primary_host.size());
 }
 
 TEST(SparkplugConfig, BadValuesNameTheFileFieldValueAndWhatWasExpected) {
@@ -601,7 +601,8 @@ TEST(SparkplugSink, ASimulatedShiftReachesTheMesAsARealOneDoes) {
         {LS_STATION_BINARY, "simulate", "--config", (dir / "station.json").string(), "--slots", "4",
          "--units", "30", "--no-vision", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("\"sparkplug_forwarded\":30,\"sparkplug_backlog\":0"), std::string::npos)
+    EXPECT_NE(r.out.find("\"mes_forwarded\":{\"sparkplug\":30},\"mes_backlog\":{\"sparkplug\":0}"),
+              std::string::npos)
         << r.out;
     ASSERT_TRUE(host.wait_for([&](const Seen&) { return count_ddata(host) == 30; }))
         << count_ddata(host) << " DDATA";
