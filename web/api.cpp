@@ -159,6 +159,7 @@ Api::Api(StationService& station, const Clock& clock, ApiOptions options)
     : station_(station),
       clock_(clock),
       options_(std::move(options)),
+      dummy_hash_(auth::hash_password("not a password of anyone", options_.password_iterations)),
       store_(options_.store_path),
       reads_(options_.store_path, options_.read_connections),
       sessions_(clock, 8 * 3600.0, 12 * 3600.0, &store_),
@@ -462,10 +463,7 @@ void Api::login(Call& call) {
                         "too many failed logins; try again later");
     }
     auto user = store_.find_operator(login);
-    // A missing user costs the same hash time as a wrong password, so timing does not
-    // tell which logins exist.
-    static const std::string kDummyHash = auth::hash_password("not a password of anyone");
-    bool ok = auth::verify_password(password, user ? user->password_hash : kDummyHash) && user &&
+    bool ok = auth::verify_password(password, user ? user->password_hash : dummy_hash_) && user &&
               !user->disabled;
     Poco::JSON::Object detail;
     detail.set("client", call.client);
@@ -839,7 +837,7 @@ void Api::add_user(Call& call) {
     if (store_.find_operator(op.login)) {
         throw HttpError(HTTPResponse::HTTP_CONFLICT, "a user \"" + op.login + "\" already exists");
     }
-    op.password_hash = auth::hash_password(password);
+    op.password_hash = auth::hash_password(password, options_.password_iterations);
     store_.add_operator(op);
     Poco::JSON::Object detail;
     detail.set("login", op.login);
