@@ -827,7 +827,7 @@ void Api::add_user(Call& call) {
     if (store_.find_operator(op.login)) {
         throw HttpError(HTTPResponse::HTTP_CONFLICT, "a user \"" + op.login + "\" already exists");
     }
-    op.password_hash = auth::hash_password(password);
+    op.password_hash = auth::hash_password(password, options_.password_iterations);
     store_.add_operator(op);
     Poco::JSON::Object detail;
     detail.set("login", op.login);

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "station/auth/password.hpp"
 #include "station/auth/session.hpp"
 #include "station/clock/clock.hpp"
 #include "station/qr/pairing_qr.hpp"
@@ -45,6 +46,7 @@ struct ApiOptions {
     // One login tried from many addresses (a spread-out guess at one account).
     int login_max_failures_per_login = 20;
     std::size_t max_live_clients = 200;
+    int password_iterations = auth::kDefaultPbkdf2Iterations;  // ServerOptions's
     double login_window_s = 300;
     // The station's recipes folder (admin recipe editing); empty: not offered.
     std::filesystem::path recipes_dir;

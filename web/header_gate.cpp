@@ -452,6 +452,7 @@ void HeaderGate::run() {
     std::vector<Waiting> waiting;
     std::vector<pollfd> fds;
     std::vector<std::size_t> polled;  // index into `waiting` of fds[i + 2]
+    std::vector<bool> resting;        // fds[i + 2] is a partial header between its looks
     std::vector<char> buffer(limits_.max_header_bytes + limits_.body_wait_bytes + 1);
     const int listen_fd = listener_.impl()->sockfd();
     while (!stopping_) {
@@ -466,14 +467,17 @@ void HeaderGate::run() {
         }
         fds.assign({pollfd{listen_fd, POLLIN, 0}, pollfd{wake_fd_, POLLIN, 0}});
         polled.clear();
+        resting.clear();
         bool deferred = false;
         for (std::size_t i = 0; i < waiting.size(); ++i) {
-            if (waiting[i].partial && waiting[i].recheck_s > now) {
-                deferred = true;
-                continue;
-            }
-            fds.push_back(pollfd{waiting[i].socket.impl()->sockfd(), POLLIN | POLLRDHUP, 0});
+            // A partial header rests between looks (its unread bytes would wake poll at once
+            // again), but a client that hangs up meanwhile is answered at once.
+            const bool rests = waiting[i].partial && waiting[i].recheck_s > now;
+            deferred = deferred || rests;
+            const short events = rests ? POLLRDHUP : POLLIN | POLLRDHUP;
+            fds.push_back(pollfd{waiting[i].socket.impl()->sockfd(), events, 0});
             polled.push_back(i);
+            resting.push_back(rests);
         }
         // The timeout bounds how late a deadline is noticed.
         ::poll(fds.data(), fds.size(), deferred ? 10 : 100);
@@ -485,7 +489,7 @@ void HeaderGate::run() {
         std::vector<bool> done(waiting.size(), false);
         for (std::size_t k = 0; k < polled.size(); ++k) {
             auto& w = waiting[polled[k]];
-            if (fds[k + 2].revents != 0 || w.partial) {
+            if (fds[k + 2].revents != 0 || (w.partial && !resting[k])) {
                 done[polled[k]] = look(w, now, buffer, (fds[k + 2].revents & POLLRDHUP) != 0);
             }
         }

@@ -235,6 +235,7 @@ void Server::start() {
         api_options.recipes_dir = options_.recipes_dir;
         api_options.fixture_file = options_.fixture_file;
         api_options.max_live_clients = options_.max_live_clients;
+        api_options.password_iterations = options_.password_iterations;
         api_ = std::make_unique<Api>(station_, options_.clock ? *options_.clock : system_clock_,
                                      api_options);
     }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "station/auth/password.hpp"
 #include "station/clock/clock.hpp"
 #include "station/reports/supervisor.hpp"
 #include "station/service.hpp"
@@ -43,6 +44,11 @@ struct ServerOptions {
     std::size_t max_waiting_connections = 2000;
     // /api/live WebSocket clients at once; more get 503.
     std::size_t max_live_clients = 200;
+    // PBKDF2 iterations of the password hashes the dashboard makes (users it adds) and of the
+    // stand-in hash a login that does not exist is checked against (same time as a real one).
+    // Hashes in the store keep their own count; fewer only where every user has fewer
+    // (tests, the fuzzer).
+    int password_iterations = auth::kDefaultPbkdf2Iterations;
     // The station config's dashboard language ("en", "zh-CN"); empty: each browser's own.
     std::string ui_language;
     // The exact command that makes the first admin in this station's store, shown on the

@@ -39,6 +39,7 @@ bool has_role(const auth::Session& s, std::initializer_list<const char*> roles) 
 SignIn::SignIn(const Clock& clock, store::Store& store, SignInOptions options)
     : store_(store),
       options_(options),
+      dummy_hash_(auth::hash_password("not a password of anyone", options.password_iterations)),
       sessions_(clock, 8 * 3600.0, 12 * 3600.0, &store),
       per_pair_(clock, options.max_failures, options.window_s),
       per_address_(clock, options.max_failures_per_address, options.window_s),
@@ -64,10 +65,7 @@ SignIn::Attempt SignIn::check(const std::string& login, const std::string& passw
         return {Check::Throttled, wait, std::nullopt};
     }
     auto user = store_.find_operator(login);
-    // A missing user costs the same hash time as a wrong password, so timing does not
-    // tell which logins exist.
-    static const std::string kDummyHash = auth::hash_password("not a password of anyone");
-    const bool ok = auth::verify_password(password, user ? user->password_hash : kDummyHash) &&
+    const bool ok = auth::verify_password(password, user ? user->password_hash : dummy_hash_) &&
                     user && !user->disabled;
     if (!ok) {
         per_pair_.record_failure(key);

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "drivers/core/clock.hpp"
+#include "station/auth/password.hpp"
 #include "station/auth/session.hpp"
 #include "station/store/store.hpp"
 
@@ -28,6 +29,9 @@ struct SignInOptions {
     int max_failures_per_login = 20;    // per login, from whatever address
     double window_s = 300;
     bool secure_cookies = false;
+    // PBKDF2 rounds of the stand-in hash for logins that do not exist: the store's own
+    // (a fuzzer or test with cheap users passes theirs, so the two cost the same).
+    int password_iterations = auth::kDefaultPbkdf2Iterations;
 };
 
 // Who is logged in, as the API answers it. The CSRF token is readable by same-origin
@@ -76,6 +80,9 @@ class SignIn {
   private:
     store::Store& store_;
     SignInOptions options_;
+    // A missing user costs the same hash time as a wrong password, so timing does not tell
+    // which logins exist.
+    std::string dummy_hash_;
     auth::SessionTable sessions_;
     auth::LoginThrottle per_pair_;
     auth::LoginThrottle per_address_;

@@ -20,6 +20,7 @@ enum class CloudFailure {
     QuotaExceeded,     // 28841004 the project's API quota is used up
     Unavailable,       // HTTP 5xx / timeouts after retries
     Other,
+    HostUnknown,  // the endpoint's host name does not resolve (DNS), still after retries
 };
 
 std::string to_string(CloudFailure failure);

@@ -12,6 +12,7 @@
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/IPAddress.h>
+#include <Poco/Net/NetException.h>
 #include <Poco/Net/SSLException.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
@@ -48,6 +49,8 @@ std::string to_string(CloudFailure failure) {
             return "unavailable";
         case CloudFailure::Other:
             return "other";
+        case CloudFailure::HostUnknown:
+            return "host_unknown";
     }
     return "other";
 }
@@ -226,7 +229,9 @@ struct TuyaClient::Impl {
     Object::Ptr exchange(const std::string& method, const std::string& url, const std::string& body,
                          const std::string& access_token, const std::string& shown) {
         std::string last_problem;
+        bool host_unknown = false;  // the last try failed to resolve the endpoint's host
         for (int attempt = 1; attempt <= options.attempts; ++attempt) {
+            host_unknown = false;
             if (attempt > 1) {
                 ++counters.retries;
                 options.pause(options.backoff_s * std::pow(2.0, attempt - 2));
@@ -246,6 +251,14 @@ struct TuyaClient::Impl {
                 log.warning("%s %s: %s (try %d of %d)", method, shown, last_problem, attempt,
                             options.attempts);
                 continue;
+            } catch (const Poco::Net::DNSException& e) {
+                // A resolver may be away for a moment too: asked again like a 5xx.
+                host_unknown = true;
+                last_problem =
+                    "the host " + base.getHost() + " does not resolve (" + e.displayText() + ")";
+                log.warning("%s %s: %s (try %d of %d)", method, shown, last_problem, attempt,
+                            options.attempts);
+                continue;
             } catch (const Poco::Exception& e) {
                 last_problem = e.displayText();
                 log.warning("%s %s: %s (try %d of %d)", method, shown, last_problem, attempt,
@@ -260,7 +273,9 @@ struct TuyaClient::Impl {
             }
             return answer_object(answer.status, answer.body, method + " " + shown);
         }
-        throw CloudError(CloudFailure::Unavailable, "",
+        // A name that does not resolve says where to look (the endpoint in the config, the
+        // station's DNS), not that the cloud is down.
+        throw CloudError(host_unknown ? CloudFailure::HostUnknown : CloudFailure::Unavailable, "",
                          "cloud " + options.endpoint + " unavailable: " + method + " " + shown +
                              " failed " + std::to_string(options.attempts) +
                              " times; last: " + last_problem);

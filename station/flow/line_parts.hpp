@@ -52,6 +52,10 @@ inline constexpr const char* kCameraLost = "camera_lost";
 inline constexpr const char* kQrNotRead = "qr_not_read";
 inline constexpr const char* kCloudRefused = "cloud_refused";
 inline constexpr const char* kCloudUnavailable = "cloud_unavailable";
+// The station's clock is off (Tuya 1013) / the cloud's host does not resolve: the station's
+// state, not the unit's (INCONCLUSIVE).
+inline constexpr const char* kClockSkew = "clock_skew";
+inline constexpr const char* kCloudHostUnknown = "cloud_host_unknown";
 inline constexpr const char* kOutOfLimits = "out_of_limits";
 inline constexpr const char* kNotClean = "not_clean";
 inline constexpr const char* kNotDiscovered = "not_discovered";

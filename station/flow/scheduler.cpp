@@ -17,6 +17,11 @@ namespace {
 constexpr const char* kAllProducts = "*";
 constexpr std::int64_t kAllAccounts = 0;
 using Lane = CloudCalls::Lane;
+
+std::optional<cloud::CloudFailure> failure_of(const std::exception& e) {
+    if (const auto* c = dynamic_cast<const cloud::CloudError*>(&e)) return c->failure();
+    return std::nullopt;
+}
 }  // namespace
 
 std::string reason_for_cloud_code(const std::string& code) {
@@ -284,13 +289,15 @@ void QrScheduler::request_generation(double now) {
             return [this, account, token, now] {
                 token_pending_ = false;
                 last_error_.clear();
+                last_failure_.reset();
                 take_generation(account, token, now);
             };
         } catch (const std::exception& e) {
             const std::string why = std::string("pairing token: ") + e.what();
-            return [this, why] {
+            return [this, why, failure = failure_of(e)] {
                 token_pending_ = false;
                 last_error_ = why;
+                last_failure_ = failure;
                 next_token_try_ = clock_.now_s() + options_.token_retry_s;
             };
         }
@@ -411,9 +418,10 @@ void QrScheduler::poll_cloud() {
                 };
             } catch (const std::exception& e) {
                 const std::string why = std::string("token devices: ") + e.what();
-                return [this, key, why] {
+                return [this, key, why, failure = failure_of(e)] {
                     polls_pending_.erase(key);
                     last_error_ = why;
+                    last_failure_ = failure;
                     for (auto& [slot, m] : members_) {
                         if (m.account == key.first && std::find(m.tokens.begin(), m.tokens.end(),
                                                                 key.second) != m.tokens.end()) {
@@ -488,8 +496,9 @@ void QrScheduler::ask_factory_infos(std::size_t account, const cloud::TokenDevic
             };
         } catch (const std::exception& e) {
             const std::string why = std::string("factory infos: ") + e.what();
-            return [this, unknown, why] {
+            return [this, unknown, why, failure = failure_of(e)] {
                 last_error_ = why;
+                last_failure_ = failure;
                 for (const auto& id : unknown) factory_asked_.erase(id);  // ask again
             };
         }
@@ -703,6 +712,7 @@ void QrScheduler::sweep(double now) {
                 watched->second.pending = false;
                 if (!problem.empty()) {
                     last_error_ = "nothing left bound: " + device + ": " + problem;
+                    last_failure_.reset();
                     // Unknown: it may still be bound; look again soon, keep watching.
                     watched->second.bound = watched->second.bound || bound;
                     watched->second.watch_until =

@@ -151,6 +151,9 @@ class QrScheduler {
     // view() builds the payload text.
     std::int64_t generation_id() const { return shown_; }
     const std::string& last_error() const { return last_error_; }
+    // The kind of that error when the cloud client named one (clock skew, a host that does
+    // not resolve...); nullopt for none or another error.
+    std::optional<cloud::CloudFailure> last_failure() const { return last_failure_; }
     // How long devices have waited, ready, with no code to read (virtual seconds).
     double qr_wait_s() const { return qr_wait_s_; }
     // Nothing left bound: devices that activated with one of the station's codes are
@@ -239,6 +242,7 @@ class QrScheduler {
     double last_tick_ = -1;
     double qr_wait_s_ = 0;
     std::string last_error_;
+    std::optional<cloud::CloudFailure> last_failure_;
     std::map<std::string, Member> members_;
     bool token_pending_ = false;
     // The last answer per (account, token), to match labels once factory information comes.

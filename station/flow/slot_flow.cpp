@@ -53,6 +53,27 @@ std::string describe_miss(const store::MeasurementRecord& m) {
     return out;
 }
 
+// Why the cloud could not be used, as a verdict. A station clock the cloud refuses (1013)
+// and an endpoint whose host does not resolve are the station's own state: the unit never
+// met the cloud, so nothing is known about it (INCONCLUSIVE: re-test once the station is
+// fixed), and the reason names what to fix. Anything else keeps `otherwise`.
+struct CloudVerdict {
+    const char* verdict;
+    const char* reason;
+};
+CloudVerdict cloud_verdict(std::optional<cloud::CloudFailure> failure, CloudVerdict otherwise) {
+    if (failure == cloud::CloudFailure::ClockSkew)
+        return {verdict::kInconclusive, reason::kClockSkew};
+    if (failure == cloud::CloudFailure::HostUnknown) {
+        return {verdict::kInconclusive, reason::kCloudHostUnknown};
+    }
+    if (failure == cloud::CloudFailure::PermissionDenied)
+        return {verdict::kFail, reason::kNoPermission};
+    if (failure == cloud::CloudFailure::QuotaExceeded)
+        return {verdict::kFail, reason::kQuotaExceeded};
+    return otherwise;
+}
+
 const char* step_name(int step) {
     static constexpr const char* kNames[] = {
         "idle",     "admission", "resetting", "waiting_ready",   "discovering",
@@ -459,7 +480,9 @@ void SlotFlow::tick() {
                     }
                     set_step(Step::Watching);
                 } else if (now - step_started_ > timeout("ready_s", 60)) {
-                    finish(verdict::kFail, reason::kCloudUnavailable,
+                    const auto v = cloud_verdict(scheduler_.last_failure(),
+                                                 {verdict::kFail, reason::kCloudUnavailable});
+                    finish(v.verdict, v.reason,
                            "no pairing code could be shown: " + scheduler_.last_error());
                 }
                 return;
@@ -526,11 +549,8 @@ void SlotFlow::tick() {
         Poco::JSON::Object o;
         o.set("error", e.code());
         event("cloud", to_json(o));
-        const auto why =
-            e.failure() == cloud::CloudFailure::PermissionDenied ? reason::kNoPermission
-            : e.failure() == cloud::CloudFailure::QuotaExceeded  ? reason::kQuotaExceeded
-                                                                 : reason::kCloudUnavailable;
-        finish(verdict::kFail, why, e.what());
+        const auto v = cloud_verdict(e.failure(), {verdict::kFail, reason::kCloudUnavailable});
+        finish(v.verdict, v.reason, e.what());
     }
 }
 
@@ -558,18 +578,15 @@ void SlotFlow::removing(double now) {
     o.set("error", e.code());
     o.set("failure", cloud::to_string(e.failure()));
     event("cloud", to_json(o));
-    if (e.failure() == cloud::CloudFailure::PermissionDenied) {
-        finish(verdict::kFail, reason::kNoPermission, e.what());
-        return;
-    }
-    if (e.failure() == cloud::CloudFailure::QuotaExceeded) {
-        finish(verdict::kFail, reason::kQuotaExceeded, e.what());
+    const auto v = cloud_verdict(e.failure(), {verdict::kInconclusive, reason::kCloudUnavailable});
+    if (std::string(v.verdict) == verdict::kFail) {  // refused for good: asking again won't help
+        finish(v.verdict, v.reason, e.what());
         return;
     }
     // Offline (still rebooting) or a cloud that is away: ask again a little later, for as
     // long as the flow allows; the unit is bound to the station's account until then.
     if (now - step_started_ > timeout("unbind_s", 120)) {
-        finish(verdict::kInconclusive, reason::kCloudUnavailable,
+        finish(v.verdict, v.reason,
                std::string("could not remove the unit from the station's account: ") + e.what());
         return;
     }

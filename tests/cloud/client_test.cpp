@@ -298,6 +298,24 @@ TEST(CloudClient, UnreachableCloudIsUnavailable) {
     EXPECT_EQ(failure_of([&] { client.connect(); }), CloudFailure::Unavailable);
 }
 
+// A name that does not resolve is asked again like a 5xx, then named as what it is: the
+// endpoint or the station's DNS is wrong, not the cloud down.
+TEST(CloudClient, AHostThatDoesNotResolveIsHostUnknownNamingTheHost) {
+    ManualClock clock;
+    cloud::TuyaClientOptions o;
+    o.client_id = "c";
+    o.secret = "s";
+    o.endpoint = "https://linestation-cloud.invalid";  // RFC 2606: never resolves
+    o.attempts = 2;
+    int pauses = 0;
+    o.pause = [&](double) { ++pauses; };
+    cloud::TuyaClient client(o, clock);
+    std::string message;
+    EXPECT_EQ(failure_of([&] { client.connect(); }, &message), CloudFailure::HostUnknown);
+    EXPECT_EQ(pauses, 1);
+    EXPECT_THAT(message, HasSubstr("the host linestation-cloud.invalid does not resolve"));
+}
+
 TEST(CloudClient, PlainHttpOnlyToLoopback) {
     ManualClock clock;
     cloud::TuyaClientOptions o;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -371,22 +372,100 @@ TEST(StationConfig, ErrorsNameTheField) {
 namespace {
 const char* sample_env(const char* name) {
     const std::string n(name);
-    return n == "TUYA_SECRET" || n == "LINE_WIFI_PASSWORD" ? "from-the-environment" : nullptr;
+    return n == "TUYA_SECRET" || n == "LINESTATION_WIFI_PASSWORD" ? "from-the-environment"
+                                                                  : nullptr;
+}
+
+// The one sample config (deploy/station.json.in; `make install` puts it in /etc/linestation)
+// with its @VARIABLES@ filled in as deploy/CMakeLists.txt does, the share folder being the
+// source tree (it has the same recipes/ and fixtures/), state and log in `dir`.
+std::string installed_sample(const std::filesystem::path& dir) {
+    std::ifstream in(std::filesystem::path(LS_SOURCE_DIR) / "deploy" / "station.json.in");
+    std::ostringstream read;
+    read << in.rdbuf();
+    std::string text = read.str();
+    const std::pair<std::string, std::string> values[] = {
+        {"@LS_CONFIG_FILE@", (dir / "station.json").string()},
+        {"@LS_CONFIG_DIR@", dir.string()},
+        {"@LS_SHARE_DIR@", LS_SOURCE_DIR},
+        {"@LS_STATE_DIR@", (dir / "state").string()},
+        {"@LS_LOG_DIR@", (dir / "log").string()}};
+    for (const auto& [name, value] : values) {
+        for (auto at = text.find(name); at != std::string::npos; at = text.find(name, at))
+            text.replace(at, name.size(), value);
+    }
+    return text;
+}
+
+// What its header tells an installer: a setting shown commented out (a line "// , ..." and,
+// while its braces are open, the "//" lines under it) is turned on by taking away its "// ".
+std::string with_every_setting_on(const std::string& text) {
+    std::istringstream in(text);
+    std::string out, line;
+    int open = 0;
+    while (std::getline(in, line)) {
+        const auto at = line.find("// ");
+        const bool commented = at != std::string::npos && line.find_first_not_of(' ') == at &&
+                               (open > 0 || line.compare(at + 3, 2, ", ") == 0);
+        if (commented) {
+            line.erase(at, 3);
+            open += static_cast<int>(std::count(line.begin(), line.end(), '{')) -
+                    static_cast<int>(std::count(line.begin(), line.end(), '}'));
+        }
+        out += line + "\n";
+    }
+    return out;
+}
+
+StationConfig load_sample(const std::string& text, const std::filesystem::path& dir) {
+    return parse_station_config(
+        JsonNode::parse(text, (dir / "station.json").string(), JsonNode::Comments::Allowed), dir,
+        sample_env);
 }
 }  // namespace
 
-// The commented sample beside the rig fixture loads as shipped ("//" keys are comments),
-// with its fixture, and sets the dashboard's language.
-TEST(StationConfig, TheCommentedSampleLoadsAndALanguageIsChecked) {
-    const std::filesystem::path file =
-        std::string(LS_SOURCE_DIR) + "/fixtures/station.example.json";
-    auto c = parse_station_config(JsonNode::load(file), file.parent_path(), sample_env);
-    EXPECT_EQ(c.station_id, "rma-line-1");
-    EXPECT_EQ(c.ui_language, "zh-CN");
+// The sample as shipped runs the virtual line on this machine only, with its store and log
+// where the service may write them.
+TEST(StationConfig, TheShippedSampleConfigLoads) {
+    TempDir dir;
+    const auto text = installed_sample(dir.path());
+    EXPECT_EQ(text.find('@'), std::string::npos) << "a variable deploy/CMakeLists.txt never fills";
+    auto c = load_sample(text, dir.path());
+    EXPECT_EQ(c.station_id, "station-1");
+    EXPECT_EQ(c.http_bind, "127.0.0.1");
+    EXPECT_EQ(c.store_path, dir / "state" / "station.db");
+    EXPECT_EQ(c.log_file, dir / "log" / "station.log");
+    EXPECT_EQ(c.recipes_dir, std::filesystem::path(LS_SOURCE_DIR) / "recipes");
+    EXPECT_FALSE(c.fixture_file);
+    EXPECT_FALSE(c.cloud);
+    EXPECT_FALSE(c.https);
+    EXPECT_EQ(c.ui_language, "");
+}
+
+// Every setting it shows commented out, turned on as it says, and the rig it names instead of
+// the virtual line: all of them load.
+TEST(StationConfig, TheSampleWithEverySettingItShowsTurnedOnLoads) {
+    TempDir dir;
+    auto text = with_every_setting_on(installed_sample(dir.path()));
+    const std::string rig = std::string(LS_SOURCE_DIR) + "/fixtures/rig-8-modbus-hub.json";
+    ASSERT_NE(text.find("// " + rig), std::string::npos) << "the sample no longer names the rig";
+    const std::string virtual_line = "\"fixture\": null";
+    ASSERT_NE(text.find(virtual_line), std::string::npos);
+    text.replace(text.find(virtual_line), virtual_line.size(), "\"fixture\": \"" + rig + "\"");
+    auto c = load_sample(text, dir.path());
     ASSERT_TRUE(c.fixture_file);
     EXPECT_EQ(load_fixture(*c.fixture_file).slots.size(), 8u);
+    ASSERT_TRUE(c.https);
+    EXPECT_EQ(c.https->certificate, dir / "station.crt");  // beside the config
     ASSERT_TRUE(c.cloud);
+    EXPECT_EQ(c.cloud->endpoint, "https://openapi.tuyaeu.com");
+    EXPECT_EQ(c.cloud->secret, "from-the-environment");
+    EXPECT_EQ(c.wifi.ssid, "LineStation-Test");
     EXPECT_EQ(c.wifi.password, "from-the-environment");
+    EXPECT_EQ(c.ui_language, "zh-CN");
+}
+
+TEST(StationConfig, TheDashboardsLanguageIsChecked) {
     const auto err = station_config_error;
     EXPECT_EQ(err(R"({"ui": {"language": "fr"}})"),
               "station.json: $.ui.language: expected one of \"en\", \"zh-CN\", got \"fr\"");
@@ -445,18 +524,4 @@ TEST(StationConfig, CommentsAreAllowedOutsideStringsOnly) {
     }
     // Recipes and fixtures are written by programs too: plain JSON, no comments.
     EXPECT_THROW(JsonNode::parse("// no\n{}", "recipes/cam.json"), ConfigError);
-}
-
-// The sample config `make install` puts in /etc/linestation loads as shipped.
-TEST(StationConfig, TheShippedSampleConfigLoads) {
-    TempDir dir;
-    std::ifstream in(std::filesystem::path(LS_SOURCE_DIR) / "deploy" / "station.json.in");
-    std::ostringstream text;
-    text << in.rdbuf();
-    const auto file = dir / "station.json";
-    std::ofstream(file) << text.str();
-    auto c = load_station_config(file);
-    EXPECT_EQ(c.station_id, "station-1");
-    EXPECT_FALSE(c.fixture_file);
-    EXPECT_FALSE(c.cloud);
 }

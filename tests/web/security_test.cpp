@@ -386,6 +386,33 @@ TEST_F(WebSecurity, OversizedHeadersAreRefusedWith431) {
     EXPECT_EQ(ApiClient(server->port()).get("/api/health").status, 200);
 }
 
+// A client that stops sending halfway through its header (it shuts down its side) is told so
+// at once, also when it stops while the gate lets its partial header rest between looks:
+// not 408 at the header timeout (5 s), and without a worker thread.
+TEST_F(WebSecurity, AHeaderLeftUnfinishedByAClientThatStopsSendingIsRefusedAtOnce) {
+    start();
+    Poco::Net::StreamSocket s(
+        Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(server->port())));
+    s.setReceiveTimeout(Poco::Timespan(10, 0));
+    const std::string part = "GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    s.sendBytes(part.data(), static_cast<int>(part.size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the gate has seen it
+    const auto stopped = std::chrono::steady_clock::now();
+    s.shutdownSend();
+    std::string answer;
+    char buffer[4096];
+    try {
+        for (int n; (n = s.receiveBytes(buffer, sizeof buffer)) > 0;)
+            answer.append(buffer, static_cast<std::size_t>(n));
+    } catch (const Poco::Exception&) {
+        // A reset after the answer: what arrived is the answer.
+    }
+    const std::chrono::duration<double> waited = std::chrono::steady_clock::now() - stopped;
+    EXPECT_EQ(status_of(answer), 400) << answer.substr(0, 80);
+    EXPECT_NE(answer.find("the client stopped sending"), std::string::npos) << answer;
+    EXPECT_LT(waited.count(), 2.0);
+}
+
 TEST_F(WebSecurity, KeptAliveConnectionsServeRequestAfterRequest) {
     start();
     Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(server->port()));
