@@ -96,7 +96,8 @@ test('the catalogues are complete: same keys in both, every key the pages use, e
   }
   // Every refusal code the station and the API give has its words in both languages.
   const refusals = new Set();
-  for (const file of ['station/flow/line.cpp', 'station/runtime.cpp', 'station/service.hpp', 'web/api.cpp']) {
+  for (const file of ['station/flow/line.cpp', 'station/runtime.cpp', 'station/service.hpp', 'web/api.cpp',
+                     'web/http.cpp', 'web/sign_in.cpp']) {
     const text = readFileSync(join(here, '../..', file), 'utf8');
     for (const m of text.matchAll(/throw (?:Refusal|HttpError)\(([\s\S]*?)\);/g)) {
       // The params' names ({"slot", ...}) are not codes; a code is a bare lower_case literal.

@@ -282,6 +282,8 @@ TEST_F(WebSecurity, EveryStateChangeRefusesWithoutTheCsrfToken) {
         concrete = std::regex_replace(concrete, std::regex("\\{id\\}"), "cam-a");
         concrete = std::regex_replace(concrete, std::regex("\\{table\\}"), "yield");
         concrete = std::regex_replace(concrete, std::regex("\\{serial\\}"), "SN-1");
+        concrete = std::regex_replace(concrete, std::regex("\\{unit_id\\}"), "1");
+        concrete = std::regex_replace(concrete, std::regex("\\{moment\\}"), "final");
         ASSERT_EQ(concrete.find('{'), std::string::npos) << path << ": a parameter to fill in";
         for (const auto& [method, op_doc] : *ops.extract<Poco::JSON::Object::Ptr>()) {
             auto upper = method;
