@@ -193,6 +193,41 @@ void Api::require_csrf(Call& call, const auth::Session& session) {
     SignIn::require_csrf(call.request, session);
 }
 
+// Where every result sink (the fleet, each MES sink) stands: what it has not taken yet, its
+// last error, and the results its far side refused for good with the reason, so a
+// supervisor sees a stuck or refusing MES before the factory misses its records.
+std::string Api::outbox_json() {
+    constexpr std::size_t kParkedShown = 50;
+    Poco::JSON::Array sinks;
+    for (const auto& [name, backlog] : store_.outbox_backlogs()) {
+        Poco::JSON::Object sink;
+        sink.set("name", name);
+        sink.set("backlog", backlog.count);
+        if (backlog.oldest_ms) sink.set("oldest_ms", *backlog.oldest_ms);
+        if (!backlog.last_error.empty()) sink.set("last_error", backlog.last_error);
+        sink.set("parked", backlog.parked);
+        Poco::JSON::Array parked;
+        auto entries = store_.outbox_parked(name);
+        // The newest refusals first: the ones a supervisor is asked about.
+        std::sort(entries.begin(), entries.end(),
+                  [](const auto& a, const auto& b) { return a.parked_ms > b.parked_ms; });
+        if (entries.size() > kParkedShown) entries.resize(kParkedShown);
+        for (const auto& e : entries) {
+            Poco::JSON::Object o;
+            o.set("result_id", e.result_id);
+            o.set("unit_id", e.unit_id);
+            o.set("parked_ms", e.parked_ms);
+            o.set("reason", e.reason);
+            parked.add(o);
+        }
+        sink.set("parked_results", parked);
+        sinks.add(sink);
+    }
+    Poco::JSON::Object out;
+    out.set("sinks", sinks);
+    return to_json(out);
+}
+
 void Api::audit(const std::string& actor, const std::string& action,
                 const Poco::JSON::Object& detail) {
     store_.audit(clock_.wall_ms(), actor, action, to_json(detail));
@@ -353,6 +388,11 @@ void Api::route(Call& call) {
     if ((p.size() == 3 || p.size() == 4) && what == "evidence") {
         call.only("GET");
         return unit_evidence(call);
+    }
+    if (p.size() == 2 && what == "outbox") {
+        call.only("GET");
+        require_role(call, {"supervisor", "admin"});
+        return ok_json(outbox_json());
     }
     if (p.size() == 2 && (what == "users" || what == "users.csv")) {
         if (m == "POST" && what == "users") return add_user(call);

@@ -111,6 +111,7 @@ class Api {
     reports::Table table_named(store::Database& db, const std::string& name,
                                const reports::Period& period);
     void refresh_loop();
+    std::string outbox_json();
 
     StationService& station_;
     const Clock& clock_;

@@ -193,6 +193,8 @@ for (const [locale, lang] of [['zh-CN', 'zh-CN'], ['en-US', 'en']]) {
       assert.ok(await page.locator(`#alt-${name} table`).count() === 1, `table for ${name}`);
     }
     assert.match(await page.textContent('#left-bound'), lang === 'en' ? /left bound|no batch/ : /仍绑定|还没有批次/);
+    // Where the results stand on their way to the fleet and the MES (none configured here).
+    await untilText(page, '#sinks', words.supervisor.sinks_none);
     // Filters by product (and the CSV links follow them).
     await page.fill('#scope-product', 'cam-b');
     await page.click('#scope button.primary');

@@ -18,8 +18,10 @@
 #include <thread>
 
 #include "station/auth/password.hpp"
+#include "station/outbox/forwarder.hpp"
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
+#include "tests/fleet/fleet_results.hpp"
 #include "tests/web/api_client.hpp"
 #include "tests/web/test_line.hpp"
 #include "web/server.hpp"
@@ -682,6 +684,46 @@ TEST_F(WebApi, HealthAndMetricsShowTheCameraAndEveryBoard) {
     EXPECT_NE(m.body.find("linestation_fixture_boards_faulted 1"), std::string::npos);
     EXPECT_NE(m.body.find("linestation_board_ok{board=\"power-relays\"} 1"), std::string::npos);
     EXPECT_NE(m.body.find("linestation_board_ok{board=\"reset-relays\"} 0"), std::string::npos);
+}
+
+// The supervisor's view of the result sinks: what waits for each, its last error, and the
+// results its far side refused for good with the reason, newest first. Operators do not get it.
+TEST_F(WebApi, TheOutboxShowsEachSinksBacklogLastErrorAndRefusedResultsToSupervisors) {
+    linestation::outbox::register_sinks(*store, {"cfx", "fleet"});
+    linestation::testing::commit_results(*store, "station-1", 3);
+    auto pending = store->outbox_pending("cfx", 10);
+    ASSERT_EQ(pending.size(), 3u);
+    store->park_outbox("cfx", pending[0], "rejected: amqp:decode-error", 1'700'000'100'000);
+    store->park_outbox("cfx", pending[1], "rejected: amqp:not-allowed", 1'700'000'200'000);
+    store->acknowledge_outbox("cfx", pending[1].id);
+    store->record_sink_error("fleet", "fleet database unreachable: connection refused",
+                             1'700'000'300'000);
+
+    EXPECT_EQ(as("op").get("/api/outbox").status, 403);
+    EXPECT_EQ(ApiClient(server->port()).get("/api/outbox").status, 401);
+    auto a = as("sup").get("/api/outbox");
+    ASSERT_EQ(a.status, 200) << a.body;
+    auto sinks = a.json()->getArray("sinks");
+    ASSERT_EQ(sinks->size(), 2u) << a.body;
+    std::map<std::string, Poco::JSON::Object::Ptr> by_name;
+    for (std::size_t i = 0; i < sinks->size(); ++i) {
+        by_name[sinks->getObject(i)->getValue<std::string>("name")] = sinks->getObject(i);
+    }
+    const auto& cfx = by_name.at("cfx");
+    EXPECT_EQ(cfx->getValue<int>("backlog"), 1);
+    EXPECT_EQ(cfx->getValue<int>("parked"), 2);
+    EXPECT_FALSE(cfx->has("last_error"));
+    auto parked = cfx->getArray("parked_results");
+    ASSERT_EQ(parked->size(), 2u);
+    EXPECT_EQ(parked->getObject(0)->getValue<std::string>("reason"), "rejected: amqp:not-allowed");
+    EXPECT_EQ(parked->getObject(0)->getValue<std::string>("result_id"), pending[1].result_id);
+    EXPECT_EQ(parked->getObject(1)->getValue<std::string>("reason"), "rejected: amqp:decode-error");
+    const auto& fleet = by_name.at("fleet");
+    EXPECT_EQ(fleet->getValue<int>("backlog"), 3);
+    EXPECT_TRUE(fleet->has("oldest_ms"));
+    EXPECT_EQ(fleet->getValue<std::string>("last_error"),
+              "fleet database unreachable: connection refused");
+    EXPECT_EQ(fleet->getArray("parked_results")->size(), 0u);
 }
 
 TEST_F(WebApi, OpenApiDescribesEveryRouteTheServerAnswers) {
