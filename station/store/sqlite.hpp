@@ -6,22 +6,22 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <memory>
 #include <variant>
 
 namespace linestation::store {
 
 class SqliteError : public std::runtime_error {
-public:
+  public:
     SqliteError(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
     int code() const { return code_; }
 
-private:
+  private:
     int code_;
 };
 
@@ -30,7 +30,7 @@ using Null = std::monostate;
 class Statement;
 
 class Database {
-public:
+  public:
     enum class Mode { ReadWrite, ReadOnly };
     Database(const std::filesystem::path& file, Mode mode = Mode::ReadWrite);
     ~Database();
@@ -49,14 +49,14 @@ public:
     sqlite3* handle() const { return db_; }
     const std::filesystem::path& path() const { return path_; }
 
-private:
+  private:
     sqlite3* db_ = nullptr;
     std::filesystem::path path_;
     std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
 };
 
 class Statement {
-public:
+  public:
     Statement(sqlite3* db, std::string_view sql);
     ~Statement();
     Statement(const Statement&) = delete;
@@ -70,7 +70,9 @@ public:
     Statement& bind(int index, double value);
     Statement& bind(int index, std::string_view value);
     Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
-    Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+    Statement& bind(int index, const std::string& value) {
+        return bind(index, std::string_view(value));
+    }
     Statement& bind(int index, Null);
     // Bytes as a BLOB (images), not as UTF-8 text.
     Statement& bind_blob(int index, std::string_view bytes);
@@ -101,21 +103,21 @@ public:
     std::optional<std::int64_t> optional_int64(int column) const;
     std::optional<double> optional_real(int column) const;
 
-private:
+  private:
     sqlite3* db_ = nullptr;
     sqlite3_stmt* stmt_ = nullptr;
 };
 
 // Begins on construction; rolls back unless commit() was called.
 class Transaction {
-public:
+  public:
     explicit Transaction(Database& db, bool immediate = true);
     ~Transaction();
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
     void commit();
 
-private:
+  private:
     Database& db_;
     bool done_ = false;
 };
