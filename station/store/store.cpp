@@ -10,6 +10,25 @@ namespace linestation::store {
 
 namespace {
 
+// Writes that may be lost on a power cut without losing a verdict (timeline events, evidence
+// images) skip the fsync: FULL again when the scope ends, whether it commits or throws.
+class RelaxedSync {
+  public:
+    explicit RelaxedSync(Database& db) : db_(db) { db_.exec("PRAGMA synchronous=NORMAL"); }
+    ~RelaxedSync() {
+        try {
+            db_.exec("PRAGMA synchronous=FULL");
+        } catch (...) {
+            // A store that cannot take the pragma fails the next write and says so there.
+        }
+    }
+    RelaxedSync(const RelaxedSync&) = delete;
+    RelaxedSync& operator=(const RelaxedSync&) = delete;
+
+  private:
+    Database& db_;
+};
+
 // Leaves a cached statement reset so it holds no read snapshot between calls.
 class Use {
   public:
@@ -514,22 +533,16 @@ std::int64_t Store::add_event(const UnitEventRecord& e) {
 void Store::add_events(const std::vector<UnitEventRecord>& events) {
     if (events.empty()) return;
     std::lock_guard lock(mutex_);
-    db_.exec("PRAGMA synchronous=NORMAL");
-    try {
-        Transaction tx(db_);
-        for (const auto& e : events) insert_event_locked(e);
-        tx.commit();
-    } catch (...) {
-        db_.exec("PRAGMA synchronous=FULL");
-        throw;
-    }
-    db_.exec("PRAGMA synchronous=FULL");
+    RelaxedSync relaxed(db_);
+    Transaction tx(db_);
+    for (const auto& e : events) insert_event_locked(e);
+    tx.commit();
 }
 
 void Store::add_evidence(const EvidenceRecord& e, const EvidenceRetention& retention,
                          std::int64_t now_ms) {
     std::lock_guard lock(mutex_);
-    db_.exec("PRAGMA synchronous=NORMAL");
+    RelaxedSync relaxed(db_);
     try {
         Transaction tx(db_);
         // The bytes kept are summed once, then followed: a full store drops one old image
@@ -579,10 +592,8 @@ void Store::add_evidence(const EvidenceRecord& e, const EvidenceRetention& reten
         tx.commit();
     } catch (...) {
         evidence_kept_bytes_.reset();  // rolled back: summed again next time
-        db_.exec("PRAGMA synchronous=FULL");
         throw;
     }
-    db_.exec("PRAGMA synchronous=FULL");
 }
 
 std::vector<EvidenceRecord> Store::evidence(std::int64_t unit_id, bool with_png) {
