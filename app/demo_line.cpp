@@ -21,6 +21,7 @@ DemoLine::DemoLine(Runtime& runtime, const config::FixtureConfig& fixture,
     setup.station_id = runtime.config().station_id;
     setup.fixture = twins_->fixture();
     setup.recipes = recipes;
+    setup.evidence = evidence_retention(runtime.config());
     // The devices on the virtual line are IP cameras; the scanner reads their colours.
     setup.led_colors = vo.product;
     setup.clouds = twins_->cloud_accounts();

@@ -108,6 +108,23 @@ std::string CameraLedFeed::slot_crop_png(const std::string& slot) {
     return {};
 }
 
+store::EvidenceRetention evidence_retention(const config::StationConfig& config) {
+    store::EvidenceRetention kept;
+    if (config.evidence.max_mb) {
+        kept.max_bytes = static_cast<std::uint64_t>(*config.evidence.max_mb * 1024 * 1024);
+    }
+    if (config.evidence.max_days) {
+        kept.max_age_ms = static_cast<std::int64_t>(*config.evidence.max_days * 24 * 3600 * 1000);
+    }
+    // Pictures never crowd out verdicts: in a store capped at N MB they keep to N/4.
+    if (config.store_max_size_mb) {
+        kept.max_bytes = std::min<std::uint64_t>(
+            kept.max_bytes,
+            static_cast<std::uint64_t>(*config.store_max_size_mb * 1024 * 1024 / 4));
+    }
+    return kept;
+}
+
 LineSetup line_setup(const config::StationConfig& config, store::Store& store) {
     LineSetup setup;
     setup.station_id = config.station_id;
@@ -116,12 +133,7 @@ LineSetup line_setup(const config::StationConfig& config, store::Store& store) {
     if (config.cloud) setup.clouds.push_back(*config.cloud);
     for (auto& c : admin_accounts(config, store)) setup.clouds.push_back(std::move(c));
     setup.wifi = config.wifi;
-    // Pictures never crowd out verdicts: in a store capped at N MB they keep to N/4.
-    if (config.store_max_size_mb) {
-        setup.evidence.max_bytes = std::min<std::uint64_t>(
-            setup.evidence.max_bytes,
-            static_cast<std::uint64_t>(*config.store_max_size_mb * 1024 * 1024 / 4));
-    }
+    setup.evidence = evidence_retention(config);
     for (const auto& [id, recipe] : setup.recipes) {
         if (recipe.flows.count("wired")) {
             setup.lan = LanPorts{config.lan.plain_port, config.lan.encrypted_port, config.lan.bind};

@@ -94,6 +94,10 @@ struct LineSetup {
     double board_probe_idle_s = 2.0;
 };
 
+// How much camera evidence the station config lets the store keep: its "evidence" section,
+// the store's defaults for what it leaves out, and a quarter of a capped store at most.
+store::EvidenceRetention evidence_retention(const config::StationConfig& config);
+
 // The station's settings as a line setup (the fixture file, the recipes folder, the cloud
 // section, Wi-Fi; LAN discovery on Tuya's ports when a recipe has a wired flow); the
 // caller may then point the camera or the screen elsewhere.

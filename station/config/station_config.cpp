@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include "station/config/shipped_files.hpp"
 
@@ -88,7 +89,7 @@ StationConfig default_station_config() {
 StationConfig parse_station_config(const JsonNode& root, const std::filesystem::path& base_dir,
                                    const char* (*environment)(const char*)) {
     root.allow_only({"schema", "station", "http", "store", "log", "fixture", "recipes", "cloud",
-                     "wifi", "lan", "fleet", "mes", "ui", "description"});
+                     "wifi", "lan", "fleet", "mes", "ui", "evidence", "description"});
     StationConfig c = default_station_config();
     c.source = root.file();
     if (auto schema = root.find("schema")) schema->as_int(1, 1);
@@ -120,6 +121,22 @@ StationConfig parse_station_config(const JsonNode& root, const std::filesystem::
         if (auto max = store->find("max_size_mb")) c.store_max_size_mb = max->as_positive_number();
     } else {
         c.store_path = resolve(base_dir, c.store_path.string());
+    }
+    if (auto evidence = root.find("evidence")) {
+        evidence->allow_only({"max_mb", "max_days"});
+        if (auto mb = evidence->find("max_mb")) {
+            c.evidence.max_mb = mb->as_positive_number();
+            // Pictures never crowd out verdicts: a capped store gives them a quarter at most.
+            if (c.store_max_size_mb && *c.evidence.max_mb > *c.store_max_size_mb / 4) {
+                std::ostringstream quarter;
+                quarter << *c.store_max_size_mb / 4;
+                mb->fail("at most " + quarter.str() + " MB (a quarter of store.max_size_mb)");
+            }
+        }
+        if (auto days = evidence->find("max_days")) {
+            c.evidence.max_days = days->as_positive_number();
+            if (*c.evidence.max_days > 3650) days->fail("at most 3650 days (ten years)");
+        }
     }
     if (auto log = root.find("log")) {
         log->allow_only({"file", "level"});

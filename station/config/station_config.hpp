@@ -68,6 +68,14 @@ struct HttpsSettings {
     std::filesystem::path private_key;
 };
 
+// "evidence": {"max_mb": N, "max_days": N}: how much of the verdicts' camera crops the store
+// keeps; the oldest pictures go first past either bound, their records stay. Unset: the
+// store's defaults (256 MB, 90 days; a capped store keeps pictures to a quarter of its cap).
+struct EvidenceSettings {
+    std::optional<double> max_mb;
+    std::optional<double> max_days;
+};
+
 struct StationConfig {
     std::filesystem::path source;  // empty for the built-in defaults
     std::string station_id = "station-1";
@@ -78,6 +86,7 @@ struct StationConfig {
     std::filesystem::path store_path = "var/station.db";
     // "store": {"max_size_mb": N}: the store refuses writes past N MB (as on a full disk).
     std::optional<double> store_max_size_mb;
+    EvidenceSettings evidence;
     std::filesystem::path log_file = "var/log/station.log";
     std::string log_level = "information";
     // Empty: run the virtual line.

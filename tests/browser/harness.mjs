@@ -87,6 +87,18 @@ export async function untilText(page, selector, expected, timeoutMs = 15000) {
   }
 }
 
+// A page in a new context of `browser` whose language is `locale` (navigator.languages and
+// Accept-Language).
+export async function pageIn(browser, locale, options = {}) {
+  const context = await browser.newContext({ locale, viewport: { width: 1280, height: 900 }, ...options });
+  return context.newPage();
+}
+
+// The pages' words in `lang` (web/ui/locales).
+export function catalogue(lang) {
+  return JSON.parse(readFileSync(new URL(`../../web/ui/locales/${lang}.json`, import.meta.url), 'utf8'));
+}
+
 export async function login(page, base, user) {
   await page.goto(base + '/index.html');
   await page.fill('#user', user);

@@ -440,6 +440,8 @@ TEST(StationConfig, TheShippedSampleConfigLoads) {
     EXPECT_FALSE(c.cloud);
     EXPECT_FALSE(c.https);
     EXPECT_EQ(c.ui_language, "");
+    EXPECT_FALSE(c.evidence.max_mb);
+    EXPECT_FALSE(c.evidence.max_days);
 }
 
 // Every setting it shows commented out, turned on as it says, and the rig it names instead of
@@ -463,6 +465,29 @@ TEST(StationConfig, TheSampleWithEverySettingItShowsTurnedOnLoads) {
     EXPECT_EQ(c.wifi.ssid, "LineStation-Test");
     EXPECT_EQ(c.wifi.password, "from-the-environment");
     EXPECT_EQ(c.ui_language, "zh-CN");
+    EXPECT_EQ(c.evidence.max_mb.value_or(0), 256);
+    EXPECT_EQ(c.evidence.max_days.value_or(0), 90);
+}
+
+// How much camera evidence is kept: each bound positive, and a capped store leaves pictures a
+// quarter of its cap at most; every error names the file, the JSON path and the value.
+TEST(StationConfig, TheEvidenceRetentionIsChecked) {
+    const auto err = station_config_error;
+    EXPECT_EQ(err(R"({"evidence": {"max_mb": 64, "max_days": 7.5}})"), "");
+    EXPECT_EQ(err(R"({"evidence": {"max_mb": 0}})"),
+              "station.json: $.evidence.max_mb: expected a positive number, got 0");
+    EXPECT_EQ(err(R"({"evidence": {"max_days": "a week"}})"),
+              "station.json: $.evidence.max_days: expected a positive number, got \"a week\"");
+    EXPECT_EQ(
+        err(R"({"evidence": {"max_days": 4000}})"),
+        "station.json: $.evidence.max_days: expected at most 3650 days (ten years), got 4000");
+    EXPECT_EQ(err(R"({"store": {"path": "s.db", "max_size_mb": 100}, "evidence": {"max_mb": 30}})"),
+              "station.json: $.evidence.max_mb: expected at most 25 MB (a quarter of "
+              "store.max_size_mb), got 30");
+    EXPECT_NE(
+        err(R"({"evidence": {"max_size_mb": 5}})").find("$.evidence.max_size_mb: unknown field"),
+        std::string::npos);
+    EXPECT_EQ(err(R"({"evidence": 5})"), "station.json: $.evidence: expected an object, got 5");
 }
 
 TEST(StationConfig, TheDashboardsLanguageIsChecked) {

@@ -1,6 +1,7 @@
 // `station serve` stand-in for the browser tests until the controller's virtual line is
 // merged: the real web server over the test line, with its records in a real store.
 //   web_test_line_server --db FILE [--port N] [--step S] [--seed-units N] [--qr-every S]
+//                        [--left-bound LEFT:REMOVED]
 // Prints "listening on http://127.0.0.1:PORT/" like station serve.
 #include <atomic>
 #include <csignal>
@@ -8,6 +9,8 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "station/store/store.hpp"
 #include "tests/web/test_line.hpp"
@@ -15,26 +18,37 @@
 
 namespace {
 
-// Finished attempts over the last day: the supervisor charts' data in the browser test.
+// Finished attempts over the last day: the supervisor charts' data in the browser tests.
+// Three batches on two stations by two operators, so that each filter of the supervisor's
+// page (station, operator, product, batch) takes a different share: batch 1 (station-1, the
+// day's operator) has half the units, batches 2 (station-1) and 3 (station-2), both the
+// night operator's, a quarter each; a third of every batch is cam-b.
 void seed_units(linestation::store::Store& store, int count) {
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
     std::mt19937 random(7);
     const char* reasons[] = {"never_ready_after_unbind", "cloud_timeout", "quota_exceeded"};
-    linestation::store::BatchRecord b;
-    b.kind = "unbind";
-    b.recipe = "cam-a";
-    b.station_id = "station-1";
-    b.operator_login = "seeded-operator";
-    b.started_ms = now - 20LL * 3'600'000;
-    auto batch = store.start_batch(b);
+    const std::pair<const char*, const char*> runs[] = {{"station-1", "seeded-operator"},
+                                                        {"station-1", "night-operator"},
+                                                        {"station-2", "night-operator"}};
+    std::vector<std::int64_t> batches;
+    for (const auto& [station, login] : runs) {
+        linestation::store::BatchRecord b;
+        b.kind = "unbind";
+        b.recipe = "cam-a";
+        b.station_id = station;
+        b.operator_login = login;
+        b.started_ms = now - 20LL * 3'600'000;
+        batches.push_back(store.start_batch(b));
+    }
     for (int i = 0; i < count; ++i) {
+        const std::size_t run = i % 4 < 2 ? 0 : static_cast<std::size_t>(i % 4 - 1);
         linestation::store::UnitRecord u;
-        u.batch_id = batch;
+        u.batch_id = batches[run];
         u.serial = "SEED-" + std::to_string(i);
         u.product_id = i % 3 == 0 ? "cam-b" : "cam-a";
-        u.station_id = "station-1";
+        u.station_id = runs[run].first;
         u.slot = "A" + std::to_string(i % 4 + 1);
         u.started_ms = now - static_cast<std::int64_t>(random() % (20 * 3'600'000LL));
         auto id = store.begin_unit(u);
@@ -50,6 +64,7 @@ int main(int argc, char** argv) {
     std::string db, port = "0", step = "0.4";
     double qr_every_s = 0;
     int seed = 0;
+    std::pair<int, int> left_bound{0, 0};
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string key = argv[i], value = argv[i + 1];
         if (key == "--db")
@@ -62,6 +77,8 @@ int main(int argc, char** argv) {
             seed = std::stoi(value);
         else if (key == "--qr-every")
             qr_every_s = std::stod(value);
+        else if (key == "--left-bound" && value.find(':') != std::string::npos)
+            left_bound = {std::stoi(value), std::stoi(value.substr(value.find(':') + 1))};
         else {
             std::cerr << "unknown option " << key << "\n";
             return 2;
@@ -69,7 +86,7 @@ int main(int argc, char** argv) {
     }
     if (db.empty()) {
         std::cerr << "usage: web_test_line_server --db FILE [--port N] [--step S] [--seed-units N] "
-                     "[--qr-every S]\n";
+                     "[--qr-every S] [--left-bound LEFT:REMOVED]\n";
         return 2;
     }
     sigset_t stop_signals;
@@ -81,6 +98,7 @@ int main(int argc, char** argv) {
     linestation::store::Store store(db);
     if (seed > 0) seed_units(store, seed);
     linestation::testing::TestLine line(&store, {"cam-a", "cam-b"}, std::stod(step));
+    line.set_left_bound(left_bound.first, left_bound.second);
     linestation::web::ServerOptions options;
     options.port = std::stoi(port);
     options.store_path = db;

@@ -82,7 +82,18 @@ std::vector<SlotView> TestLine::slots() {
 
 BatchView TestLine::batch() {
     std::lock_guard lock(mutex_);
-    return batch_;
+    auto b = batch_;
+    if (b.batch_id) {
+        b.left_bound = left_bound_;
+        b.strays_removed = strays_removed_;
+    }
+    return b;
+}
+
+void TestLine::set_left_bound(int left_bound, int strays_removed) {
+    std::lock_guard lock(mutex_);
+    left_bound_ = left_bound;
+    strays_removed_ = strays_removed;
 }
 
 QrView TestLine::qr() {

@@ -43,6 +43,9 @@ class TestLine : public StationService {
     std::vector<std::string> calls();
     // What health() reports of the camera and the boards (a test sets a fault).
     void set_fixture_health(bool camera_ok, std::vector<HealthReport::Board> boards);
+    // What batch() reports of devices left bound to the station's account and of re-pairs
+    // removed again (the controller's scheduler counts them; the pages only show them).
+    void set_left_bound(int left_bound, int strays_removed);
     // Replaces the running batch's code by a new one (as the scheduler does before
     // expiry) and announces it.
     void rotate_qr();
@@ -67,6 +70,7 @@ class TestLine : public StationService {
     std::vector<SlotView> slots_;
     std::map<std::string, std::vector<std::string>> readings_;  // slot -> this unit's LED readings
     BatchView batch_;
+    int left_bound_ = 0, strays_removed_ = 0;
     std::set<std::string> batch_serials_;  // every unit label loaded in this batch
     std::int64_t qr_generation_ = 0;
     std::vector<std::string> calls_;
