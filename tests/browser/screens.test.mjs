@@ -211,42 +211,45 @@ for (const [locale, lang] of [['zh-CN', 'zh-CN'], ['en-US', 'en']]) {
   });
 }
 
-test('the language switch on every page changes the words at once and is remembered', async () => {
-  const page = await pageIn('en-US');
-  const zh = catalogue('zh-CN');
-  await page.goto(base + '/index.html');
-  await until(page, () => document.getElementById('submit').textContent === 'Log in', 5000);
-  await page.selectOption('select.language', 'zh-CN');
-  await untilText(page, '#submit', zh.login.submit);
-  await login(page, base, 'op');
-  await page.waitForURL(/operator\.html/);
-  await page.waitForSelector('.slot[data-slot="A1"]');
-  // The page that follows keeps the pick, over the browser's English.
-  await until(page, (t) => document.getElementById('start').textContent === t, 5000, zh.operator.start);
-  await untilText(page, '.slot[data-slot="A1"] [data-do="reload"]', zh.operator.reload);
-  await page.selectOption('header select.language', 'en');
-  await untilText(page, '#start', 'Start batch');
-  await untilText(page, '.slot[data-slot="A1"] [data-do="reload"]', 'Reload');
-  await untilText(page, '.slot[data-slot="A1"] .step', 'idle');
-  // The switch leaves the focus where a scanner needs it.
-  await until(page, () => document.activeElement.id === 'scan', 2000);
-  await page.goto(base + '/qr.html');
-  await page.selectOption('select.language', 'zh-CN');
-  await until(page, (t) => document.title === t, 5000, zh.qr.title);
-  // The supervisor's page too: its own words and the charts it drew, redrawn in English.
-  await page.evaluate(() => { ls.logout(); });
-  await page.waitForURL(/index\.html/);
-  await login(page, base, 'sup');
-  await page.waitForURL(/supervisor\.html/);
-  await until(page, () => window.lsCharts && window.lsCharts.hourly);
-  await untilText(page, '#scope button.primary', zh.supervisor.scope.apply);
-  await page.selectOption('header select.language', 'en');
-  const en = catalogue('en');
-  await untilText(page, '#scope button.primary', en.supervisor.scope.apply);
-  await until(page, (t) => lsCharts.hourly.data.datasets[0].label === t, 5000, en.supervisor.ds.attempts);
-  await untilText(page, '#table-yield th[data-column="product"]', en.column.product);
-  await page.context().close();
-});
+// From the browser's language to the other one and back, on every page, each way round.
+for (const [locale, from, to] of [['en-US', 'en', 'zh-CN'], ['zh-CN', 'zh-CN', 'en']]) {
+  test(`the language switch on every page changes the words at once and is remembered (${from} browser)`, async () => {
+    const page = await pageIn(locale);
+    const [a, b] = [catalogue(from), catalogue(to)];
+    await page.goto(base + '/index.html');
+    await until(page, (t) => document.getElementById('submit').textContent === t, 5000, a.login.submit);
+    await page.selectOption('select.language', to);
+    await untilText(page, '#submit', b.login.submit);
+    await login(page, base, 'op');
+    await page.waitForURL(/operator\.html/);
+    await page.waitForSelector('.slot[data-slot="A1"]');
+    // The page that follows keeps the pick, over the browser's language.
+    await until(page, (t) => document.getElementById('start').textContent === t, 5000, b.operator.start);
+    await untilText(page, '.slot[data-slot="A1"] [data-do="reload"]', b.operator.reload);
+    await page.selectOption('header select.language', from);
+    await untilText(page, '#start', a.operator.start);
+    await untilText(page, '.slot[data-slot="A1"] [data-do="reload"]', a.operator.reload);
+    await untilText(page, '.slot[data-slot="A1"] .step', a.step.idle);
+    // The switch leaves the focus where a scanner needs it.
+    await until(page, () => document.activeElement.id === 'scan', 2000);
+    await page.goto(base + '/qr.html');
+    await until(page, (t) => document.title === t, 5000, a.qr.title);
+    await page.selectOption('select.language', to);
+    await until(page, (t) => document.title === t, 5000, b.qr.title);
+    // The supervisor's page too: its own words and the charts it drew, redrawn.
+    await page.evaluate(() => { ls.logout(); });
+    await page.waitForURL(/index\.html/);
+    await login(page, base, 'sup');
+    await page.waitForURL(/supervisor\.html/);
+    await until(page, () => window.lsCharts && window.lsCharts.hourly);
+    await untilText(page, '#scope button.primary', b.supervisor.scope.apply);
+    await page.selectOption('header select.language', from);
+    await untilText(page, '#scope button.primary', a.supervisor.scope.apply);
+    await until(page, (t) => lsCharts.hourly.data.datasets[0].label === t, 5000, a.supervisor.ds.attempts);
+    await untilText(page, '#table-yield th[data-column="product"]', a.column.product);
+    await page.context().close();
+  });
+}
 
 for (const [locale, lang, n] of [['zh-CN', 'zh-CN', '0'], ['en-US', 'en', '1']]) {
   test(`${lang}: a batch of scanned pairs, a FAIL in words with its next action, then "Load next unit"`, async () => {

@@ -1,7 +1,8 @@
 // The supervisor's page in Chinese and English: the period narrowed by station, operator,
 // product and batch shows the numbers the store gives for that scope (and the CSV links
 // follow), the yield table's first-pass and final yield per product, the count of devices
-// left bound to the station's account. Playwright-core drives Debian's chromium against
+// left bound to the station's account, a crop dropped by retention said in words with its
+// record kept. Playwright-core drives Debian's chromium against
 // web_test_line_server, whose seeded store has three batches on two stations by two
 // operators (tests/web/line_server.cpp). Run by CTest (browser_supervisor).
 import { test, before, after } from 'node:test';
@@ -162,3 +163,45 @@ for (const [locale, lang] of [['zh-CN', 'zh-CN'], ['en-US', 'en']]) {
     await page.context().close();
   });
 }
+
+test('zh-CN and en: a crop the retention dropped is said in words in the unit history, its record kept', async () => {
+  const lineDb = join(work, 'pruned.db');
+  addUser(lineDb, 'op', 'operator', 'cam-a');
+  addUser(lineDb, 'sup', 'supervisor');
+  // Room for no picture at all: every crop is dropped as it is kept, its row stays.
+  const line = startServer(LINE_SERVER, ['--db', lineDb, '--port', '0', '--step', '0.2', '--evidence-max-bytes', '1']);
+  const url = await line.url;
+  try {
+    const op = await pageIn(browser, 'en-US');
+    await login(op, url, 'op');
+    await op.waitForURL(/operator\.html/);
+    await until(op, () => ls.session !== null);
+    await op.evaluate(() => ls.api('POST', '/api/batch', { recipe: 'cam-a', units: [{ slot: 'A1', serial: 'GOOD-9001' }] }));
+    await until(op, () => slots.get('A1').verdict === 'PASS', 30000);
+    await op.context().close();
+    const kept = sql(lineDb, "SELECT e.moment, e.png IS NULL, e.pruned_ms IS NOT NULL FROM unit_evidence e " +
+                             "JOIN units u ON u.id = e.unit_id WHERE u.serial = 'GOOD-9001' ORDER BY e.t_ms");
+    assert.deepEqual(kept, [['ready', '1', '1'], ['green', '1', '1'], ['final', '1', '1']]);
+    for (const [locale, lang] of [['zh-CN', 'zh-CN'], ['en-US', 'en']]) {
+      const words = catalogue(lang);
+      const sup = await pageIn(browser, locale);
+      await login(sup, url, 'sup');
+      await sup.waitForURL(/supervisor\.html/);
+      await until(sup, () => ls.session !== null);
+      await sup.fill('#serial', 'GOOD-9001');
+      await sup.click('#unit-form button');
+      await until(sup, () => document.querySelectorAll('#unit-crops figure').length === 3, 10000);
+      assert.equal(await sup.locator('#unit-crops img').count(), 0);
+      for (const moment of ['ready', 'green', 'final']) {
+        await untilText(sup, `#unit-crops figure[data-moment="${moment}"] .no-crop`, words.evidence.pruned);
+        // What the camera read then is kept with the record.
+        assert.ok((await sup.textContent(`#unit-crops figure[data-moment="${moment}"] figcaption`))
+          .startsWith(words.evidence.caption.split('{{led}}')[0].replace('{{moment}}', words.evidence.moment[moment])));
+      }
+      await untilText(sup, '#unit-crops .led-timeline', new RegExp(`^${words.evidence.timeline.split('{{steps}}')[0]}`));
+      await sup.context().close();
+    }
+  } finally {
+    await stopServer(line.child);
+  }
+});

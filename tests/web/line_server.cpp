@@ -1,7 +1,7 @@
 // `station serve` stand-in for the browser tests until the controller's virtual line is
 // merged: the real web server over the test line, with its records in a real store.
 //   web_test_line_server --db FILE [--port N] [--step S] [--seed-units N] [--qr-every S]
-//                        [--left-bound LEFT:REMOVED]
+//                        [--left-bound LEFT:REMOVED] [--evidence-max-bytes N]
 // Prints "listening on http://127.0.0.1:PORT/" like station serve.
 #include <atomic>
 #include <csignal>
@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     double qr_every_s = 0;
     int seed = 0;
     std::pair<int, int> left_bound{0, 0};
+    linestation::store::EvidenceRetention retention;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string key = argv[i], value = argv[i + 1];
         if (key == "--db")
@@ -77,6 +78,8 @@ int main(int argc, char** argv) {
             seed = std::stoi(value);
         else if (key == "--qr-every")
             qr_every_s = std::stod(value);
+        else if (key == "--evidence-max-bytes")
+            retention.max_bytes = std::stoull(value);
         else if (key == "--left-bound" && value.find(':') != std::string::npos)
             left_bound = {std::stoi(value), std::stoi(value.substr(value.find(':') + 1))};
         else {
@@ -86,7 +89,7 @@ int main(int argc, char** argv) {
     }
     if (db.empty()) {
         std::cerr << "usage: web_test_line_server --db FILE [--port N] [--step S] [--seed-units N] "
-                     "[--qr-every S] [--left-bound LEFT:REMOVED]\n";
+                     "[--qr-every S] [--left-bound LEFT:REMOVED] [--evidence-max-bytes N]\n";
         return 2;
     }
     sigset_t stop_signals;
@@ -99,6 +102,7 @@ int main(int argc, char** argv) {
     if (seed > 0) seed_units(store, seed);
     linestation::testing::TestLine line(&store, {"cam-a", "cam-b"}, std::stod(step));
     line.set_left_bound(left_bound.first, left_bound.second);
+    line.set_evidence_retention(retention);
     linestation::web::ServerOptions options;
     options.port = std::stoi(port);
     options.store_path = db;

@@ -90,6 +90,11 @@ BatchView TestLine::batch() {
     return b;
 }
 
+void TestLine::set_evidence_retention(store::EvidenceRetention retention) {
+    std::lock_guard lock(mutex_);
+    retention_ = retention;
+}
+
 void TestLine::set_left_bound(int left_bound, int strays_removed) {
     std::lock_guard lock(mutex_);
     left_bound_ = left_bound;
@@ -350,8 +355,8 @@ void TestLine::witness_locked(const SlotView& s, const std::string& moment) {
         led.pop_back();
         led += ",\"started_s\":0,\"timeline\":[" + list + "]}";
     }
-    store_->add_evidence({*s.unit_id, moment, now_ms(), led, crop_of(s), std::nullopt, 0}, {},
-                         now_ms());
+    store_->add_evidence({*s.unit_id, moment, now_ms(), led, crop_of(s), std::nullopt, 0},
+                         retention_, now_ms());
 }
 
 void TestLine::finish_locked(SlotView& s, const std::string& verdict, const std::string& reason) {

@@ -46,6 +46,8 @@ class TestLine : public StationService {
     // What batch() reports of devices left bound to the station's account and of re-pairs
     // removed again (the controller's scheduler counts them; the pages only show them).
     void set_left_bound(int left_bound, int strays_removed);
+    // How much of the crops the store keeps (the controller's LineParts::evidence).
+    void set_evidence_retention(store::EvidenceRetention retention);
     // Replaces the running batch's code by a new one (as the scheduler does before
     // expiry) and announces it.
     void rotate_qr();
@@ -71,6 +73,7 @@ class TestLine : public StationService {
     std::map<std::string, std::vector<std::string>> readings_;  // slot -> this unit's LED readings
     BatchView batch_;
     int left_bound_ = 0, strays_removed_ = 0;
+    store::EvidenceRetention retention_;
     std::set<std::string> batch_serials_;  // every unit label loaded in this batch
     std::int64_t qr_generation_ = 0;
     std::vector<std::string> calls_;
