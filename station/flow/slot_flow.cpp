@@ -53,10 +53,12 @@ std::string describe_miss(const store::MeasurementRecord& m) {
     return out;
 }
 
-// Why the cloud could not be used, as a verdict. A station clock the cloud refuses (1013)
-// and an endpoint whose host does not resolve are the station's own state: the unit never
-// met the cloud, so nothing is known about it (INCONCLUSIVE: re-test once the station is
-// fixed), and the reason names what to fix. Anything else keeps `otherwise`.
+// Why the cloud could not be used, as a verdict. A station clock the cloud refuses (1013),
+// an endpoint whose host does not resolve and a cloud that answers 5xx or nothing in time
+// (after the client's retries) are the station's side, not the unit's: nothing is known
+// about the unit (INCONCLUSIVE: re-test once the cloud is back; a FAIL would send a good
+// unit to repair), and the reason names what to fix. A refusal for good (no permission,
+// the project's API quota used up) stays a FAIL; anything else keeps `otherwise`.
 struct CloudVerdict {
     const char* verdict;
     const char* reason;
@@ -67,6 +69,8 @@ CloudVerdict cloud_verdict(std::optional<cloud::CloudFailure> failure, CloudVerd
     if (failure == cloud::CloudFailure::HostUnknown) {
         return {verdict::kInconclusive, reason::kCloudHostUnknown};
     }
+    if (failure == cloud::CloudFailure::Unavailable)
+        return {verdict::kInconclusive, reason::kCloudUnavailable};
     if (failure == cloud::CloudFailure::PermissionDenied)
         return {verdict::kFail, reason::kNoPermission};
     if (failure == cloud::CloudFailure::QuotaExceeded)
@@ -480,8 +484,10 @@ void SlotFlow::tick() {
                     }
                     set_step(Step::Watching);
                 } else if (now - step_started_ > timeout("ready_s", 60)) {
-                    const auto v = cloud_verdict(scheduler_.last_failure(),
-                                                 {verdict::kFail, reason::kCloudUnavailable});
+                    // No code to show: whatever kept it away, the unit never met the cloud.
+                    const auto v =
+                        cloud_verdict(scheduler_.last_failure(),
+                                      {verdict::kInconclusive, reason::kCloudUnavailable});
                     finish(v.verdict, v.reason,
                            "no pairing code could be shown: " + scheduler_.last_error());
                 }
@@ -549,7 +555,8 @@ void SlotFlow::tick() {
         Poco::JSON::Object o;
         o.set("error", e.code());
         event("cloud", to_json(o));
-        const auto v = cloud_verdict(e.failure(), {verdict::kFail, reason::kCloudUnavailable});
+        const auto v =
+            cloud_verdict(e.failure(), {verdict::kInconclusive, reason::kCloudUnavailable});
         finish(v.verdict, v.reason, e.what());
     }
 }
