@@ -87,6 +87,27 @@ export async function untilText(page, selector, expected, timeoutMs = 15000) {
   }
 }
 
+// Reads report tables off a page. `specs`: {name: [element id, key column or columns,
+// value columns]}, each giving {key: value, or [values] for several}, with several key
+// cells joined by '/' and the numbers read as the page wrote them (digits, sign, point).
+// A table not drawn reads as {}.
+export async function readTables(page, specs) {
+  return page.evaluate((specs) => {
+    const read = ([id, keys, values]) => {
+      const table = document.querySelector(`#${id} table`);
+      if (!table) return {};
+      const heads = [...table.querySelectorAll('th')].map(th => th.dataset.column);
+      const number = (text) => Number(text.replace(/[^\d.-]/g, ''));
+      return Object.fromEntries([...table.querySelectorAll('tr')].slice(1).map(tr => {
+        const cells = [...tr.children].map(td => td.textContent);
+        const picked = values.map(v => number(cells[heads.indexOf(v)]));
+        return [[].concat(keys).map(k => cells[heads.indexOf(k)]).join('/'), picked.length === 1 ? picked[0] : picked];
+      }));
+    };
+    return Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, read(spec)]));
+  }, specs);
+}
+
 // A page in a new context of `browser` whose language is `locale` (navigator.languages and
 // Accept-Language).
 export async function pageIn(browser, locale, options = {}) {
