@@ -93,6 +93,7 @@ async function shown(page, allProducts) {
     yield: ['table-yield', 'product_id', ['devices', 'passed']],
     cycle: ['alt-cycle_time', 'from_s', ['count']],
     quota: ['table-quota', ['scope', 'id'], ['used']],
+    stations: ['table-stations', 'station', ['units', 'backlog']],
   });
   delete tables.yield[allProducts];
   // from_s is a number the page writes in its language: the key as digits.
@@ -107,8 +108,9 @@ async function untilShown(page, words, expected) {
   const deadline = Date.now() + 10000;
   for (;;) {
     const now = await shown(page, words.fleet.all_products);
-    if (sorted(now) === sorted(expected)) return now;
-    if (Date.now() > deadline) assert.deepEqual(now, expected, 'the page never showed what the fleet holds for the scope');
+    const { stations: _, ...reports } = now;
+    if (sorted(reports) === sorted(expected)) return now;
+    if (Date.now() > deadline) assert.deepEqual(reports, expected, 'the page never showed what the fleet holds for the scope');
     await new Promise(r => setTimeout(r, 100));
   }
 }
@@ -137,6 +139,9 @@ for (const [locale, lang] of [['zh-CN', 'zh-CN'], ['en-US', 'en']]) {
     // Failed for good: two on st-north (never_ready), three on st-south; RT-7 passed its retest.
     assert.deepEqual(all.yield["cam-a"], [30, 30 - 2 - 3]);
     assert.deepEqual(all.quota, { 'account/uid-shared': 3, 'product/cam-a': 3 });
+    // Every station with every result it forwarded (any period) and none left waiting.
+    assert.deepEqual(all.stations, Object.fromEntries(psql('SELECT station_id, count(*) FROM fleet_results GROUP BY 1')
+      .map(([id, n]) => [id, [Number(n), 0]])));
     assert.deepEqual(await page.evaluate(() => window.lsMissingKeys), []);
     assert.equal(await page.textContent('#station option[value=""]'), words.fleet.all_stations);
     if (lang === 'zh-CN') {
@@ -222,3 +227,20 @@ for (const [locale, lang] of [['zh-CN', 'zh-CN'], ['en-US', 'en']]) {
     await stranger.context().close();
   });
 }
+
+test('without --users the fleet\'s page shows the fleet to anyone on loopback, with no sign-in to leave', async () => {
+  const open = startServer(STATION, ['fleet', 'serve', '--pg', pg, '--port', '0']);
+  const url = await open.url;
+  try {
+    const words = catalogue('en');
+    const page = await pageIn(browser, 'en-US');
+    await page.goto(`${url}/`);
+    await untilText(page, 'h1', words.fleet.heading);
+    await untilShown(page, words, fromFleet('day'));
+    assert.equal(await page.isHidden('#logout'), true);
+    assert.equal(new URL(page.url()).pathname, '/');
+    await page.context().close();
+  } finally {
+    await stopServer(open.child);
+  }
+});

@@ -45,7 +45,8 @@ export function startServer(program, args, options = {}) {
       if (m) resolve(m[1]);
     });
     child.on('exit', (code) => reject(new Error(`${program} exited with ${code}`)));
-    setTimeout(() => reject(new Error(`${program} did not start`)), 20000);
+    // unref: once started, the timer must not keep the test process alive at its end.
+    setTimeout(() => reject(new Error(`${program} did not start`)), 20000).unref();
   });
   return { child, url, output: () => out };
 }
