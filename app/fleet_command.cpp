@@ -5,6 +5,7 @@
 
 #include "app/command_line.hpp"
 #include "app/commands.hpp"
+#include "station/config/shipped_files.hpp"
 #include "station/fleet/fleet_schema.hpp"
 #include "station/fleet/fleet_status.hpp"
 #include "web/fleet_server.hpp"
@@ -33,7 +34,8 @@ int status(const Args& args) {
 int serve(const Args& args) {
     CommandLine cli("fleet serve", "--pg URL [--users FILE] [--port N] [--bind ADDR]",
                     "Serves the supervisor's views over the whole fleet from its PostgreSQL: "
-                    "/api/fleet/status and /api/fleet/reports/{throughput,yield,pareto,"
+                    "the page /fleet.html (en, zh-CN), and /api/fleet/status and "
+                    "/api/fleet/reports/{throughput,yield,pareto,"
                     "cycle_time,quota,unit_history} with ?period=shift|day|week, "
                     "?station=ID and ?format=csv. With --users, supervisors and admins sign in "
                     "(POST /api/session) as on a station, and it may bind beyond loopback; "
@@ -54,6 +56,7 @@ int serve(const Args& args) {
     o.port = cli.int_value("port", o.port, 0, 65535);
     o.bind = cli.value_or("bind", o.bind);
     if (cli.has("users")) o.users = cli.value("users");
+    o.ui_dir = config::shipped_files().web_ui;
     web::FleetServer server(o);
     server.start();
     // Scripts and tests read the port from this line.
