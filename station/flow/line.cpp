@@ -77,6 +77,15 @@ void Line::keep_evidence(const EvidenceMoment& m) {
 
 std::vector<std::int64_t> Line::recover() {
     std::lock_guard lock(mutex_);
+    // Relays first: a store that cannot be written (read-only, full) must not leave a reset
+    // pressed or a unit powered on the way out.
+    for (auto& f : flows_) {
+        try {
+            f->to_safe_state();
+        } catch (const drivers::DriverError&) {
+            // The board is down: the supervision drives its outputs safe when it is back.
+        }
+    }
     auto ids = parts_.store->mark_interrupted(parts_.clock->wall_ms(),
                                               "station restarted while the unit was in flight");
     // The timeline says so too, after whatever it recorded before the stop.
@@ -92,13 +101,6 @@ std::vector<std::int64_t> Line::recover() {
     ledger.shared_quota = parts_.scheduler.shared_quota;
     ledger_ =
         std::make_unique<LedgerRecovery>(*parts_.clock, *parts_.store, parts_.accounts, ledger);
-    for (auto& f : flows_) {
-        try {
-            f->to_safe_state();
-        } catch (const drivers::DriverError&) {
-            // The board is down: the supervision drives its outputs safe when it is back.
-        }
-    }
     held_.clear();
     watch_boards();
     return ids;
