@@ -6,7 +6,8 @@
 // would, logged in), and a small control API on loopback lets a test be the operator:
 //   POST /slots/SLOT/load   a fresh unit into the slot, answers {"slot","serial"}
 //   GET  /record            every unit loaded: its hidden truth and who it is bound to now,
-//                           and the cloud's count of today's unbinds per product
+//                           the cloud's count of today's unbinds per product, and the LAN
+//                           hand-overs the gateways took over TCP
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -95,6 +96,8 @@ struct World {
         Poco::JSON::Object today;
         for (const auto& [product, n] : unbinds) today.set(product, n);
         out.set("unbinds_today", today);
+        // The LAN hand-over requests the gateways' listener took (over TCP).
+        out.set("handovers", line->handovers_requested());
         return web::to_json(out);
     }
 };
