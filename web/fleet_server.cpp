@@ -125,7 +125,7 @@ class FleetHandler : public Poco::Net::HTTPRequestHandler {
         } else if (name == "cycle_time") {
             table = fleet::fleet_cycle_times(c, f);
         } else if (name == "quota") {
-            table = fleet::fleet_quota(c, query.get("day", reports::utc_day(now_ms())));
+            table = fleet::fleet_quota(c, query.get("day", options_.quota_zone.day_of(now_ms())));
         } else if (name == "unit_history") {
             if (!query.has("serial")) {
                 throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "serial: required");

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "station/fleet/pg.hpp"
+#include "station/fleet/quota_day.hpp"
 
 namespace linestation::web {
 
@@ -27,6 +28,9 @@ struct FleetServerOptions {
     std::filesystem::path ui_dir = LS_SOURCE_WEB_UI_DIR;  // web/ui (the station's pages too)
     bool secure_cookies = false;
     fleet::PgDeadlines deadlines{std::chrono::milliseconds(3000), std::chrono::seconds(30)};
+    // The quota day's zone, as the stations' "fleet": {"day_zone"}: which day "today" is
+    // in the quota view.
+    fleet::QuotaDayZone quota_zone;
 };
 
 class SignIn;
