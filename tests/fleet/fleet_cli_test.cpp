@@ -17,6 +17,7 @@
 #include "station/fleet/central_quota.hpp"
 #include "station/fleet/fleet_sink.hpp"
 #include "station/outbox/forwarder.hpp"
+#include "tests/common/loopback.hpp"
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
 #include "tests/fleet/fleet_db.hpp"

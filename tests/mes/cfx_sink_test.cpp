@@ -271,15 +271,10 @@ TEST(CfxSink, AHalfOpenLinkIsGivenUpAtTheDeadlineAndNothingCounts) {
     TempDir dir;
     store::Store s(dir / "s.db");
     commit_results(s, "st-1", 5);
-    mes::CfxSettings settings;
-    settings.url = "amqp://127.0.0.1:" + std::to_string(silent.address().port());
-    settings.host = "127.0.0.1";
-    settings.port = silent.address().port();
-    settings.address = "q";
-    settings.handle = "h";
     mes::CfxSinkOptions options;
     options.deadline = 500ms;
-    mes::CfxResultSink sink(settings, {}, options);
+    mes::CfxResultSink sink(linestation::testing::cfx_link(silent.address().port(), "q", "h"), {},
+                            options);
     const auto started = std::chrono::steady_clock::now();
     try {
         sink.deliver(s.outbox_pending("cfx", 10), {});

@@ -10,6 +10,8 @@
 #include <proton/messaging_handler.hpp>
 #include <proton/sender.hpp>
 #include <proton/sender_options.hpp>
+#include <proton/target_options.hpp>
+#include <proton/terminus.hpp>
 #include <proton/timestamp.hpp>
 #include <proton/tracker.hpp>
 #include <proton/transport.hpp>
@@ -112,8 +114,13 @@ class Transfer : public proton::messaging_handler {
     }
     void on_connection_open(proton::connection& c) override {
         progressed();
-        c.open_sender(settings_.address,
-                      proton::sender_options().delivery_mode(proton::delivery_mode::AT_LEAST_ONCE));
+        // A durable target terminus: a broker that makes the queue on first use (RabbitMQ's
+        // /queue/NAME) makes it durable, so that what it accepted outlives its restart.
+        c.open_sender(
+            settings_.address,
+            proton::sender_options()
+                .delivery_mode(proton::delivery_mode::AT_LEAST_ONCE)
+                .target(proton::target_options().durability_mode(proton::terminus::CONFIGURATION)));
     }
     void on_sendable(proton::sender& s) override {
         while (s.credit() > 0 && next_ < messages_.size()) {

@@ -6,6 +6,10 @@
 // the broker rejects is refused for good (a malformed message does not get better by
 // resending): it is parked with the broker's reason (its condition's name and description)
 // and the sink moves on. So is a result that cannot be read as a UnitsTested at all.
+// The link asks for a durable target terminus, so that a broker that makes the queue on
+// first use (RabbitMQ's /queue/NAME) makes it durable and what it accepted outlives its
+// restart; RabbitMQ refuses the link where a non-durable queue of that name exists
+// (amqp:precondition-failed, shown as the sink's last error).
 
 #include <chrono>
 #include <cstdint>
