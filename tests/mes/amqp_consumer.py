@@ -31,7 +31,8 @@ class Consumer(MessagingHandler):
     def on_start(self, event):
         self.connection = event.container.connect(self.args.url)
         receiver = event.container.create_receiver(self.connection, self.args.address)
-        receiver.source.durability = Terminus.CONFIGURATION
+        receiver.source.durability = (
+            Terminus.NONDURABLE if self.args.non_durable else Terminus.CONFIGURATION)
         self.timer = event.container.schedule(self.args.idle, self)
 
     def on_timer_task(self, event):
@@ -77,6 +78,8 @@ def main():
     parser.add_argument("--address", required=True)
     parser.add_argument("--record", required=True)
     parser.add_argument("--idle", type=float, default=3.0)
+    # RabbitMQ declares a missing /queue/NAME as the terminus says: non-durable with this.
+    parser.add_argument("--non-durable", action="store_true")
     consumer = Consumer(parser.parse_args())
     Container(consumer).run()
     return 2 if consumer.failed else 0

@@ -47,11 +47,22 @@ Poco::JSON::Object::Ptr tested_unit(const ReceivedMessage& m) {
 }
 
 std::vector<ReceivedMessage> consume(const RabbitMqBroker& broker, const TempDir& dir,
-                                     const std::string& idle_s = "3") {
+                                     const std::string& idle_s = "3",
+                                     const std::string& address = kQueue,
+                                     bool non_durable = false) {
     const auto record = dir / "consumed.jsonl";
-    const auto r = linestation::testing::run_process(
-        {"/usr/bin/python3", std::string(LS_SOURCE_DIR) + "/tests/mes/amqp_consumer.py", "--url",
-         broker.url(), "--address", kQueue, "--record", record.string(), "--idle", idle_s});
+    std::vector<std::string> argv{"/usr/bin/python3",
+                                  std::string(LS_SOURCE_DIR) + "/tests/mes/amqp_consumer.py",
+                                  "--url",
+                                  broker.url(),
+                                  "--address",
+                                  address,
+                                  "--record",
+                                  record.string(),
+                                  "--idle",
+                                  idle_s};
+    if (non_durable) argv.emplace_back("--non-durable");
+    const auto r = linestation::testing::run_process(argv);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return linestation::testing::read_received(record);
 }
@@ -150,4 +161,29 @@ TEST(CfxRabbitMq, OneUnitsTestedPerUnitReachesTheQueuesConsumerThroughABrokerCra
               << " taken before the SIGKILL and " << delivered_in_outage
               << " once the delivery it cut short failed, restart took "
               << broker.last_start().count() << " ms\n";
+}
+
+TEST(CfxRabbitMq, AQueueThatExistsNonDurableRefusesTheLinkAndTheSinkSaysWhy) {
+    RabbitMqBroker broker;
+    TempDir dir;
+    // Someone made the queue non-durable before the station came: RabbitMQ will not turn it
+    // into the durable one the station's link asks for.
+    ASSERT_TRUE(consume(broker, dir, "0.5", "/queue/transient", true).empty());
+    store::Store s(dir / "s.db");
+    commit_results(s, "st-1", 5);
+    mes::CfxResultSink sink(
+        linestation::testing::cfx_link(broker.port(), "/queue/transient", kHandle), {});
+    outbox::ForwarderOptions options;
+    options.idle_poll = 20ms;
+    options.backoff_min = 50ms;
+    outbox::Forwarder forwarder(dir / "s.db", sink, options);
+    EXPECT_FALSE(forwarder.drain(3s)) << "results went to a queue that loses them at a crash";
+    const auto error = forwarder.state().last_error;
+    EXPECT_NE(error.find("amqp:precondition-failed"), std::string::npos) << error;
+    EXPECT_NE(error.find("durable"), std::string::npos) << error;
+    EXPECT_EQ(forwarder.backlog().count, 5);
+    // Where /metrics, /api/health and the dashboard read it.
+    const auto stored = s.outbox_backlogs().at("cfx").last_error;
+    EXPECT_NE(stored.find("amqp:precondition-failed"), std::string::npos) << stored;
+    EXPECT_TRUE(consume(broker, dir, "1", "/queue/transient", true).empty());
 }
