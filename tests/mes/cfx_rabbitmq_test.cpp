@@ -4,7 +4,8 @@
 // (tests/mes/amqp_consumer.py, Qpid Proton's Python binding) then takes the queue and finds
 // one UnitsTested per unit. A transfer the broker accepted before the crash is on its disk;
 // one it had not settled is sent again, under the same UniqueID, so a duplicate is allowed
-// (AMQP's at-least-once) and recognisable as one.
+// (AMQP's at-least-once) and recognisable as one. A queue that exists non-durable is
+// refused, with the broker's reason as the sink's error.
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
