@@ -83,6 +83,10 @@ bool Forwarder::deliver_once() {
             state_.delivered += static_cast<std::int64_t>(taken);
         }
         throw;
+    } catch (...) {
+        // What the sink refused for good stays refused, whatever became of the rest.
+        park_refused(batch);
+        throw;
     }
     park_refused(batch);
     // A crash here sends the batch again at the next start; the sink keeps one copy.

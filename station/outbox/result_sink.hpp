@@ -4,8 +4,13 @@
 // acknowledges what it took.
 
 #include <cstddef>
+#include <exception>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "station/store/store.hpp"
@@ -44,5 +49,46 @@ class ResultSink {
     };
     virtual std::vector<Refusal> take_refused() { return {}; }
 };
+
+// What a sink refused for good, kept until the forwarder takes it to park (take_refused):
+// every sink parks the same way. deliver() and take_refused() run on the forwarder's
+// thread, but a sink may be asked from another (a test, a bench), hence the lock.
+class Refusals {
+  public:
+    void refuse(std::string result_id, std::string reason) {
+        std::lock_guard lock(mutex_);
+        refused_.push_back({std::move(result_id), std::move(reason)});
+    }
+    std::vector<ResultSink::Refusal> take() {
+        std::lock_guard lock(mutex_);
+        return std::exchange(refused_, {});
+    }
+
+  private:
+    std::mutex mutex_;
+    std::vector<ResultSink::Refusal> refused_;
+};
+
+// Reads each result of a delivery with the sink's own `read`. A result it cannot read
+// (read throws) never will be, however often it is sent: it is refused for good with the
+// reader's error as its reason, its place holds nullopt, and the rest of the delivery still
+// goes out. A sink that failed every delivery on it would stop its whole backlog behind one
+// bad row.
+template <class Read>
+auto read_or_refuse(const std::vector<store::OutboxEntry>& results, Refusals& refusals,
+                    Read&& read) {
+    using Read_t = std::decay_t<std::invoke_result_t<Read&, const store::OutboxEntry&>>;
+    std::vector<std::optional<Read_t>> out;
+    out.reserve(results.size());
+    for (const auto& r : results) {
+        try {
+            out.emplace_back(read(r));
+        } catch (const std::exception& e) {
+            refusals.refuse(r.result_id, e.what());
+            out.emplace_back(std::nullopt);
+        }
+    }
+    return out;
+}
 
 }  // namespace linestation::outbox

@@ -19,6 +19,7 @@
 #include "station/fleet/fleet_sink.hpp"
 #include "station/fleet/quota_day.hpp"
 #include "station/outbox/forwarder.hpp"
+#include "tests/common/loopback.hpp"
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
 #include "tests/fleet/fleet_db.hpp"

@@ -1,6 +1,7 @@
 #include "tests/fleet/pg_server.hpp"
 
 #include "station/fleet/pg.hpp"
+#include "tests/common/loopback.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -42,22 +43,6 @@ std::filesystem::path server_bin() {
 }
 
 }  // namespace
-
-int free_loopback_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    socklen_t len = sizeof a;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-        ::close(fd);
-        throw std::runtime_error("no free loopback port");
-    }
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
 
 PgServer::PgServer() : bin_(server_bin()), as_postgres_(::geteuid() == 0) {
     std::random_device rd;

@@ -66,7 +66,4 @@ class FreezableProxy {
     std::unique_ptr<State> state_;  // a pimpl keeps the thread and sockets out of the header
 };
 
-// A free port on 127.0.0.1 at the moment of asking.
-int free_loopback_port();
-
 }  // namespace linestation::testing

@@ -36,8 +36,12 @@ void AmqpPeer::kill() {
 }
 
 std::vector<ReceivedMessage> AmqpPeer::received() const {
+    return read_received(record_);
+}
+
+std::vector<ReceivedMessage> read_received(const std::filesystem::path& record) {
     std::vector<ReceivedMessage> out;
-    std::ifstream in(record_);
+    std::ifstream in(record);
     std::string line;
     while (std::getline(in, line)) {
         if (line.empty()) continue;

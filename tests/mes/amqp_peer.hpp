@@ -23,6 +23,10 @@ struct ReceivedMessage {
     std::string cfx_message;  // the "cfx-message" application property
 };
 
+// The messages of a record in amqp_receiver.py's form (one JSON line each; a line still
+// being written is left out).
+std::vector<ReceivedMessage> read_received(const std::filesystem::path& record);
+
 struct AmqpPeerOptions {
     int port = 0;  // 0: a free one
     std::string reject_containing;

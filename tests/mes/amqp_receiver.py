@@ -9,7 +9,6 @@ the station may count as delivered.
 --release-first N          release the first N transfers (not taken; the sender retries)
 """
 import argparse
-import json
 import os
 import socket
 import sys
@@ -17,6 +16,8 @@ import sys
 from proton import Condition
 from proton.handlers import MessagingHandler
 from proton.reactor import Container
+
+from amqp_record import body_text, record_line
 
 
 def free_port():
@@ -44,34 +45,15 @@ class Receiver(MessagingHandler):
 
     def on_message(self, event):
         msg = event.message
-        body = msg.body
-        if isinstance(body, (bytes, bytearray, memoryview)):
-            body_text = bytes(body).decode("utf-8")
-            section = "data"
-        else:
-            body_text = str(body)
-            section = "value"
         if self.released < self.args.release_first:
             self.released += 1
             self.release(event.delivery, delivered=False)
             return
-        if self.args.reject_containing and self.args.reject_containing in body_text:
+        if self.args.reject_containing and self.args.reject_containing in body_text(msg):
             event.delivery.local.condition = Condition("amqp:decode-error", "malformed UnitsTested")
             self.reject(event.delivery)
             return
-        entry = {
-            "address": event.link.remote_target.address,
-            "message_id": str(msg.id),
-            "subject": msg.subject,
-            "content_type": str(msg.content_type),
-            "durable": bool(msg.durable),
-            "reply_to": msg.reply_to,
-            "creation_time": msg.creation_time,
-            "properties": dict(msg.properties or {}),
-            "section": section,
-            "body": body_text,
-        }
-        self.record.write(json.dumps(entry) + "\n")
+        self.record.write(record_line(msg, event.link.remote_target.address))
         self.record.flush()
         os.fsync(self.record.fileno())
         self.accept(event.delivery)

@@ -1,5 +1,5 @@
 #pragma once
-// The CFX sink's settings toward a test's AMQP peer.
+// The CFX sink's settings toward an AMQP peer or broker of a test, on loopback.
 
 #include <string>
 
@@ -8,15 +8,19 @@
 
 namespace linestation::testing {
 
-inline mes::CfxSettings cfx_link(const AmqpPeer& peer, const std::string& address,
-                                 const std::string& handle) {
+inline mes::CfxSettings cfx_link(int port, const std::string& address, const std::string& handle) {
     mes::CfxSettings s;
-    s.url = peer.url();
+    s.url = "amqp://127.0.0.1:" + std::to_string(port);
     s.host = "127.0.0.1";
-    s.port = peer.port();
+    s.port = port;
     s.address = address;
     s.handle = handle;
     return s;
+}
+
+inline mes::CfxSettings cfx_link(const AmqpPeer& peer, const std::string& address,
+                                 const std::string& handle) {
+    return cfx_link(peer.port(), address, handle);
 }
 
 }  // namespace linestation::testing

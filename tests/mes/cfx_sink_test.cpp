@@ -27,6 +27,7 @@ using linestation::testing::AmqpPeer;
 using linestation::testing::AmqpPeerOptions;
 using linestation::testing::commit_results;
 using linestation::testing::ReceivedMessage;
+using linestation::testing::spoil_result;
 using linestation::testing::TempDir;
 
 namespace {
@@ -191,10 +192,43 @@ TEST(CfxSink, ARejectedMessageIsParkedWithItsReasonAndNotRetried) {
     ASSERT_EQ(parked.size(), 1u);
     EXPECT_EQ(s.outbox_backlogs().at("cfx").parked, 1);
     EXPECT_NE(parked[0].reason.find("rejected"), std::string::npos) << parked[0].reason;
+    // The broker's own condition, name and description (amqp_receiver.py's rejection).
+    EXPECT_NE(parked[0].reason.find("amqp:decode-error: malformed UnitsTested"), std::string::npos)
+        << parked[0].reason;
     const auto units = s.units_by_serial("SN-3");
     ASSERT_EQ(units.size(), 1u);
     EXPECT_EQ(parked[0].result_id.rfind("st-1/" + std::to_string(units[0].id) + "/", 0), 0u)
         << parked[0].result_id;
+}
+
+TEST(CfxSink, AResultItCannotReadIsParkedWithItsReasonAndTheNextStillGoOut) {
+    TempDir dir;
+    AmqpPeer peer(dir / "received.jsonl");
+    store::Store s(dir / "s.db");
+    commit_results(s, "st-1", 10);
+    spoil_result(dir / "s.db", "SN-4", "{\"verdict\": \"PASS\", \"slot\":");
+    mes::CfxResultSink sink(settings_for(peer), {});
+    outbox::Forwarder forwarder(dir / "s.db", sink, quick());
+    ASSERT_TRUE(forwarder.drain(30s)) << forwarder.state().last_error;
+    commit_results(s, "st-1", 5, "NEXT", 1'700'000'100'000);
+    forwarder.nudge();
+    ASSERT_TRUE(forwarder.drain(30s)) << forwarder.state().last_error;
+
+    auto want = serials("SN", 10);
+    want.erase("SN-4");
+    want.merge(serials("NEXT", 5));
+    EXPECT_EQ(keys_of(by_serial(peer.received())), want);
+    EXPECT_EQ(peer.received().size(), 14u);
+    const auto parked = s.outbox_parked("cfx");
+    ASSERT_EQ(parked.size(), 1u);
+    const auto units = s.units_by_serial("SN-4");
+    ASSERT_EQ(units.size(), 1u);
+    EXPECT_EQ(parked[0].unit_id, units[0].id);
+    EXPECT_NE(parked[0].reason.find("payload is not a JSON object"), std::string::npos)
+        << parked[0].reason;
+    EXPECT_NE(parked[0].reason.find(parked[0].result_id), std::string::npos) << parked[0].reason;
+    EXPECT_EQ(s.outbox_backlogs().at("cfx").parked, 1);
+    EXPECT_EQ(forwarder.backlog().count, 0);
 }
 
 TEST(CfxSink, AResultLeavesTheOutboxOnlyOnceEverySinkTookIt) {
@@ -237,15 +271,10 @@ TEST(CfxSink, AHalfOpenLinkIsGivenUpAtTheDeadlineAndNothingCounts) {
     TempDir dir;
     store::Store s(dir / "s.db");
     commit_results(s, "st-1", 5);
-    mes::CfxSettings settings;
-    settings.url = "amqp://127.0.0.1:" + std::to_string(silent.address().port());
-    settings.host = "127.0.0.1";
-    settings.port = silent.address().port();
-    settings.address = "q";
-    settings.handle = "h";
     mes::CfxSinkOptions options;
     options.deadline = 500ms;
-    mes::CfxResultSink sink(settings, {}, options);
+    mes::CfxResultSink sink(linestation::testing::cfx_link(silent.address().port(), "q", "h"), {},
+                            options);
     const auto started = std::chrono::steady_clock::now();
     try {
         sink.deliver(s.outbox_pending("cfx", 10), {});

@@ -34,6 +34,7 @@ using namespace std::chrono_literals;
 using linestation::testing::ChildProcess;
 using linestation::testing::commit_results;
 using linestation::testing::MosquittoBroker;
+using linestation::testing::spoil_result;
 using linestation::testing::TempDir;
 using Poco::JSON::Object;
 
@@ -412,6 +413,38 @@ TEST(SparkplugSink, BirthsComeBeforeDataAndEveryVerdictHasItsDdata) {
     // A1-A4 are the fixture's slots, born at once; the others before their first verdict.
     for (int i = 1; i <= 16; ++i) EXPECT_TRUE(born.count("A" + std::to_string(i))) << i;
     EXPECT_EQ(host.of("DBIRTH").size(), 16u);
+}
+
+TEST(SparkplugSink, AResultItCannotReadIsParkedWithItsReasonAndTheNextStillGoOut) {
+    MosquittoBroker broker;
+    Host host(broker.port());
+    TempDir dir;
+    store::Store s(dir / "s.db");
+    commit_now(s, 6, "SN");
+    spoil_result(dir / "s.db", "SN-2", R"({"serial": "SN-2", "verdict": "PASS"})");  // no slot
+    mes::sparkplug::StationSparkplug edge(settings_for(broker), dir / "s.db", quick());
+    ASSERT_TRUE(edge.forwarder().drain(20s)) << edge.forwarder().state().last_error;
+    commit_now(s, 3, "NEXT");
+    edge.forwarder().nudge();
+    ASSERT_TRUE(edge.forwarder().drain(20s)) << edge.forwarder().state().last_error;
+    ASSERT_TRUE(host.wait_for([&](const Seen&) { return count_ddata(host) == 8; }))
+        << count_ddata(host) << " DDATA";
+
+    std::set<std::string> serials;
+    for (const auto& m : host.of("DDATA")) serials.insert(m.text("Serial"));
+    EXPECT_EQ(serials, (std::set<std::string>{"SN-0", "SN-1", "SN-3", "SN-4", "SN-5", "NEXT-0",
+                                              "NEXT-1", "NEXT-2"}));
+    const auto parked = s.outbox_parked("sparkplug");
+    ASSERT_EQ(parked.size(), 1u);
+    const auto units = s.units_by_serial("SN-2");
+    ASSERT_EQ(units.size(), 1u);
+    EXPECT_EQ(parked[0].unit_id, units[0].id);
+    EXPECT_NE(parked[0].reason.find("is not a station result: no slot"), std::string::npos)
+        << parked[0].reason;
+    EXPECT_EQ(s.outbox_backlogs().at("sparkplug").parked, 1);
+    EXPECT_EQ(edge.forwarder().state().last_error, "");
+    // Nothing more arrives: the parked result is not sent again.
+    EXPECT_FALSE(host.wait_for([&](const Seen&) { return count_ddata(host) > 8; }, 1.0));
 }
 
 TEST(SparkplugSink, TheStationIsAnEdgeNodeWhoseNdeathTheServerSendsWhenItIsKilled) {

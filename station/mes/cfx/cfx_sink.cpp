@@ -10,10 +10,16 @@
 #include <proton/messaging_handler.hpp>
 #include <proton/sender.hpp>
 #include <proton/sender_options.hpp>
+#include <proton/target_options.hpp>
+#include <proton/terminus.hpp>
 #include <proton/timestamp.hpp>
 #include <proton/tracker.hpp>
 #include <proton/transport.hpp>
 #include <proton/work_queue.hpp>
+// proton's C API, for what its C++ tracker does not tell (the condition of a rejection).
+#include <proton/condition.h>
+#include <proton/delivery.h>
+#include <proton/disposition.h>
 
 #include <atomic>
 #include <future>
@@ -25,6 +31,32 @@ namespace linestation::mes {
 namespace {
 
 enum class Outcome { Pending, Accepted, Rejected, Released };
+
+// proton::tracker wraps a pn_delivery_t but keeps it behind internal::object's protected
+// pn_object(). A pointer to that member, formed in a class derived from tracker, may be
+// applied to any tracker; the tracker itself is never cast to this type.
+struct DeliveryOf : proton::tracker {
+    using Wrapper = proton::internal::object<pn_delivery_t>;
+    static pn_delivery_t* of(const proton::tracker& t) {
+        constexpr pn_delivery_t* (Wrapper::*get)() const = &DeliveryOf::pn_object;
+        const Wrapper& wrapper = t;
+        return (wrapper.*get)();
+    }
+};
+
+// The broker's own words for a rejection: its error condition's name and description
+// ("amqp:decode-error: malformed UnitsTested"), empty when it gave none.
+std::string rejection_condition(const proton::tracker& t) {
+    pn_delivery_t* delivery = DeliveryOf::of(t);
+    pn_disposition_t* remote = delivery ? pn_delivery_remote(delivery) : nullptr;
+    pn_condition_t* condition = remote ? pn_disposition_condition(remote) : nullptr;
+    if (!condition || !pn_condition_is_set(condition)) return {};
+    const char* name = pn_condition_get_name(condition);
+    const char* description = pn_condition_get_description(condition);
+    std::string out = name ? name : "";
+    if (description && *description) out += (out.empty() ? "" : ": ") + std::string(description);
+    return out;
+}
 
 proton::message amqp_message(const CfxMessage& m, const std::string& handle) {
     // As the CFX SDK frames it (Transport/AmqpUtilities.cs, SetHeaders): the envelope's
@@ -51,9 +83,12 @@ class Transfer : public proton::messaging_handler {
     Transfer(const CfxSettings& settings, std::vector<proton::message> messages)
         : settings_(settings),
           messages_(std::move(messages)),
-          outcomes_(messages_.size(), Outcome::Pending) {}
+          outcomes_(messages_.size(), Outcome::Pending),
+          conditions_(messages_.size()) {}
 
     const std::vector<Outcome>& outcomes() const { return outcomes_; }
+    // The broker's condition for each rejected message (empty for the others).
+    const std::vector<std::string>& conditions() const { return conditions_; }
     const std::string& error() const { return error_; }
 
     void on_container_start(proton::container& c) override {
@@ -79,8 +114,13 @@ class Transfer : public proton::messaging_handler {
     }
     void on_connection_open(proton::connection& c) override {
         progressed();
-        c.open_sender(settings_.address,
-                      proton::sender_options().delivery_mode(proton::delivery_mode::AT_LEAST_ONCE));
+        // A durable target terminus: a broker that makes the queue on first use (RabbitMQ's
+        // /queue/NAME) makes it durable, so that what it accepted outlives its restart.
+        c.open_sender(
+            settings_.address,
+            proton::sender_options()
+                .delivery_mode(proton::delivery_mode::AT_LEAST_ONCE)
+                .target(proton::target_options().durability_mode(proton::terminus::CONFIGURATION)));
     }
     void on_sendable(proton::sender& s) override {
         while (s.credit() > 0 && next_ < messages_.size()) {
@@ -89,7 +129,12 @@ class Transfer : public proton::messaging_handler {
         }
     }
     void on_tracker_accept(proton::tracker& t) override { decide(t, Outcome::Accepted); }
-    void on_tracker_reject(proton::tracker& t) override { decide(t, Outcome::Rejected); }
+    void on_tracker_reject(proton::tracker& t) override {
+        if (auto it = index_.find(t); it != index_.end()) {
+            conditions_[it->second] = rejection_condition(t);
+        }
+        decide(t, Outcome::Rejected);
+    }
     // Released and modified alike: the broker did not take it, it may later.
     void on_tracker_release(proton::tracker& t) override { decide(t, Outcome::Released); }
     void on_tracker_settle(proton::tracker& t) override { decide(t, Outcome::Released); }
@@ -133,6 +178,7 @@ class Transfer : public proton::messaging_handler {
     const CfxSettings& settings_;
     std::vector<proton::message> messages_;
     std::vector<Outcome> outcomes_;
+    std::vector<std::string> conditions_;
     std::map<proton::tracker, std::size_t> index_;
     proton::container* container_ = nullptr;
     std::atomic<std::chrono::steady_clock::rep> progress_{
@@ -150,21 +196,21 @@ CfxResultSink::CfxResultSink(CfxSettings settings, SlotPositions slots, CfxSinkO
     : settings_(std::move(settings)), slots_(std::move(slots)), options_(options) {}
 
 std::vector<outbox::ResultSink::Refusal> CfxResultSink::take_refused() {
-    std::lock_guard lock(mutex_);
-    return std::exchange(refused_, {});
+    return refused_.take();
 }
 
 void CfxResultSink::deliver(const std::vector<store::OutboxEntry>& results,
                             const store::OutboxBacklog&) {
     if (results.empty()) return;
-    std::vector<CfxMessage> cfx;
+    const auto cfx = outbox::read_or_refuse(results, refused_, [&](const auto& r) {
+        return units_tested_message(r, settings_.handle, slots_);
+    });
     std::vector<proton::message> messages;
-    cfx.reserve(results.size());
     messages.reserve(results.size());
-    for (const auto& r : results) {
-        cfx.push_back(units_tested_message(r, settings_.handle, slots_));
-        messages.push_back(amqp_message(cfx.back(), settings_.handle));
+    for (const auto& m : cfx) {
+        if (m) messages.push_back(amqp_message(*m, settings_.handle));
     }
+    if (messages.empty()) return;  // every one refused: nothing to send
     Transfer transfer(settings_, std::move(messages));
     {
         // The container runs on a thread of its own so that the deadline is this thread's
@@ -184,20 +230,29 @@ void CfxResultSink::deliver(const std::vector<store::OutboxEntry>& results,
         running.get();
         transfer.gave_up(options_.deadline);
     }
-    std::size_t taken = 0;
+    // Taken: the results, in order, up to the first one the broker did not settle for good
+    // (accepted, or rejected and so refused); the unreadable ones are refused already.
     const auto& outcomes = transfer.outcomes();
-    for (; taken < outcomes.size(); ++taken) {
-        if (outcomes[taken] == Outcome::Accepted) continue;
-        if (outcomes[taken] != Outcome::Rejected) break;
-        std::lock_guard lock(mutex_);
-        refused_.push_back({results[taken].result_id,
-                            "UnitsTested " + cfx[taken].unique_id + " rejected by the broker at " +
-                                settings_.url + " (" + settings_.address + ")"});
+    std::size_t taken = 0;
+    for (std::size_t sent = 0; taken < results.size(); ++taken) {
+        if (!cfx[taken]) continue;
+        const auto outcome = outcomes[sent];
+        if (outcome == Outcome::Accepted) {
+            ++sent;
+            continue;
+        }
+        if (outcome != Outcome::Rejected) break;
+        const auto& condition = transfer.conditions()[sent];
+        refused_.refuse(results[taken].result_id,
+                        "UnitsTested " + cfx[taken]->unique_id + " rejected by the broker at " +
+                            settings_.url + " (" + settings_.address +
+                            "): " + (condition.empty() ? "no condition given" : condition));
+        ++sent;
     }
-    if (taken == outcomes.size()) return;
+    if (taken == results.size()) return;
     throw outbox::PartialDelivery(
-        taken, "cfx: " + std::to_string(outcomes.size() - taken) + " of " +
-                   std::to_string(outcomes.size()) + " results not accepted by " + settings_.url +
+        taken, "cfx: " + std::to_string(results.size() - taken) + " of " +
+                   std::to_string(results.size()) + " results not accepted by " + settings_.url +
                    ": " + (transfer.error().empty() ? "unsettled" : transfer.error()));
 }
 

@@ -4,11 +4,15 @@
 // only once the broker settled its transfer as accepted. Released, modified or unsettled
 // (the link was lost) transfers are sent again after the forwarder's backoff; a transfer
 // the broker rejects is refused for good (a malformed message does not get better by
-// resending): it is parked with the broker's reason and the sink moves on.
+// resending): it is parked with the broker's reason (its condition's name and description)
+// and the sink moves on. So is a result that cannot be read as a UnitsTested at all.
+// The link asks for a durable target terminus, so that a broker that makes the queue on
+// first use (RabbitMQ's /queue/NAME) makes it durable and what it accepted outlives its
+// restart; RabbitMQ refuses the link where a non-durable queue of that name exists
+// (amqp:precondition-failed, shown as the sink's last error).
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -37,8 +41,7 @@ class CfxResultSink : public outbox::ResultSink {
     CfxSettings settings_;
     SlotPositions slots_;
     CfxSinkOptions options_;
-    std::mutex mutex_;
-    std::vector<Refusal> refused_;  // by the last delivery
+    outbox::Refusals refused_;  // by the last delivery
 };
 
 }  // namespace linestation::mes

@@ -352,6 +352,12 @@ struct SparkplugSink::Session {
     }
 
     void deliver(const std::vector<store::OutboxEntry>& results) {
+        // Read first: a result that cannot be read is refused for good whether or not the
+        // broker is there, and a delivery of nothing but such results waits for no session.
+        const auto verdicts = outbox::read_or_refuse(results, refused, read_verdict);
+        if (std::none_of(verdicts.begin(), verdicts.end(), [](const auto& v) { return v; })) {
+            return;
+        }
         {
             std::unique_lock lock(state_mutex);
             wake.wait_for(lock, options.session_wait, [this] { return state.born || stop; });
@@ -366,9 +372,6 @@ struct SparkplugSink::Session {
                 throw std::runtime_error("sparkplug: no session with " + settings.url + " yet");
             }
         }
-        std::vector<SlotVerdict> verdicts;
-        verdicts.reserve(results.size());
-        for (const auto& r : results) verdicts.push_back(read_verdict(r));
         std::lock_guard publishing(publish_mutex);
         std::uint64_t started = 0;
         {
@@ -387,7 +390,8 @@ struct SparkplugSink::Session {
                 }
                 // A Rebirth request stops the data until the new births are out.
                 if (rebirth) births();
-                const auto& v = verdicts[i];
+                if (!verdicts[i]) continue;  // refused
+                const auto& v = *verdicts[i];
                 const auto device = device_id(v.slot);
                 const auto now = now_ms();
                 if (!born_devices.count(device)) {
@@ -409,6 +413,7 @@ struct SparkplugSink::Session {
 
     SparkplugSettings settings;
     SparkplugOptions options;
+    outbox::Refusals refused;  // results that cannot be read, until the forwarder parks them
     std::string ncmd_topic, ndeath_topic, nbirth_topic, device_topic, state_topic, confirm_topic;
     MQTTClient client = nullptr;
 
@@ -440,6 +445,10 @@ SparkplugSink::~SparkplugSink() = default;
 void SparkplugSink::deliver(const std::vector<store::OutboxEntry>& results,
                             const store::OutboxBacklog& /*backlog_after*/) {
     session_->deliver(results);
+}
+
+std::vector<outbox::ResultSink::Refusal> SparkplugSink::take_refused() {
+    return session_->refused.take();
 }
 
 SparkplugState SparkplugSink::state() const {

@@ -4,7 +4,8 @@
 // as the Will, wait for the Primary Host's STATE when one is configured, NBIRTH then a
 // DBIRTH per slot, a new birth sequence on a Rebirth request), so the session is there
 // before the first verdict and answers the host while the line is idle. Results that waited
-// in the outbox past a session's start go out with is_historical.
+// in the outbox past a session's start go out with is_historical. A result it cannot read
+// is refused for good and parked, as the CFX sink parks one; the rest still go out.
 
 #include <chrono>
 #include <cstdint>
@@ -55,6 +56,8 @@ class SparkplugSink : public outbox::ResultSink {
     std::string name() const override { return "sparkplug"; }
     void deliver(const std::vector<store::OutboxEntry>& results,
                  const store::OutboxBacklog& backlog_after) override;
+    // Results it cannot read (not a station result): parked, never sent.
+    std::vector<Refusal> take_refused() override;
     SparkplugState state() const;
     // Waits until the births are out (true) or the timeout passes (false).
     bool wait_for_session(std::chrono::milliseconds timeout) const;
