@@ -88,6 +88,9 @@ std::vector<std::int64_t> Line::recover() {
             f->to_safe_state();
         } catch (const drivers::DriverError&) {
             // The board is down: the supervision drives its outputs safe when it is back.
+        } catch (const std::exception&) {
+            // The store refused the move's record; the relay moved all the same, and the
+            // marks below meet the same store and report it.
         }
     }
     auto ids = parts_.store->mark_interrupted(parts_.clock->wall_ms(),

@@ -217,8 +217,19 @@ void SlotFlow::actuate(const char* role, bool on, const std::function<void()>& a
     const bool open_wiring = hw_.power_wiring == config::PowerWiring::NormallyOpen;
     o.set("energized", power ? on == open_wiring : on);
     event("actuator", to_json(o));
-    // In the store before the relay moves: a crash never hides an action taken.
-    timeline_.flush();
+    // In the store before the relay moves: a crash never hides an action taken. Except that
+    // a store that cannot be written (full, read-only) must never keep a reset pressed or a
+    // unit powered against its safe state: such a move is made, and the store's error
+    // passed on after it.
+    const bool to_safe = power ? on == hw_.power_safe_on : !on;
+    try {
+        timeline_.flush();
+    } catch (const std::exception&) {
+        if (!to_safe) throw;
+        act();
+        commanded_[role] = on;
+        throw;
+    }
     act();
     commanded_[role] = on;
 }
