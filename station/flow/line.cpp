@@ -312,6 +312,33 @@ void Line::stop_batch(const std::string& actor) {
     tick();
 }
 
+void Line::begin_stop(const std::string& actor) {
+    {
+        std::lock_guard lock(mutex_);
+        scheduler_->hold_for_stop();
+        if (batch_.state == "running") {
+            parts_.store->audit(parts_.clock->wall_ms(), actor, "batch.stop",
+                                "{\"batch\":" + std::to_string(batch_.batch_id.value_or(0)) +
+                                    ",\"why\":\"the station is stopping\"}");
+            batch_.state = "stopping";
+            pending_.push_back({"batch", to_json(batch_)});
+        }
+        held_.clear();
+        for (auto& f : flows_) f->interrupt("the station was stopped while the unit was in flight");
+    }
+    tick();
+}
+
+bool Line::stop_settled() {
+    std::lock_guard lock(mutex_);
+    return scheduler_->stop_settled();
+}
+
+void Line::end_stop() {
+    std::lock_guard lock(mutex_);
+    scheduler_->end_stop();
+}
+
 void Line::abort_slot(const std::string& slot, const std::string& actor) {
     {
         std::lock_guard lock(mutex_);

@@ -60,6 +60,8 @@ inline constexpr const char* kOutOfLimits = "out_of_limits";
 inline constexpr const char* kNotClean = "not_clean";
 inline constexpr const char* kNotDiscovered = "not_discovered";
 inline constexpr const char* kUnidentified = "unidentified";
+// The station was stopped cleanly while the unit was in flight (INTERRUPTED).
+inline constexpr const char* kStationStopped = "station_stopped";
 inline constexpr const char* kPassed = "ok";
 }  // namespace reason
 

@@ -844,6 +844,11 @@ void SlotFlow::abort(const std::string& actor) {
     finish(verdict::kFail, reason::kOperatorAbort, "aborted by " + actor);
 }
 
+void SlotFlow::interrupt(const std::string& why) {
+    if (!busy()) return;
+    finish(verdict::kInterrupted, reason::kStationStopped, why);
+}
+
 void SlotFlow::clear() {
     if (busy()) return;
     step_ = Step::Idle;

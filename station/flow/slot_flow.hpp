@@ -127,6 +127,9 @@ class SlotFlow {
     void tick();
     // Operator abort: actuators released at once, FAIL operator_abort.
     void abort(const std::string& actor);
+    // The station stops cleanly: actuators released as for any verdict, INTERRUPTED
+    // station_stopped (the scheduler holds the unit's reservation for the stop to settle).
+    void interrupt(const std::string& why);
     // Clears a finished verdict from the screen.
     void clear();
     // Puts the slot's relays in their safe state (start-up, stop, fault). Unforced, a
