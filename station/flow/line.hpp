@@ -100,7 +100,10 @@ class Line {
 
   private:
     SlotFlow& flow(const std::string& slot);
-    void start_unit(SlotFlow& f, std::optional<std::string> serial);
+    // `retest_of`: the slot's last unit, tested again: it keeps that unit's identity (its
+    // label, and the device id the cloud named it by) and counts its next attempt.
+    void start_unit(SlotFlow& f, std::optional<std::string> serial,
+                    const std::optional<store::UnitRecord>& retest_of = std::nullopt);
     // Starts the unit, or holds it while the slot's board is faulted.
     void start_or_hold(SlotFlow& f, std::optional<std::string> serial);
     // Follows the board supervision: faults and recoveries into the slots, held units started.

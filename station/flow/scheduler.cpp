@@ -303,9 +303,6 @@ void QrScheduler::hold_for_stop() {
 }
 
 void QrScheduler::settle_held() {
-    // A device ready when the screen went blank may have read the code in its last moment
-    // without its LED having said so yet: the cloud's answer must be asked this long after.
-    constexpr double kLastReadS = 5;
     for (auto it = members_.begin(); it != members_.end();) {
         auto& m = it->second;
         bool decided = !m.account || !m.joined || m.outcome || m.ambiguous;
@@ -313,7 +310,7 @@ void QrScheduler::settle_held() {
         // screen went blank, lists nothing for it under any code it may have read: the
         // cloud never saw it, and no code can reach it any more.
         if (!decided && !m.picked_up && !m.cloud_problem) {
-            decided = answered_since(it->first, stop_since_ + kLastReadS);
+            decided = answered_since(it->first, stop_since_ + options_.stop_last_read_s);
         }
         if (!m.held || !decided) {
             ++it;

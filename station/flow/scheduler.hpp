@@ -49,6 +49,12 @@ struct SchedulerOptions {
     // Quota shared with other stations (the fleet's PostgreSQL), asked after the store's
     // own quota; none: this station's store alone. Not owned.
     fleet::QuotaGate* shared_quota = nullptr;
+    // A clean stop: a device that had a code and was still ready when the screen went blank
+    // may have read it in its last moment, its LED not showing it yet, and then needs to join
+    // the router and activate (Tuya's twins: 4 + 3 s; real devices: seconds more). Given
+    // back only when the cloud, asked this long after the screen went blank, lists nothing
+    // for it (within the stop's 20 s).
+    double stop_last_read_s = 15;
     // The quota day of a wall time; empty: utc_day (Tuya documents no time zone).
     std::function<std::string(std::int64_t)> quota_day;
 };

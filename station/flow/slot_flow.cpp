@@ -179,8 +179,14 @@ void SlotFlow::start(UnitOrder order) {
     u.station_id = station_id_;
     u.slot = slot_;
     u.started_ms = clock_.wall_ms();
+    u.attempt = order_.attempt;
     Poco::JSON::Object o;
     o.set("flow", flow_name());
+    if (order_.retest_of) {
+        // Journaled: the identity it starts with is its last attempt's, not a new match.
+        o.set("retest_of", *order_.retest_of);
+        if (order_.device_id) o.set("device_id", *order_.device_id);
+    }
     o.set("recipe", order_.recipe->product_id);
     if (order_.operator_login) o.set("operator", *order_.operator_login);
     timeline_.flush();  // the slot's previous unit's last words, before this one begins

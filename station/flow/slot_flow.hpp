@@ -72,6 +72,10 @@ struct UnitOrder {
     std::optional<std::string> serial;
     std::optional<std::string> device_id;
     std::optional<std::string> operator_login;
+    // A re-test: the same unit's next attempt, and its last attempt's unit id (its device id,
+    // when the cloud had named it, comes with it in device_id).
+    int attempt = 1;
+    std::optional<std::int64_t> retest_of;
 };
 
 struct UnitResult {
