@@ -302,6 +302,33 @@ void QrScheduler::hold_for_stop() {
     update_screen();  // blank: no device reads a code from now on
 }
 
+void QrScheduler::may_have_read(const std::string& slot, const UnitIdentity& unit) {
+    auto it = members_.find(slot);
+    if (it == members_.end() || !it->second.account || it->second.joined ||
+        unit.reading_since_s < 0) {
+        return;
+    }
+    auto& m = it->second;
+    for (const auto& shown : shown_history_) {
+        if (shown.account != *m.account || (shown.until && *shown.until < unit.reading_since_s)) {
+            continue;
+        }
+        if (std::find(m.tokens.begin(), m.tokens.end(), shown.token) == m.tokens.end()) {
+            m.tokens.push_back(shown.token);
+        }
+    }
+    if (m.tokens.empty()) return;
+    m.joined = true;
+    m.label = unit.label;
+    m.label_kind = unit.label_kind;
+    m.device_id = unit.device_id;
+    if (m.device_id.empty() && m.label_kind == config::UnitLabel::DeviceId) m.device_id = m.label;
+    if (!m.device_id.empty()) {
+        accounted_.insert(m.device_id);
+        m.identified_by = "label";
+    }
+}
+
 void QrScheduler::settle_held() {
     for (auto it = members_.begin(); it != members_.end();) {
         auto& m = it->second;

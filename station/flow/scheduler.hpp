@@ -159,6 +159,11 @@ class QrScheduler {
     // given back by the cloud's answer for one that read a code. A device that activated is
     // removed by the sweep at once.
     void hold_for_stop();
+    // During a stop: the slot's unit had been reset but had not joined a code yet. It may
+    // have read one that was on the screen for others (a device can read one before the
+    // station sees it ready), so it is held like a joined one, on every code shown to it
+    // since its reset (nothing, when none was shown: given back at once).
+    void may_have_read(const std::string& slot, const UnitIdentity& unit);
     // Nothing is held any more, and every device that activated during the stop was looked
     // at by the sweep: the stop may end.
     bool stop_settled() const;

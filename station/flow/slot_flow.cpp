@@ -852,6 +852,11 @@ void SlotFlow::abort(const std::string& actor) {
 
 void SlotFlow::interrupt(const std::string& why) {
     if (!busy()) return;
+    // Reset and not yet joined to a code: it may have read one shown for others.
+    if (step_ == Step::WaitingReady || step_ == Step::Discovering || step_ == Step::InBatch) {
+        scheduler_.may_have_read(slot_, {order_.device_id.value_or(""), order_.serial.value_or(""),
+                                         order_.recipe->label, reset_done_});
+    }
     finish(verdict::kInterrupted, reason::kStationStopped, why);
 }
 
