@@ -166,12 +166,7 @@ bool QrScheduler::usable(const Generation& g, double now) const {
            now < g.expires_at - options_.refresh_margin_s / 2;
 }
 
-bool QrScheduler::join(const std::string& slot, const UnitIdentity& unit) {
-    auto it = members_.find(slot);
-    if (it == members_.end()) return false;
-    const double now = clock_.now_s();
-    if (!generation_ || !usable(*generation_, now)) return false;
-    auto& m = it->second;
+void QrScheduler::take_identity(Member& m, const UnitIdentity& unit) {
     m.joined = true;
     m.label = unit.label;
     m.label_kind = unit.label_kind;
@@ -181,6 +176,15 @@ bool QrScheduler::join(const std::string& slot, const UnitIdentity& unit) {
         accounted_.insert(m.device_id);
         m.identified_by = "label";
     }
+}
+
+bool QrScheduler::join(const std::string& slot, const UnitIdentity& unit) {
+    auto it = members_.find(slot);
+    if (it == members_.end()) return false;
+    const double now = clock_.now_s();
+    if (!generation_ || !usable(*generation_, now)) return false;
+    auto& m = it->second;
+    take_identity(m, unit);
     // Every code the device could have read since its reset, the one on screen last.
     if (unit.reading_since_s >= 0 && m.account) {
         for (const auto& shown : shown_history_) {
@@ -318,15 +322,7 @@ void QrScheduler::may_have_read(const std::string& slot, const UnitIdentity& uni
         }
     }
     if (m.tokens.empty()) return;
-    m.joined = true;
-    m.label = unit.label;
-    m.label_kind = unit.label_kind;
-    m.device_id = unit.device_id;
-    if (m.device_id.empty() && m.label_kind == config::UnitLabel::DeviceId) m.device_id = m.label;
-    if (!m.device_id.empty()) {
-        accounted_.insert(m.device_id);
-        m.identified_by = "label";
-    }
+    take_identity(m, unit);
 }
 
 void QrScheduler::settle_held() {

@@ -261,6 +261,9 @@ class QrScheduler {
     bool label_matches(const Member& m, const std::string& device_id) const;
     // Units of `account` whose device is not known yet and have no answer.
     int unresolved_on(std::size_t account) const;
+    // The member has (or may have) a code: it is the unit `unit` says, known by its device id
+    // when that is known or is its label.
+    void take_identity(Member& m, const UnitIdentity& unit);
     // Spends or gives back the member's reservation by what is known of it (`why_unknown`:
     // spent whatever is known, for that reason).
     void settle_member(Member& m, const std::string& why_unknown = {});
