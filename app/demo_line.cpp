@@ -37,9 +37,9 @@ DemoLine::DemoLine(Runtime& runtime, const config::FixtureConfig& fixture,
     setup.scan_serial = [this](const std::string& slot) -> std::optional<std::string> {
         return twins_->label(slot);
     };
-    setup.wired_handover = [this](const std::string& device, const std::string& payload) {
-        twins_->hand_over(device, payload);
-    };
+    // Wired gateways (a wired recipe's batch) are heard on loopback and take their token
+    // over TCP on the port the twins put in the fixture.
+    setup.lan = LanPorts{0, 0, "127.0.0.1"};
     StationLine::Hooks hooks;
     hooks.before_tick = [this] { twins_->step(); };
     hooks.on_verdict = [this](const flow::UnitResult& r) {
@@ -61,6 +61,7 @@ DemoLine::DemoLine(Runtime& runtime, const config::FixtureConfig& fixture,
         }
     };
     station_ = std::make_unique<StationLine>(runtime, std::move(setup), clock_, std::move(hooks));
+    if (auto* lan = station_->assembly().lan()) twins_->announce_to(lan->encrypted_port());
 }
 
 DemoLine::~DemoLine() {

@@ -5,6 +5,7 @@
 
 #include "app/command_line.hpp"
 #include "app/commands.hpp"
+#include "station/config/shipped_files.hpp"
 #include "station/fleet/fleet_schema.hpp"
 #include "station/fleet/fleet_status.hpp"
 #include "web/fleet_server.hpp"
@@ -31,9 +32,11 @@ int status(const Args& args) {
 }
 
 int serve(const Args& args) {
-    CommandLine cli("fleet serve", "--pg URL [--users FILE] [--port N] [--bind ADDR]",
+    CommandLine cli("fleet serve",
+                    "--pg URL [--users FILE] [--port N] [--bind ADDR] [--day-zone ZONE]",
                     "Serves the supervisor's views over the whole fleet from its PostgreSQL: "
-                    "/api/fleet/status and /api/fleet/reports/{throughput,yield,pareto,"
+                    "the page /fleet.html (en, zh-CN), and /api/fleet/status and "
+                    "/api/fleet/reports/{throughput,yield,pareto,"
                     "cycle_time,quota,unit_history} with ?period=shift|day|week, "
                     "?station=ID and ?format=csv. With --users, supervisors and admins sign in "
                     "(POST /api/session) as on a station, and it may bind beyond loopback; "
@@ -42,7 +45,10 @@ int serve(const Args& args) {
         .option("port", "N", "HTTP port (default 8090; 0 picks a free one)")
         .option("users", "FILE",
                 "the dashboard's users: a store file made by `station user add --db FILE`")
-        .option("bind", "ADDR", "address to serve (default 127.0.0.1; others need --users)");
+        .option("bind", "ADDR", "address to serve (default 127.0.0.1; others need --users)")
+        .option("day-zone", "ZONE",
+                "the quota day's time zone, as the stations' fleet.day_zone (UTC, +08:00, "
+                "Asia/Shanghai; default UTC): which day the quota view shows");
     if (!cli.parse(args, std::cout)) return 0;
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -54,6 +60,16 @@ int serve(const Args& args) {
     o.port = cli.int_value("port", o.port, 0, 65535);
     o.bind = cli.value_or("bind", o.bind);
     if (cli.has("users")) o.users = cli.value("users");
+    if (cli.has("day-zone")) {
+        auto zone = fleet::QuotaDayZone::parse(cli.value("day-zone"));
+        if (!zone) {
+            throw UsageError("fleet serve: --day-zone \"" + cli.value("day-zone") +
+                             "\": expected UTC, an offset such as +08:00, or a zone the system "
+                             "knows such as Asia/Shanghai");
+        }
+        o.quota_zone = *zone;
+    }
+    o.ui_dir = config::shipped_files().web_ui;
     web::FleetServer server(o);
     server.start();
     // Scripts and tests read the port from this line.

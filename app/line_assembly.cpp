@@ -209,7 +209,7 @@ std::unique_ptr<flow::Line> LineAssembly::make_line() {
     parts.recipes = setup_.recipes;
     parts.station_id = setup_.station_id;
     parts.lan = lan_.get();
-    parts.wired_handover = setup_.wired_handover;
+    parts.background_handovers = setup_.background_handovers;
     parts.scan_serial = setup_.scan_serial;
     parts.scheduler = setup_.scheduler;
     parts.evidence = setup_.evidence;
@@ -231,6 +231,7 @@ namespace {
 LineSetup in_real_time(LineSetup setup) {
     setup.scheduler.background_cloud = true;
     setup.reopen_boards_in_background = true;
+    setup.background_handovers = true;
     return setup;
 }
 }  // namespace

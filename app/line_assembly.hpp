@@ -8,7 +8,8 @@
 //   - camera: a drivers::FrameSource (the fixture's camera, or one the caller hands in)
 //     read by the station's own CameraFeed and LedScanner;
 //   - cloud: cloud::TuyaClient over HTTP, one per configured account;
-//   - LAN discovery: its UDP listener;
+//   - LAN discovery: its UDP listener; the token's hand-over to a wired gateway as the
+//     fixture's wired_handover says (drivers::LanHandover, over TCP);
 //   - QR screen: the caller's, or the web page (qr.html).
 
 #include <functional>
@@ -79,7 +80,8 @@ struct LineSetup {
     // LAN discovery for wired devices; nullopt: no listener. A port that cannot be bound
     // is logged and leaves the line without one (wired units then fail not_discovered).
     std::optional<LanPorts> lan;
-    std::function<void(const std::string& device_id, const std::string& payload)> wired_handover;
+    // A wired unit's token is handed over on a worker of its own (real time), else inline.
+    bool background_handovers = false;
     std::function<std::optional<std::string>(const std::string& slot)> scan_serial;
     // StationLine (real time) hands the cloud's calls to a worker thread; on virtual time
     // they run inline.

@@ -6,8 +6,9 @@
 // would, logged in), and a small control API on loopback lets a test be the operator:
 //   POST /slots/SLOT/load   a fresh unit into the slot, answers {"slot","serial"}
 //   GET  /record            every unit loaded: its label, its cloud device id, its hidden
-//                           truth and who the cloud has it bound to now, and the cloud's
-//                           count of today's unbinds per product
+//                           truth and who the cloud has it bound to now, the cloud's count
+//                           of today's unbinds per product, and the LAN hand-overs the
+//                           gateways took over TCP
 //   POST /cloud/refuse-removals, /cloud/allow-removals
 //                           the cloud refuses every "Remove device" (1106 permission deny)
 //                           until allowed again: a device bound to the station's account stays
@@ -15,6 +16,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/Net/DatagramSocket.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
@@ -100,6 +102,8 @@ struct World {
         Poco::JSON::Object today;
         for (const auto& [product, n] : unbinds) today.set(product, n);
         out.set("unbinds_today", today);
+        // The LAN hand-over requests the gateways' listener took (over TCP).
+        out.set("handovers", line->handovers_requested());
         return web::to_json(out);
     }
 };
@@ -173,13 +177,28 @@ int free_port() {
     return s.address().port();
 }
 
+// The station's LAN listener, on ports the twins chose so their gateways know where to
+// announce themselves (Tuya's 6666/6667 on a real LAN).
+struct LanListener {
+    int plain_port = 0;
+    int encrypted_port = 0;
+};
+
+// Two free UDP ports on loopback (both held while they are picked, so they differ).
+LanListener free_lan_ports() {
+    Poco::Net::DatagramSocket plain(Poco::Net::SocketAddress("127.0.0.1", 0));
+    Poco::Net::DatagramSocket encrypted(Poco::Net::SocketAddress("127.0.0.1", 0));
+    return {plain.address().port(), encrypted.address().port()};
+}
+
 void write_file(const std::filesystem::path& file, const std::string& text) {
     std::ofstream out(file);
     out << text << "\n";
     if (!out) throw std::runtime_error(file.string() + ": cannot write");
 }
 
-// The fixture file as given, with the twins' ports and the camera's URL in it.
+// The fixture file as given, with the twins' ports (boards, the gateways' LAN hand-over)
+// and the camera's URL in it.
 std::string fixture_json(const std::filesystem::path& given, const config::FixtureConfig& served,
                          const std::string& camera_url) {
     std::ifstream in(given);
@@ -197,11 +216,15 @@ std::string fixture_json(const std::filesystem::path& given, const config::Fixtu
         root->set("camera", camera);
     }
     camera->set("source", camera_url);
+    if (auto handover = root->getObject("wired_handover"); handover && served.wired_handover) {
+        handover->set("port", served.wired_handover->port);
+    }
     return web::to_json(*root);
 }
 
 std::string station_json(const std::filesystem::path& dir, int http_port,
-                         const config::CloudSettings& cloud, const config::WifiSettings& wifi) {
+                         const config::CloudSettings& cloud, const config::WifiSettings& wifi,
+                         const LanListener& listener) {
     Poco::JSON::Object station, http, store, log, c, w, root;
     station.set("id", "virtual-station");
     station.set("name", "Virtual line (twins)");
@@ -214,10 +237,10 @@ std::string station_json(const std::filesystem::path& dir, int http_port,
     c.set("uid", cloud.uid);
     c.set("unbind_quota_per_account", cloud.unbind_quota_per_account);
     c.set("unbind_quota_per_product", cloud.unbind_quota_per_product);
-    Poco::JSON::Object lan;  // the station's LAN listener on loopback, on free ports
+    Poco::JSON::Object lan;  // the station's LAN listener on loopback
     lan.set("bind", "127.0.0.1");
-    lan.set("plain_port", 0);
-    lan.set("encrypted_port", 0);
+    lan.set("plain_port", listener.plain_port);
+    lan.set("encrypted_port", listener.encrypted_port);
     w.set("ssid", wifi.ssid);
     w.set("password", wifi.password);
     root.set("schema", 1);
@@ -304,8 +327,10 @@ int run_twins(const Args& args) {
     virtual_line::MjpegServer camera([&world] { return world.capture(); }, vo.fixture.camera.fps);
 
     write_file(dir / "fixture.json", fixture_json(fixture_file, line.fixture(), camera.url()));
+    const auto listener = free_lan_ports();
+    line.announce_to(listener.encrypted_port);
     write_file(dir / "station.json",
-               station_json(dir, station_port, line.cloud_accounts().front(), vo.wifi));
+               station_json(dir, station_port, line.cloud_accounts().front(), vo.wifi, listener));
 
     Poco::Net::ServerSocket control_socket(Poco::Net::SocketAddress("127.0.0.1", 0));
     Poco::Net::HTTPServer control(new ControlFactory(world), control_socket,

@@ -184,10 +184,20 @@ void Runtime::detach_line() {
         }
     }
     std::lock_guard lock(line_mutex_);
-    if (attachment_.line) {
+    if (!attachment_.line) return;
+    try {
         attachment_.line->recover();  // relays to their safe state on the way out
-        attachment_.line.reset();
+    } catch (const std::exception& e) {
+        // The relays are safe by now (recover drives them first); the units in flight stay
+        // as they are in the store and the next start marks them INTERRUPTED.
+        if (!note_store_failure(e)) {
+            Poco::Logger::get("station").error("stopping the line: %s", std::string(e.what()));
+        }
+        Poco::Logger::get("station").warning(
+            "the units in flight could not be marked INTERRUPTED on the way out: the next "
+            "start marks them");
     }
+    attachment_.line.reset();
 }
 
 void Runtime::run(std::stop_token stop) {

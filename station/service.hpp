@@ -69,6 +69,12 @@ struct HealthReport {
 };
 
 // One slot as the operator screen shows it.
+// A wired unit as the station found it on the LAN: the id it announced and its address.
+struct DiscoveredDevice {
+    std::string device_id;
+    std::string ip;
+};
+
 struct SlotView {
     std::string slot;
     std::optional<std::string> unit_serial;  // scanned or discovered
@@ -83,6 +89,8 @@ struct SlotView {
     std::optional<std::string> reason;
     // Why the slot is faulted (its board's failure), while step is "faulted".
     std::optional<std::string> fault;
+    // A wired unit found on the LAN (until the slot takes its next unit).
+    std::optional<DiscoveredDevice> discovered;
 };
 
 struct QrView {

@@ -37,6 +37,14 @@ std::string to_json(const SlotView& v) {
     set_optional(o, "verdict", v.verdict);
     set_optional(o, "reason", v.reason);
     set_optional(o, "fault", v.fault);
+    if (v.discovered) {
+        Poco::JSON::Object d;
+        d.set("device_id", v.discovered->device_id);
+        d.set("ip", v.discovered->ip);
+        o.set("discovered", d);
+    } else {
+        o.set("discovered", Poco::Dynamic::Var());
+    }
     return text(o);
 }
 

@@ -132,7 +132,7 @@ Api::Api(StationService& station, const Clock& clock, ApiOptions options)
           [this](const std::string& actor, const std::string& action, const std::string& detail) {
               store_.audit(clock_.wall_ms(), actor, action, detail);
           }),
-      live_(station) {
+      live_(station, [this](const std::string& id) { return sign_in_.sessions().alive(id); }) {
     std::ifstream in(options_.openapi_file);
     std::ostringstream text;
     text << in.rdbuf();

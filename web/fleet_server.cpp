@@ -16,6 +16,7 @@
 #include "station/store/store.hpp"
 #include "web/http.hpp"
 #include "web/sign_in.hpp"
+#include "web/static_files.hpp"
 #include "web/table_json.hpp"
 
 namespace linestation::web {
@@ -78,11 +79,22 @@ class FleetHandler : public Poco::Net::HTTPRequestHandler {
         const Poco::URI uri(request.getURI());
         const auto path = uri.getPath();
         if (sign_in_ && path == "/api/session") return session_page(request, response);
+        if (path.rfind("/api/", 0) != 0) {
+            // The pages: anyone may load them; what they show comes from the API below.
+            if (request.getMethod() != "GET" && request.getMethod() != "HEAD") {
+                throw HttpError(HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "use GET");
+            }
+            return send_static_file(options_.ui_dir, request, response, "/fleet.html");
+        }
         if (request.getMethod() != "GET") {
             throw HttpError(HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "only GET is served here");
         }
         if (path == "/api/health") {
-            send_json(response, HTTPResponse::HTTP_OK, R"({"status":"ok","fleet":true})");
+            // The pages ask it first: a fleet (its login leads to /fleet.html) and whether
+            // anyone signs in at all.
+            send_json(response, HTTPResponse::HTTP_OK,
+                      sign_in_ ? R"({"status":"ok","fleet":true,"sign_in":true})"
+                               : R"({"status":"ok","fleet":true,"sign_in":false})");
             return;
         }
         // The fleet's views are a supervisor's (the station's reports need the same roles).
@@ -113,7 +125,7 @@ class FleetHandler : public Poco::Net::HTTPRequestHandler {
         } else if (name == "cycle_time") {
             table = fleet::fleet_cycle_times(c, f);
         } else if (name == "quota") {
-            table = fleet::fleet_quota(c, query.get("day", reports::utc_day(now_ms())));
+            table = fleet::fleet_quota(c, query.get("day", options_.quota_zone.day_of(now_ms())));
         } else if (name == "unit_history") {
             if (!query.has("serial")) {
                 throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "serial: required");

@@ -4,7 +4,9 @@
 // station on request. With a users file (a station store whose users `station user add
 // --db FILE` made) it signs users in as the station does (web/sign_in.hpp): supervisors and
 // admins read the views, and it may bind beyond loopback. Without one it has no sign-in
-// and serves the loopback interface only.
+// and serves the loopback interface only. Its supervisor page, /fleet.html (also "/"),
+// and the login page come from the same UI folder as the station's pages, served alike
+// (web/static_files.hpp).
 
 #include <Poco/Net/HTTPServer.h>
 
@@ -13,6 +15,7 @@
 #include <string>
 
 #include "station/fleet/pg.hpp"
+#include "station/fleet/quota_day.hpp"
 
 namespace linestation::web {
 
@@ -22,8 +25,12 @@ struct FleetServerOptions {
     int port = 8090;  // 0 picks a free port
     int max_threads = 8;
     std::filesystem::path users;  // the users' store file; empty: no sign-in, loopback only
+    std::filesystem::path ui_dir = LS_SOURCE_WEB_UI_DIR;  // web/ui (the station's pages too)
     bool secure_cookies = false;
     fleet::PgDeadlines deadlines{std::chrono::milliseconds(3000), std::chrono::seconds(30)};
+    // The quota day's zone, as the stations' "fleet": {"day_zone"}: which day "today" is
+    // in the quota view.
+    fleet::QuotaDayZone quota_zone;
 };
 
 class SignIn;

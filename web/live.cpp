@@ -31,7 +31,8 @@ std::string qr_meta_json(const QrView& qr) {
     return linestation::to_json(qr);
 }
 
-LiveHub::LiveHub(StationService& station) : station_(station) {
+LiveHub::LiveHub(StationService& station, std::function<bool(const std::string&)> session_alive)
+    : station_(station), session_alive_(std::move(session_alive)) {
     sender_ = std::thread([this] { send_loop(); });
     reader_ = std::thread([this] { read_loop(); });
     subscription_ = station_.subscribe([this](const StationEvent& e) { publish(e); });
@@ -171,9 +172,28 @@ void LiveHub::send_loop() {
     }
 }
 
+void LiveHub::close_expired_sessions() {
+    if (!session_alive_) return;
+    std::vector<std::string> sessions;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [id, sockets] : by_session_) sessions.push_back(id);
+    }
+    for (const auto& id : sessions) {
+        if (!session_alive_(id)) end_session(id);
+    }
+}
+
 void LiveHub::read_loop() {
     char buffer[1024];
+    auto next_expiry_check = std::chrono::steady_clock::now();
     while (true) {
+        // A session that expired (12 h, or idle) ends its sockets as a logout does, so a
+        // page left open is told, and receives nothing more.
+        if (std::chrono::steady_clock::now() >= next_expiry_check) {
+            close_expired_sessions();
+            next_expiry_check = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        }
         Poco::Net::Socket::SocketList readable;
         {
             std::lock_guard lock(mutex_);

@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -19,7 +20,10 @@ namespace linestation::web {
 
 class LiveHub {
   public:
-    explicit LiveHub(StationService& station);
+    // `session_alive` says whether a session is still live: the sockets of one that has
+    // expired are closed within a few seconds, as a logout closes them at once.
+    explicit LiveHub(StationService& station,
+                     std::function<bool(const std::string&)> session_alive = {});
     ~LiveHub();
     LiveHub(const LiveHub&) = delete;
     LiveHub& operator=(const LiveHub&) = delete;
@@ -40,9 +44,11 @@ class LiveHub {
     void read_loop();
     void drop(const Poco::Net::WebSocket& socket);
     void forget_locked(const Poco::Net::WebSocket& socket);
+    void close_expired_sessions();
     std::string snapshot();
 
     StationService& station_;
+    std::function<bool(const std::string&)> session_alive_;
     int subscription_ = 0;
     std::mutex mutex_;
     std::condition_variable wake_;

@@ -12,11 +12,9 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/URI.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "web/api.hpp"
 #include "web/http.hpp"
+#include "web/static_files.hpp"
 
 namespace linestation::web {
 
@@ -25,18 +23,6 @@ namespace {
 using Poco::Net::HTTPResponse;
 using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
-
-std::string content_type_for(const std::filesystem::path& file) {
-    auto ext = file.extension().string();
-    if (ext == ".html") return "text/html; charset=utf-8";
-    if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
-    if (ext == ".css") return "text/css; charset=utf-8";
-    if (ext == ".json") return "application/json";
-    if (ext == ".svg") return "image/svg+xml";
-    if (ext == ".png") return "image/png";
-    if (ext == ".wav") return "audio/wav";
-    return "application/octet-stream";
-}
 
 class HealthHandler : public Poco::Net::HTTPRequestHandler {
   public:
@@ -115,52 +101,6 @@ class ErrorHandler : public Poco::Net::HTTPRequestHandler {
   private:
     HTTPResponse::HTTPStatus status_;
     std::string message_;
-};
-
-// Serves files below ui_dir only: the decoded path is normalised and must stay inside.
-class StaticHandler : public Poco::Net::HTTPRequestHandler {
-  public:
-    explicit StaticHandler(std::filesystem::path ui_dir) : ui_dir_(std::move(ui_dir)) {}
-    void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
-        std::string path;
-        try {
-            path = Poco::URI(request.getURI()).getPath();
-        } catch (const Poco::Exception&) {
-            send_error(response, HTTPResponse::HTTP_BAD_REQUEST, "malformed URI");
-            return;
-        }
-        if (path.empty() || path == "/") path = "/index.html";
-        if (path.find('\0') != std::string::npos) {
-            send_error(response, HTTPResponse::HTTP_BAD_REQUEST, "malformed path");
-            return;
-        }
-        auto root = std::filesystem::weakly_canonical(ui_dir_);
-        auto file =
-            std::filesystem::weakly_canonical(root / std::filesystem::path(path).relative_path());
-        auto [root_end, _] = std::mismatch(root.begin(), root.end(), file.begin(), file.end());
-        if (root_end != root.end() || !std::filesystem::is_regular_file(file)) {
-            send_error(response, HTTPResponse::HTTP_NOT_FOUND, "not found");
-            return;
-        }
-        std::ifstream in(file, std::ios::binary);
-        std::ostringstream data;
-        data << in.rdbuf();
-        auto text = data.str();
-        response.setStatus(HTTPResponse::HTTP_OK);
-        response.setContentType(content_type_for(file));
-        // Everything the pages load comes from the station itself (no CDN).
-        if (file.extension() == ".html") {
-            security_headers(response, page_csp(text));
-        } else {
-            security_headers(response);
-        }
-        response.set("Cache-Control", "no-cache");
-        response.setContentLength(static_cast<std::streamsize>(text.size()));
-        response.send() << text;
-    }
-
-  private:
-    std::filesystem::path ui_dir_;
 };
 
 class Router : public Poco::Net::HTTPRequestHandlerFactory {

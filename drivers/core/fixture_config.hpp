@@ -68,12 +68,24 @@ struct CameraConfig {
     std::optional<double> white_balance_k;
 };
 
+// How the station hands a pairing token to a wired gateway it found on the LAN: a frame
+// protocol, the TCP port on the gateway's announced address, and a deadline. The only
+// protocol is "linestation-lan-1" (drivers/lan_handover), ours: Tuya does not document
+// the gateway's LAN pairing frame, so a real gateway needs an adapter that speaks it.
+struct WiredHandoverConfig {
+    std::string protocol = "linestation-lan-1";
+    int port = 0;  // 0 in a twins' fixture until the twins fill in theirs
+    int timeout_ms = 3000;
+};
+
 struct FixtureConfig {
     std::filesystem::path source;
     std::string name;
     std::vector<BoardConfig> boards;
     CameraConfig camera;
     std::vector<SlotConfig> slots;
+    // Absent: this fixture cannot hand a token to a wired gateway (wired batches refused).
+    std::optional<WiredHandoverConfig> wired_handover;
 
     const BoardConfig* board(const std::string& id) const;
     const SlotConfig* slot(const std::string& id) const;

@@ -133,6 +133,17 @@ std::optional<Session> SessionTable::find(const std::string& id) {
     return out;
 }
 
+bool SessionTable::alive(const std::string& id) {
+    if (id.empty()) return false;
+    const auto now = now_s();
+    const auto key = sha256_hex(id);
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(key);
+    if (it == sessions_.end()) return false;
+    const auto& s = it->second.session;
+    return now - s.last_seen_s <= idle_timeout_s_ && now - s.created_s <= max_age_s_;
+}
+
 void SessionTable::remove(const std::string& id) {
     if (id.empty()) return;
     const auto key = sha256_hex(id);

@@ -47,6 +47,9 @@ class SessionTable {
                    const std::vector<std::string>& products);
     // The live session with this id (its idle timer restarted), or nothing.
     std::optional<Session> find(const std::string& id);
+    // Whether the session with this id is still live, without counting as a request (an
+    // open live socket must not keep an idle session alive).
+    bool alive(const std::string& id);
     void remove(const std::string& id);
     // Ends every session of a login (its user was disabled or changed).
     void remove_login(const std::string& login);

@@ -62,7 +62,8 @@ Roi parse_roi(const JsonNode& node, const CameraConfig& camera) {
 }  // namespace
 
 FixtureConfig parse_fixture(const JsonNode& root) {
-    root.allow_only({"schema", "name", "description", "boards", "camera", "slots"});
+    root.allow_only(
+        {"schema", "name", "description", "boards", "camera", "slots", "wired_handover"});
     FixtureConfig f;
     f.source = root.file();
     if (auto schema = root.find("schema")) schema->as_int(1, 1);
@@ -103,6 +104,15 @@ FixtureConfig parse_fixture(const JsonNode& root) {
         if (auto g = cam->find("gain")) f.camera.gain = g->as_number();
         if (auto w = cam->find("white_balance_k"))
             f.camera.white_balance_k = w->as_positive_number();
+    }
+
+    if (auto h = root.find("wired_handover")) {
+        h->allow_only({"protocol", "port", "timeout_ms", "description"});
+        WiredHandoverConfig w;
+        w.protocol = h->at("protocol").as_one_of({"linestation-lan-1"});
+        w.port = static_cast<int>(h->at("port").as_int(0, 65535));
+        w.timeout_ms = static_cast<int>(h->int_or("timeout_ms", w.timeout_ms, 100, 60000));
+        f.wired_handover = w;
     }
 
     std::set<std::string> slot_ids;

@@ -5,8 +5,12 @@
 
 namespace linestation::fleet {
 
-BackgroundQuota::BackgroundQuota(QuotaGate& inner, BackgroundQuotaOptions options)
-    : inner_(inner), options_(options), worker_([this] { run(); }) {}
+BackgroundQuota::BackgroundQuota(QuotaGate& inner, BackgroundQuotaOptions options,
+                                 store::Store* durable)
+    : inner_(inner),
+      options_(options),
+      journal_(durable ? std::optional<QuotaLedger>(*durable) : std::nullopt),
+      worker_([this] { run(); }) {}
 
 BackgroundQuota::~BackgroundQuota() {
     {
@@ -46,6 +50,15 @@ QuotaGrant BackgroundQuota::reserve(const QuotaRequest& request) {
 void BackgroundQuota::settle(const std::string& reservation_id, bool spent) {
     {
         std::lock_guard lock(mutex_);
+        if (journal_) {
+            // On the line's thread, a local SQLite write: the fleet is not waited for.
+            try {
+                journal_->queue_settlement({reservation_id, spent ? 1 : 0});
+            } catch (const std::exception&) {
+                // The store failed: queued in memory only, as without a store; if the
+                // process dies first, the sweeper expires the reservation as spent.
+            }
+        }
         jobs_.push_back(Settle{reservation_id, spent});
     }
     wake_.notify_all();
@@ -97,7 +110,8 @@ void BackgroundQuota::run() {
         give_back_unclaimed_locked(lock, false);
         if (jobs_.empty()) {
             if (stop_) break;
-            continue;
+            if (!owed_ || std::chrono::steady_clock::now() < next_flush_) continue;
+            jobs_.push_back(Flush{});
         }
         Job job = std::move(jobs_.front());
         jobs_.pop_front();
@@ -108,11 +122,14 @@ void BackgroundQuota::run() {
         lock.unlock();
         QuotaGrant grant{QuotaAnswer::Unreachable, ""};
         std::optional<bool> room;
+        bool flushed = false;
         try {
             if (auto* ask = std::get_if<Ask>(&job)) {
                 grant = inner_.reserve(ask->request);
             } else if (auto* r = std::get_if<Room>(&job)) {
                 room = inner_.has_room(r->request);
+            } else if (std::holds_alternative<Flush>(job)) {
+                flushed = inner_.flush();
             } else {
                 const auto& s = std::get<Settle>(job);
                 inner_.settle(s.reservation_id, s.spent);
@@ -132,6 +149,11 @@ void BackgroundQuota::run() {
             const auto key = key_of(r->request);
             rooming_[key] = false;
             room_[key] = {room, now};
+        } else {
+            // A settlement the fleet did not take stays owed in the inner gate: sent again
+            // when idle, even if no unit comes to reserve.
+            owed_ = std::holds_alternative<Settle>(job) || !flushed;
+            next_flush_ = now + options_.flush_every;
         }
     }
     give_back_unclaimed_locked(lock, true);

@@ -5,6 +5,11 @@
 // reserve() hands over a grant an earlier question brought back, or asks and answers
 // Pending (the slot waits and asks again at its next tick); settle() is queued; has_room()
 // answers from the last word the fleet gave. One worker thread asks the inner gate.
+//
+// Given the station's store, a settlement is journaled there (QuotaLedger, the table the
+// inner gate keeps what it owes in) before it is queued: a process killed -9 with
+// settlements still in the queue owes them at its next start, where the worker sends them
+// first (inner.flush()), and again every flush_every while the fleet is away.
 
 #include <chrono>
 #include <condition_variable>
@@ -18,6 +23,7 @@
 #include <variant>
 
 #include "station/fleet/quota_gate.hpp"
+#include "station/fleet/quota_ledger.hpp"
 
 namespace linestation::fleet {
 
@@ -26,11 +32,16 @@ struct BackgroundQuotaOptions {
     std::chrono::milliseconds unclaimed_after{60000};
     // How long has_room()'s last answer stands before the fleet is asked again.
     std::chrono::milliseconds room_fresh_for{2000};
+    // How often, while idle, what the inner gate still owes is sent again.
+    std::chrono::milliseconds flush_every{5000};
 };
 
 class BackgroundQuota : public QuotaGate {
   public:
-    explicit BackgroundQuota(QuotaGate& inner, BackgroundQuotaOptions options = {});
+    // `durable`: the station's store (not owned), where a queued settlement is journaled
+    // for the inner gate to find after a crash; none keeps the queue in memory only.
+    explicit BackgroundQuota(QuotaGate& inner, BackgroundQuotaOptions options = {},
+                             store::Store* durable = nullptr);
     // Sends the settlements still queued, gives back unclaimed grants, then stops.
     ~BackgroundQuota() override;
     BackgroundQuota(const BackgroundQuota&) = delete;
@@ -55,7 +66,8 @@ class BackgroundQuota : public QuotaGate {
         std::string reservation_id;
         bool spent = false;
     };
-    using Job = std::variant<Ask, Room, Settle>;
+    struct Flush {};
+    using Job = std::variant<Ask, Room, Settle, Flush>;
     struct Answered {
         QuotaGrant grant;
         std::chrono::steady_clock::time_point at;
@@ -71,6 +83,7 @@ class BackgroundQuota : public QuotaGate {
 
     QuotaGate& inner_;  // not owned; called from the worker only
     BackgroundQuotaOptions options_;
+    std::optional<QuotaLedger> journal_;
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Job> jobs_;
@@ -80,6 +93,10 @@ class BackgroundQuota : public QuotaGate {
     std::map<Key, std::deque<Answered>> answered_;  // answers not yet taken by a slot
     std::map<Key, bool> rooming_;                   // a has_room question in flight
     std::map<Key, RoomWord> room_;
+    // The inner gate may still owe settlements (from before a restart, or kept while the
+    // fleet was away): flushed when idle at next_flush_.
+    bool owed_ = true;
+    std::chrono::steady_clock::time_point next_flush_{};
     std::thread worker_;  // last: starts once everything it reads exists
 };
 

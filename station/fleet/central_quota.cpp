@@ -282,18 +282,23 @@ void CentralQuota::settle(const std::string& reservation_id, bool spent) {
             }
         }
         from_lease_.erase(f);
+        // Nothing for the fleet (the lease is settled whole), so nothing owed any more.
+        if (ledger_) ledger_->settlement_taken(reservation_id);
         return;
     }
     Settlement s{reservation_id, spent ? 1 : 0};
     if (pending_.empty()) {
         try {
             send_settlement(s);
+            // Journaled by a BackgroundQuota before it was queued: taken now.
+            if (ledger_) ledger_->settlement_taken(reservation_id);
             return;
         } catch (const PgError&) {
             // Kept, and sent with the next reservation or flush(); without a ledger, if this
             // station dies first, the sweeper expires the reservation as spent.
         }
     }
+    // A row journaled already stands (the first one queued is final).
     if (ledger_) ledger_->queue_settlement({s.reservation_id, s.spent});
     pending_.push_back(s);
 }

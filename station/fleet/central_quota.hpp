@@ -54,7 +54,7 @@ class CentralQuota : public QuotaGate {
     // Expires held reservations past their time (counted as spent); returns how many.
     int sweep();
     // Sends the settlements that waited for the fleet; true when none is left.
-    bool flush();
+    bool flush() override;
     int pending_settlements() const;
     // Units of the current leases spent while offline and not yet settled.
     int lease_spent_offline() const;

@@ -36,6 +36,9 @@ class QuotaGate {
     virtual void settle(const std::string& reservation_id, bool spent) = 0;
     // Whether one more unit would be granted now; none when the fleet cannot be asked.
     virtual std::optional<bool> has_room(const QuotaRequest& request) = 0;
+    // Sends the settlements that waited for the gate (from before a restart too); true when
+    // nothing is owed any more. A gate that owes nothing has nothing to send.
+    virtual bool flush() { return true; }
 };
 
 }  // namespace linestation::fleet

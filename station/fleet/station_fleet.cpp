@@ -26,7 +26,7 @@ StationFleet::StationFleet(const config::FleetSettings& settings,
       quota_(link_of(settings), quota_options(settings), &ledger_store_),
       sink_(link_of(settings)),
       forwarder_(store_file, sink_) {
-    if (off_line_thread) background_.emplace(quota_);
+    if (off_line_thread) background_.emplace(quota_, BackgroundQuotaOptions{}, &ledger_store_);
 }
 
 std::function<std::string(std::int64_t)> StationFleet::day_function() const {

@@ -199,6 +199,13 @@ std::optional<double> LanDiscovery::heard(const std::string& device_id) const {
     return it->second.heard_at;
 }
 
+std::optional<std::string> LanDiscovery::address(const std::string& device_id) const {
+    std::lock_guard lock(mutex_);
+    auto it = devices_.find(device_id);
+    if (it == devices_.end()) return std::nullopt;
+    return it->second.ip;
+}
+
 std::vector<LanDevice> LanDiscovery::devices() const {
     std::lock_guard lock(mutex_);
     std::vector<LanDevice> v;

@@ -47,6 +47,7 @@ class LanDiscovery final : public LanDirectory {
     int plain_port() const { return plain_port_; }
     int encrypted_port() const { return encrypted_port_; }
     std::optional<double> heard(const std::string& device_id) const override;
+    std::optional<std::string> address(const std::string& device_id) const override;
     // Devices heard, ready to pair (not active) first.
     std::vector<LanDevice> devices() const;
     int datagrams_rejected() const;

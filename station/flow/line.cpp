@@ -27,6 +27,10 @@ Line::Line(LineParts parts) : parts_(std::move(parts)) {
     scheduler_ = std::make_unique<QrScheduler>(*parts_.clock, *parts_.store, parts_.accounts,
                                                parts_.wifi, parts_.screen, parts_.scheduler);
     timeline_ = std::make_unique<Timeline>(*parts_.store);
+    if (parts_.fixture.wired_handover) {
+        handovers_ = std::make_unique<TokenHandovers>(*parts_.fixture.wired_handover,
+                                                      parts_.background_handovers);
+    }
     auto channel = [&](const std::optional<config::ChannelRef>& ref,
                        const std::string& slot) -> std::optional<SlotChannel> {
         if (!ref) return std::nullopt;
@@ -42,7 +46,7 @@ Line::Line(LineParts parts) : parts_(std::move(parts)) {
                         s.power_wiring};
         auto f = std::make_unique<SlotFlow>(s.id, hw, *parts_.clock, *parts_.store, *scheduler_,
                                             *timeline_, parts_.station_id, parts_.lan);
-        f->on_handover(parts_.wired_handover);
+        f->on_handover(handovers_.get());
         f->on_evidence([this](const EvidenceMoment& m) { keep_evidence(m); });
         f->on_change([this](const SlotView& v) { pending_.push_back({"slot", to_json(v)}); });
         f->on_finish([this](const UnitResult& r) {
@@ -77,6 +81,15 @@ void Line::keep_evidence(const EvidenceMoment& m) {
 
 std::vector<std::int64_t> Line::recover() {
     std::lock_guard lock(mutex_);
+    // Relays first: a store that cannot be written (read-only, full) must not leave a reset
+    // pressed or a unit powered on the way out.
+    for (auto& f : flows_) {
+        try {
+            f->to_safe_state();
+        } catch (const drivers::DriverError&) {
+            // The board is down: the supervision drives its outputs safe when it is back.
+        }
+    }
     auto ids = parts_.store->mark_interrupted(parts_.clock->wall_ms(),
                                               "station restarted while the unit was in flight");
     // The timeline says so too, after whatever it recorded before the stop.
@@ -92,13 +105,6 @@ std::vector<std::int64_t> Line::recover() {
     ledger.shared_quota = parts_.scheduler.shared_quota;
     ledger_ =
         std::make_unique<LedgerRecovery>(*parts_.clock, *parts_.store, parts_.accounts, ledger);
-    for (auto& f : flows_) {
-        try {
-            f->to_safe_state();
-        } catch (const drivers::DriverError&) {
-            // The board is down: the supervision drives its outputs safe when it is back.
-        }
-    }
     held_.clear();
     watch_boards();
     return ids;
@@ -162,15 +168,14 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
             }
             serials.push_back(*u.serial);
         }
-        if (flow_for(request.kind, r->second) == FlowKind::Wired && !parts_.wired_handover) {
-            // Tuya documents that the app negotiates a key with a wired gateway and sends
-            // the token over TCP, but not the frames: a real gateway cannot be handed one.
-            throw Refusal(
-                "no_wired_handover",
-                "this station cannot hand a pairing token to a wired device (" +
-                    r->second.product_id +
-                    " pairs by wire; Tuya does not document the LAN hand-over): a wired batch "
-                    "would fail every unit");
+        if (flow_for(request.kind, r->second) == FlowKind::Wired && !handovers_) {
+            // Tuya documents that the app sends a wired gateway its token over the LAN, but
+            // not the frames; the fixture names the frame a gateway (or its adapter) takes.
+            throw Refusal("no_wired_handover",
+                          "this station cannot hand a pairing token to a wired device (" +
+                              r->second.product_id + " pairs by wire; the fixture " +
+                              parts_.fixture.name +
+                              " has no \"wired_handover\"): a wired batch would fail every unit");
         }
         recipe_ = &r->second;
         kind_ = flow_for(request.kind, *recipe_);
@@ -419,6 +424,7 @@ void Line::tick() {
         }
         scheduler_->tick();
         if (ledger_) ledger_->tick();
+        if (handovers_) handovers_->tick();
         for (auto& f : flows_) f->tick();
         if (batch_.strays_removed != scheduler_->strays_removed() ||
             batch_.left_bound != scheduler_->left_bound()) {
@@ -508,7 +514,7 @@ std::vector<std::string> Line::batch_kinds(const std::string& recipe) const {
         const auto flow = flow_for(kind, r->second);
         if (r->second.flows.count(to_string(flow)) == 0) continue;
         // A wired job this station cannot hand the token over for would fail every unit.
-        if (flow == FlowKind::Wired && !parts_.wired_handover) continue;
+        if (flow == FlowKind::Wired && !handovers_) continue;
         if (std::string(kind) == "wired" || flow != FlowKind::Wired) kinds.push_back(kind);
     }
     return kinds;

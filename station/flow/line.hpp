@@ -34,10 +34,10 @@ struct LineParts {
     std::map<std::string, config::Recipe> recipes;  // by product id
     std::string station_id = "station-1";
     const LanDirectory* lan = nullptr;
-    // How the pairing token reaches a wired device found on the LAN (payload: the same
-    // JSON the QR code carries). The virtual line delivers it to its device; a real
-    // line needs the LAN pairing protocol here.
-    std::function<void(const std::string& device_id, const std::string& payload)> wired_handover;
+    // A wired unit's token goes to the gateway found on the LAN as the fixture's
+    // wired_handover says (none: wired batches are refused). Real time: on a worker of its
+    // own; else inline (virtual time).
+    bool background_handovers = false;
     // The barcode scanner: the serial of the unit in a slot, if it can be read.
     std::function<std::optional<std::string>(const std::string& slot)> scan_serial;
     SchedulerOptions scheduler;
@@ -121,6 +121,9 @@ class Line {
     std::unique_ptr<LedgerRecovery> ledger_;  // the reservations the last stop left open
     std::unique_ptr<Timeline> timeline_;
     std::vector<std::unique_ptr<SlotFlow>> flows_;
+    // After flows_: destroyed first (its worker waits for the hand-over in flight, and what
+    // comes back reaches a slot).
+    std::unique_ptr<TokenHandovers> handovers_;
     BatchView batch_;
     std::optional<FlowKind> kind_;
     const config::Recipe* recipe_ = nullptr;

@@ -196,6 +196,11 @@ class QrScheduler {
     // Devices still watched (their check pending, due or scheduled).
     int watched() const { return static_cast<int>(strays_.size()); }
     // Cloud requests sent and not yet answered.
+    // The pairing token of the code the slots join now (what a wired unit is handed over
+    // the LAN); null before the first code came.
+    const cloud::PairingToken* current_token() const {
+        return generation_ ? &generation_->token : nullptr;
+    }
     int cloud_requests_outstanding() const { return calls_->outstanding(); }
     int cloud_requests_running() const { return calls_->running(); }
 

@@ -80,8 +80,8 @@ CloudVerdict cloud_verdict(std::optional<cloud::CloudFailure> failure, CloudVerd
 
 const char* step_name(int step) {
     static constexpr const char* kNames[] = {
-        "idle",     "admission", "resetting", "waiting_ready",   "discovering",
-        "in_batch", "watching",  "removing",  "verifying_ready", "done"};
+        "idle",         "admission", "resetting", "waiting_ready",   "discovering", "in_batch",
+        "handing_over", "watching",  "removing",  "verifying_ready", "done"};
     return kNames[step];
 }
 
@@ -198,6 +198,7 @@ void SlotFlow::start(UnitOrder order) {
     quota_wait_logged_ = false;
     measurements_.clear();
     led_timeline_.clear();
+    discovered_.reset();
     verdict_.reset();
     reason_.reset();
     set_step(Step::Admission);
@@ -455,8 +456,7 @@ void SlotFlow::tick() {
                     }
                     if (joined_already) event("flow", R"({"ready":"inferred from joining"})");
                     witness("ready");
-                    set_step(order_.kind == FlowKind::Wired && lan_ ? Step::Discovering
-                                                                    : Step::InBatch);
+                    set_step(order_.kind == FlowKind::Wired ? Step::Discovering : Step::InBatch);
                     tick();
                 } else if (now - reset_done_ > timeout("ready_s", 60)) {
                     finish(verdict::kFail, reason::kNotReady, not_ready_detail());
@@ -464,9 +464,19 @@ void SlotFlow::tick() {
                 return;
             }
             case Step::Discovering: {
+                if (!lan_) {
+                    finish(verdict::kFail, reason::kNotDiscovered,
+                           "the station has no LAN listener (UDP 6666/6667 could not be bound)");
+                    return;
+                }
                 auto heard = order_.device_id ? lan_->heard(*order_.device_id) : std::nullopt;
-                if (heard && *heard >= reset_done_) {
-                    event("flow", R"({"discovered":true})");
+                auto ip = order_.device_id ? lan_->address(*order_.device_id) : std::nullopt;
+                if (heard && *heard >= reset_done_ && ip && !ip->empty()) {
+                    discovered_ = DiscoveredDevice{*order_.device_id, *ip};
+                    Poco::JSON::Object o;
+                    o.set("discovered", true);
+                    o.set("ip", *ip);
+                    event("flow", to_json(o));
                     set_step(Step::InBatch);
                 } else if (now - step_started_ > timeout("discover_s", 60)) {
                     finish(verdict::kFail, reason::kNotDiscovered,
@@ -480,13 +490,8 @@ void SlotFlow::tick() {
                                      order_.recipe->label, reset_done_})) {
                     joined_at_ = now;
                     if (order_.kind == FlowKind::Wired) {
-                        if (!handover_ || !order_.device_id) {
-                            finish(verdict::kFail, reason::kFixtureFault,
-                                   "no way to hand the token to a wired device");
-                            return;
-                        }
-                        handover_(*order_.device_id, scheduler_.view().payload);
-                        event("flow", R"({"handover":"token sent over the LAN"})");
+                        hand_over();
+                        return;
                     }
                     set_step(Step::Watching);
                 } else if (now - step_started_ > timeout("ready_s", 60)) {
@@ -496,6 +501,14 @@ void SlotFlow::tick() {
                                       {verdict::kInconclusive, reason::kCloudUnavailable});
                     finish(v.verdict, v.reason,
                            "no pairing code could be shown: " + scheduler_.last_error());
+                }
+                return;
+            case Step::HandingOver:
+                // The outcome comes back at a tick (handed_over); the fixture's deadline
+                // bounds one hand-over, so this only guards a worker that never answers.
+                if (now - step_started_ > timeout("handover_s", 60)) {
+                    finish(verdict::kFail, reason::kHandoverFailed,
+                           "the LAN hand-over did not come back in time");
                 }
                 return;
             case Step::Watching:
@@ -868,6 +881,40 @@ void SlotFlow::clear() {
     publish();
 }
 
+void SlotFlow::hand_over() {
+    const auto* token = scheduler_.current_token();
+    if (!handover_ || !discovered_ || !token) {
+        // The batch is refused at start without a hand-over; this is a line built wrongly.
+        finish(verdict::kFail, reason::kFixtureFault,
+               "no way to hand the token to the wired device on this line");
+        return;
+    }
+    Poco::JSON::Object o;
+    o.set("handover", "asked");
+    o.set("ip", discovered_->ip);
+    event("flow", to_json(o));  // never the token: a secret
+    set_step(Step::HandingOver);
+    const auto unit = unit_id_.value_or(0);
+    handover_->hand_over(
+        discovered_->ip, {discovered_->device_id, token->region, token->token, token->secret},
+        [this, unit](const drivers::HandoverOutcome& out) { handed_over(unit, out); });
+}
+
+void SlotFlow::handed_over(std::int64_t unit, const drivers::HandoverOutcome& outcome) {
+    // An outcome for a unit that is gone (aborted, the slot reloaded) is nobody's.
+    if (step_ != Step::HandingOver || unit_id_.value_or(0) != unit) return;
+    Poco::JSON::Object o;
+    o.set("handover", drivers::to_string(outcome.result));
+    if (!outcome.accepted()) o.set("detail", outcome.detail);
+    event("flow", to_json(o));
+    if (!outcome.accepted()) {
+        finish(verdict::kFail, reason::kHandoverFailed,
+               "the gateway did not take its token over the LAN: " + outcome.detail);
+        return;
+    }
+    set_step(Step::Watching);
+}
+
 SlotView SlotFlow::view() const {
     SlotView v;
     v.slot = slot_;
@@ -886,6 +933,7 @@ SlotView SlotFlow::view() const {
             v.step = "waiting_ready";
             break;
         case Step::InBatch:
+        case Step::HandingOver:
             v.step = "in_batch";
             break;
         case Step::Watching:
@@ -906,6 +954,7 @@ SlotView SlotFlow::view() const {
     v.led_pattern = led_.pattern;
     v.led_freq_hz = led_.freq_hz;
     v.led_state = led_state_;
+    v.discovered = discovered_;
     // A finished slot keeps showing its cycle time until it is reloaded.
     if (busy()) {
         v.elapsed_s = clock_.now_s() - unit_started_;

@@ -18,6 +18,7 @@
 #include "station/config/recipe.hpp"
 #include "station/flow/line_parts.hpp"
 #include "station/flow/scheduler.hpp"
+#include "station/flow/token_handover.hpp"
 #include "station/service.hpp"
 #include "station/store/store.hpp"
 #include "station/vision/led_observation.hpp"
@@ -42,11 +43,13 @@ struct SlotHardware {
     config::PowerWiring power_wiring = config::PowerWiring::NormallyOpen;
 };
 
-// Devices the wired flow found on the LAN (gwId -> when it was last heard).
+// Devices the wired flow found on the LAN (gwId -> when it was last heard, and the address
+// it announced, where its token is handed over).
 class LanDirectory {
   public:
     virtual ~LanDirectory() = default;
     virtual std::optional<double> heard(const std::string& device_id) const = 0;
+    virtual std::optional<std::string> address(const std::string& device_id) const = 0;
 };
 
 // Timeline events waiting to be written, shared by the slots of a line: written in one
@@ -114,8 +117,8 @@ class SlotFlow {
 
     void on_change(Changed c) { changed_ = std::move(c); }
     void on_finish(Finished f) { finished_ = std::move(f); }
-    using Handover = std::function<void(const std::string&, const std::string&)>;
-    void on_handover(Handover h) { handover_ = std::move(h); }
+    // How a wired unit's token reaches its gateway (null: the line has no LAN hand-over).
+    void on_handover(TokenHandovers* h) { handover_ = h; }
     // Called at each moment that decides the verdict, on the line's thread, with the frame
     // that showed it still the camera's last: the listener keeps the slot's crop.
     using Witnessed = std::function<void(const EvidenceMoment&)>;
@@ -156,6 +159,7 @@ class SlotFlow {
         WaitingReady,
         Discovering,
         InBatch,
+        HandingOver,
         Watching,
         Removing,
         VerifyingReady,
@@ -180,6 +184,9 @@ class SlotFlow {
     void reset_sequence(double now);
     void watch(double now);
     void removing(double now);
+    // A wired unit in the batch: its token to the gateway found on the LAN.
+    void hand_over();
+    void handed_over(std::int64_t unit, const drivers::HandoverOutcome& outcome);
     void finish(const std::string& verdict, const std::string& why, const std::string& detail = "");
     void event(const char* kind, const std::string& detail_json);
     double timeout(const char* key, double fallback) const;
@@ -207,7 +214,7 @@ class SlotFlow {
     const LanDirectory* lan_;
     Changed changed_;
     Finished finished_;
-    Handover handover_;
+    TokenHandovers* handover_ = nullptr;
     Witnessed witnessed_;
 
     Step step_ = Step::Idle;
@@ -238,7 +245,8 @@ class SlotFlow {
     bool faulted_ = false;
     std::optional<std::string> fault_;  // why, while faulted_
     std::map<std::string, double> measurements_;
-    std::map<std::string, bool> commanded_;  // role -> last state the board confirmed
+    std::map<std::string, bool> commanded_;       // role -> last state the board confirmed
+    std::optional<DiscoveredDevice> discovered_;  // the wired unit as the LAN heard it
     vision::LedObservation led_;
     std::vector<std::string> led_timeline_;  // the unit's readings (JSON), for its evidence
     std::optional<std::string> led_state_;

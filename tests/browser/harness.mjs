@@ -45,7 +45,8 @@ export function startServer(program, args, options = {}) {
       if (m) resolve(m[1]);
     });
     child.on('exit', (code) => reject(new Error(`${program} exited with ${code}`)));
-    setTimeout(() => reject(new Error(`${program} did not start`)), 20000);
+    // unref: once started, the timer must not keep the test process alive at its end.
+    setTimeout(() => reject(new Error(`${program} did not start`)), 20000).unref();
   });
   return { child, url, output: () => out };
 }
@@ -85,6 +86,27 @@ export async function untilText(page, selector, expected, timeoutMs = 15000) {
     }
     await new Promise(r => setTimeout(r, 100));
   }
+}
+
+// Reads report tables off a page. `specs`: {name: [element id, key column or columns,
+// value columns]}, each giving {key: value, or [values] for several}, with several key
+// cells joined by '/' and the numbers read as the page wrote them (digits, sign, point).
+// A table not drawn reads as {}.
+export async function readTables(page, specs) {
+  return page.evaluate((specs) => {
+    const read = ([id, keys, values]) => {
+      const table = document.querySelector(`#${id} table`);
+      if (!table) return {};
+      const heads = [...table.querySelectorAll('th')].map(th => th.dataset.column);
+      const number = (text) => Number(text.replace(/[^\d.-]/g, ''));
+      return Object.fromEntries([...table.querySelectorAll('tr')].slice(1).map(tr => {
+        const cells = [...tr.children].map(td => td.textContent);
+        const picked = values.map(v => number(cells[heads.indexOf(v)]));
+        return [[].concat(keys).map(k => cells[heads.indexOf(k)]).join('/'), picked.length === 1 ? picked[0] : picked];
+      }));
+    };
+    return Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, read(spec)]));
+  }, specs);
 }
 
 // A page in a new context of `browser` whose language is `locale` (navigator.languages and

@@ -27,6 +27,27 @@ after(async () => {
 
 const pageIn = (locale, options) => harness.pageIn(browser, locale, options);
 
+// An admin signs in and makes a display token; its kiosk link.
+async function displayLink(admin, url) {
+  await login(admin, url, 'boss');
+  await admin.waitForURL(/supervisor\.html/);
+  await until(admin, () => !document.getElementById('admin').hidden);
+  await admin.fill('#display-label', 'QR screen 1');
+  await admin.click('#display-form button');
+  await admin.waitForSelector('#display-link');
+  const link = await admin.getAttribute('#display-link', 'href');
+  assert.match(link, /^\/qr\.html#display=[0-9a-f]{64}$/);
+  // The list is fetched again after the link is shown.
+  await untilText(admin, '#displays', /QR screen 1/);
+  return link;
+}
+
+// The code on the kiosk's screen, read by a camera's stand-in (jsQR on a screenshot).
+async function codeOn(kiosk) {
+  await kiosk.waitForSelector('#code:not([hidden])', { timeout: 60000 });
+  return decodeQr(kiosk.context(), await kiosk.locator('#code').screenshot());
+}
+
 // The config's language over the browser's, each way round.
 for (const [configured, browserLocale, browserLang] of [['zh-CN', 'en-US', 'en'], ['en', 'zh-CN', 'zh-CN']]) {
   test(`the station config sets the language (${configured} in a ${browserLocale} browser); on first run the login page says how to make the first admin`, async () => {
@@ -120,22 +141,9 @@ for (const [kioskLocale, kioskLang, adminLocale] of [['zh-CN', 'zh-CN', 'en-US']
     const kiosk = await pageIn(kioskLocale);
     const visited = [];
     kiosk.on('framenavigated', (f) => { if (f === kiosk.mainFrame()) visited.push(f.url()); });
-    // The code on screen, read by a camera's stand-in (jsQR on a screenshot).
-    const shownCode = async () => {
-      await kiosk.waitForSelector('#code:not([hidden])', { timeout: 60000 });
-      return decodeQr(kiosk.context(), await kiosk.locator('#code').screenshot());
-    };
+    const shownCode = () => codeOn(kiosk);
     try {
-      await login(admin, url, 'boss');
-      await admin.waitForURL(/supervisor\.html/);
-      await until(admin, () => !document.getElementById('admin').hidden);
-      await admin.fill('#display-label', 'QR screen 1');
-      await admin.click('#display-form button');
-      await admin.waitForSelector('#display-link');
-      const link = await admin.getAttribute('#display-link', 'href');
-      assert.match(link, /^\/qr\.html#display=[0-9a-f]{64}$/);
-      // The list is fetched again after the link is shown.
-      await untilText(admin, '#displays', /QR screen 1/);
+      const link = await displayLink(admin, url);
       // The kiosk has no login: the link's token is all it holds, and the fragment is gone
       // from the address bar once kept.
       await kiosk.goto(url + link);
@@ -167,6 +175,65 @@ for (const [kioskLocale, kioskLang, adminLocale] of [['zh-CN', 'zh-CN', 'en-US']
       await admin.context().close();
       await kiosk.context().close();
       await stopServer(station.child);
+    }
+  });
+}
+
+// A shift later: the server's clock jumps 12 h (web_test_line_server --jump-s, SIGUSR1).
+for (const [kioskLocale, kioskLang, opLocale, opLang] of [['zh-CN', 'zh-CN', 'en-US', 'en'], ['en-US', 'en', 'zh-CN', 'zh-CN']]) {
+  test(`${kioskLang}: 12 h on, the QR kiosk still shows the live code and never a login page, and the operator page (${opLang}) says its session has ended`, { timeout: 120000 }, async () => {
+    const lineDb = join(work, `shift-${kioskLang}.db`);
+    addUser(lineDb, 'boss', 'admin');
+    addUser(lineDb, 'op', 'operator', 'cam-a');
+    const line = startServer(LINE_SERVER, ['--db', lineDb, '--port', '0', '--step', '0.4', '--qr-every', '2',
+      '--jump-s', String(12 * 3600 + 60)]);
+    const url = await line.url;
+    const admin = await pageIn(opLocale);
+    const kiosk = await pageIn(kioskLocale);
+    const op = await pageIn(opLocale);
+    const visited = [];
+    kiosk.on('framenavigated', (f) => { if (f === kiosk.mainFrame()) visited.push(f.url()); });
+    try {
+      // The operator starts a batch (the kiosk shows codes while one runs).
+      await login(op, url, 'op');
+      await op.waitForURL(/operator\.html/);
+      await op.waitForSelector('.slot[data-slot="A1"]');
+      await until(op, (t) => document.getElementById('link-words').textContent === t, 5000, catalogue(opLang).common.connection_up);
+      await op.fill('#scan', 'A1');
+      await op.press('#scan', 'Enter');
+      await op.fill('#scan', 'SHIFT-0001');
+      await op.press('#scan', 'Enter');
+      await op.click('#start');
+      const link = await displayLink(admin, url);
+      await kiosk.goto(url + link);
+      const before = await codeOn(kiosk);
+
+      line.child.kill('SIGUSR1');
+      const deadline = Date.now() + 5000;
+      while (!line.output().includes('clock moved') && Date.now() < deadline) await new Promise(r => setTimeout(r, 50));
+      assert.ok(line.output().includes('clock moved'), line.output());
+      // Sessions end after 12 h; the operator page notices by itself and says so.
+      await until(op, () => !document.getElementById('banner').hidden, 20000);
+      await untilText(op, '#banner-text', catalogue(opLang).common.session_lost);
+      assert.equal(await admin.evaluate(async () => (await fetch('/api/session')).status), 401);
+      // The kiosk shows the codes that come after the jump, and never went to a login page.
+      let after = before;
+      for (let i = 0; i < 40 && after === before; ++i) {
+        await new Promise(r => setTimeout(r, 250));
+        after = await codeOn(kiosk);
+      }
+      assert.notEqual(after, before, 'the kiosk showed no new code after 12 h');
+      assert.match(JSON.parse(after).t, /^[A-Za-z0-9]{14}$/);
+      const status = await kiosk.textContent('#status');
+      assert.notEqual(status, catalogue(kioskLang).qr.unreachable);
+      assert.notEqual(status, catalogue(kioskLang).qr.display_token_refused);
+      assert.ok(visited.every(u => u.includes('/qr.html')), `kiosk went to ${visited}`);
+      assert.deepEqual(await kiosk.context().cookies(), []);
+    } finally {
+      await admin.context().close();
+      await kiosk.context().close();
+      await op.context().close();
+      await stopServer(line.child);
     }
   });
 }

@@ -254,18 +254,22 @@ for (const [locale, from, to] of [['en-US', 'en', 'zh-CN'], ['zh-CN', 'zh-CN', '
 for (const [locale, lang, n] of [['zh-CN', 'zh-CN', '0'], ['en-US', 'en', '1']]) {
   test(`${lang}: a batch of scanned pairs, a FAIL in words with its next action, then "Load next unit"`, async () => {
     const words = catalogue(lang);
-    const [bad, good, next] = [`BAD-01${n}1`, `GOOD-01${n}2`, `GOOD-01${n}3`];
+    const [bad, good, next, gateway] = [`BAD-01${n}1`, `GOOD-01${n}2`, `GOOD-01${n}3`, `GW-01${n}4`];
     const page = await pageIn(locale);
     await login(page, base, 'op');
     await page.waitForURL(/operator\.html/);
     await page.waitForSelector('.slot[data-slot="A4"]');
-    for (const code of ['A1', bad, 'A2', good]) {
+    for (const code of ['A1', bad, 'A2', good, 'A3', gateway]) {
       await page.fill('#scan', code);
       await page.press('#scan', 'Enter');
     }
     await page.click('#start');
     await until(page, () => document.activeElement.id === 'scan', 2000);
     const a1 = '.slot[data-slot="A1"]';
+    // A wired gateway's tile says where the LAN found it (/api/slots' "discovered"); the others say nothing.
+    await untilText(page, '.slot[data-slot="A3"] .discovered',
+                    words.operator.discovered.replace('{{device_id}}', gateway).replace('{{ip}}', '192.0.2.13'), 30000);
+    assert.equal(await page.isVisible(`${a1} .discovered`), false);
     await until(page, (sel) => document.querySelector(`${sel} .verdict`).dataset.verdict === 'FAIL', 30000, a1);
     await untilText(page, `${a1} .serial`, bad);
     await untilText(page, `${a1} .verdict`, words.verdict.FAIL);

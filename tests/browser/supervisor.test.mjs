@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadChromium, LINE_SERVER, CHROMIUM, CHROMIUM_ARGS, addUser, sql, startServer, stopServer, until,
-         untilText, login, pageIn, catalogue } from './harness.mjs';
+         untilText, login, pageIn, catalogue, readTables } from './harness.mjs';
 
 const chromium = loadChromium();
 const work = mkdtempSync(join(tmpdir(), 'ls-supervisor-'));
@@ -64,28 +64,15 @@ function fromStore(where) {
 
 // The same, read off the page's tables (the charts' text alternatives and the yield table).
 async function shown(page) {
-  return page.evaluate(() => {
-    const read = (id, key, values) => {
-      const table = document.querySelector(`#${id} table`);
-      if (!table) return {};
-      const heads = [...table.querySelectorAll('th')].map(th => th.dataset.column);
-      const number = (text) => Number(text.replace(/[^\d.-]/g, ''));
-      return Object.fromEntries([...table.querySelectorAll('tr')].slice(1).map(tr => {
-        const cells = [...tr.children].map(td => td.textContent);
-        const picked = values.map(v => number(cells[heads.indexOf(v)]));
-        return [cells[heads.indexOf(key)], picked.length === 1 ? picked[0] : picked];
-      }));
-    };
-    const y = read('table-yield', 'product', ['units', 'first_pass_yield', 'final_yield']);
-    delete y['(all)'];
-    return {
-      station: read('alt-throughput_station', 'station', ['units']),
-      operator: read('alt-throughput_operator', 'operator', ['units']),
-      product: read('alt-throughput_product', 'product', ['units']),
-      pareto: read('alt-pareto', 'reason', ['count']),
-      yield: y,
-    };
+  const tables = await readTables(page, {
+    station: ['alt-throughput_station', 'station', ['units']],
+    operator: ['alt-throughput_operator', 'operator', ['units']],
+    product: ['alt-throughput_product', 'product', ['units']],
+    pareto: ['alt-pareto', 'reason', ['count']],
+    yield: ['table-yield', 'product', ['units', 'first_pass_yield', 'final_yield']],
   });
+  delete tables.yield['(all)'];
+  return tables;
 }
 
 // Waits until the page shows what the store says (the page fills its tables after a fetch).

@@ -36,8 +36,10 @@ struct RigOptions {
     std::function<void(config::FixtureConfig&)> station_fixture;
     bool wired = false;  // gateways found on the LAN by a real UDP listener on loopback
     bool announce = true;
-    bool vision = false;   // the camera twin's frames through the station's LED vision
-    bool handover = true;  // the line can hand a token to a wired device (the virtual one)
+    bool vision = false;  // the camera twin's frames through the station's LED vision
+    // The fixture has its wired_handover (the twins' gateways take the token over TCP);
+    // false: a fixture without one, as a real rig's.
+    bool handover = true;
     // The cloud accounts as an admin adds them on the dashboard (the store keeps a
     // secret_ref naming an environment variable) instead of the station config's.
     bool admin_accounts = false;
@@ -68,6 +70,7 @@ struct Rig {
         vline = std::make_unique<virtual_line::VirtualLine>(clock, vo);
         app::LineSetup setup;
         setup.fixture = vline->fixture();
+        if (!o.handover) setup.fixture.wired_handover.reset();
         if (o.station_fixture) o.station_fixture(setup.fixture);
         setup.recipes[recipe.product_id] = recipe;
         setup.led_colors = recipe.product_id;
@@ -86,11 +89,6 @@ struct Rig {
         setup.screen = screen.get();
         // Gateways are found on the LAN by a real UDP listener on loopback.
         if (o.wired) setup.lan = app::LanPorts{0, 0, "127.0.0.1"};
-        if (o.handover) {
-            setup.wired_handover = [this](const std::string& id, const std::string& payload) {
-                vline->hand_over(id, payload);
-            };
-        }
         assembly = std::make_unique<app::LineAssembly>(std::move(setup), clock, *store);
         lan = assembly->lan();
         if (lan && o.announce) vline->announce_to(lan->encrypted_port());

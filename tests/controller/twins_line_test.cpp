@@ -73,7 +73,10 @@ struct TwinsAndStation {
     std::unique_ptr<ChildProcess> serve;
     std::string station;
 
-    TwinsAndStation(const std::string& mix, const std::string& seed) {
+    // `label`: what the units' labels carry, as the recipe on test says (the twins' default
+    // is the uuid, as the camera's and the plug's recipes say).
+    TwinsAndStation(const std::string& mix, const std::string& seed,
+                    const std::string& label = "uuid") {
         auto added = run_process({LS_STATION_BINARY, "user", "add", "--login", "boss", "--role",
                                   "admin", "--password-stdin", "--db", db},
                                  std::string(kPassword) + "\n");
@@ -82,8 +85,8 @@ struct TwinsAndStation {
         ::setenv("LS_TWINS_SCREEN_PASSWORD", kPassword, 1);
         twins = std::make_unique<ChildProcess>(std::vector<std::string>{
             LS_STATION_BINARY, "twins", "--write-config", dir.path().string(), "--seed", seed,
-            "--mix", (dir / "mix.json").string(), "--screen-login", "boss", "--screen-password-env",
-            "LS_TWINS_SCREEN_PASSWORD"});
+            "--mix", (dir / "mix.json").string(), "--label", label, "--screen-login", "boss",
+            "--screen-password-env", "LS_TWINS_SCREEN_PASSWORD"});
         const auto ready = twins->wait_for_line("twins ready on", 30);
         std::smatch m;
         EXPECT_TRUE(std::regex_search(ready, m, std::regex(R"((http://127\.0\.0\.1:\d+)/)")))
@@ -122,6 +125,117 @@ struct TwinsAndStation {
     }
 };
 
+// What a shift of rounds gave: every unit's verdict by serial, and every slot as /api/slots
+// showed it when its round was done.
+struct Shift {
+    std::map<std::string, Verdict> verdicts;  // by serial
+    std::vector<Poco::JSON::Object::Ptr> slot_views;
+    double wall_s = 0;
+    bool finished = false;
+};
+
+// `rounds` batches of `recipe` (`kind`) on `slots`, each with a fresh unit in every slot
+// (scanned into it), each run until every unit has its verdict and then stopped.
+Shift run_rounds(const TwinsAndStation& line, const std::string& recipe, const std::string& kind,
+                 const std::vector<std::string>& slots, int rounds) {
+    Shift shift;
+    const auto started = std::chrono::steady_clock::now();
+    for (int round = 0; round < rounds; ++round) {
+        auto start =
+            line.batch({"start", "--recipe", recipe, "--kind", kind, "--units", line.load(slots)});
+        if (start.exit_code != 0) {
+            ADD_FAILURE() << "round " << round << ": " << start.err;
+            return shift;
+        }
+        bool done = false;
+        for (int i = 0; i < 240 && !done; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+            auto status = line.batch({"status", "--slots"});
+            if (status.exit_code != 0) {
+                ADD_FAILURE() << status.err;
+                return shift;
+            }
+            std::istringstream lines(status.out);
+            std::string text;
+            std::getline(lines, text);
+            if (object(text)->getValue<int>("units_done") < static_cast<int>(slots.size())) {
+                continue;
+            }
+            while (std::getline(lines, text)) {
+                auto s = object(text);
+                shift.slot_views.push_back(s);
+                if (s->isNull("unit_serial") || s->isNull("verdict")) continue;
+                shift.verdicts[s->getValue<std::string>("unit_serial")] = {
+                    s->getValue<std::string>("verdict"), s->optValue<std::string>("reason", "")};
+            }
+            done = true;
+        }
+        if (!done) {
+            ADD_FAILURE() << "round " << round << ": the batch did not finish in 120 s";
+            return shift;
+        }
+        auto stop = line.batch({"stop"});
+        if (stop.exit_code != 0) {
+            ADD_FAILURE() << stop.err;
+            return shift;
+        }
+    }
+    shift.wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    shift.finished = true;
+    return shift;
+}
+
+// The shift graded from the twins' own record: who each unit is bound to now, and its
+// hidden truth. Every disagreement is a failure of its own.
+struct Grade {
+    int units = 0, agree = 0, good = 0, good_passed = 0, mixed = 0, false_pass = 0, left_bound = 0;
+};
+
+Grade grade(const Poco::JSON::Array::Ptr& record, std::map<std::string, Verdict> verdicts) {
+    Grade g;
+    for (std::size_t i = 0; i < record->size(); ++i) {
+        const auto u = record->getObject(static_cast<unsigned>(i));
+        const auto serial = u->getValue<std::string>("serial");
+        const auto expect = u->getValue<std::string>("expect_verdict");
+        const bool bound = !u->isNull("bound_to");
+        const std::string owner = bound ? u->getValue<std::string>("bound_to") : "";
+        ++g.units;
+        if (!verdicts.count(serial)) {
+            ADD_FAILURE() << serial << " got no verdict";
+            continue;
+        }
+        const auto& v = verdicts[serial];
+        // A PASS whose device is still bound to any account is a false PASS.
+        if (v.verdict == "PASS" && bound) ++g.false_pass;
+        if (owner.rfind("station-account-", 0) == 0) ++g.left_bound;
+        EXPECT_FALSE(bound && (v.verdict == "PASS" || owner.rfind("station-account-", 0) == 0))
+            << serial << " (" << u->getValue<std::string>("kind") << ", slot "
+            << u->getValue<std::string>("slot") << "): " << v.verdict << " " << v.reason
+            << ", bound to " << owner << " when the shift was over";
+        if (expect == "PASS") {
+            ++g.good;
+            if (v.verdict == "PASS") ++g.good_passed;
+        } else {
+            ++g.mixed;
+        }
+        const bool same =
+            v.verdict == expect &&
+            (expect != "FAIL" || v.reason == u->getValue<std::string>("expect_reason"));
+        g.agree += same;
+        EXPECT_TRUE(same) << serial << " (" << u->getValue<std::string>("kind")
+                          << "): " << v.verdict << " " << v.reason << ", expected " << expect << " "
+                          << u->getValue<std::string>("expect_reason");
+    }
+    return g;
+}
+
+std::ostream& operator<<(std::ostream& out, const Grade& g) {
+    return out << g.units << " units: " << g.agree << " agree, " << g.good << " good ("
+               << g.good_passed << " PASS), " << g.mixed << " not good, " << g.false_pass
+               << " false PASS, " << g.left_bound << " left bound to the station's account";
+}
+
 }  // namespace
 
 // Before main's "nothing left bound" (a device that re-read the code still on screen after
@@ -134,80 +248,60 @@ TEST(TwinsProcess, ServeOnTheTwinsFixtureGivesNoFalsePassAndLeavesNothingBound) 
         "broken_wifi": 0.2}, "accounts": 1})",
                          "11");
     ASSERT_TRUE(line.start_serve());
-    auto batch = [&](std::vector<std::string> args) { return line.batch(std::move(args)); };
-    const auto& control = line.control;
-
     const std::vector<std::string> slots{"A1", "A2", "A3", "A4", "B1", "B2", "B3", "B4"};
-    std::map<std::string, Verdict> verdicts;  // by serial
-    const auto started = std::chrono::steady_clock::now();
-    for (int round = 0; round < 3; ++round) {
-        auto start = batch({"start", "--recipe", "tuya-ipc-camera", "--units", line.load(slots)});
-        ASSERT_EQ(start.exit_code, 0) << start.err;
-        bool done = false;
-        for (int i = 0; i < 240 && !done; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(500));
-            auto status = batch({"status", "--slots"});
-            ASSERT_EQ(status.exit_code, 0) << status.err;
-            std::istringstream lines(status.out);
-            std::string text;
-            std::getline(lines, text);
-            if (object(text)->getValue<int>("units_done") < static_cast<int>(slots.size())) {
-                continue;
-            }
-            while (std::getline(lines, text)) {
-                auto s = object(text);
-                if (s->isNull("unit_serial") || s->isNull("verdict")) continue;
-                verdicts[s->getValue<std::string>("unit_serial")] = {
-                    s->getValue<std::string>("verdict"), s->optValue<std::string>("reason", "")};
-            }
-            done = true;
-        }
-        ASSERT_TRUE(done) << "round " << round << ": the batch did not finish in 120 s";
-        auto stop = batch({"stop"});
-        ASSERT_EQ(stop.exit_code, 0) << stop.err;
-    }
-    const double wall_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto shift = run_rounds(line, "tuya-ipc-camera", "unbind", slots, 3);
+    ASSERT_TRUE(shift.finished);
 
-    const auto record = object(http(control, "GET", "/record"))->getArray("units");
+    const auto record = object(http(line.control, "GET", "/record"))->getArray("units");
     ASSERT_EQ(record->size(), 24u);
-    int false_pass = 0, left_bound = 0, good = 0, good_passed = 0, agree = 0, mixed = 0;
-    for (std::size_t i = 0; i < record->size(); ++i) {
-        const auto u = record->getObject(static_cast<unsigned>(i));
-        const auto serial = u->getValue<std::string>("serial");
-        const auto expect = u->getValue<std::string>("expect_verdict");
-        const bool bound = !u->isNull("bound_to");
-        const std::string owner = bound ? u->getValue<std::string>("bound_to") : "";
-        ASSERT_TRUE(verdicts.count(serial)) << serial << " got no verdict";
-        const auto& v = verdicts[serial];
-        // A PASS whose device is still bound to any account is a false PASS.
-        if (v.verdict == "PASS" && bound) ++false_pass;
-        if (owner.rfind("station-account-", 0) == 0) ++left_bound;
-        EXPECT_FALSE(bound && (v.verdict == "PASS" || owner.rfind("station-account-", 0) == 0))
-            << serial << " (" << u->getValue<std::string>("kind") << ", slot "
-            << u->getValue<std::string>("slot") << "): " << v.verdict << " " << v.reason
-            << ", bound to " << owner << " when the shift was over";
-        if (expect == "PASS") {
-            ++good;
-            if (v.verdict == "PASS") ++good_passed;
-        } else {
-            ++mixed;
-        }
-        const bool same =
-            v.verdict == expect &&
-            (expect != "FAIL" || v.reason == u->getValue<std::string>("expect_reason"));
-        agree += same;
-        EXPECT_TRUE(same) << serial << " (" << u->getValue<std::string>("kind")
-                          << "): " << v.verdict << " " << v.reason << ", expected " << expect << " "
-                          << u->getValue<std::string>("expect_reason");
+    const auto g = grade(record, shift.verdicts);
+    std::cout << "on 8 slots in " << shift.wall_s << " s: " << g << "\n";
+    EXPECT_EQ(g.false_pass, 0);
+    EXPECT_EQ(g.left_bound, 0);
+    EXPECT_EQ(g.good_passed, g.good);
+    EXPECT_GT(g.mixed, 0) << "the mix drew no unit that is not good: the test proves less";
+    EXPECT_EQ(line.serve->stop(), 0);
+    EXPECT_EQ(line.twins->stop(), 0);
+}
+
+// Issue 12, "Wired": `station serve --config` on the twins' fixture runs wired gateways to
+// their verdicts. The gateways (in the twins' process) announce themselves by UDP to the
+// station's LAN listener on the ports the twins wrote into station.json, and take their
+// token over TCP on the fixture's wired_handover port; some refuse it, some may not be
+// unbound by the station's account. Graded from the twins' record.
+TEST(TwinsProcess, WiredGatewaysFoundOnTheLanTakeTheirTokenOverTcpInServe) {
+    TwinsAndStation line(R"({"product": "tuya-wired-gateway", "kinds": {"good": 0.6,
+        "no_permission": 0.2, "refuses_handover": 0.2}, "accounts": 1})",
+                         "7", "device_id");
+    ASSERT_TRUE(line.start_serve());
+    const std::vector<std::string> slots{"A1", "A2", "A3", "A4", "B1", "B2", "B3", "B4"};
+    const auto shift = run_rounds(line, "tuya-wired-gateway", "wired", slots, 3);
+    ASSERT_TRUE(shift.finished);
+
+    const auto twins = object(http(line.control, "GET", "/record"));
+    const auto record = twins->getArray("units");
+    ASSERT_EQ(record->size(), 24u);
+    const auto g = grade(record, shift.verdicts);
+    // Every unit was found on the LAN, and /api/slots said where.
+    int discovered = 0;
+    for (const auto& v : shift.slot_views) {
+        if (v->isNull("discovered")) continue;
+        const auto d = v->getObject("discovered");
+        EXPECT_EQ(d->getValue<std::string>("device_id"), v->getValue<std::string>("unit_serial"));
+        EXPECT_EQ(d->getValue<std::string>("ip"), "127.0.0.1");
+        ++discovered;
     }
-    std::cout << "24 units on 8 slots in " << wall_s << " s: " << agree << " agree, " << good
-              << " good (" << good_passed << " PASS), " << mixed << " not good, " << false_pass
-              << " false PASS, " << left_bound << " left bound to the station's account\n";
-    EXPECT_EQ(false_pass, 0);
-    EXPECT_EQ(left_bound, 0);
-    EXPECT_EQ(good_passed, good);
-    EXPECT_GT(mixed, 0) << "the mix drew no unit that is not good: the test proves less";
+    const int handovers = twins->getValue<int>("handovers");
+    std::cout << "wired on 8 slots in " << shift.wall_s << " s: " << g << "; " << discovered
+              << " shown discovered, " << handovers << " hand-overs over TCP\n";
+    EXPECT_EQ(discovered, 24);
+    // Each unit found was handed its token over TCP once (the twins counted the requests).
+    EXPECT_GE(handovers, 24);
+    EXPECT_EQ(g.false_pass, 0);
+    EXPECT_EQ(g.left_bound, 0);
+    EXPECT_EQ(g.good_passed, g.good);
+    EXPECT_GT(g.good, 0);
+    EXPECT_GT(g.mixed, 0) << "the mix drew no unit that is not good: the test proves less";
     EXPECT_EQ(line.serve->stop(), 0);
     EXPECT_EQ(line.twins->stop(), 0);
 }

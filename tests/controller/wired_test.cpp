@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <Poco/Net/DatagramSocket.h>
+#include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include "fixtures/virtual/line/lan_broadcast.hpp"
 #include "station/clock/clock.hpp"
 #include "station/flow/lan_discovery.hpp"
+#include "station/service_json.hpp"
 #include "tests/controller/rig.hpp"
 
 using linestation::flow::decode_announcement;
@@ -161,6 +163,80 @@ TEST(Wired, GatewayFoundOnTheLanIsMatchedToItsSlotAndUnbound) {
         EXPECT_FALSE(rig.vline->cloud().bound_to(*r.serial));
     }
     EXPECT_EQ(rig.lan->devices().size(), 2u);
+    // Each gateway was handed its token over TCP (not in-process), and the twin's cloud saw
+    // each one activate with the station's token before its removal.
+    EXPECT_EQ(rig.vline->handovers_requested(), 2);
+    for (const auto& r : rig.results) {
+        bool activated = false;
+        for (const auto& a : rig.vline->cloud().join_attempts()) {
+            activated |= a.device_id == *r.serial &&
+                         a.account_uid.rfind("station-account-", 0) == 0 &&
+                         (a.result == linestation::virtual_line::JoinResult::Rebound ||
+                          a.result == linestation::virtual_line::JoinResult::Activated);
+        }
+        EXPECT_TRUE(activated) << *r.serial << " never activated with the station's token";
+    }
+    // The slots show what the LAN heard: the gateway's id and the address it announced.
+    for (const auto& v : rig.line->slots()) {
+        ASSERT_TRUE(v.discovered) << v.slot;
+        EXPECT_EQ(v.discovered->device_id, *v.unit_serial);
+        EXPECT_EQ(v.discovered->ip, "127.0.0.1");
+        // As /api/slots gives it.
+        EXPECT_NE(linestation::to_json(v).find(R"("discovered":{"device_id":")" + *v.unit_serial +
+                                               R"(","ip":"127.0.0.1"})"),
+                  std::string::npos)
+            << linestation::to_json(v);
+    }
+}
+
+// A gateway found on the LAN whose firmware will not take a token: the station's hand-over
+// is refused, and the unit fails handover_failed with the gateway's words. The twin's record
+// decides: it never activated with the station's token and is still its buyer's.
+TEST(Wired, AGatewayThatDoesNotTakeTheTokenFailsHandoverFailed) {
+    linestation::testing::RigOptions o;
+    o.wired = true;
+    o.kinds = {{"refuses_handover", 1.0}};
+    o.recipe = "tuya-wired-gateway.json";
+    linestation::testing::Rig rig(o);
+    rig.start("wired");
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    const auto& r = rig.results[0];
+    EXPECT_EQ(r.verdict, "FAIL");
+    EXPECT_EQ(r.reason, "handover_failed");
+    EXPECT_NE(r.detail.find("does not take a token over the LAN"), std::string::npos) << r.detail;
+    EXPECT_EQ(rig.vline->handovers_requested(), 1);
+    EXPECT_EQ(rig.vline->cloud().bound_to(*r.serial), "customer-" + *r.serial);
+    for (const auto& a : rig.vline->cloud().join_attempts()) {
+        EXPECT_NE(a.device_id, *r.serial) << "it presented a token it never took";
+    }
+    // The timeline says what the hand-over got, never the token.
+    bool refused = false;
+    for (const auto& e : rig.store->events(r.unit_id)) {
+        refused |= e.detail_json.find("\"handover\":\"refused\"") != std::string::npos;
+        EXPECT_EQ(e.detail_json.find("\"token\""), std::string::npos) << e.detail_json;
+    }
+    EXPECT_TRUE(refused);
+}
+
+// Nothing listens where the fixture says the gateways take their token: the hand-over cannot
+// connect, and the unit fails handover_failed, not PASS and not still_bound.
+TEST(Wired, AHandoverNobodyAnswersFailsHandoverFailed) {
+    linestation::testing::RigOptions o;
+    o.wired = true;
+    o.recipe = "tuya-wired-gateway.json";
+    o.station_fixture = [](linestation::config::FixtureConfig& f) {
+        Poco::Net::ServerSocket closed(Poco::Net::SocketAddress("127.0.0.1", 0));
+        f.wired_handover->port = closed.address().port();
+    };  // closed again: nothing listens there
+    linestation::testing::Rig rig(o);
+    rig.start("wired");
+    rig.run_until(1);
+    ASSERT_EQ(rig.results.size(), 1u);
+    EXPECT_EQ(rig.results[0].verdict, "FAIL");
+    EXPECT_EQ(rig.results[0].reason, "handover_failed") << rig.results[0].detail;
+    EXPECT_EQ(rig.vline->handovers_requested(), 0);
+    EXPECT_TRUE(rig.vline->cloud().bound_to(*rig.results[0].serial));
 }
 
 TEST(Wired, GatewayThatNeverAnnouncesItselfIsNotDiscovered) {
@@ -181,7 +257,7 @@ TEST(Wired, GatewayThatNeverAnnouncesItselfIsNotDiscovered) {
 TEST(Wired, AStationThatCannotHandOverTheTokenRefusesAWiredBatch) {
     linestation::testing::RigOptions o;
     o.wired = true;
-    o.handover = false;  // a real fixture: no documented way to hand a gateway its token
+    o.handover = false;  // a fixture without "wired_handover", as a real rig's
     o.recipe = "tuya-wired-gateway.json";
     linestation::testing::Rig rig(o);
     linestation::StartBatchRequest req;
@@ -190,8 +266,11 @@ TEST(Wired, AStationThatCannotHandOverTheTokenRefusesAWiredBatch) {
     try {
         rig.line->start_batch(req);
         FAIL() << "a wired batch was accepted";
-    } catch (const std::invalid_argument& e) {
+    } catch (const linestation::Refusal& e) {
+        EXPECT_EQ(e.code(), "no_wired_handover");
         EXPECT_NE(std::string(e.what()).find("cannot hand a pairing token"), std::string::npos)
+            << e.what();
+        EXPECT_NE(std::string(e.what()).find("has no \"wired_handover\""), std::string::npos)
             << e.what();
     }
     EXPECT_EQ(rig.line->batch().state, "idle");

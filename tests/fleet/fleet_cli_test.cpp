@@ -15,7 +15,9 @@
 #include <thread>
 
 #include "station/fleet/central_quota.hpp"
+#include "station/fleet/fleet_schema.hpp"
 #include "station/fleet/fleet_sink.hpp"
+#include "station/fleet/quota_day.hpp"
 #include "station/outbox/forwarder.hpp"
 #include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
@@ -217,6 +219,42 @@ TEST(FleetCli, ServeShowsTheFleetsViewsPerStationAndAsCsv) {
     EXPECT_EQ(code, 404);
     EXPECT_NE(body.find("expected throughput"), std::string::npos) << body;
     EXPECT_EQ(serve.stop(SIGTERM), 0);
+}
+
+// Kiritimati (UTC+14) and Pago Pago (UTC-11) are 25 h apart: never on the same day.
+TEST(FleetCli, ServeShowsTodaysQuotaInTheFleetsDayZone) {
+    const auto url = linestation::testing::fresh_database(linestation::testing::shared_pg_server());
+    fleet::PgConnection c(url, {}, "test");
+    fleet::ensure_fleet_schema(c);
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const std::pair<std::string, int> zones[] = {{"Pacific/Kiritimati", 7},
+                                                 {"Pacific/Pago_Pago", 3}};
+    for (const auto& [zone, used] : zones) {
+        c.exec(
+            "INSERT INTO fleet_quota (scope, id, day, used, cap) VALUES ('account', 'acc-1', $1, "
+            "$2::integer, 100)",
+            {fleet::QuotaDayZone::parse(zone)->day_of(now), std::to_string(used)});
+    }
+    for (const auto& [zone, used] : zones) {
+        ChildProcess serve(
+            {LS_STATION_BINARY, "fleet", "serve", "--pg", url, "--port", "0", "--day-zone", zone});
+        const auto line = serve.wait_for_line("listening on", 30);
+        ASSERT_FALSE(line.empty()) << zone;
+        auto [code, body] =
+            http_get(std::stoi(line.substr(line.rfind(':') + 1)), "/api/fleet/reports/quota");
+        ASSERT_EQ(code, 200) << body;
+        auto rows =
+            Poco::JSON::Parser().parse(body).extract<Poco::JSON::Object::Ptr>()->getArray("rows");
+        ASSERT_EQ(rows->size(), 1u) << zone << ": " << body;
+        EXPECT_EQ(rows->getArray(0)->getElement<int>(2), used) << zone << ": " << body;
+        EXPECT_EQ(serve.stop(SIGTERM), 0);
+    }
+    auto r = run_process(
+        {LS_STATION_BINARY, "fleet", "serve", "--pg", url, "--day-zone", "Mars/Olympus_Mons"});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("--day-zone \"Mars/Olympus_Mons\": expected"), std::string::npos) << r.err;
 }
 
 TEST(FleetCli, ServeRefusesAnAddressBeyondLoopbackUntilItHasSignIn) {

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -176,15 +178,62 @@ TEST(CentralQuota, OfflineLeaseSpendsOnlyItsBlockAndGivesBackTheRest) {
 }
 
 namespace {
-// One byte over a pipe: the two processes of the kill test take turns.
-void say(int fd) {
-    const char c = 'x';
-    if (::write(fd, &c, 1) != 1) ::_exit(3);
-}
-bool hear(int fd) {
-    char c = 0;
-    return ::read(fd, &c, 1) == 1;
-}
+// A station in a child process, killed -9 by the test: it and the test take turns with one
+// byte over a pipe each way (the child says, the test hears, and back).
+class ChildStation {
+  public:
+    // Forks; the child runs `station` and then waits to be killed.
+    explicit ChildStation(const std::function<void(ChildStation&)>& station) {
+        if (::pipe(to_child_) != 0 || ::pipe(to_parent_) != 0) throw std::runtime_error("pipe");
+        pid_ = ::fork();
+        if (pid_ < 0) throw std::runtime_error("fork");
+        if (pid_ == 0) {
+            station(*this);
+            for (;;) ::pause();  // until killed
+        }
+    }
+    // A test that stopped early leaves no station behind.
+    ~ChildStation() {
+        if (pid_ > 0 && !reaped_) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+    ChildStation(const ChildStation&) = delete;
+    ChildStation& operator=(const ChildStation&) = delete;
+    // In the child: the test's turn now, and the child's turn again.
+    void say() { write_byte(to_parent_[1]); }
+    void hear() {
+        if (!read_byte(to_child_[0])) ::_exit(3);
+    }
+    // In the test: the child's turn now, and the test's turn again.
+    void tell() { write_byte(to_child_[1]); }
+    bool heard() { return read_byte(to_parent_[0]); }
+    ::testing::AssertionResult kill_minus9() {
+        if (::kill(pid_, SIGKILL) != 0) return ::testing::AssertionFailure() << "kill failed";
+        int status = 0;
+        if (::waitpid(pid_, &status, 0) != pid_) return ::testing::AssertionFailure() << "waitpid";
+        reaped_ = true;
+        if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+            return ::testing::AssertionFailure() << "the child ended otherwise: " << status;
+        }
+        return ::testing::AssertionSuccess();
+    }
+
+  private:
+    static void write_byte(int fd) {
+        const char c = 'x';
+        if (::write(fd, &c, 1) != 1) ::_exit(3);
+    }
+    static bool read_byte(int fd) {
+        char c = 0;
+        return ::read(fd, &c, 1) == 1;
+    }
+    int to_child_[2] = {-1, -1};
+    int to_parent_[2] = {-1, -1};
+    pid_t pid_ = -1;
+    bool reaped_ = false;
+};
 }  // namespace
 
 TEST(CentralQuota, AStationKilledMinus9KeepsItsLeaseAndItsSettlements) {
@@ -195,13 +244,7 @@ TEST(CentralQuota, AStationKilledMinus9KeepsItsLeaseAndItsSettlements) {
     fleet::CentralQuotaOptions o;
     o.when_offline = fleet::WhenOffline::Lease;
     o.lease = 3;
-    int to_child[2];
-    int to_parent[2];
-    ASSERT_EQ(::pipe(to_child), 0);
-    ASSERT_EQ(::pipe(to_parent), 0);
-    const pid_t child = ::fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
+    ChildStation child([&](ChildStation& turns) {
         // The station: online, one unit and the lease beside it; then, with the fleet gone,
         // three units from the lease, of which one is spent, one given back and one still
         // running when it is killed; the online unit is settled (given back) while away.
@@ -209,8 +252,8 @@ TEST(CentralQuota, AStationKilledMinus9KeepsItsLeaseAndItsSettlements) {
         fleet::CentralQuota quota(link_to(pg.url(), "st-1"), o, &store);
         const auto online = quota.reserve(shared_account());
         if (online.answer != fleet::QuotaAnswer::Granted) ::_exit(4);
-        say(to_parent[1]);
-        if (!hear(to_child[0])) ::_exit(5);  // the fleet is down now
+        turns.say();
+        turns.hear();  // the fleet is down now
         std::vector<fleet::QuotaGrant> offline;
         for (int i = 0; i < 3; ++i) {
             offline.push_back(quota.reserve(shared_account()));
@@ -219,18 +262,14 @@ TEST(CentralQuota, AStationKilledMinus9KeepsItsLeaseAndItsSettlements) {
         quota.settle(offline[0].reservation_id, /*spent=*/true);
         quota.settle(offline[1].reservation_id, /*spent=*/false);
         quota.settle(online.reservation_id, /*spent=*/false);
-        say(to_parent[1]);
-        for (;;) ::pause();  // until killed
-    }
-    ASSERT_TRUE(hear(to_parent[0]));
+        turns.say();
+    });
+    ASSERT_TRUE(child.heard());
     EXPECT_EQ(used(pg.url(), "account", "uid-shared"), 4);  // the unit and the lease of 3
     pg.stop_immediate();
-    say(to_child[1]);
-    ASSERT_TRUE(hear(to_parent[0]));
-    ASSERT_EQ(::kill(child, SIGKILL), 0);
-    int status = 0;
-    ASSERT_EQ(::waitpid(child, &status, 0), child);
-    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+    child.tell();
+    ASSERT_TRUE(child.heard());
+    ASSERT_TRUE(child.kill_minus9());
 
     // Started again, still offline: the settlement is still owed, and the lease still has
     // the one unit the dead process had not spent (the running one counts as spent).
@@ -304,4 +343,61 @@ TEST(BackgroundQuota, TheLinesCallsNeverWaitOnAHangingFleetAndAnswersComeAtALate
     while (quota.outstanding() > 0) std::this_thread::sleep_for(10ms);
     EXPECT_EQ(pg_count(pg.url(), "SELECT count(*) FROM fleet_reservations WHERE state = 'spent'"),
               1);
+}
+
+TEST(BackgroundQuota, ASettlementQueuedWhenKilledMinus9ReachesTheFleetAfterTheRestart) {
+    PgServer pg;
+    linestation::testing::FreezableProxy proxy(pg.port());
+    linestation::testing::TempDir dir;
+    const auto store_file = dir / "station.db";
+    store::Store{store_file};  // migrated before the child forks
+    auto held = [&] {
+        return pg_count(pg.url(), "SELECT count(*) FROM fleet_reservations WHERE state = 'held'");
+    };
+    ChildStation child([&](ChildStation& turns) {
+        // A real-time station: one unit granted online; then, with the link hanging, a
+        // question for another product holds the worker, and the unit's settlement (given
+        // back) waits in the queue behind it when the process is killed.
+        store::Store store(store_file);
+        fleet::CentralQuota inner(link_to(pg.url_on_port(proxy.port()), "st-1"), {}, &store);
+        fleet::BackgroundQuota quota(inner, {}, &store);
+        fleet::QuotaGrant unit;
+        for (int i = 0; i < 200 && unit.answer != fleet::QuotaAnswer::Granted; ++i) {
+            unit = quota.reserve(shared_account());
+            std::this_thread::sleep_for(50ms);
+        }
+        if (unit.answer != fleet::QuotaAnswer::Granted) ::_exit(4);
+        turns.say();
+        turns.hear();  // the link hangs now
+        auto other = shared_account();
+        other.product = "tuya-smart-plug";
+        if (quota.reserve(other).answer != fleet::QuotaAnswer::Pending) ::_exit(6);
+        quota.settle(unit.reservation_id, /*spent=*/false);
+        turns.say();
+    });
+    ASSERT_TRUE(child.heard());
+    EXPECT_EQ(used(pg.url(), "account", "uid-shared"), 1);
+    proxy.freeze();
+    child.tell();
+    ASSERT_TRUE(child.heard());
+    ASSERT_TRUE(child.kill_minus9());
+    // The settlement never reached the fleet before the kill: the unit is still held.
+    ASSERT_EQ(held(), 1);
+    ASSERT_EQ(used(pg.url(), "account", "uid-shared"), 1);
+
+    // Started again, with the fleet reachable and no unit coming: the worker sends what the
+    // dead process had queued, without a reservation to carry it.
+    store::Store store(store_file);
+    fleet::CentralQuota inner(link_to(pg.url(), "st-1"), {}, &store);
+    EXPECT_EQ(inner.pending_settlements(), 1) << "the settlement was journaled before queueing";
+    fleet::BackgroundQuota quota(inner, {}, &store);
+    for (int i = 0; i < 100 && held() > 0; ++i) std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(held(), 0);
+    EXPECT_EQ(pg_count(pg.url(),
+                       "SELECT count(*) FROM fleet_reservations WHERE state = "
+                       "'released' AND kind = 'unit'"),
+              1);
+    EXPECT_EQ(used(pg.url(), "account", "uid-shared"), 0) << "the unit given back is free again";
+    EXPECT_EQ(inner.pending_settlements(), 0);
+    EXPECT_TRUE(fleet::QuotaLedger(store).settlements().empty()) << "and owed no more";
 }

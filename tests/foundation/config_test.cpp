@@ -281,11 +281,41 @@ TEST(Fixture, PowerWiringIsReadAndChecked) {
               "reset relay presses its button when energized");
 }
 
+// The LAN hand-over to wired gateways: read, checked, and absent unless the fixture says.
+TEST(Fixture, WiredHandoverIsReadAndChecked) {
+    EXPECT_FALSE(parse_fixture(JsonNode::parse(kFixture, "fixtures/test.json")).wired_handover);
+    const std::string with = replace(kFixture, R"("slots": [)",
+                                     R"("wired_handover": {"protocol": "linestation-lan-1",
+                                        "port": 6670, "timeout_ms": 2500},
+                                        "slots": [)");
+    auto f = parse_fixture(JsonNode::parse(with, "fixtures/test.json"));
+    ASSERT_TRUE(f.wired_handover);
+    EXPECT_EQ(f.wired_handover->protocol, "linestation-lan-1");
+    EXPECT_EQ(f.wired_handover->port, 6670);
+    EXPECT_EQ(f.wired_handover->timeout_ms, 2500);
+    EXPECT_EQ(fixture_error(replace(with, R"("linestation-lan-1")", R"("tuya-lan")")),
+              "fixtures/test.json: $.wired_handover.protocol: expected one of "
+              "\"linestation-lan-1\", got \"tuya-lan\"");
+    EXPECT_EQ(fixture_error(replace(with, "6670", "70000")),
+              "fixtures/test.json: $.wired_handover.port: expected an integer from 0 to 65535, "
+              "got 70000");
+    EXPECT_EQ(fixture_error(replace(with, "2500", "0")),
+              "fixtures/test.json: $.wired_handover.timeout_ms: expected an integer from 100 to "
+              "60000, got 0");
+    EXPECT_NE(fixture_error(replace(with, R"("port": 6670, )", "")).find("$.wired_handover.port"),
+              std::string::npos);
+}
+
 TEST(Fixture, ShippedFixturesLoad) {
     auto virt = load_fixture(std::string(LS_SOURCE_DIR) + "/fixtures/virtual-8.json");
     EXPECT_EQ(virt.slots.size(), 8u);
+    // The twins fill in the port their gateways listen on.
+    ASSERT_TRUE(virt.wired_handover);
+    EXPECT_EQ(virt.wired_handover->port, 0);
     auto rig = load_fixture(std::string(LS_SOURCE_DIR) + "/fixtures/rig-8-modbus-hub.json");
     EXPECT_EQ(rig.slots.size(), 8u);
+    EXPECT_FALSE(rig.wired_handover)
+        << "a real rig has no documented way to hand a gateway its token";
     EXPECT_EQ(rig.board("rs485-relays")->driver, "modbus-rtu");
     EXPECT_EQ(rig.board("usb-hub")->driver, "usb-hub");
 }

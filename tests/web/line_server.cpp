@@ -2,6 +2,9 @@
 // merged: the real web server over the test line, with its records in a real store.
 //   web_test_line_server --db FILE [--port N] [--step S] [--seed-units N] [--qr-every S]
 //                        [--left-bound LEFT:REMOVED] [--evidence-max-bytes N]
+//                        [--jump-s SECONDS]
+// With --jump-s, each SIGUSR1 moves the server's clock (sessions, throttles, reports) that
+// many seconds ahead: a browser test sees a shift's 12 hours pass in a moment.
 // Prints "listening on http://127.0.0.1:PORT/" like station serve.
 #include <atomic>
 #include <csignal>
@@ -12,11 +15,30 @@
 #include <utility>
 #include <vector>
 
+#include "drivers/core/clock.hpp"
 #include "station/store/store.hpp"
 #include "tests/web/test_line.hpp"
 #include "web/server.hpp"
 
 namespace {
+
+// The system's time plus the jumps asked for so far.
+class JumpingClock final : public linestation::Clock {
+  public:
+    explicit JumpingClock(double jump_s) : jump_s_(jump_s) {}
+    void jump() { ++jumps_; }
+    double now_s() const override { return system_.now_s() + ahead_s(); }
+    std::int64_t wall_ms() const override {
+        return system_.wall_ms() + static_cast<std::int64_t>(ahead_s() * 1000);
+    }
+    void pause(double seconds) const override { system_.pause(seconds); }
+
+  private:
+    double ahead_s() const { return jump_s_ * jumps_.load(); }
+    linestation::SystemClock system_;
+    double jump_s_;
+    std::atomic<int> jumps_{0};
+};
 
 // Finished attempts over the last day: the supervisor charts' data in the browser tests.
 // Three batches on two stations by two operators, so that each filter of the supervisor's
@@ -63,6 +85,7 @@ void seed_units(linestation::store::Store& store, int count) {
 int main(int argc, char** argv) {
     std::string db, port = "0", step = "0.4";
     double qr_every_s = 0;
+    double jump_s = 0;
     int seed = 0;
     std::pair<int, int> left_bound{0, 0};
     linestation::store::EvidenceRetention retention;
@@ -78,6 +101,8 @@ int main(int argc, char** argv) {
             seed = std::stoi(value);
         else if (key == "--qr-every")
             qr_every_s = std::stod(value);
+        else if (key == "--jump-s")
+            jump_s = std::stod(value);
         else if (key == "--evidence-max-bytes")
             retention.max_bytes = std::stoull(value);
         else if (key == "--left-bound" && value.find(':') != std::string::npos)
@@ -89,13 +114,15 @@ int main(int argc, char** argv) {
     }
     if (db.empty()) {
         std::cerr << "usage: web_test_line_server --db FILE [--port N] [--step S] [--seed-units N] "
-                     "[--qr-every S] [--left-bound LEFT:REMOVED] [--evidence-max-bytes N]\n";
+                     "[--qr-every S] [--left-bound LEFT:REMOVED] [--evidence-max-bytes N] "
+                     "[--jump-s SECONDS]\n";
         return 2;
     }
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
     linestation::store::Store store(db);
@@ -119,6 +146,8 @@ int main(int argc, char** argv) {
     options.port = std::stoi(port);
     options.store_path = db;
     options.summary_max_age_s = 0.5;
+    JumpingClock clock(jump_s);
+    options.clock = &clock;
     linestation::web::Server server(line, options);
     server.start();
     std::cout << "listening on http://127.0.0.1:" << server.port() << "/" << std::endl;
@@ -134,7 +163,10 @@ int main(int argc, char** argv) {
         });
     }
     int signal = 0;
-    sigwait(&stop_signals, &signal);
+    while (sigwait(&stop_signals, &signal) == 0 && signal == SIGUSR1) {
+        clock.jump();
+        std::cout << "clock moved " << jump_s << " s ahead" << std::endl;
+    }
     stopping = true;
     if (rotation.joinable()) rotation.join();
     server.stop();

@@ -24,6 +24,22 @@ TEST(Sessions, IdsAreRandomAndSessionsExpireWhenIdle) {
     EXPECT_FALSE(table.find(""));
 }
 
+// What the live sockets' sweep asks: an open page must not keep an idle session alive.
+TEST(Sessions, AskingWhetherASessionIsAliveDoesNotRestartItsIdleTimer) {
+    ManualClock clock;
+    auth::SessionTable table(clock, 60, 600);
+    auto s = table.create("op", "operator", {});
+    for (int i = 0; i < 6; ++i) {
+        clock.advance(10);
+        EXPECT_TRUE(table.alive(s.id)) << "after " << 10 * (i + 1) << " s";
+    }
+    clock.advance(1);
+    EXPECT_FALSE(table.alive(s.id));
+    EXPECT_FALSE(table.find(s.id));
+    EXPECT_FALSE(table.alive(""));
+    EXPECT_FALSE(table.alive("no-such-session"));
+}
+
 TEST(Sessions, MaxAgeEndsEvenBusySessionsAndLoginsCanBeEnded) {
     ManualClock clock;
     auth::SessionTable table(clock, 60, 120);

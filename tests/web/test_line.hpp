@@ -2,7 +2,9 @@
 // A small line for testing the web part without the controller: four slots that walk
 // through the real steps (resetting, waiting_ready, in_batch, watching, done) when told
 // to (or on a timer), record their attempts in the store like the controller does, and
-// publish the same live events. Test code only; the product uses the controller.
+// publish the same live events. A serial starting BAD fails; one starting GW is a wired
+// gateway the LAN found (SlotView::discovered). Test code only; the product uses the
+// controller.
 
 #include <atomic>
 #include <condition_variable>
