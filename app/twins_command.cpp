@@ -5,9 +5,13 @@
 // it; the devices look at the station's QR screen through its API (as a kiosk browser
 // would, logged in), and a small control API on loopback lets a test be the operator:
 //   POST /slots/SLOT/load   a fresh unit into the slot, answers {"slot","serial"}
-//   GET  /record            every unit loaded: its hidden truth and who it is bound to now,
-//                           the cloud's count of today's unbinds per product, and the LAN
-//                           hand-overs the gateways took over TCP
+//   GET  /record            every unit loaded: its label, its cloud device id, its hidden
+//                           truth and who the cloud has it bound to now, the cloud's count
+//                           of today's unbinds per product, and the LAN hand-overs the
+//                           gateways took over TCP
+//   POST /cloud/refuse-removals, /cloud/allow-removals
+//                           the cloud refuses every "Remove device" (1106 permission deny)
+//                           until allowed again: a device bound to the station's account stays
 
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
@@ -45,7 +49,8 @@ namespace {
 
 struct LoadedUnit {
     std::string slot;
-    std::string serial;
+    std::string serial;     // its label (uuid, sn, MAC or device id, as the recipe says)
+    std::string device_id;  // the cloud's name for it: whom it is bound to is asked by this
     virtual_line::DeviceTruth truth;
 };
 
@@ -76,10 +81,11 @@ struct World {
             Poco::JSON::Object o;
             o.set("slot", u.slot);
             o.set("serial", u.serial);
+            o.set("device_id", u.device_id);
             o.set("kind", u.truth.kind);
             o.set("expect_verdict", u.truth.expect_verdict);
             o.set("expect_reason", u.truth.expect_reason);
-            if (auto owner = line->cloud().bound_to(u.serial)) {
+            if (auto owner = line->cloud().bound_to(u.device_id)) {
                 o.set("bound_to", *owner);
             } else {
                 o.set("bound_to", Poco::Dynamic::Var());
@@ -114,6 +120,18 @@ class ControlHandler final : public Poco::Net::HTTPRequestHandler {
             response.send() << world_.record_json();
             return;
         }
+        if (request.getMethod() == "POST" &&
+            (uri == "/cloud/refuse-removals" || uri == "/cloud/allow-removals")) {
+            std::lock_guard lock(world_.mutex);
+            if (uri == "/cloud/refuse-removals") {
+                world_.line->cloud().refuse_removals(
+                    virtual_line::Refusal{"1106", "permission deny"});
+            } else {
+                world_.line->cloud().refuse_removals(std::nullopt);
+            }
+            response.send() << R"({"ok":true})";
+            return;
+        }
         if (request.getMethod() == "POST" && uri.rfind(prefix, 0) == 0 &&
             uri.size() > prefix.size() + suffix.size() &&
             uri.compare(uri.size() - suffix.size(), suffix.size(), suffix) == 0) {
@@ -125,7 +143,8 @@ class ControlHandler final : public Poco::Net::HTTPRequestHandler {
                 return;
             }
             const auto serial = world_.line->load(slot);
-            world_.units.push_back({slot, serial, world_.line->device(slot)->truth()});
+            const auto* device = world_.line->device(slot);
+            world_.units.push_back({slot, serial, device->id(), device->truth()});
             Poco::JSON::Object o;
             o.set("slot", slot);
             o.set("serial", serial);
@@ -133,7 +152,8 @@ class ControlHandler final : public Poco::Net::HTTPRequestHandler {
             return;
         }
         response.setStatus(Poco::Net::HTTPResponse::HTTP_NOT_FOUND);
-        response.send() << R"({"error":"expected POST /slots/SLOT/load or GET /record"})";
+        response.send()
+            << R"({"error":"expected POST /slots/SLOT/load, GET /record or POST /cloud/refuse-removals|allow-removals"})";
     }
 
   private:

@@ -151,8 +151,37 @@ void Runtime::attach_line(LineAttachment attachment) {
 
 void Runtime::detach_line() {
     if (ticker_.joinable()) {
+        // A clean stop settles the quota its units in flight reserved: they are interrupted
+        // now, and the ticks go on while the cloud is asked what became of each.
+        double until_s = 0;
+        {
+            std::lock_guard lock(line_mutex_);
+            try {
+                attachment_.line->begin_stop("station");
+            } catch (const std::exception& e) {
+                Poco::Logger::get("station").error("stopping: %s", std::string(e.what()));
+            }
+            until_s = attachment_.clock->now_s() + attachment_.stop_settle_s;
+        }
+        const auto until = std::chrono::steady_clock::now() +
+                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(attachment_.stop_settle_s));
+        while (std::chrono::steady_clock::now() < until) {
+            {
+                std::lock_guard lock(line_mutex_);
+                if (attachment_.line->stop_settled() || attachment_.clock->now_s() >= until_s)
+                    break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
         ticker_.request_stop();
         ticker_.join();
+        std::lock_guard lock(line_mutex_);
+        try {
+            attachment_.line->end_stop();
+        } catch (const std::exception& e) {
+            Poco::Logger::get("station").error("stopping: %s", std::string(e.what()));
+        }
     }
     std::lock_guard lock(line_mutex_);
     if (!attachment_.line) return;

@@ -25,6 +25,10 @@ struct LineAttachment {
     // Runs after each tick under the line lock (the virtual operator loads units).
     std::function<void()> after_tick;
     double tick_s = 0.1;  // the camera's frame period
+    // How long a clean stop waits for the cloud's word on the units it interrupted before it
+    // spends what is still unknown (on the line's clock and in real time, whichever ends
+    // first).
+    double stop_settle_s = 20;
 };
 
 class Runtime : public StationService {

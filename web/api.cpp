@@ -228,6 +228,28 @@ std::string Api::outbox_json() {
     return to_json(out);
 }
 
+// Nothing left bound: the devices the store records bound to the station's accounts and
+// not removed yet, what each is (device, the unit and batch it was, the code it activated
+// with) and since when; the station keeps trying to remove them.
+std::string Api::left_bound_json() {
+    Poco::JSON::Array devices;
+    for (const auto& d : store_.left_bound()) {
+        Poco::JSON::Object o;
+        o.set("device_id", d.device_id);
+        o.set("account_id", d.account_id);
+        if (d.token) o.set("token", *d.token);
+        if (d.unit_id) o.set("unit_id", *d.unit_id);
+        if (d.serial) o.set("serial", *d.serial);
+        if (d.batch_id) o.set("batch_id", *d.batch_id);
+        o.set("since_ms", d.first_seen_ms);
+        devices.add(o);
+    }
+    Poco::JSON::Object out;
+    out.set("count", static_cast<int>(devices.size()));
+    out.set("devices", devices);
+    return to_json(out);
+}
+
 void Api::audit(const std::string& actor, const std::string& action,
                 const Poco::JSON::Object& detail) {
     store_.audit(clock_.wall_ms(), actor, action, to_json(detail));
@@ -388,6 +410,11 @@ void Api::route(Call& call) {
     if ((p.size() == 3 || p.size() == 4) && what == "evidence") {
         call.only("GET");
         return unit_evidence(call);
+    }
+    if (p.size() == 2 && what == "left-bound") {
+        call.only("GET");
+        require_role(call, {"supervisor", "admin"});
+        return ok_json(left_bound_json());
     }
     if (p.size() == 2 && what == "outbox") {
         call.only("GET");

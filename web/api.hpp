@@ -112,6 +112,7 @@ class Api {
                                const reports::Period& period);
     void refresh_loop();
     std::string outbox_json();
+    std::string left_bound_json();
 
     StationService& station_;
     const Clock& clock_;

@@ -129,8 +129,11 @@ std::string Api::metrics_text() {
     }
     const auto batch = station_.batch();
     out << "# TYPE linestation_strays_removed_total counter\nlinestation_strays_removed_total "
-        << batch.strays_removed << "\n# TYPE linestation_left_bound gauge\nlinestation_left_bound "
-        << batch.left_bound << "\n";
+        << batch.strays_removed
+        << "\n# HELP linestation_left_bound Devices bound to the station's cloud accounts that it "
+           "has not removed yet (the store's record; target 0 at a shift's end).\n# TYPE "
+           "linestation_left_bound gauge\nlinestation_left_bound "
+        << store_.left_bound().size() << "\n";
     out << "# TYPE linestation_slots gauge\n";
     std::map<std::string, int> steps;
     for (const auto& s : station_.slots()) ++steps[s.step];

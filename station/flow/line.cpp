@@ -231,10 +231,16 @@ std::int64_t Line::start_batch(const StartBatchRequest& request) {
     return id;
 }
 
-void Line::start_unit(SlotFlow& f, std::optional<std::string> serial) {
+void Line::start_unit(SlotFlow& f, std::optional<std::string> serial,
+                      const std::optional<store::UnitRecord>& retest_of) {
     if (!serial && parts_.scan_serial) serial = parts_.scan_serial(f.slot());
     if (serial) batch_serials_.insert(*serial);
     UnitOrder order;
+    if (retest_of) {
+        order.device_id = retest_of->device_id;
+        order.attempt = retest_of->attempt + 1;
+        order.retest_of = retest_of->id;
+    }
     order.batch_id = batch_.batch_id;
     order.kind = *kind_;
     order.recipe = recipe_;
@@ -320,6 +326,33 @@ void Line::stop_batch(const std::string& actor) {
     tick();
 }
 
+void Line::begin_stop(const std::string& actor) {
+    {
+        std::lock_guard lock(mutex_);
+        scheduler_->hold_for_stop();
+        if (batch_.state == "running") {
+            parts_.store->audit(parts_.clock->wall_ms(), actor, "batch.stop",
+                                "{\"batch\":" + std::to_string(batch_.batch_id.value_or(0)) +
+                                    ",\"why\":\"the station is stopping\"}");
+            batch_.state = "stopping";
+            pending_.push_back({"batch", to_json(batch_)});
+        }
+        held_.clear();
+        for (auto& f : flows_) f->interrupt("the station was stopped while the unit was in flight");
+    }
+    tick();
+}
+
+bool Line::stop_settled() {
+    std::lock_guard lock(mutex_);
+    return scheduler_->stop_settled();
+}
+
+void Line::end_stop() {
+    std::lock_guard lock(mutex_);
+    scheduler_->end_stop();
+}
+
 void Line::abort_slot(const std::string& slot, const std::string& actor) {
     {
         std::lock_guard lock(mutex_);
@@ -343,6 +376,9 @@ void Line::reload_slot(const std::string& slot, bool retest, const std::string& 
             throw Refusal("no_batch", "no batch is running");
         }
         auto serial = f.view().unit_serial;
+        const auto last = f.view().unit_id;
+        // The same unit only: its identity comes from its own last attempt in this slot.
+        const auto retested = retest && last ? parts_.store->unit(*last) : std::nullopt;
         f.clear();
         held_.erase(slot);
         Poco::JSON::Object detail;
@@ -350,7 +386,7 @@ void Line::reload_slot(const std::string& slot, bool retest, const std::string& 
         detail.set("retest", retest);
         parts_.store->audit(parts_.clock->wall_ms(), actor, retest ? "slot.retest" : "slot.reload",
                             json_text(detail));
-        if (retest) start_unit(f, serial);
+        if (retest) start_unit(f, serial, retested);
     }
     flush_events();
 }

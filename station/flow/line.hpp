@@ -64,6 +64,15 @@ class Line {
     void abort_slot(const std::string& slot, const std::string& actor);
     void reload_slot(const std::string& slot, bool retest, const std::string& actor);
 
+    // A clean stop (SIGTERM, `serve` stopping): the batch stops, every unit in flight is
+    // INTERRUPTED at once (actuators safe, its verdict committed), and the quota they
+    // reserved stays held until the cloud has said what became of each (ticks go on
+    // meanwhile: stop_settled()) or end_stop() spends what it has not answered for. So the
+    // stop settles its own reservations instead of leaving them to the next start.
+    void begin_stop(const std::string& actor);
+    bool stop_settled();
+    void end_stop();
+
     // One step of the line at the clock's current time.
     void tick();
 
@@ -91,7 +100,10 @@ class Line {
 
   private:
     SlotFlow& flow(const std::string& slot);
-    void start_unit(SlotFlow& f, std::optional<std::string> serial);
+    // `retest_of`: the slot's last unit, tested again: it keeps that unit's identity (its
+    // label, and the device id the cloud named it by) and counts its next attempt.
+    void start_unit(SlotFlow& f, std::optional<std::string> serial,
+                    const std::optional<store::UnitRecord>& retest_of = std::nullopt);
     // Starts the unit, or holds it while the slot's board is faulted.
     void start_or_hold(SlotFlow& f, std::optional<std::string> serial);
     // Follows the board supervision: faults and recoveries into the slots, held units started.

@@ -62,6 +62,8 @@ inline constexpr const char* kNotDiscovered = "not_discovered";
 // The gateway found on the LAN did not take its token: refused, no answer, or a bad one.
 inline constexpr const char* kHandoverFailed = "handover_failed";
 inline constexpr const char* kUnidentified = "unidentified";
+// The station was stopped cleanly while the unit was in flight (INTERRUPTED).
+inline constexpr const char* kStationStopped = "station_stopped";
 inline constexpr const char* kPassed = "ok";
 }  // namespace reason
 

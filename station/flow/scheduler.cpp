@@ -59,7 +59,19 @@ QrScheduler::QrScheduler(Clock& clock, store::Store& store, std::vector<CloudAcc
       wifi_(std::move(wifi)),
       screen_(screen),
       options_(options),
-      calls_(make_cloud_calls(options.background_cloud)) {}
+      calls_(make_cloud_calls(options.background_cloud)) {
+    // Devices a run before this one left bound to the station's accounts: checked at the
+    // first tick and removed, as the sweep does for this run's own.
+    for (const auto& left : store_.left_bound()) {
+        for (std::size_t i = 0; i < accounts_.size(); ++i) {
+            if (accounts_[i].store_id != left.account_id || !accounts_[i].cloud) continue;
+            watch_device(i, left.device_id, 0, left.token.value_or(""));
+            strays_[left.device_id].bound = true;
+            // Not a stranger to the next answers that list it: it is watched already.
+            strangers_seen_.insert(left.device_id);
+        }
+    }
+}
 
 fleet::QuotaRequest QrScheduler::shared_request(std::size_t account, const std::string& product,
                                                 const std::string& day) const {
@@ -105,6 +117,8 @@ bool QrScheduler::has_room(std::size_t account, const std::string& product,
 }
 
 Admission QrScheduler::admit(const std::string& slot, const std::string& product) {
+    // Stopping: nothing new is reserved (the stop would have to settle it too).
+    if (stopping_) return Admission::Wait;
     Member m;
     m.product = product;
     m.day = options_.quota_day ? options_.quota_day(clock_.wall_ms()) : utc_day(clock_.wall_ms());
@@ -152,12 +166,7 @@ bool QrScheduler::usable(const Generation& g, double now) const {
            now < g.expires_at - options_.refresh_margin_s / 2;
 }
 
-bool QrScheduler::join(const std::string& slot, const UnitIdentity& unit) {
-    auto it = members_.find(slot);
-    if (it == members_.end()) return false;
-    const double now = clock_.now_s();
-    if (!generation_ || !usable(*generation_, now)) return false;
-    auto& m = it->second;
+void QrScheduler::take_identity(Member& m, const UnitIdentity& unit) {
     m.joined = true;
     m.label = unit.label;
     m.label_kind = unit.label_kind;
@@ -167,6 +176,15 @@ bool QrScheduler::join(const std::string& slot, const UnitIdentity& unit) {
         accounted_.insert(m.device_id);
         m.identified_by = "label";
     }
+}
+
+bool QrScheduler::join(const std::string& slot, const UnitIdentity& unit) {
+    auto it = members_.find(slot);
+    if (it == members_.end()) return false;
+    const double now = clock_.now_s();
+    if (!generation_ || !usable(*generation_, now)) return false;
+    auto& m = it->second;
+    take_identity(m, unit);
     // Every code the device could have read since its reset, the one on screen last.
     if (unit.reading_since_s >= 0 && m.account) {
         for (const auto& shown : shown_history_) {
@@ -237,31 +255,121 @@ std::optional<QrScheduler::Removal> QrScheduler::removal(const std::string& slot
 void QrScheduler::settle(const std::string& slot) {
     auto it = members_.find(slot);
     if (it == members_.end()) return;
-    const auto& m = it->second;
-    if (m.account && m.joined && !m.device_id.empty()) {
-        watch_device(*m.account, m.device_id, options_.stray_first_check_s);
+    if (stopping_) {
+        // The stop settles it, once the cloud has said what became of the unit.
+        it->second.held = true;
+        settle_held();
+        return;
     }
-    if (m.account) {
-        // The cloud counts an unbind when it activates a device another account owned; a
-        // refused activation unbinds nothing. Ambiguous: the cloud did answer for it, only
-        // not recognisably; count it spent.
-        // One whose device had a code and whose last question the cloud could not answer
-        // may have activated: spent too (an outage's reservation counts).
-        const bool spent = (m.outcome && m.outcome->succeeded) || m.ambiguous ||
-                           (m.joined && !m.outcome && m.cloud_problem);
-        std::optional<std::string> device;
-        if (spent && m.outcome && !m.ambiguous && !m.device_id.empty()) device = m.device_id;
-        std::string why = "the cloud did not activate it";
-        if (m.outcome && m.outcome->succeeded) why = "activated";
-        if (m.ambiguous) why = "the cloud answered, not recognisably";
-        if (spent && !m.outcome && !m.ambiguous)
-            why = "the cloud could not say: " + *m.cloud_problem;
-        store_.settle_reservations({{m.reservation, spent, device, why}}, clock_.wall_ms());
-        if (options_.shared_quota && m.shared_reservation != "-") {
-            options_.shared_quota->settle(m.shared_reservation, spent);
+    settle_member(it->second);
+    members_.erase(it);
+}
+
+void QrScheduler::settle_member(Member& m, const std::string& why_unknown) {
+    if (m.account && m.joined && !m.device_id.empty()) {
+        const bool removed = m.removal && !m.removal->pending && !m.removal->error;
+        // During a stop, an activated device still on the station's account is looked at
+        // (and removed) at once: the stop ends within seconds.
+        const bool at_once = stopping_ && m.outcome && m.outcome->succeeded && !removed;
+        watch_device(*m.account, m.device_id, at_once ? 0 : options_.stray_first_check_s,
+                     token_of(*m.account, m.device_id));
+        if (at_once) stop_activated_.emplace(m.device_id, false);
+    }
+    if (!m.account) return;
+    // The cloud counts an unbind when it activates a device another account owned; a
+    // refused activation unbinds nothing. Ambiguous: the cloud did answer for it, only
+    // not recognisably; count it spent.
+    // One whose device had a code and whose last question the cloud could not answer
+    // may have activated: spent too (an outage's reservation counts).
+    bool spent = (m.outcome && m.outcome->succeeded) || m.ambiguous ||
+                 (m.joined && !m.outcome && m.cloud_problem);
+    std::optional<std::string> device;
+    if (spent && m.outcome && !m.ambiguous && !m.device_id.empty()) device = m.device_id;
+    std::string why = "the cloud did not activate it";
+    if (m.outcome && m.outcome->succeeded) why = "activated";
+    if (m.ambiguous) why = "the cloud answered, not recognisably";
+    if (spent && !m.outcome && !m.ambiguous) why = "the cloud could not say: " + *m.cloud_problem;
+    if (!why_unknown.empty()) {
+        spent = true;
+        why = why_unknown;
+    }
+    store_.settle_reservations({{m.reservation, spent, device, why}}, clock_.wall_ms());
+    if (options_.shared_quota && m.shared_reservation != "-") {
+        options_.shared_quota->settle(m.shared_reservation, spent);
+    }
+}
+
+void QrScheduler::hold_for_stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    stop_since_ = clock_.now_s();
+    update_screen();  // blank: no device reads a code from now on
+}
+
+void QrScheduler::may_have_read(const std::string& slot, const UnitIdentity& unit) {
+    auto it = members_.find(slot);
+    if (it == members_.end() || !it->second.account || it->second.joined ||
+        unit.reading_since_s < 0) {
+        return;
+    }
+    auto& m = it->second;
+    for (const auto& shown : shown_history_) {
+        if (shown.account != *m.account || (shown.until && *shown.until < unit.reading_since_s)) {
+            continue;
+        }
+        if (std::find(m.tokens.begin(), m.tokens.end(), shown.token) == m.tokens.end()) {
+            m.tokens.push_back(shown.token);
         }
     }
-    members_.erase(it);
+    if (m.tokens.empty()) return;
+    take_identity(m, unit);
+}
+
+void QrScheduler::settle_held() {
+    for (auto it = members_.begin(); it != members_.end();) {
+        auto& m = it->second;
+        bool decided = !m.account || !m.joined || m.outcome || m.ambiguous;
+        // Had a code, never read it (its LED stayed ready), and the cloud, asked after the
+        // screen went blank, lists nothing for it under any code it may have read: the
+        // cloud never saw it, and no code can reach it any more.
+        if (!decided && !m.picked_up && !m.cloud_problem) {
+            decided = answered_since(it->first, stop_since_ + options_.stop_last_read_s);
+        }
+        if (!m.held || !decided) {
+            ++it;
+            continue;
+        }
+        settle_member(m);
+        it = members_.erase(it);
+    }
+}
+
+bool QrScheduler::stop_settled() const {
+    if (!members_.empty()) return false;
+    return std::all_of(stop_activated_.begin(), stop_activated_.end(),
+                       [](const auto& kv) { return kv.second; });
+}
+
+void QrScheduler::end_stop() {
+    // Not recorded left bound: the cloud never listed it activated (a device it lists later,
+    // under a code it read, is no one's to remove; the stop cannot wait for it).
+    for (auto& [slot, m] : members_) {
+        settle_member(m, m.picked_up ? "the station stopped before the cloud said what became of "
+                                       "the code the unit read: it may have counted it"
+                                     : "the station stopped before the cloud answered for the "
+                                       "unit: it may have counted it");
+    }
+    members_.clear();
+    // Activated with the station's codes and not removed (or not known to be): recorded,
+    // so that the next start removes them.
+    for (const auto& [device, looked] : stop_activated_) {
+        auto w = strays_.find(device);
+        if (looked && (w == strays_.end() || !w->second.bound)) continue;
+        const auto account = w == strays_.end() ? std::size_t{0} : w->second.account;
+        if (account >= accounts_.size()) continue;
+        const auto token = w == strays_.end() ? std::string{} : w->second.token;
+        record_left_bound(account, device, token);
+    }
 }
 
 void QrScheduler::request_generation(double now) {
@@ -330,8 +438,9 @@ void QrScheduler::update_screen() {
     // the code is there the moment one becomes ready), blank as soon as none has: a device
     // that read it, was unbound or removed and rebooted into pairing mode would otherwise
     // read it again and pair to the station's account.
-    const bool wanted_by_someone = std::any_of(members_.begin(), members_.end(),
-                                               [](const auto& kv) { return !kv.second.picked_up; });
+    const bool wanted_by_someone =
+        !stopping_ && std::any_of(members_.begin(), members_.end(),
+                                  [](const auto& kv) { return !kv.second.picked_up; });
     const std::int64_t wanted = wanted_by_someone && generation_ ? generation_->id : 0;
     if (wanted == shown_) return;
     const double now = clock_.now_s();
@@ -375,6 +484,7 @@ void QrScheduler::tick() {
 
     const bool needs_code = !generation_ || !usable(*generation_, now) ||
                             now >= generation_->expires_at - options_.refresh_margin_s;
+    if (stopping_) anyone_to_read = false;  // no code is shown during a stop
     if (anyone_to_read && needs_code && now >= next_token_try_) request_generation(now);
     if (!anyone_to_read && generation_ && now >= generation_->expires_at) generation_.reset();
     if (now >= next_poll_) {
@@ -386,6 +496,7 @@ void QrScheduler::tick() {
     for (auto& done : calls_->take_completed()) {
         if (done) done();
     }
+    if (stopping_) settle_held();
     update_screen();
 }
 
@@ -513,7 +624,7 @@ void QrScheduler::take_devices(std::size_t account, const std::string& token,
     for (const auto& d : devices.succeeded) {
         if (!d.device_id.empty() && !accounted_.count(d.device_id) &&
             strangers_seen_.insert(d.device_id).second) {
-            watch_device(account, d.device_id, 0);
+            watch_device(account, d.device_id, 0, token);
         }
     }
     bool labels_to_match = false;
@@ -626,11 +737,32 @@ std::string QrScheduler::device_id(const std::string& slot) const {
     return it == members_.end() ? std::string{} : it->second.device_id;
 }
 
+void QrScheduler::record_left_bound(std::size_t account, const std::string& device_id,
+                                    const std::string& token) {
+    store::LeftBoundRecord r;
+    r.device_id = device_id;
+    r.account_id = accounts_[account].store_id;
+    if (!token.empty()) r.token = token;
+    r.first_seen_ms = clock_.wall_ms();
+    store_.record_left_bound(r);
+}
+
+std::string QrScheduler::token_of(std::size_t account, const std::string& device_id) const {
+    for (const auto& [key, devices] : last_devices_) {
+        if (key.first != account) continue;
+        for (const auto& d : devices.succeeded) {
+            if (d.device_id == device_id) return key.second;
+        }
+    }
+    return {};
+}
+
 void QrScheduler::watch_device(std::size_t account, const std::string& device_id,
-                               double first_check_in) {
+                               double first_check_in, std::string token) {
     const double now = clock_.now_s();
     auto& w = strays_[device_id];
     w.account = account;
+    if (!token.empty()) w.token = std::move(token);
     w.interval = std::max(first_check_in, 1.0);
     if (!w.pending) w.next_check = now + first_check_in;
     w.watch_until = std::max(w.watch_until, now + options_.stray_watch_s);
@@ -710,14 +842,25 @@ void QrScheduler::sweep(double now) {
                 auto watched = strays_.find(device);
                 if (watched == strays_.end()) return;
                 watched->second.pending = false;
+                if (auto a = stop_activated_.find(device); a != stop_activated_.end()) {
+                    a->second = true;
+                }
                 if (!problem.empty()) {
                     last_error_ = "nothing left bound: " + device + ": " + problem;
                     last_failure_.reset();
                     // Unknown: it may still be bound; look again soon, keep watching.
+                    if (bound && !watched->second.bound) {
+                        // Found on the station's account and not removed: left bound, in the
+                        // store (once, until removed), so a restart keeps removing it.
+                        record_left_bound(watched->second.account, device, watched->second.token);
+                    }
                     watched->second.bound = watched->second.bound || bound;
                     watched->second.watch_until =
                         std::max(watched->second.watch_until, clock_.now_s() + 60);
                     return;
+                }
+                if (watched->second.bound) {
+                    store_.record_left_bound_removed(device, clock_.wall_ms());
                 }
                 watched->second.bound = false;
                 if (removed) {

@@ -49,6 +49,12 @@ struct SchedulerOptions {
     // Quota shared with other stations (the fleet's PostgreSQL), asked after the store's
     // own quota; none: this station's store alone. Not owned.
     fleet::QuotaGate* shared_quota = nullptr;
+    // A clean stop: a device that had a code and was still ready when the screen went blank
+    // may have read it in its last moment, its LED not showing it yet, and then needs to join
+    // the router and activate (Tuya's twins: 4 + 3 s; real devices: seconds more). Given
+    // back only when the cloud, asked this long after the screen went blank, lists nothing
+    // for it (within the stop's 20 s).
+    double stop_last_read_s = 15;
     // The quota day of a wall time; empty: utc_day (Tuya documents no time zone).
     std::function<std::string(std::int64_t)> quota_day;
 };
@@ -141,8 +147,30 @@ class QrScheduler {
     // The state of the slot's last removal request; nullopt when none was made.
     std::optional<Removal> removal(const std::string& slot) const;
     // The attempt is over: the reservation is spent when the cloud saw the device,
-    // given back when it never did.
+    // given back when it never did. During a stop (hold_for_stop) the stop settles it.
     void settle(const std::string& slot);
+
+    // A clean stop (issue 12, "Reservations are settled ... at a clean stop"). From now on
+    // no unit is admitted and no code is shown (a device can read none any more), and every
+    // reservation of a unit in flight is held by the stop: its slot letting go (an
+    // INTERRUPTED verdict) does not settle it; the stop's ticks do, by the cloud's word on
+    // it, asked as before: given back when the unit never had a code, or had one, never read
+    // it and the cloud, asked after the screen went blank, lists nothing for it; spent or
+    // given back by the cloud's answer for one that read a code. A device that activated is
+    // removed by the sweep at once.
+    void hold_for_stop();
+    // During a stop: the slot's unit had been reset but had not joined a code yet. It may
+    // have read one that was on the screen for others (a device can read one before the
+    // station sees it ready), so it is held like a joined one, on every code shown to it
+    // since its reset (nothing, when none was shown: given back at once).
+    void may_have_read(const std::string& slot, const UnitIdentity& unit);
+    // Nothing is held any more, and every device that activated during the stop was looked
+    // at by the sweep: the stop may end.
+    bool stop_settled() const;
+    // The stop's time is up. What the cloud has not answered for is spent (it may have
+    // counted it) and says why; every device that activated with the station's codes and
+    // was not removed is recorded left bound (the next start removes it).
+    void end_stop();
 
     void tick();
 
@@ -160,7 +188,8 @@ class QrScheduler {
     // watched after their slot let go of them (and devices the cloud listed that nobody
     // loaded, at once); one found bound to the station's account is removed again.
     int strays_removed() const { return strays_removed_; }
-    // Devices the last check found bound to the station's account and not yet removed.
+    // Devices the last check found bound to the station's account and not yet removed (also
+    // recorded in the store's left_bound table, which a restart reloads and keeps removing).
     int left_bound() const;
     // Checks every watched device at the next tick (a batch's end, a shift's end).
     void sweep_now();
@@ -200,7 +229,14 @@ class QrScheduler {
         std::optional<std::string> cloud_problem;
         std::string shared_reservation;  // the shared quota's reservation id, if any
         std::int64_t reservation = 0;    // quota_reservations.id
+        bool held = false;               // its slot let go during a stop: the stop settles it
     };
+    // A clean stop is under way (hold_for_stop), since when (the clock's seconds).
+    bool stopping_ = false;
+    double stop_since_ = 0;
+    // Devices that activated during the stop, not yet removed, and whether the sweep has
+    // looked at each since.
+    std::map<std::string, bool> stop_activated_;
     // Every device id a unit was loaded with or identified as: once its slot has settled,
     // the cloud still lists it under the code, and it is no stranger then.
     std::set<std::string> accounted_;
@@ -230,7 +266,21 @@ class QrScheduler {
     bool label_matches(const Member& m, const std::string& device_id) const;
     // Units of `account` whose device is not known yet and have no answer.
     int unresolved_on(std::size_t account) const;
-    void watch_device(std::size_t account, const std::string& device_id, double first_check_in);
+    // The member has (or may have) a code: it is the unit `unit` says, known by its device id
+    // when that is known or is its label.
+    void take_identity(Member& m, const UnitIdentity& unit);
+    // Spends or gives back the member's reservation by what is known of it (`why_unknown`:
+    // spent whatever is known, for that reason).
+    void settle_member(Member& m, const std::string& why_unknown = {});
+    // During a stop: settles the held members the cloud has said enough about.
+    void settle_held();
+    void watch_device(std::size_t account, const std::string& device_id, double first_check_in,
+                      std::string token = {});
+    // Records the device left bound to the account in the store (once until removed).
+    void record_left_bound(std::size_t account, const std::string& device_id,
+                           const std::string& token);
+    // The 8-character token under which the cloud listed the device as activated, if any.
+    std::string token_of(std::size_t account, const std::string& device_id) const;
     void sweep(double now);
 
     Clock& clock_;
@@ -262,6 +312,7 @@ class QrScheduler {
         double watch_until = 0;
         bool pending = false;
         bool bound = false;  // the last check found it on the station's account
+        std::string token;   // the code it activated with, when known (left_bound's record)
     };
     std::map<std::string, Stray> strays_;  // by device id
     int strays_removed_ = 0;

@@ -179,8 +179,14 @@ void SlotFlow::start(UnitOrder order) {
     u.station_id = station_id_;
     u.slot = slot_;
     u.started_ms = clock_.wall_ms();
+    u.attempt = order_.attempt;
     Poco::JSON::Object o;
     o.set("flow", flow_name());
+    if (order_.retest_of) {
+        // Journaled: the identity it starts with is its last attempt's, not a new match.
+        o.set("retest_of", *order_.retest_of);
+        if (order_.device_id) o.set("device_id", *order_.device_id);
+    }
     o.set("recipe", order_.recipe->product_id);
     if (order_.operator_login) o.set("operator", *order_.operator_login);
     timeline_.flush();  // the slot's previous unit's last words, before this one begins
@@ -866,6 +872,16 @@ void SlotFlow::abort(const std::string& actor) {
     o.set("abort", actor);
     event("operator", to_json(o));
     finish(verdict::kFail, reason::kOperatorAbort, "aborted by " + actor);
+}
+
+void SlotFlow::interrupt(const std::string& why) {
+    if (!busy()) return;
+    // Reset and not yet joined to a code: it may have read one shown for others.
+    if (step_ == Step::WaitingReady || step_ == Step::Discovering || step_ == Step::InBatch) {
+        scheduler_.may_have_read(slot_, {order_.device_id.value_or(""), order_.serial.value_or(""),
+                                         order_.recipe->label, reset_done_});
+    }
+    finish(verdict::kInterrupted, reason::kStationStopped, why);
 }
 
 void SlotFlow::clear() {

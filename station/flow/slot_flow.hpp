@@ -75,6 +75,10 @@ struct UnitOrder {
     std::optional<std::string> serial;
     std::optional<std::string> device_id;
     std::optional<std::string> operator_login;
+    // A re-test: the same unit's next attempt, and its last attempt's unit id (its device id,
+    // when the cloud had named it, comes with it in device_id).
+    int attempt = 1;
+    std::optional<std::int64_t> retest_of;
 };
 
 struct UnitResult {
@@ -130,6 +134,9 @@ class SlotFlow {
     void tick();
     // Operator abort: actuators released at once, FAIL operator_abort.
     void abort(const std::string& actor);
+    // The station stops cleanly: actuators released as for any verdict, INTERRUPTED
+    // station_stopped (the scheduler holds the unit's reservation for the stop to settle).
+    void interrupt(const std::string& why);
     // Clears a finished verdict from the screen.
     void clear();
     // Puts the slot's relays in their safe state (start-up, stop, fault). Unforced, a

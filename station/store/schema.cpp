@@ -274,6 +274,25 @@ CREATE TABLE outbox_parked (
     PRIMARY KEY (sink, result_id)
 );
 )sql"},
+    // Self-contained (one new table), so it can be renumbered when another migration lands
+    // first.
+    Migration{10, "devices left bound to the station's accounts", R"sql(
+-- Nothing left bound: a device the cloud has bound to one of the station's accounts (it
+-- activated with one of the station's codes) that the station has not removed yet. One row
+-- from when the station first found it so until it was removed (removed_ms); found bound
+-- again later, it gets a new row. Read at start, so a restart keeps removing them.
+CREATE TABLE left_bound (
+    id             INTEGER PRIMARY KEY,
+    device_id      TEXT NOT NULL,
+    account_id     INTEGER NOT NULL,
+    token          TEXT,
+    unit_id        INTEGER,
+    batch_id       INTEGER,
+    first_seen_ms  INTEGER NOT NULL,
+    removed_ms     INTEGER
+);
+CREATE UNIQUE INDEX left_bound_open ON left_bound(device_id) WHERE removed_ms IS NULL;
+)sql"},
 };
 }  // namespace
 

@@ -869,6 +869,46 @@ std::vector<ShownToken> Store::shown_tokens(std::int64_t account_id, std::int64_
     return out;
 }
 
+bool Store::record_left_bound(const LeftBoundRecord& r) {
+    std::lock_guard lock(mutex_);
+    // The unit it was, when the caller does not know: the last one the store has with that
+    // device id (a unit loaded by its label got its device id once the cloud named it).
+    Use s(db_.cached(R"sql(
+INSERT INTO left_bound(device_id, account_id, token, unit_id, batch_id, first_seen_ms)
+SELECT ?1, ?2, ?3, coalesce(?4, u.id), coalesce(?5, u.batch_id), ?6
+FROM (SELECT 1) LEFT JOIN (SELECT id, batch_id FROM units WHERE device_id = ?1
+                           ORDER BY started_ms DESC, id DESC LIMIT 1) u
+WHERE NOT EXISTS (SELECT 1 FROM left_bound WHERE device_id = ?1 AND removed_ms IS NULL)
+)sql"));
+    s->bind_all(r.device_id, r.account_id, r.token, r.unit_id, r.batch_id, r.first_seen_ms).run();
+    return db_.changes() == 1;
+}
+
+bool Store::record_left_bound_removed(const std::string& device_id, std::int64_t removed_ms) {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(
+        "UPDATE left_bound SET removed_ms = ? WHERE device_id = ? AND removed_ms IS NULL"));
+    s->bind_all(removed_ms, device_id).run();
+    return db_.changes() == 1;
+}
+
+std::vector<LeftBoundRecord> Store::left_bound() {
+    std::lock_guard lock(mutex_);
+    Use s(db_.cached(R"sql(
+SELECT b.id, b.device_id, b.account_id, b.token, b.unit_id, b.batch_id, u.serial,
+  b.first_seen_ms, b.removed_ms
+FROM left_bound b LEFT JOIN units u ON u.id = b.unit_id
+WHERE b.removed_ms IS NULL ORDER BY b.first_seen_ms, b.id
+)sql"));
+    std::vector<LeftBoundRecord> out;
+    while (s->step()) {
+        out.push_back({s->int64(0), s->text(1), s->int64(2), s->optional_text(3),
+                       s->optional_int64(4), s->optional_int64(5), s->optional_text(6), s->int64(7),
+                       s->optional_int64(8)});
+    }
+    return out;
+}
+
 void Store::journal_removal(std::int64_t reservation_id, const std::string& device_id,
                             std::int64_t sent_ms) {
     std::lock_guard lock(mutex_);

@@ -162,6 +162,24 @@ struct ShownToken {
     std::int64_t expires_ms = 0;
 };
 
+// A device the cloud has bound to one of the station's accounts (it activated with one of
+// the station's codes) and that the station has not removed yet.
+struct LeftBoundRecord {
+    std::int64_t id = 0;
+    std::string device_id;
+    std::int64_t account_id = 0;  // cloud_accounts.id of the account it is bound to
+    // The 8-character token it activated with, when known (no secret without its 4-character
+    // secret part).
+    std::optional<std::string> token;
+    // The unit it was (the last one the store has with that device id), filled in by the
+    // store when not given; its label.
+    std::optional<std::int64_t> unit_id;
+    std::optional<std::int64_t> batch_id;
+    std::optional<std::string> serial;
+    std::int64_t first_seen_ms = 0;
+    std::optional<std::int64_t> removed_ms;
+};
+
 // How one reservation is settled: spent (the cloud counted it, or may have) or given back.
 struct Settlement {
     std::int64_t reservation_id = 0;
@@ -329,6 +347,15 @@ class Store {
                                          std::int64_t before_ms);
     void journal_removal(std::int64_t reservation_id, const std::string& device_id,
                          std::int64_t sent_ms);
+    // Nothing left bound. Records a device found bound to the station's account, once: a
+    // device already recorded and not removed since keeps its first record. True when it
+    // was not recorded yet.
+    bool record_left_bound(const LeftBoundRecord& record);
+    // The device was removed (or found bound to the station's account no more): its record
+    // is closed. True when it had one open.
+    bool record_left_bound_removed(const std::string& device_id, std::int64_t removed_ms);
+    // The devices recorded left bound and not removed since, the longest-bound first.
+    std::vector<LeftBoundRecord> left_bound();
     // The cloud's device id of a unit that was loaded by its label (uuid, sn, MAC).
     void set_unit_device(std::int64_t unit_id, const std::string& device_id);
 

@@ -146,6 +146,10 @@ for (const [locale, lang] of [['zh-CN', 'zh-CN'], ['en-US', 'en']]) {
     await untilText(page, '#left-bound', words.supervisor.left_bound.replace('{{batch}}', String(liveBatch))
       .replace('{{left}}', '2').replace('{{removed}}', '5'));
     assert.equal(await page.evaluate(() => document.getElementById('left-bound').classList.contains('warn-text')), true);
+    // Each one the store records, what it is and since when (the store's rows, not the batch's count).
+    const devices = await page.locator('#left-bound-devices li').allTextContents();
+    assert.equal(devices.length, 2, devices.join(' | '));
+    assert.match(devices[0], /^left-bound-device-1\b/, devices[0]);
     assert.equal(await page.getAttribute('#left-bound', 'aria-live'), 'polite');
     await page.context().close();
   });

@@ -67,6 +67,34 @@ TEST(Recipe, ValidRecipeLoadsIntoTypes) {
     EXPECT_EQ(r.state_for("green", "steady", std::nullopt), "online");
 }
 
+// Issue 12, "The recipe says what its labels carry": a unit's barcode is its label, and the
+// recipe's product.label says which of the cloud's factory information it is (uuid, sn, mac)
+// or that it is the device id itself; without the field it is the device id. A value
+// outside the four is refused naming the file, the field, the value and what it may be.
+TEST(Recipe, TheLabelSaysWhatAUnitsBarcodeCarries) {
+    const std::string plain = R"("binding": "strong")";
+    auto with_label = [&](const std::string& label) {
+        return parse_recipe(
+            JsonNode::parse(replace(kRecipe, plain, plain + R"(, "label": ")" + label + R"(")"),
+                            "recipes/cam.json"));
+    };
+    EXPECT_EQ(parse_recipe(JsonNode::parse(kRecipe, "recipes/cam.json")).label,
+              UnitLabel::DeviceId);
+    for (const auto label : {UnitLabel::Uuid, UnitLabel::Sn, UnitLabel::Mac, UnitLabel::DeviceId}) {
+        EXPECT_EQ(with_label(to_string(label)).label, label) << to_string(label);
+    }
+    EXPECT_EQ(recipe_error(replace(kRecipe, plain, plain + R"(, "label": "qr")")),
+              "recipes/cam.json: $.product.label: expected one of \"device_id\", \"uuid\", "
+              "\"sn\", \"mac\", got \"qr\"");
+    EXPECT_NE(recipe_error(replace(kRecipe, plain, plain + R"(, "label": 7)"))
+                  .find("recipes/cam.json: $.product.label: "),
+              std::string::npos);
+    // The shipped camera and plug recipes say their units carry the uuid.
+    const auto shipped = default_station_config().recipes_dir;
+    EXPECT_EQ(load_recipe(shipped / "tuya-ipc-camera.json").label, UnitLabel::Uuid);
+    EXPECT_EQ(load_recipe(shipped / "tuya-smart-plug.json").label, UnitLabel::Uuid);
+}
+
 TEST(Recipe, WrongTypeNamesFilePathValueAndExpectation) {
     EXPECT_EQ(recipe_error(replace(kRecipe, R"("ready_s": 60)", R"("ready_s": "ten")")),
               "recipes/cam.json: $.flows.unbind.timeouts.ready_s: expected a positive number, got "

@@ -412,3 +412,59 @@ TEST(Store, ReaderReadsWhileWriterWrites) {
     EXPECT_EQ(reader_store.count_units(), 400);
     EXPECT_GT(reads, 1);
 }
+
+// Issue 12, "Nothing left bound" counted in the store: a device found bound to the
+// station's account is recorded once (a second finding keeps the first time, token and
+// unit), its unit filled in from the store when the finder does not know it, until it is
+// removed; found bound again after that, it is a new record. A reopened store still has it.
+TEST(Store, DevicesLeftBoundAreRecordedOnceUntilRemoved) {
+    TempDir dir;
+    {
+        Store store(dir / "s.db");
+        BatchRecord batch;
+        batch.kind = "unbind";
+        batch.recipe = "cam";
+        batch.station_id = "st";
+        const auto batch_id = store.start_batch(batch);
+        UnitRecord unit;
+        unit.batch_id = batch_id;
+        unit.station_id = "st";
+        unit.slot = "A1";
+        unit.serial = "tuya0123456789abcdef";
+        unit.device_id = "dev-1";
+        unit.started_ms = 10;
+        const auto unit_id = store.begin_unit(unit);
+
+        EXPECT_TRUE(store.left_bound().empty());
+        EXPECT_TRUE(store.record_left_bound({0, "dev-1", 3, "AbCd1234", {}, {}, {}, 1000, {}}));
+        EXPECT_FALSE(store.record_left_bound({0, "dev-1", 3, "ZzZz9999", {}, {}, {}, 2000, {}}))
+            << "recorded twice while still bound";
+        EXPECT_TRUE(store.record_left_bound({0, "stranger", 3, {}, {}, {}, {}, 1500, {}}));
+        auto left = store.left_bound();
+        ASSERT_EQ(left.size(), 2u);
+        EXPECT_EQ(left[0].device_id, "dev-1");
+        EXPECT_EQ(left[0].first_seen_ms, 1000);
+        EXPECT_EQ(left[0].token, "AbCd1234");
+        EXPECT_EQ(left[0].account_id, 3);
+        EXPECT_EQ(left[0].unit_id, unit_id) << "the unit comes from the store";
+        EXPECT_EQ(left[0].batch_id, batch_id);
+        EXPECT_EQ(left[0].serial, "tuya0123456789abcdef");
+        EXPECT_EQ(left[1].device_id, "stranger");
+        EXPECT_FALSE(left[1].unit_id) << "a device nobody loaded is no unit's";
+
+        EXPECT_TRUE(store.record_left_bound_removed("dev-1", 3000));
+        EXPECT_FALSE(store.record_left_bound_removed("dev-1", 3500)) << "removed twice";
+        EXPECT_FALSE(store.record_left_bound_removed("never-bound", 3500));
+        ASSERT_EQ(store.left_bound().size(), 1u);
+        EXPECT_EQ(store.left_bound()[0].device_id, "stranger");
+        // Re-paired after its removal: bound again, from the new finding on.
+        EXPECT_TRUE(store.record_left_bound({0, "dev-1", 3, "ZzZz9999", {}, {}, {}, 4000, {}}));
+    }
+    Store reopened(dir / "s.db");
+    const auto left = reopened.left_bound();
+    ASSERT_EQ(left.size(), 2u);
+    EXPECT_EQ(left[0].device_id, "stranger");
+    EXPECT_EQ(left[1].device_id, "dev-1");
+    EXPECT_EQ(left[1].first_seen_ms, 4000);
+    EXPECT_EQ(left[1].token, "ZzZz9999");
+}

@@ -870,3 +870,40 @@ TEST(WebHttps, ServesOverTlsWithSecureCookies) {
 }
 
 }  // namespace
+
+// Issue 12, "Left bound is counted in the store, on the dashboard and in /metrics": what the
+// store records left bound (and not removed since) is what GET /api/left-bound lists to
+// supervisors, what each device is and since when, and what /metrics counts; the line's own
+// batch view (0 here) is not what they read.
+TEST_F(WebApi, TheDevicesLeftBoundAreTheStoresToSupervisorsAndInMetrics) {
+    linestation::store::UnitRecord unit;
+    unit.station_id = "station-1";
+    unit.slot = "A1";
+    unit.serial = "tuya-label-1";
+    unit.device_id = "dev-kept";
+    const auto unit_id = store->begin_unit(unit);
+    ASSERT_TRUE(
+        store->record_left_bound({0, "dev-kept", 1, "AbCd1234", {}, {}, {}, 1'700'000, {}}));
+    ASSERT_TRUE(store->record_left_bound({0, "dev-gone", 1, {}, {}, {}, {}, 1'600'000, {}}));
+    ASSERT_TRUE(store->record_left_bound_removed("dev-gone", 1'800'000));
+
+    EXPECT_EQ(ApiClient(server->port()).get("/api/left-bound").status, 401);
+    EXPECT_EQ(as("op").get("/api/left-bound").status, 403);
+    auto a = as("sup").get("/api/left-bound");
+    ASSERT_EQ(a.status, 200) << a.body;
+    EXPECT_EQ(a.json()->getValue<int>("count"), 1) << a.body;
+    auto devices = a.json()->getArray("devices");
+    ASSERT_EQ(devices->size(), 1u) << a.body;
+    const auto d = devices->getObject(0);
+    EXPECT_EQ(d->getValue<std::string>("device_id"), "dev-kept");
+    EXPECT_EQ(d->getValue<std::int64_t>("unit_id"), unit_id);
+    EXPECT_EQ(d->getValue<std::string>("serial"), "tuya-label-1");
+    EXPECT_EQ(d->getValue<std::string>("token"), "AbCd1234");
+    EXPECT_EQ(d->getValue<std::int64_t>("since_ms"), 1'700'000);
+
+    auto metrics = [&] { return ApiClient(server->port()).get("/metrics").body; };
+    EXPECT_NE(metrics().find("\nlinestation_left_bound 1\n"), std::string::npos) << metrics();
+    ASSERT_TRUE(store->record_left_bound_removed("dev-kept", 1'900'000));
+    EXPECT_NE(metrics().find("\nlinestation_left_bound 0\n"), std::string::npos) << metrics();
+    EXPECT_EQ(as("sup").get("/api/left-bound").json()->getValue<int>("count"), 0);
+}

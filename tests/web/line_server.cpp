@@ -129,6 +129,18 @@ int main(int argc, char** argv) {
     if (seed > 0) seed_units(store, seed);
     linestation::testing::TestLine line(&store, {"cam-a", "cam-b"}, std::stod(step));
     line.set_left_bound(left_bound.first, left_bound.second);
+    // The supervisor's card reads the devices left bound from the store, as on a station.
+    for (int i = 1; i <= left_bound.first; ++i) {
+        store.record_left_bound({0,
+                                 "left-bound-device-" + std::to_string(i),
+                                 1,
+                                 "AbCd123" + std::to_string(i),
+                                 {},
+                                 {},
+                                 {},
+                                 1'764'000'000'000 + i * 60'000,
+                                 {}});
+    }
     line.set_evidence_retention(retention);
     linestation::web::ServerOptions options;
     options.port = std::stoi(port);
