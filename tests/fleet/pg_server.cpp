@@ -227,7 +227,9 @@ struct FreezableProxy::State {
             }
             if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
             if (fds[0].revents & POLLIN) accept_one();
-            if (all_frozen) continue;
+            // Read again: a freeze that came while poll() waited holds from now on, or
+            // bytes a client sent just after freeze() would still reach the server.
+            if (all_frozen || (frozen && !replies_only)) continue;
             for (std::size_t i = 0; i + 1 < fds.size(); i += 2) {
                 auto& p = pairs[i / 2];
                 bool ok = true;
