@@ -3,6 +3,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
+#include <exception>
 #include <iomanip>
 #include <sstream>
 #include <string_view>
@@ -228,16 +229,16 @@ void SlotFlow::actuate(const char* role, bool on, const std::function<void()>& a
     // unit powered against its safe state: such a move is made, and the store's error
     // passed on after it.
     const bool to_safe = power ? on == hw_.power_safe_on : !on;
+    std::exception_ptr unrecorded;
     try {
         timeline_.flush();
     } catch (const std::exception&) {
         if (!to_safe) throw;
-        act();
-        commanded_[role] = on;
-        throw;
+        unrecorded = std::current_exception();
     }
     act();
     commanded_[role] = on;
+    if (unrecorded) std::rethrow_exception(unrecorded);
 }
 
 void SlotFlow::hold(const ResetPhase& phase, bool held) {

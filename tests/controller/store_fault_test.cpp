@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -22,8 +21,10 @@
 #include "station/config/shipped_files.hpp"
 #include "station/logging.hpp"
 #include "station/runtime.hpp"
+#include "tests/common/process.hpp"
 #include "tests/common/temp_dir.hpp"
 
+using linestation::testing::run_process;
 using linestation::testing::TempDir;
 using ::testing::HasSubstr;
 
@@ -117,30 +118,21 @@ struct RunningLine {
     linestation::StartBatchRequest request;
 };
 
-// Runs a shell command; its exit status and what it printed.
-std::pair<int, std::string> shell(const std::string& command) {
-    const std::string wrapped = "(" + command + ") 2>&1";
-    std::string out;
-    FILE* pipe = ::popen(wrapped.c_str(), "r");
-    if (!pipe) return {-1, "popen failed"};
-    char buffer[512];
-    while (std::fgets(buffer, sizeof buffer, pipe)) out += buffer;
-    const int status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 // An ext4 file system in an image file, loop-mounted with errors=remount-ro; unmounted
-// when it goes.
+// when it goes. (run_process takes a program's path: Debian 12's merged /usr.)
 class LoopMount {
   public:
     LoopMount(std::filesystem::path image, std::filesystem::path point)
         : image_(std::move(image)), point_(std::move(point)) {
         std::filesystem::create_directories(point_);
-        auto made = shell("truncate -s 64M '" + image_.string() + "' && mkfs.ext4 -q -F '" +
-                          image_.string() + "'");
-        if (made.first != 0) {
-            problem_ = "mkfs.ext4: " + made.second;
-            return;
+        for (const auto& step :
+             {std::vector<std::string>{"/usr/bin/truncate", "-s", "64M", image_.string()},
+              std::vector<std::string>{"/usr/sbin/mkfs.ext4", "-q", "-F", image_.string()}}) {
+            auto made = run_process(step);
+            if (made.exit_code != 0) {
+                problem_ = step[0] + ": " + made.err;
+                return;
+            }
         }
         mount();
     }
@@ -149,22 +141,22 @@ class LoopMount {
     LoopMount& operator=(const LoopMount&) = delete;
 
     void mount() {
-        auto mounted = shell("mount -o loop,errors=remount-ro '" + image_.string() + "' '" +
-                             point_.string() + "'");
-        mounted_ = mounted.first == 0;
-        if (!mounted_) problem_ = "mount -o loop: " + mounted.second;
+        auto mounted = run_process(
+            {"/usr/bin/mount", "-o", "loop,errors=remount-ro", image_.string(), point_.string()});
+        mounted_ = mounted.exit_code == 0;
+        if (!mounted_) problem_ = "mount -o loop: " + mounted.err;
     }
     void unmount() {
         if (!mounted_) return;
-        if (shell("umount '" + point_.string() + "'").first != 0) {
-            shell("umount -l '" + point_.string() + "'");
+        if (run_process({"/usr/bin/umount", point_.string()}).exit_code != 0) {
+            run_process({"/usr/bin/umount", "-l", point_.string()});
         }
         mounted_ = false;
     }
     // The kernel's reaction to an ext4 error under errors=remount-ro, open files and all.
     std::string make_read_only() {
-        auto aborted = shell("mount -o remount,abort '" + point_.string() + "'");
-        return aborted.first == 0 ? "" : aborted.second;
+        auto aborted = run_process({"/usr/bin/mount", "-o", "remount,abort", point_.string()});
+        return aborted.exit_code == 0 ? "" : aborted.err;
     }
     bool mounted() const { return mounted_; }
     const std::string& problem() const { return problem_; }
