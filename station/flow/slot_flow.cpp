@@ -445,9 +445,15 @@ void SlotFlow::tick() {
                 reset_sequence(now);
                 return;
             case Step::WaitingReady: {
-                // Only a reading that began after this unit started: the slot's last one
-                // may still be the previous unit's (or the vision's, a moment late).
-                const bool fresh = !led_.camera_lost && led_.since >= unit_started_;
+                // Only a reading that began after the reset was released: the slot's last
+                // one may still be the previous unit's (or the vision's, a moment late), and
+                // what a unit showed during the press is undone by its release. A unit
+                // powered on in pairing mode (one this station unbound, re-tested) reads a
+                // code shown for other slots while the button is held and activates; the
+                // release factory-resets it, and it is offline until it pairs again: taken
+                // for this reset's join, its removal met 2001 until the flow gave up.
+                const bool fresh =
+                    !led_.camera_lost && led_.since >= unit_started_ && led_.since >= reset_done_;
                 // A device reads a code already on the screen within a second of becoming
                 // ready, sooner than a 2 Hz blink can be confirmed; joining (or failing to)
                 // after the reset proves it was in pairing mode: it joins from nowhere else.
@@ -543,7 +549,7 @@ void SlotFlow::tick() {
                         return;
                     }
                     event("flow", R"({"re-paired":"removing from the account again"})");
-                    scheduler_.request_removal(slot_);
+                    ask_removal(now);
                     set_step(Step::Removing);
                     return;
                 }
@@ -605,17 +611,23 @@ void SlotFlow::removing(double now) {
     if (!r->error) {
         event("cloud", R"({"call":"remove_device","result":"ok"})");
         removed_at_ = now;
-        removal_asked_at_ = step_started_;
+        // The request that succeeded, not the first one: an online reading between a
+        // refused request and the one that removed it is the activation being removed, not
+        // a pairing again after the removal.
+        removal_asked_at_ = removal_sent_at_;
         ++removals_;
         set_step(Step::VerifyingReady);
         return;
     }
     const auto& e = *r->error;
-    Poco::JSON::Object o;
-    o.set("call", "remove_device");
-    o.set("error", e.code());
-    o.set("failure", cloud::to_string(e.failure()));
-    event("cloud", to_json(o));
+    if (!removal_refusal_journaled_) {  // the answer stays until the next request: once
+        removal_refusal_journaled_ = true;
+        Poco::JSON::Object o;
+        o.set("call", "remove_device");
+        o.set("error", e.code());
+        o.set("failure", cloud::to_string(e.failure()));
+        event("cloud", to_json(o));
+    }
     const auto v = cloud_verdict(e.failure(), {verdict::kInconclusive, reason::kCloudUnavailable});
     if (std::string(v.verdict) == verdict::kFail) {  // refused for good: asking again won't help
         finish(v.verdict, v.reason, e.what());
@@ -628,10 +640,14 @@ void SlotFlow::removing(double now) {
                std::string("could not remove the unit from the station's account: ") + e.what());
         return;
     }
-    if (now >= next_removal_try_) {
-        next_removal_try_ = now + kRemovalRetryS;
-        scheduler_.request_removal(slot_);
-    }
+    if (now >= next_removal_try_) ask_removal(now);
+}
+
+void SlotFlow::ask_removal(double now) {
+    scheduler_.request_removal(slot_);
+    removal_sent_at_ = now;
+    next_removal_try_ = now + kRemovalRetryS;
+    removal_refusal_journaled_ = false;
 }
 
 void SlotFlow::watch(double now) {
@@ -723,8 +739,7 @@ void SlotFlow::watch(double now) {
             }
             if (seen_green_ && (!needs_online || seen_online_)) {
                 event("cloud", R"({"answer":"succeeded"})");
-                scheduler_.request_removal(slot_);
-                next_removal_try_ = now + kRemovalRetryS;
+                ask_removal(now);
                 set_step(Step::Removing);
                 return;
             }

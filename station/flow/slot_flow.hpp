@@ -184,6 +184,8 @@ class SlotFlow {
     void reset_sequence(double now);
     void watch(double now);
     void removing(double now);
+    // Asks the cloud to remove the unit's device (again), and when to ask next if it refuses.
+    void ask_removal(double now);
     // A wired unit in the batch: its token to the gateway found on the LAN.
     void hand_over();
     void handed_over(std::int64_t unit, const drivers::HandoverOutcome& outcome);
@@ -232,6 +234,8 @@ class SlotFlow {
     // between the frames around it, so a reset's dark can be dated before removed_at_.
     double removal_asked_at_ = 0;
     double next_removal_try_ = 0;
+    double removal_sent_at_ = 0;              // the last removal request
+    bool removal_refusal_journaled_ = false;  // its refusal is in the unit's journal
     bool seen_green_ = false;
     bool seen_online_ = false;
     bool seen_cloud_refusal_ = false;  // its LED said the cloud refused it
