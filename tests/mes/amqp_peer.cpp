@@ -30,6 +30,10 @@ void AmqpPeer::start() {
     port_ = std::stoi(line.substr(line.rfind(':') + 1));
 }
 
+int AmqpPeer::pid() const {
+    return child_ ? child_->pid() : -1;
+}
+
 void AmqpPeer::kill() {
     if (child_) child_->stop(9);
     child_.reset();

@@ -41,6 +41,8 @@ class AmqpPeer {
     // An outage: SIGKILL, as a broker that dies; start() again on the same port.
     void kill();
     void start();
+    // Its process (-1 while killed): a test freezes it with SIGSTOP, as a broker stalls.
+    int pid() const;
     std::vector<ReceivedMessage> received() const;
 
   private:

@@ -80,8 +80,10 @@ proton::message amqp_message(const CfxMessage& m, const std::string& handle) {
 // each transfer's settlement, or for the deadline, or for the link to fail.
 class Transfer : public proton::messaging_handler {
   public:
-    Transfer(const CfxSettings& settings, std::vector<proton::message> messages)
+    Transfer(const CfxSettings& settings, std::chrono::milliseconds deadline,
+             std::vector<proton::message> messages)
         : settings_(settings),
+          deadline_(deadline),
           messages_(std::move(messages)),
           outcomes_(messages_.size(), Outcome::Pending),
           conditions_(messages_.size()) {}
@@ -94,8 +96,11 @@ class Transfer : public proton::messaging_handler {
     void on_container_start(proton::container& c) override {
         container_ = &c;
         proton::connection_options options;
-        // Heartbeats: a broker that went away without closing is noticed.
-        options.idle_timeout(proton::duration(5000));
+        // Heartbeats: a broker that went away without closing is noticed, after as long a
+        // silence as the deadline allows a delivery (not sooner: a broker busy writing to
+        // its disk for seconds keeps what it took, and a link cut then has the whole batch
+        // sent again, as duplicates under the same UniqueIDs).
+        options.idle_timeout(proton::duration(deadline_.count()));
         c.connect("amqp://" + settings_.host + ":" + std::to_string(settings_.port), options);
     }
     // Since the last sign of progress; read from the waiting thread.
@@ -176,6 +181,7 @@ class Transfer : public proton::messaging_handler {
     }
 
     const CfxSettings& settings_;
+    const std::chrono::milliseconds deadline_;
     std::vector<proton::message> messages_;
     std::vector<Outcome> outcomes_;
     std::vector<std::string> conditions_;
@@ -211,7 +217,7 @@ void CfxResultSink::deliver(const std::vector<store::OutboxEntry>& results,
         if (m) messages.push_back(amqp_message(*m, settings_.handle));
     }
     if (messages.empty()) return;  // every one refused: nothing to send
-    Transfer transfer(settings_, std::move(messages));
+    Transfer transfer(settings_, options_.deadline, std::move(messages));
     {
         // The container runs on a thread of its own so that the deadline is this thread's
         // to keep: a timer scheduled inside the container holds its run() until it fires,

@@ -25,7 +25,8 @@ namespace linestation::mes {
 struct CfxSinkOptions {
     // A delivery with no progress (no settlement) for this long is given up (a half-open
     // link, a broker that stopped answering): what was accepted counts, the rest is sent
-    // again.
+    // again. The connection's heartbeat (AMQP idle-timeout) is as long: a broker silent
+    // for this long is given up too.
     std::chrono::milliseconds deadline{10000};
 };
 

@@ -23,6 +23,10 @@ namespace {
 // the Primary Host's spBv1.0/STATE/host_id.
 constexpr const char* kNamespace = "spBv1.0";
 
+// How long one poll of the session's thread waits for a message from the server; a
+// delivery that arrives meanwhile waits at most this long for the link.
+constexpr std::chrono::milliseconds kPollWait{10};
+
 std::int64_t system_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -59,8 +63,14 @@ struct SparkplugSink::Session {
             throw std::runtime_error("sparkplug: cannot use " + settings.url + ": " +
                                      mqtt_error(rc));
         }
-        MQTTClient_setCallbacks(client, this, &Session::on_connection_lost, &Session::on_message,
-                                nullptr);
+        // No MQTTClient_setCallbacks: without them paho runs no thread of its own. With them,
+        // paho 1.3.12 starts and stops a receive thread on every CONNECT, calls the
+        // connection-lost callback on a further thread that it waits for only 5 s (its
+        // handshake lives on the waiting thread's stack), and calls the message callback
+        // with queue entries that a disconnect on another thread frees (cleansession): a
+        // crash seen once in ~28 drains after an outage (bench_sparkplug). Here every paho
+        // call is made under paho_mutex, by the session's thread (connect, births, polling
+        // for STATE and NCMD with MQTTClient_receive) or by a delivery (the DDATA).
         MQTTClient_setCommandTimeout(client, 5000);
         thread = std::thread([this] { run(); });
     }
@@ -73,7 +83,7 @@ struct SparkplugSink::Session {
         wake.notify_all();
         thread.join();
         {
-            std::lock_guard publishing(publish_mutex);
+            std::lock_guard paho(paho_mutex);
             if (MQTTClient_isConnected(client)) {
                 // An intentional disconnect publishes its NDEATH first (the Will is not sent
                 // after a DISCONNECT).
@@ -83,9 +93,6 @@ struct SparkplugSink::Session {
                     // the link died meanwhile: the server sends the Will instead
                 }
             }
-            // Connected or not: paho stops its receive thread in MQTTClient_disconnect, and
-            // one still running after MQTTClient_destroy reads the freed client (a crash
-            // seen at exit after a lost connection).
             MQTTClient_disconnect(client, 1000);
         }
         MQTTClient_destroy(&client);
@@ -93,36 +100,44 @@ struct SparkplugSink::Session {
 
     std::uint64_t now_ms() const { return static_cast<std::uint64_t>(options.clock_ms()); }
 
-    // --- paho's callbacks (its receive thread): they only record and wake the session ---
+    // --- what the server sends (STATE, NCMD), read by the session's thread ---
 
-    static void on_connection_lost(void* context, char* cause) {
-        auto* self = static_cast<Session*>(context);
+    // Under paho_mutex: one MQTTClient_receive, waiting up to kPollWait for a message. A
+    // link that died (a read or keep-alive failure, or the server closed it) ends the
+    // session; the next CONNECT starts over.
+    void poll() {
+        char* topic_name = nullptr;
+        int topic_len = 0;
+        MQTTClient_message* message = nullptr;
+        const int rc = MQTTClient_isConnected(client)
+                           ? MQTTClient_receive(client, &topic_name, &topic_len, &message,
+                                                static_cast<unsigned long>(kPollWait.count()))
+                           : MQTTCLIENT_DISCONNECTED;
+        if (message) {
+            const std::string topic =
+                topic_len > 0 ? std::string(topic_name, static_cast<std::size_t>(topic_len))
+                              : std::string(topic_name);
+            const std::string body(static_cast<const char*>(message->payload),
+                                   static_cast<std::size_t>(message->payloadlen));
+            MQTTClient_freeMessage(&message);
+            MQTTClient_free(topic_name);
+            if (topic == ncmd_topic) {
+                on_node_command(body);
+            } else if (topic == state_topic) {
+                on_host_state(body);
+            }
+        }
+        if ((rc == MQTTCLIENT_SUCCESS || rc == MQTTCLIENT_TOPICNAME_TRUNCATED) &&
+            MQTTClient_isConnected(client)) {
+            return;
+        }
         {
-            std::lock_guard lock(self->state_mutex);
-            self->state.connected = false;
-            self->state.born = false;
-            self->state.last_error = "connection to " + self->settings.url + " lost" +
-                                     (cause ? std::string(": ") + cause : std::string());
+            std::lock_guard lock(state_mutex);
+            state.connected = false;
+            state.born = false;
+            state.last_error = "connection to " + settings.url + " lost (" + mqtt_error(rc) + ")";
         }
-        self->wake.notify_all();
-    }
-
-    static int on_message(void* context, char* topic_name, int topic_len,
-                          MQTTClient_message* message) {
-        auto* self = static_cast<Session*>(context);
-        const std::string topic = topic_len > 0
-                                      ? std::string(topic_name, static_cast<std::size_t>(topic_len))
-                                      : std::string(topic_name);
-        const std::string body(static_cast<const char*>(message->payload),
-                               static_cast<std::size_t>(message->payloadlen));
-        MQTTClient_freeMessage(&message);
-        MQTTClient_free(topic_name);
-        if (topic == self->ncmd_topic) {
-            self->on_node_command(body);
-        } else if (topic == self->state_topic) {
-            self->on_host_state(body);
-        }
-        return 1;
+        wake.notify_all();
     }
 
     void on_node_command(const std::string& body) {
@@ -184,7 +199,7 @@ struct SparkplugSink::Session {
                 host_left = false;
                 lock.unlock();
                 {
-                    std::lock_guard publishing(publish_mutex);
+                    std::lock_guard paho(paho_mutex);
                     end_session("primary host " + settings.primary_host + " is offline (STATE)");
                 }
                 lock.lock();
@@ -194,7 +209,7 @@ struct SparkplugSink::Session {
             if (state.connected && host_ok && (!state.born || rebirth_requested)) {
                 lock.unlock();
                 {
-                    std::lock_guard publishing(publish_mutex);
+                    std::lock_guard paho(paho_mutex);
                     try {
                         births();
                     } catch (const std::exception& e) {
@@ -204,19 +219,31 @@ struct SparkplugSink::Session {
                 lock.lock();
                 continue;
             }
-            wake.wait_for(lock, std::chrono::milliseconds(500));
+            // A delivery goes first: it has the link until its batch is out and confirmed
+            // (what the server sends meanwhile waits in paho's queue for the next poll).
+            if (deliveries > 0) {
+                wake.wait_for(lock, std::chrono::milliseconds(500),
+                              [this] { return deliveries == 0 || stop; });
+                continue;
+            }
+            lock.unlock();
+            {
+                std::lock_guard paho(paho_mutex);
+                poll();
+            }
+            lock.lock();
         }
     }
 
     bool connect() {
-        std::lock_guard publishing(publish_mutex);
+        std::lock_guard paho(paho_mutex);
         std::uint64_t bd_seq = 0;
         {
             std::lock_guard lock(state_mutex);
             // bdSeq starts at 0 and goes up by one on every CONNECT, 255 wrapping to 0.
             bd_seq = state.connects == 0 ? 0 : (state.bd_seq + 1) % 256;
             // Births wait for a STATE received in this session: the retained one arrives
-            // right after the subscription, perhaps before MQTTClient_subscribe returns.
+            // right after the subscription, read by the next poll.
             state.host_online = state_topic.empty();
         }
         const auto will_payload = encode(node_death(bd_seq, now_ms()));
@@ -245,9 +272,9 @@ struct SparkplugSink::Session {
                 error = "cannot subscribe to " + state_topic + ": " + mqtt_error(st);
             }
         }
+        if (!error.empty() && rc == MQTTCLIENT_SUCCESS) MQTTClient_disconnect(client, 0);
         std::lock_guard lock(state_mutex);
         if (!error.empty()) {
-            if (rc == MQTTCLIENT_SUCCESS) MQTTClient_disconnect(client, 0);
             state.last_error = error;
             return false;
         }
@@ -259,7 +286,7 @@ struct SparkplugSink::Session {
         return true;
     }
 
-    // Under publish_mutex: the session ends on purpose (the Primary Host went offline) or
+    // Under paho_mutex: the session ends on purpose (the Primary Host went offline) or
     // after a failure (the link may be half dead: an answer never came). An intentional
     // end publishes its NDEATH before the DISCONNECT, which stops the server sending the
     // Will; where the link is dead neither arrives and the server sends the Will itself.
@@ -285,7 +312,7 @@ struct SparkplugSink::Session {
         wake.notify_all();
     }
 
-    // Under publish_mutex. NBIRTH (seq 0, this CONNECT's bdSeq) then a DBIRTH per slot.
+    // Under paho_mutex. NBIRTH (seq 0, this CONNECT's bdSeq) then a DBIRTH per slot.
     void births() {
         std::uint64_t bd_seq = 0;
         {
@@ -372,7 +399,22 @@ struct SparkplugSink::Session {
                 throw std::runtime_error("sparkplug: no session with " + settings.url + " yet");
             }
         }
-        std::lock_guard publishing(publish_mutex);
+        // The session's thread stops polling until this delivery has the link.
+        {
+            std::lock_guard lock(state_mutex);
+            ++deliveries;
+        }
+        struct Done {
+            Session& s;
+            ~Done() {
+                {
+                    std::lock_guard lock(s.state_mutex);
+                    --s.deliveries;
+                }
+                s.wake.notify_all();
+            }
+        } done{*this};
+        std::lock_guard paho(paho_mutex);
         std::uint64_t started = 0;
         {
             std::lock_guard lock(state_mutex);
@@ -417,18 +459,21 @@ struct SparkplugSink::Session {
     std::string ncmd_topic, ndeath_topic, nbirth_topic, device_topic, state_topic, confirm_topic;
     MQTTClient client = nullptr;
 
-    // What paho's callbacks and the threads share.
+    // What the session's thread and the deliveries share.
     mutable std::mutex state_mutex;
     std::condition_variable wake;
     bool stop = false;
+    int deliveries = 0;  // waiting for or holding paho_mutex
     bool rebirth_requested = false;
     bool host_left = false;
     std::optional<std::int64_t> last_state_ms;
     std::uint64_t session_start_ms = 0;
     SparkplugState state;
 
-    // One publisher at a time (births, data, death): seq and the devices are its own.
-    std::mutex publish_mutex;
+    // Every paho call, one at a time (connect, births, polls, data, death): paho is then
+    // used as its synchronous API wants, and seq and the devices are the holder's own.
+    // Taken before state_mutex, never while holding it.
+    std::mutex paho_mutex;
     std::uint64_t seq = 0;
     std::set<std::string> devices;       // every slot known
     std::set<std::string> born_devices;  // DBIRTH sent in this session
