@@ -367,7 +367,7 @@ for (const [locale, lang, other, serials] of [['zh-CN', 'zh-CN', 'en', '03'], ['
     await scan('A3');
     await scan(second);
     await untilText(page, '#scan-hint', words.operator.scan_loaded.replace('{{serial}}', second).replace('{{slot}}', 'A3'));
-    await until(page, (serial) => slots.get('A3').unit_serial === serial, 5000, second);
+    await until(page, (serial) => slots.get('A3')?.unit_serial === serial, 5000, second);
     await scan('A4');
     await scan(first);
     await untilText(page, '#error', words.error.serial_judged.replace('{{serial}}', first));

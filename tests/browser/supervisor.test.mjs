@@ -168,7 +168,7 @@ test('zh-CN and en: a crop the retention dropped is said in words in the unit hi
     await op.waitForURL(/operator\.html/);
     await until(op, () => ls.session !== null);
     await op.evaluate(() => ls.api('POST', '/api/batch', { recipe: 'cam-a', units: [{ slot: 'A1', serial: 'GOOD-9001' }] }));
-    await until(op, () => slots.get('A1').verdict === 'PASS', 30000);
+    await until(op, () => slots.get('A1')?.verdict === 'PASS', 30000);
     await op.context().close();
     const kept = sql(lineDb, "SELECT e.moment, e.png IS NULL, e.pruned_ms IS NOT NULL FROM unit_evidence e " +
                              "JOIN units u ON u.id = e.unit_id WHERE u.serial = 'GOOD-9001' ORDER BY e.t_ms");
