@@ -35,6 +35,7 @@ LedgerRecovery::LedgerRecovery(Clock& clock, store::Store& store,
                          ",\"why\":\"counted with no reservation recorded\"}");
     }
     open_ = store_.open_reservations();
+    for (auto& r : store_.reservations_to_recheck()) open_.push_back(std::move(r));
     // Due when the last code that may have been read expires (at once when all have).
     std::map<std::int64_t, std::int64_t> since;  // by account: its first open reservation
     for (const auto& r : open_) {
@@ -56,7 +57,7 @@ LedgerRecovery::LedgerRecovery(Clock& clock, store::Store& store,
         for (const auto& r : open_) {
             all.push_back({r.id, true, std::nullopt, "no cloud account is configured to ask"});
         }
-        apply(all);
+        apply(all, {});
     }
 }
 
@@ -72,11 +73,12 @@ void LedgerRecovery::tick() {
         std::map<std::int64_t, std::vector<store::OpenReservation>> by_account;
         for (const auto& r : open_) by_account[r.account_id].push_back(r);
         std::vector<store::Settlement> all;
+        std::vector<store::LeftBoundRecord> bound;
         for (const auto& [account, open] : by_account) {
-            auto decided = decide(account, open);
+            auto decided = decide(account, open, bound);
             all.insert(all.end(), decided.begin(), decided.end());
         }
-        return [this, all] { apply(all); };
+        return [this, all, bound] { apply(all, bound); };
     });
     for (auto& completion : calls_->take_completed()) {
         if (completion) completion();
@@ -84,7 +86,8 @@ void LedgerRecovery::tick() {
 }
 
 std::vector<store::Settlement> LedgerRecovery::decide(
-    std::int64_t account_id, const std::vector<store::OpenReservation>& open) const {
+    std::int64_t account_id, const std::vector<store::OpenReservation>& open,
+    std::vector<store::LeftBoundRecord>& bound) const {
     std::vector<store::Settlement> out;
     const auto a = std::find_if(accounts_.begin(), accounts_.end(),
                                 [&](const CloudAccount& c) { return c.store_id == account_id; });
@@ -102,17 +105,38 @@ std::vector<store::Settlement> LedgerRecovery::decide(
     // What activated with every code that may have been read since the first of these
     // reservations opened, shown before the stop.
     std::set<std::string> activated;
+    std::map<std::string, std::string> token_of;  // the code each activated with
     std::string unanswered;  // why the cloud could not say, for the codes it did not answer
     for (const auto& t : store_.shown_tokens(account_id, since_ms, recovered_ms_)) {
         try {
             for (const auto& d : a->cloud->token_devices(t.token).succeeded) {
-                if (!d.device_id.empty()) activated.insert(d.device_id);
+                if (d.device_id.empty()) continue;
+                activated.insert(d.device_id);
+                token_of.emplace(d.device_id, t.token);
             }
         } catch (const std::exception& e) {
             // The token text is no secret without its 4-character secret part.
             unanswered +=
                 (unanswered.empty() ? "" : "; ") + std::string("code ") + t.token + ": " + e.what();
         }
+    }
+
+    // Nothing left bound: whatever activated with those codes and is on the station's
+    // account now (the stop came before the station removed it, or it re-paired after) is
+    // recorded left bound, which the line's sweep then removes. One the cloud cannot say
+    // about is left to the sweep's own checks of the devices it watches.
+    for (const auto& device : activated) {
+        try {
+            if (a->cloud->device_details(device).owner != a->uid) continue;
+        } catch (const std::exception&) {
+            continue;
+        }
+        store::LeftBoundRecord r;
+        r.device_id = device;
+        r.account_id = account_id;
+        r.token = token_of[device];
+        r.first_seen_ms = clock_.wall_ms();
+        bound.push_back(r);
     }
 
     std::set<std::string> paid;  // devices whose unbind a settled reservation paid for
@@ -193,9 +217,16 @@ std::vector<store::Settlement> LedgerRecovery::decide(
     return out;
 }
 
-void LedgerRecovery::apply(const std::vector<store::Settlement>& settlements) {
+void LedgerRecovery::apply(const std::vector<store::Settlement>& settlements,
+                           const std::vector<store::LeftBoundRecord>& bound) {
     const auto now = clock_.wall_ms();
     store_.settle_reservations(settlements, now);
+    std::string left;
+    for (const auto& r : bound) {
+        store_.record_left_bound(r);
+        left += (left.empty() ? "" : ",") + quoted(r.device_id);
+    }
+    left_bound_found_ = left_bound_found_ || !bound.empty();
     int spent = 0, returned = 0;
     std::map<std::int64_t, const store::OpenReservation*> by_id;
     for (const auto& r : open_) by_id[r.id] = &r;
@@ -219,7 +250,7 @@ void LedgerRecovery::apply(const std::vector<store::Settlement>& settlements) {
     store_.audit(now, "station", "quota.recovered",
                  "{\"reservations_spent\":" + std::to_string(spent) +
                      ",\"reservations_returned\":" + std::to_string(returned) + ",\"settled\":[" +
-                     why + "]}");
+                     why + "],\"left_bound\":[" + left + "]}");
     done_ = true;
 }
 

@@ -10,10 +10,17 @@
 // activations the cloud confirms and no settled reservation paid for, and gives back the
 // rest. Where the cloud cannot say (a token it no longer answers for, no answer at all) the
 // reservations it would have decided are spent, and the ledger records why.
+// A clean stop settles its units' reservations before it ends, but cannot wait for every
+// answer: those it settled without the cloud's word on the unit (a code read in the last
+// moment, a unit that activates 20 s later) are marked for a recheck and decided here again
+// with the others, by the cloud's final list. And nothing is left bound: every device that
+// activated with those codes and is on the station's account now is recorded left bound,
+// for the line's sweep to remove.
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "drivers/core/clock.hpp"
@@ -48,11 +55,17 @@ class LedgerRecovery {
     void tick();
     // Every reservation it took is settled.
     bool done() const { return done_; }
+    // True once after it recorded devices left bound on the station's accounts (the line's
+    // sweep is to watch and remove them).
+    bool take_left_bound_found() { return std::exchange(left_bound_found_, false); }
 
   private:
+    // Also adds to `bound` what activated with the codes and is on the account now.
     std::vector<store::Settlement> decide(std::int64_t account_id,
-                                          const std::vector<store::OpenReservation>& open) const;
-    void apply(const std::vector<store::Settlement>& settlements);
+                                          const std::vector<store::OpenReservation>& open,
+                                          std::vector<store::LeftBoundRecord>& bound) const;
+    void apply(const std::vector<store::Settlement>& settlements,
+               const std::vector<store::LeftBoundRecord>& bound);
 
     Clock& clock_;
     store::Store& store_;
@@ -63,6 +76,7 @@ class LedgerRecovery {
     double due_s_ = 0;
     bool asked_ = false;
     bool done_ = false;
+    bool left_bound_found_ = false;
     // Last: destroyed first, so no request outlives the state its answer goes to.
     std::unique_ptr<CloudCalls> calls_;
 };

@@ -426,7 +426,10 @@ void Line::tick() {
             }
         }
         scheduler_->tick();
-        if (ledger_) ledger_->tick();
+        if (ledger_) {
+            ledger_->tick();
+            if (ledger_->take_left_bound_found()) scheduler_->watch_left_bound();
+        }
         if (handovers_) handovers_->tick();
         for (auto& f : flows_) f->tick();
         if (batch_.strays_removed != scheduler_->strays_removed() ||

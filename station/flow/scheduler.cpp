@@ -60,9 +60,13 @@ QrScheduler::QrScheduler(Clock& clock, store::Store& store, std::vector<CloudAcc
       screen_(screen),
       options_(options),
       calls_(make_cloud_calls(options.background_cloud)) {
-    // Devices a run before this one left bound to the station's accounts: checked at the
-    // first tick and removed, as the sweep does for this run's own.
+    watch_left_bound();
+}
+
+void QrScheduler::watch_left_bound() {
+    // Checked at the next tick and removed, as the sweep does for this run's own.
     for (const auto& left : store_.left_bound()) {
+        if (auto w = strays_.find(left.device_id); w != strays_.end() && w->second.bound) continue;
         for (std::size_t i = 0; i < accounts_.size(); ++i) {
             if (accounts_[i].store_id != left.account_id || !accounts_[i].cloud) continue;
             watch_device(i, left.device_id, 0, left.token.value_or(""));
@@ -293,8 +297,14 @@ void QrScheduler::settle_member(Member& m, const std::string& why_unknown) {
         spent = true;
         why = why_unknown;
     }
-    store_.settle_reservations({{m.reservation, spent, device, why}}, clock_.wall_ms());
-    if (options_.shared_quota && m.shared_reservation != "-") {
+    // A stop that settles it without the cloud's word on this unit (no outcome: a code it
+    // may have read in its last moment, an answer that did not come) settles it for now;
+    // the next start asks again once the codes have expired, and settles it by the answer,
+    // and the fleet's share with it.
+    const bool recheck = stopping_ && m.joined && !m.outcome && !m.ambiguous;
+    if (recheck) why += "; asked again at the next start";
+    store_.settle_reservations({{m.reservation, spent, device, why, recheck}}, clock_.wall_ms());
+    if (options_.shared_quota && m.shared_reservation != "-" && !recheck) {
         options_.shared_quota->settle(m.shared_reservation, spent);
     }
 }

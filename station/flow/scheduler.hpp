@@ -193,6 +193,9 @@ class QrScheduler {
     int left_bound() const;
     // Checks every watched device at the next tick (a batch's end, a shift's end).
     void sweep_now();
+    // Watches the devices the store records left bound that it does not watch yet (what
+    // the ledger's recovery found on the station's accounts after a restart).
+    void watch_left_bound();
     // Devices still watched (their check pending, due or scheduled).
     int watched() const { return static_cast<int>(strays_.size()); }
     // Cloud requests sent and not yet answered.

@@ -293,6 +293,15 @@ CREATE TABLE left_bound (
 );
 CREATE UNIQUE INDEX left_bound_open ON left_bound(device_id) WHERE removed_ms IS NULL;
 )sql"},
+    // Self-contained (one new column), so it can be renumbered when another migration lands
+    // first.
+    Migration{11, "reservations a clean stop settled without the cloud's last word", R"sql(
+-- 1: a clean stop settled it before the cloud could say what became of the unit (a code it
+-- may have read in its last moment, an answer that did not come in the stop's 20 s). The
+-- next start asks the cloud again once every code shown before the stop has expired, and
+-- settles it anew by the answer, which is final then; 0 once it has.
+ALTER TABLE quota_reservations ADD COLUMN recheck INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 }  // namespace
 

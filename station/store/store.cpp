@@ -754,32 +754,37 @@ int Store::settle_reservations(const std::vector<Settlement>& settlements, std::
     Transaction tx(db_);
     int settled = 0;
     for (const auto& x : settlements) {
-        std::string product, day;
+        std::string product, day, state;
         std::int64_t account = 0;
         {
             Use s(db_.cached(
-                "SELECT account_id, product_id, day FROM quota_reservations WHERE id = ? AND "
-                "state = 'open'"));
+                "SELECT account_id, product_id, day, state FROM quota_reservations WHERE id = ? "
+                "AND (state = 'open' OR recheck = 1)"));
             s->bind_all(x.reservation_id);
             if (!s->step()) continue;
             account = s->int64(0);
             product = s->text(1);
             day = s->text(2);
+            state = s->text(3);
         }
         {
             Use s(db_.cached(
                 "UPDATE quota_reservations SET state = ?, device_id = coalesce(?, device_id), "
-                "settled_ms = ?, why = ? WHERE id = ?"));
+                "settled_ms = ?, why = ?, recheck = ? WHERE id = ?"));
             s->bind_all(std::string(x.spent ? "spent" : "returned"), x.device_id, now_ms, x.why,
-                        x.reservation_id)
+                        x.recheck ? 1 : 0, x.reservation_id)
                 .run();
         }
+        // Open: it leaves the reserved count for the used one, or none. Settled before (a
+        // recheck): only the used count moves, by what the new answer changed.
+        const int reserved_delta = state == "open" ? 1 : 0;
+        const int used_delta = (x.spent ? 1 : 0) - (state == "spent" ? 1 : 0);
         for (const auto& [row_account, row_product] :
              {std::pair{kAllAccounts, product}, std::pair{account, std::string(kAllProducts)}}) {
             Use s(db_.cached(
-                "UPDATE quota_usage SET reserved = max(reserved - 1, 0), used = used + ? WHERE "
-                "account_id = ? AND product_id = ? AND day = ?"));
-            s->bind_all(x.spent ? 1 : 0, row_account, row_product, day).run();
+                "UPDATE quota_usage SET reserved = max(reserved - ?, 0), used = max(used + ?, 0) "
+                "WHERE account_id = ? AND product_id = ? AND day = ?"));
+            s->bind_all(reserved_delta, used_delta, row_account, row_product, day).run();
         }
         ++settled;
     }
@@ -787,20 +792,38 @@ int Store::settle_reservations(const std::vector<Settlement>& settlements, std::
     return settled;
 }
 
-std::vector<OpenReservation> Store::open_reservations() {
-    std::lock_guard lock(mutex_);
-    Use s(db_.cached(R"sql(
+namespace {
+
+// A reservation with what the store knows of its unit: the device of the slot's unit that
+// began last before it, and whether a removal went out under it.
+constexpr const char* kReservationWithItsUnit = R"sql(
 SELECT r.id, r.account_id, r.product_id, r.day, r.slot, r.opened_ms, r.shared_reservation,
   coalesce(r.device_id, (SELECT u.device_id FROM units u WHERE u.slot = r.slot
                           AND u.started_ms <= r.opened_ms ORDER BY u.started_ms DESC, u.id DESC
                           LIMIT 1)),
-  EXISTS (SELECT 1 FROM removal_calls c WHERE c.reservation_id = r.id)
-FROM quota_reservations r WHERE r.state = 'open' ORDER BY r.id
-)sql"));
+  EXISTS (SELECT 1 FROM removal_calls c WHERE c.reservation_id = r.id),
+  r.recheck, r.state = 'spent'
+FROM quota_reservations r )sql";
+
+}  // namespace
+
+std::vector<OpenReservation> Store::open_reservations() {
+    return reservations_where("r.state = 'open'");
+}
+
+std::vector<OpenReservation> Store::reservations_to_recheck() {
+    return reservations_where("r.state != 'open' AND r.recheck = 1");
+}
+
+std::vector<OpenReservation> Store::reservations_where(const std::string& condition) {
+    std::lock_guard lock(mutex_);
+    Use s(
+        db_.cached(std::string(kReservationWithItsUnit) + "WHERE " + condition + " ORDER BY r.id"));
     std::vector<OpenReservation> out;
     while (s->step()) {
         out.push_back({s->int64(0), s->int64(1), s->text(2), s->text(3), s->text(4), s->int64(5),
-                       s->optional_text(6), s->optional_text(7), s->int64(8) != 0});
+                       s->optional_text(6), s->optional_text(7), s->int64(8) != 0, s->int64(9) != 0,
+                       s->int64(10) != 0});
     }
     return out;
 }
@@ -809,7 +832,7 @@ std::vector<std::string> Store::spent_devices(std::int64_t account_id) {
     std::lock_guard lock(mutex_);
     Use s(db_.cached(
         "SELECT DISTINCT device_id FROM quota_reservations WHERE account_id = ? AND state = "
-        "'spent' AND device_id IS NOT NULL"));
+        "'spent' AND recheck = 0 AND device_id IS NOT NULL"));
     s->bind_all(account_id);
     std::vector<std::string> out;
     while (s->step()) out.push_back(s->text(0));
@@ -820,7 +843,7 @@ int Store::spent_unnamed(std::int64_t account_id, std::int64_t since_ms) {
     std::lock_guard lock(mutex_);
     Use s(db_.cached(
         "SELECT count(*) FROM quota_reservations WHERE account_id = ? AND state = 'spent' AND "
-        "device_id IS NULL AND opened_ms >= ?"));
+        "recheck = 0 AND device_id IS NULL AND opened_ms >= ?"));
     s->bind_all(account_id, since_ms);
     return s->step() ? static_cast<int>(s->int64(0)) : 0;
 }

@@ -153,6 +153,10 @@ struct OpenReservation {
     // its device id, or the cloud's answer identified it).
     std::optional<std::string> device_id;
     bool removal_sent = false;  // a removal call went out: the cloud had confirmed it
+    // Settled by a clean stop without the cloud's last word, and asked again: spent or given
+    // back then (open when false).
+    bool recheck = false;
+    bool spent = false;
 };
 
 struct ShownToken {
@@ -186,6 +190,8 @@ struct Settlement {
     bool spent = false;
     std::optional<std::string> device_id;  // the device whose unbind it paid for
     std::string why;
+    // Settled without the cloud's last word (a clean stop's): the next start asks again.
+    bool recheck = false;
 };
 
 // One finished attempt waiting in the outbox for the sinks that take results away.
@@ -328,14 +334,18 @@ class Store {
     // transaction; none when either row is at its limit.
     std::optional<std::int64_t> open_reservation(const ReservationRequest& request);
     void set_shared_reservation(std::int64_t reservation_id, const std::string& shared_id);
-    // Settles open reservations (one already settled is left as it is), each on both rows,
-    // in one transaction. Returns how many were settled.
+    // Settles open reservations, and settles anew those waiting for a recheck, each on both
+    // rows, in one transaction (one already settled for good is left as it is). Returns how
+    // many were settled.
     int settle_reservations(const std::vector<Settlement>& settlements, std::int64_t now_ms);
     std::vector<OpenReservation> open_reservations();
-    // Device ids of the account's reservations settled spent: their unbinds are paid for.
+    // Those a clean stop settled without the cloud's last word, to be asked about again.
+    std::vector<OpenReservation> reservations_to_recheck();
+    // Device ids of the account's reservations settled spent for good: their unbinds are
+    // paid for.
     std::vector<std::string> spent_devices(std::int64_t account_id);
-    // The account's reservations settled spent with no device named (the cloud's answer
-    // could not be told apart), opened since `since_ms`.
+    // The account's reservations settled spent for good with no device named (the cloud's
+    // answer could not be told apart), opened since `since_ms`.
     int spent_unnamed(std::int64_t account_id, std::int64_t since_ms);
     // Counted reservations no quota_reservations row stands for (a store written before
     // the rows existed) are spent: nothing says what became of them. Returns how many.
@@ -371,6 +381,7 @@ class Store {
     UnitRecord read_unit(const Statement& s) const;
     void insert_event_locked(const UnitEventRecord& e);
     void insert_outbox_locked(std::int64_t unit_id, std::int64_t created_ms);
+    std::vector<OpenReservation> reservations_where(const std::string& condition);
 
     std::mutex mutex_;
     Database db_;

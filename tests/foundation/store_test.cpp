@@ -306,6 +306,57 @@ TEST(Store, QuotaReservationStopsAtLimitAndGivesBack) {
     EXPECT_TRUE(store.reserve_quota(1, "p", "2026-11-23", 3));
 }
 
+namespace {
+
+// Account 7's and product "cam"'s rows of the day count one use and nothing reserved, and
+// the one spent reservation paid for dev-1.
+void expect_one_used_by_dev_1(Store& store, const std::string& day) {
+    for (const auto& [account, product] : {std::pair<std::int64_t, std::string>{0, "cam"},
+                                           std::pair<std::int64_t, std::string>{7, "*"}}) {
+        const auto q = store.quota(account, product, day);
+        EXPECT_EQ(q.used, 1) << account << " " << product;
+        EXPECT_EQ(q.reserved, 0) << account << " " << product;
+    }
+    EXPECT_EQ(store.spent_devices(7), std::vector<std::string>{"dev-1"});
+}
+
+}  // namespace
+
+// A clean stop's settlement without the cloud's word is kept for a recheck: the next start
+// settles it anew, once, in either direction, and only the used counts move (it left the
+// reserved ones at the stop). Until then it pays for no device.
+TEST(Store, AReservationSettledForARecheckIsSettledAnewOnce) {
+    TempDir dir;
+    Store store(dir / "s.db");
+    const std::string day = "2026-12-03";
+    ReservationRequest r{7, "cam", day, "A1", 100, 10, 10};
+    const auto given_back = store.open_reservation(r);
+    const auto spent = store.open_reservation(r);
+    ASSERT_TRUE(given_back && spent);
+    ASSERT_EQ(store.settle_reservations(
+                  {{*given_back, false, std::nullopt, "no answer for a code it never read", true},
+                   {*spent, true, "dev-2", "the cloud could not say", true}},
+                  200),
+              2);
+    EXPECT_TRUE(store.open_reservations().empty());
+    ASSERT_EQ(store.reservations_to_recheck().size(), 2u);
+    EXPECT_FALSE(store.reservations_to_recheck()[0].spent);
+    EXPECT_TRUE(store.reservations_to_recheck()[1].spent);
+    EXPECT_TRUE(store.spent_devices(7).empty()) << "a spend waiting for a recheck paid for dev-2";
+    EXPECT_EQ(store.quota(0, "cam", day).used, 1);
+    EXPECT_EQ(store.quota(0, "cam", day).reserved, 0);
+
+    // The cloud's final word: the one given back activated late, the spent one never did.
+    EXPECT_EQ(store.settle_reservations({{*given_back, true, "dev-1", "activated late"},
+                                         {*spent, false, std::nullopt, "never activated"}},
+                                        900),
+              2);
+    EXPECT_TRUE(store.reservations_to_recheck().empty());
+    EXPECT_EQ(store.settle_reservations({{*spent, true, std::nullopt, "again"}}, 910), 0)
+        << "settled for good";
+    expect_one_used_by_dev_1(store, day);
+}
+
 // A reservation counts on the account's row and the product's row at once, or on neither;
 // it is settled once (a second settlement of the same one changes nothing); a count no
 // reservation row stands for (a store from before the rows) is spent at recovery.
@@ -336,13 +387,7 @@ TEST(Store, ReservationsCountOnBothRowsAndSettleOnce) {
     EXPECT_EQ(store.settle_reservations({{*first, true, "dev-1", "activated"}}, 200), 1);
     EXPECT_EQ(store.settle_reservations({{*first, false, std::nullopt, "again"}}, 210), 0);
     EXPECT_EQ(store.settle_reservations({{*second, false, std::nullopt, "refused"}}, 220), 1);
-    for (const auto& [account, product] : {std::pair<std::int64_t, std::string>{0, "cam"},
-                                           std::pair<std::int64_t, std::string>{7, "*"}}) {
-        const auto q = store.quota(account, product, day);
-        EXPECT_EQ(q.used, 1) << account << " " << product;
-        EXPECT_EQ(q.reserved, 0) << account << " " << product;
-    }
-    EXPECT_EQ(store.spent_devices(7), std::vector<std::string>{"dev-1"});
+    expect_one_used_by_dev_1(store, day);
     EXPECT_TRUE(store.open_reservations().empty());
 
     // Counted the old way, with no row: spent, since nothing says what became of it.
